@@ -1,0 +1,33 @@
+"""Shared fixtures: every test gets its own user data directory, never the real one."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Keep Rich's output stable for assertions on text: a fixed width and no forced terminal codes.
+os.environ.setdefault("LABCTL_WIDTH", "120")
+os.environ.pop("FORCE_COLOR", None)
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path, monkeypatch, shared_cache_dir):
+    """Results, quiz progress and server state go to a per-test directory.
+
+    The cache (local runtime builds) is shared by the whole session: rebuilding the Rust server
+    for every test would take minutes and prove nothing more.
+    """
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache_dir))
+    yield
+
+
+@pytest.fixture(scope="session")
+def shared_cache_dir(tmp_path_factory):
+    configured = os.environ.get("LABCTL_TEST_CACHE")
+    if configured:
+        return configured
+    return str(tmp_path_factory.mktemp("cache"))
