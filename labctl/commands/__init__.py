@@ -1,0 +1,1 @@
+"""Typer commands, grouped by what the learner is doing. Each module exposes ``register(app)``."""
