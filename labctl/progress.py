@@ -1,0 +1,273 @@
+"""Quiz progress: one FSRS card per prompt and per auto-graded item, kept in a small JSON file.
+
+The file is ``<user data dir>/progress.json`` and is meant to be readable by a person::
+
+    {
+      "format_version": 1,
+      "cards": {
+        "003-first-bottleneck/blocking-rps": {
+          "text_hash": "9c1e…",            # which version of the item was studied
+          "card": { …fsrs Card.to_dict()… },
+          "last_rating": "Good",
+          "history": [{"at": "2026-…", "rating": "Good", "correct": true, "mode": "quiz"}]
+        }
+      },
+      "lessons": {"003-first-bottleneck": {"last_score": 0.9, "passed": true, "at": "2026-…"}}
+    }
+
+Cards are keyed by ``<lesson id>/<item id>`` and remember a hash of the item's text: when an
+author edits an item, only that item counts as new again; every other card keeps its schedule.
+Entries for items that no longer exist are kept, untouched, rather than silently deleted.
+
+Scheduling: FSRS with no (re)learning steps, so every review schedules the next one at least a
+day later (the quiz session itself, with its "try the missed ones again" round, is the short-term
+practice). Rating map for auto-graded items: correct → Good, wrong → Again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from fsrs import Card, Rating, Scheduler
+
+from labctl import paths
+from labctl.errors import EnvironmentProblem, LabctlError
+from labctl.fileio import CorruptFile, atomic_write_json, read_json
+
+FORMAT_VERSION = 1
+HISTORY_KEPT = 20
+RATING_NAMES = {Rating.Again: "Again", Rating.Hard: "Hard", Rating.Good: "Good", Rating.Easy: "Easy"}
+RATINGS_BY_NAME = {name.lower(): rating for rating, name in RATING_NAMES.items()}
+
+
+def now() -> datetime:
+    """The current time, or LABCTL_NOW (an ISO 8601 timestamp) when set: a testing aid that lets a
+    test, or a curious learner, see what ``labctl quiz --review`` would ask on another day."""
+    configured = os.environ.get("LABCTL_NOW", "").strip()
+    if not configured:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(configured.replace("Z", "+00:00"))
+    except ValueError:
+        raise LabctlError(f"LABCTL_NOW='{configured}' is not an ISO 8601 timestamp",
+                          "Use e.g. 2026-05-02T09:00:00Z, or unset it", exit_code=2) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def make_scheduler(*, fuzz: bool = True) -> Scheduler:
+    return Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=fuzz)
+
+
+def progress_path() -> Path:
+    return paths.data_dir() / "progress.json"
+
+
+def card_key(lesson_id: str, question_id: str) -> str:
+    return f"{lesson_id}/{question_id}"
+
+
+@dataclass(frozen=True)
+class CardView:
+    """What the progress file says about one question as it is written now."""
+
+    status: str                      # new | changed (text edited since studied) | studied
+    card: Card | None
+    last_rating: str | None
+
+    @property
+    def studied(self) -> bool:
+        return self.status == "studied"
+
+    def due_at(self) -> datetime | None:
+        return self.card.due if self.card is not None and self.studied else None
+
+    def is_due(self, moment: datetime) -> bool:
+        due = self.due_at()
+        return due is not None and due <= moment
+
+
+class Progress:
+    """The progress file in memory; every change is written back at once, atomically."""
+
+    def __init__(self, path: Path, data: dict[str, Any], warnings: list[str],
+                 scheduler: Scheduler | None = None, clock: Callable[[], datetime] = now) -> None:
+        self.path = path
+        self.data = data
+        self.warnings = warnings
+        self.scheduler = scheduler or make_scheduler()
+        self.clock = clock
+
+    # --- loading and saving ----------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: Path | None = None, *, scheduler: Scheduler | None = None,
+             clock: Callable[[], datetime] = now) -> Progress:
+        """Read the progress file. A corrupt one is moved aside (never deleted) with a warning
+        in ``warnings`` and progress starts afresh; a file from a newer labctl is refused."""
+        path = path or progress_path()
+        warnings: list[str] = []
+        try:
+            raw = read_json(path, default=None)
+        except CorruptFile as corrupt:
+            warnings.append(f"your quiz progress file could not be read ({corrupt.reason}); moved it "
+                            f"to {corrupt.moved_to} and started afresh")
+            raw = None
+        except OSError as exc:
+            raise EnvironmentProblem(f"cannot read quiz progress {path}: {exc.strerror or exc}",
+                                     "Check the file's permissions") from None
+        data = cls._check_shape(path, raw, warnings)
+        return cls(path, data, warnings, scheduler=scheduler, clock=clock)
+
+    @staticmethod
+    def _check_shape(path: Path, raw: Any, warnings: list[str]) -> dict[str, Any]:
+        empty = {"format_version": FORMAT_VERSION, "cards": {}, "lessons": {}}
+        if raw is None:
+            return empty
+        version = raw.get("format_version") if isinstance(raw, dict) else None
+        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+            raise EnvironmentProblem(f"{path} was written by a newer labctl (progress format {version})",
+                                     "Upgrade labctl; the file was left as it is")
+        if not (isinstance(raw, dict) and version == FORMAT_VERSION
+                and isinstance(raw.get("cards", {}), dict) and isinstance(raw.get("lessons", {}), dict)):
+            moved = _move_aside(path)
+            warnings.append(f"your quiz progress file is not in the expected shape; moved it to {moved} "
+                            "and started afresh")
+            return empty
+        raw.setdefault("cards", {})
+        raw.setdefault("lessons", {})
+        return raw
+
+    def save(self) -> None:
+        try:
+            atomic_write_json(self.path, self.data)
+        except OSError as exc:
+            raise EnvironmentProblem(f"cannot write quiz progress {self.path}: {exc.strerror or exc}",
+                                     "Check that the data directory is writable") from None
+
+    # --- reading --------------------------------------------------------------------------
+
+    def view(self, lesson_id: str, question) -> CardView:
+        entry = self.data["cards"].get(card_key(lesson_id, question.id))
+        if not isinstance(entry, dict):
+            return CardView("new", None, None)
+        if entry.get("text_hash") != question.text_hash():
+            return CardView("changed", None, None)
+        card = self._card_from(entry, lesson_id, question.id)
+        if card is None:
+            return CardView("new", None, None)
+        return CardView("studied", card, entry.get("last_rating"))
+
+    def _card_from(self, entry: dict[str, Any], lesson_id: str, question_id: str) -> Card | None:
+        try:
+            card = Card.from_dict(entry["card"])
+            if card.due.tzinfo is None:
+                card.due = card.due.replace(tzinfo=timezone.utc)
+            return card
+        except (KeyError, TypeError, ValueError, AttributeError):
+            message = (f"progress for {card_key(lesson_id, question_id)} could not be read; "
+                       "that one question starts afresh")
+            if message not in self.warnings:
+                self.warnings.append(message)
+            return None
+
+    def lesson_record(self, lesson_id: str) -> dict[str, Any]:
+        record = self.data["lessons"].get(lesson_id)
+        return record if isinstance(record, dict) else {}
+
+    def lesson_status(self, lesson, moment: datetime | None = None) -> LessonStatus:
+        moment = moment or self.clock()
+        views = [self.view(lesson.id, question) for question in lesson.questions()]
+        studied = sum(view.studied for view in views)
+        due = sum(view.is_due(moment) for view in views)
+        record = self.lesson_record(lesson.id)
+        if studied == 0:
+            state = "new"
+        elif studied == len(views) and record.get("passed") is True:
+            state = "done"
+        else:
+            state = "in progress"
+        next_due = min((view.due_at() for view in views if view.due_at() is not None), default=None)
+        return LessonStatus(state=state, studied=studied, total=len(views), due=due,
+                            last_score=record.get("last_score"), next_due=next_due)
+
+    # --- writing --------------------------------------------------------------------------
+
+    def review(self, lesson_id: str, question, rating: Rating, *, correct: bool | None = None,
+               mode: str = "quiz", moment: datetime | None = None, save: bool = True) -> Card:
+        """Record one answer: schedule the card with FSRS and write the file."""
+        moment = moment or self.clock()
+        view = self.view(lesson_id, question)
+        card = view.card if view.card is not None else Card(due=moment)
+        card, _log = self.scheduler.review_card(card, rating, moment)
+        key = card_key(lesson_id, question.id)
+        old = self.data["cards"].get(key)
+        history = old.get("history", []) if isinstance(old, dict) and view.studied else []
+        event: dict[str, Any] = {"at": _iso(moment), "rating": RATING_NAMES[rating], "mode": mode}
+        if correct is not None:
+            event["correct"] = correct
+        history = ([*history, event] if isinstance(history, list) else [event])[-HISTORY_KEPT:]
+        self.data["cards"][key] = {
+            "text_hash": question.text_hash(),
+            "card": card.to_dict(),
+            "last_rating": RATING_NAMES[rating],
+            "history": history,
+        }
+        if save:
+            self.save()
+        return card
+
+    def record_attempt(self, lesson_id: str, score: float, passed: bool, *, mode: str,
+                       moment: datetime | None = None) -> None:
+        moment = moment or self.clock()
+        self.data["lessons"][lesson_id] = {"last_score": round(score, 4), "passed": passed,
+                                           "at": _iso(moment), "mode": mode}
+        self.save()
+
+    def reset(self, lesson_id: str | None = None) -> int:
+        """Forget progress of one lesson (or all); returns how many cards were removed."""
+        if lesson_id is None:
+            removed = len(self.data["cards"])
+            self.data["cards"] = {}
+            self.data["lessons"] = {}
+        else:
+            prefix = f"{lesson_id}/"
+            keys = [key for key in self.data["cards"] if key.startswith(prefix)]
+            for key in keys:
+                del self.data["cards"][key]
+            self.data["lessons"].pop(lesson_id, None)
+            removed = len(keys)
+        self.save()
+        return removed
+
+
+@dataclass(frozen=True)
+class LessonStatus:
+    state: str                       # new | in progress | done
+    studied: int                     # questions with a current card
+    total: int                       # prompts + items
+    due: int                         # studied questions due now
+    last_score: float | None
+    next_due: datetime | None
+
+
+def rating_for(correct: bool) -> Rating:
+    """How an auto-graded answer is scheduled: right → Good, wrong → Again."""
+    return Rating.Good if correct else Rating.Again
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _move_aside(path: Path) -> Path:
+    moved = path.with_name(f"{path.name}.corrupt-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    try:
+        os.replace(path, moved)
+    except OSError:
+        pass
+    return moved

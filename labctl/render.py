@@ -1,0 +1,139 @@
+"""Rich rendering of result documents. Takes the JSON-ready dicts the commands produce, so what
+a person sees and what ``--json`` prints can never disagree."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from labctl.probe import FRESH, KEEPALIVE, MODE_SHORT
+
+STATUS_STYLE = {"pass": "ok", "warn": "warn", "fail": "fail"}
+
+
+def fmt_us(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value < 1000:
+        return f"{value:.0f} µs"
+    if value < 1_000_000:
+        return f"{value / 1000:.2f} ms"
+    return f"{value / 1e6:.2f} s"
+
+
+def fmt_ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f} ms"
+
+
+def fmt_bytes(value: int | None) -> str:
+    if value is None:
+        return "–"
+    size = float(value)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{value} B"
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def latency_table(path: str, by_mode: dict, *, samples: int, warmup: int) -> Table:
+    """Figures in whole microseconds, so the columns line up and compare at a glance."""
+    table = Table(title=f"GET {path} — microseconds ({samples} samples each, {warmup} warm-up "
+                        "rounds discarded)", title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("connection", no_wrap=True)
+    for column in ("min", "p50", "p90", "p99", "max", "connect", "1st byte"):
+        table.add_column(column, justify="right", no_wrap=True)
+    errors = []
+    for mode in (FRESH, KEEPALIVE):
+        series = by_mode.get(mode)
+        if not series:
+            continue
+        summary = series["summary"] or {}
+        phases = series["phases_p50"] or {}
+        failed = series["errors"] + series["non_2xx"]
+        if failed:
+            errors.append(f"{MODE_SHORT[mode]}: {failed} of {series['samples'] + series['errors']} "
+                          "requests failed or were not 2xx")
+        table.add_row(
+            MODE_SHORT[mode],
+            us(summary.get("min")), Text(us(summary.get("p50")), style="figure"),
+            us(summary.get("p90")), us(summary.get("p99")), us(summary.get("max")),
+            # A kept-alive connection has no connect phase: libcurl reports 0.
+            us(phases.get("connect_us")) if mode == FRESH else "–",
+            us(phases.get("ttfb_us")),
+        )
+    if errors:
+        table.caption = Text("; ".join(errors), style="fail")
+    return table
+
+
+def us(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def latency_legend(samples: int) -> list[Text]:
+    lines = [Text(
+        "time_total as curl -w reports it, timed by libcurl in-process. new conn.: a new TCP "
+        "connection per request, as one curl call makes; keep-alive: one connection reused. "
+        "connect and 1st byte are p50 times from the start of the request.", style="muted")]
+    if samples < 100:
+        lines.append(Text(f"With {samples} samples, p99 is the slowest sample.", style="muted"))
+    return lines
+
+
+def verification_lines(verification: dict, *, only_problems: bool = False) -> list[Text]:
+    lines = []
+    for check in verification["checks"]:
+        if only_problems and check["status"] == "pass":
+            continue
+        line = Text("  ")
+        line.append(f"{check['status']:<4}", style=STATUS_STYLE[check["status"]])
+        line.append(f"  {check['check']}: {check['reason']}")
+        lines.append(line)
+    return lines
+
+
+def render_run(document: dict) -> Group:
+    server = document["server"]
+    runtime = document["runtime"]
+    limits = document["limits"]
+    build = document["build"]
+    parts: list = []
+    header = Text()
+    header.append(f"{server['language']} {server['framework']}", style="label")
+    header.append(f" {server['framework_version']}  ·  runtime {runtime['runtime']}  ·  "
+                  f"measured over {document['path']['description']}")
+    parts.append(header)
+    cpuset = f" (CPU {limits['cpuset']})" if limits.get("cpuset") is not None else ""
+    parts.append(Text(
+        f"limits: {limits['cpus']:g} core{'s' if limits['cpus'] != 1 else ''}{cpuset}, "
+        f"{limits['memory_mb']} MB  ·  {server['processes']} process: {server['concurrency']}"))
+    built = (f"built in {build['seconds']:.1f} s" if build["built"] else "up to date, not rebuilt")
+    parts.append(Text(
+        f"{build['artifact']}: {fmt_bytes(build.get('size_bytes'))}, {built}  ·  "
+        f"cold start (start → first 200 on /health): {document['cold_start_ms']:.0f} ms"))
+    verification = document["verification"]
+    line = Text("checks: ")
+    line.append_text(status_text(verification["status"]))
+    passed = sum(1 for c in verification["checks"] if c["status"] == "pass")
+    line.append(f" ({passed}/{len(verification['checks'])} passed)")
+    parts.append(line)
+    parts.extend(verification_lines(verification, only_problems=True))
+    probe = document["probe"]
+    for path, by_mode in document["endpoints"].items():
+        parts.append(Text(""))
+        parts.append(latency_table(path, by_mode, samples=probe["samples"],
+                                   warmup=probe["warmup_discarded"]))
+    parts.append(Text(""))
+    parts.extend(latency_legend(probe["samples"]))
+    parts.append(Text(""))
+    via = ("through the published port" if document["path"]["kind"] != "loopback"
+           else "on loopback")
+    parts.append(Text(f"Reproduce one sample by hand (a new connection, {via}):"))
+    parts.append(Text("  " + document["curl"], style="cmd"))
+    return Group(*parts)

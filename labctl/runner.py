@@ -1,0 +1,79 @@
+"""`labctl run`: prepare one server, start it, check it, time it, stop it.
+
+Returns a plain JSON-ready document (schema ``labctl.run/1``, described in docs/json.md);
+rendering is ui's job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from labctl import hostinfo, measure, verify
+from labctl.probe import MODE_LABELS, curl_command
+from labctl.runtime.base import Limits, ProgressCallback, Runtime
+from labctl.runtime.lifecycle import running
+from labctl.servers import Server
+
+RUN_SCHEMA = "labctl.run/1"
+
+
+@dataclass
+class RunOptions:
+    samples: int = 50
+    warmup: int = 5
+    limits: Limits = field(default_factory=Limits)
+    keep: bool = False
+    rebuild: bool = False
+
+
+def run_server(runtime: Runtime, server: Server, options: RunOptions,
+               on_build_line: ProgressCallback | None = None,
+               on_phase: Callable[[str], None] | None = None) -> dict:
+    phase = on_phase or (lambda _text: None)
+    phase(f"preparing {server.title}")
+    build = runtime.prepare(server, on_build_line, rebuild=options.rebuild)
+    phase(f"starting {server.title}")
+    with running(runtime, server, options.limits, keep=options.keep) as instance:
+        phase(f"checking {server.title}")
+        checks = verify.verify_responses(server, instance.url)
+        phase(f"timing {server.title}: {options.samples} samples per path and connection mode")
+        results = measure.measure({server.name: instance.url}, samples=options.samples,
+                                  warmup=options.warmup)
+        verify.verify_date_changes(checks, instance.url)
+        document = {
+            "schema": RUN_SCHEMA,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "server": server_facts(server),
+            "runtime": runtime.describe(),
+            "build": build.as_dict(),
+            "limits": instance.limits.as_dict(),
+            "path": {"kind": instance.path_kind, "description": instance.path},
+            "url": instance.public_url,
+            "cold_start_ms": round(instance.cold_start_ms or 0.0, 1),
+            "verification": checks.as_dict(),
+            "probe": {"client": "libcurl in-process (pycurl)", "samples": options.samples,
+                      "warmup_discarded": options.warmup, "modes": MODE_LABELS},
+            "endpoints": {
+                path: {mode: series.as_dict() for mode, series in by_mode.items()}
+                for path, by_mode in results[server.name].items()
+            },
+            "curl": curl_command(instance.public_url + "/health"),
+            "kept_running": options.keep,
+            "host": hostinfo.host_facts(),
+        }
+    if "stop_seconds" in instance.extra:
+        document["stop_seconds"] = instance.extra["stop_seconds"]
+    return document
+
+
+def server_facts(server: Server) -> dict:
+    return {
+        "name": server.name,
+        "language": server.language,
+        "framework": server.framework,
+        "framework_version": server.framework_version(),
+        "processes": server.processes,
+        "concurrency": server.concurrency_model,
+    }

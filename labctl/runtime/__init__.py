@@ -1,0 +1,41 @@
+"""Choosing where servers run: Docker, native processes, or whichever this machine supports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from labctl import config
+from labctl.errors import EnvironmentProblem, LabctlError
+from labctl.runtime.base import Runtime
+
+CHOICES = ("auto", "docker", "local")
+
+
+def select(name: str | None, announce: Callable[[str], None] | None = None) -> Runtime:
+    """The runtime a command asked for; ``auto`` picks Docker when an engine answers."""
+    choice = (name or config.default_runtime()).lower()
+    if choice not in CHOICES:
+        raise LabctlError(f"unknown runtime '{choice}'", "Use one of: " + ", ".join(CHOICES),
+                          exit_code=2)
+    if choice == "docker":
+        from labctl.runtime.docker import DockerRuntime
+
+        runtime: Runtime = DockerRuntime()
+        runtime.check()
+        return runtime
+    if choice == "local":
+        from labctl.runtime.local import LocalRuntime
+
+        return LocalRuntime()
+    from labctl.runtime.docker import DockerRuntime
+
+    docker_runtime = DockerRuntime()
+    try:
+        docker_runtime.check()
+        return docker_runtime
+    except EnvironmentProblem as problem:
+        from labctl.runtime.local import LocalRuntime
+
+        if announce:
+            announce(f"runtime: local (native processes), because {problem.message}")
+        return LocalRuntime()

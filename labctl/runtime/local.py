@@ -1,0 +1,368 @@
+"""Running the servers as native processes, from the same servers/<name>/ sources.
+
+For machines without a Docker engine. Build products (binaries, target/, node_modules/,
+virtual environments) live in labctl's cache directory, keyed by a digest of the source, and are
+reused while the source is unchanged; the source tree is never written to.
+
+Every server is started in its own process group and recorded in a state file; stopping it
+signals the whole group. A later labctl reaps groups whose labctl process has died, as the
+Docker runtime reaps containers.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labctl import paths
+from labctl.errors import EnvironmentProblem, LabctlError
+from labctl.fileio import atomic_write_json
+from labctl.runtime.base import SESSION_ID, BuildInfo, Instance, Limits, ProgressCallback, Runtime
+from labctl.runtime.docker import IGNORED_PARTS, hash_tree
+from labctl.servers import Server
+
+STOP_GRACE_S = 3.0
+BUILD_TAIL_LINES = 30
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    command: str             # the program that must be on PATH
+    version_args: tuple[str, ...]
+    install_hint: str
+
+
+TOOLCHAINS = {
+    "go": Toolchain("go", ("version",), "Install Go 1.22 or newer (https://go.dev/dl/)"),
+    "cargo": Toolchain("cargo", ("--version",), "Install Rust with rustup (https://rustup.rs)"),
+    "node": Toolchain("node", ("--version",), "Install Node.js 18 or newer (https://nodejs.org)"),
+    "npm": Toolchain("npm", ("--version",), "Install npm (it comes with Node.js)"),
+    "python3": Toolchain(sys.executable, ("--version",), "Python comes with labctl itself"),
+}
+
+
+def toolchain_version(name: str) -> str | None:
+    tool = TOOLCHAINS[name]
+    executable = shutil.which(tool.command) or (tool.command if os.path.isabs(tool.command) else None)
+    if not executable:
+        return None
+    try:
+        out = subprocess.run([executable, *tool.version_args], capture_output=True, text=True,
+                             timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 else None
+
+
+def _rust_binary_name(source: Path) -> str:
+    return tomllib.loads((source / "Cargo.toml").read_text())["package"]["name"]
+
+
+class LocalRuntime(Runtime):
+    name = "local"
+
+    def __init__(self) -> None:
+        self._processes: dict[str, subprocess.Popen] = {}
+
+    def check(self) -> None:
+        return None   # each server checks its own toolchain in prepare()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "runtime": "local",
+            "toolchains": {name: toolchain_version(name) for name in ("go", "cargo", "node", "python3")},
+        }
+
+    # -- building -------------------------------------------------------------------------
+
+    def _build_root(self) -> Path:
+        return paths.cache_dir() / "local"
+
+    def build_dir(self, server: Server) -> Path:
+        return self._build_root() / server.name / hash_tree(server.source_dir, extra=[sys.version])
+
+    def prepare(self, server: Server, progress: ProgressCallback | None = None,
+                *, rebuild: bool = False) -> BuildInfo:
+        for tool in server.toolchain:
+            if toolchain_version(tool) is None:
+                raise EnvironmentProblem(
+                    f"the {server.title} server needs `{TOOLCHAINS[tool].command}`, which is not "
+                    "installed or does not run",
+                    f"{TOOLCHAINS[tool].install_hint}, or use --runtime docker")
+        out = self.build_dir(server)
+        marker = out / ".complete"
+        if marker.exists() and not rebuild:
+            return BuildInfo(artifact=str(out), built=False, seconds=0.0,
+                             size_bytes=_tree_size(out), details={"build_dir": str(out)})
+        if out.exists():
+            shutil.rmtree(out)
+        work = out / "src"
+        shutil.copytree(server.source_dir, work,
+                        ignore=lambda _dir, names: [n for n in names if n in IGNORED_PARTS])
+        started = time.monotonic()
+        for step in self._build_steps(server, out):
+            _run_step(step, cwd=work, progress=progress, what=server.title)
+        marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+        return BuildInfo(artifact=str(out), built=True, seconds=time.monotonic() - started,
+                         size_bytes=_tree_size(out), details={"build_dir": str(out)})
+
+    def _build_steps(self, server: Server, out: Path) -> list[list[str]]:
+        if server.name == "go":
+            return [["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(out / "server"), "."]]
+        if server.name == "rust":
+            # One target dir for every build of the Rust server: compiled dependencies are reused
+            # when only the server's own source changed.
+            target = self._build_root() / "rust-target"
+            binary = target / "release" / _rust_binary_name(server.source_dir)
+            return [["cargo", "build", "--release", "--locked", "--target-dir", str(target)],
+                    ["cp", str(binary), str(out / "server")]]
+        if server.name == "node":
+            return [["npm", "ci", "--omit=dev", "--no-audit", "--no-fund"]]
+        if server.name == "python":
+            venv = out / "venv"
+            return [[sys.executable, "-m", "venv", str(venv)],
+                    [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                     "--disable-pip-version-check", "-r", "requirements.txt"]]
+        raise LabctlError(f"the local runtime does not know how to build {server.name}")
+
+    def _command(self, server: Server, out: Path) -> list[str]:
+        work = out / "src"
+        return {
+            "go": [str(out / "server")],
+            "rust": [str(out / "server")],
+            "node": ["node", str(work / "server.js")],
+            "python": [str(out / "venv" / "bin" / "python"), str(work / "main.py")],
+        }[server.name]
+
+    # -- processes ------------------------------------------------------------------------
+
+    def _state_dir(self) -> Path:
+        return paths.state_dir() / "local"
+
+    def start(self, server: Server, limits: Limits, *, keep: bool = False) -> Instance:
+        out = self.build_dir(server)
+        if not (out / ".complete").exists():
+            self.prepare(server)
+        port = _free_port()
+        cpus = _cpu_list(limits.cpuset)
+        log_path = self._state_dir() / f"{SESSION_ID}-{server.name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
+        with open(log_path, "wb") as log:
+            started_at = time.monotonic()
+            process = subprocess.Popen(
+                self._command(server, out), cwd=out / "src", env=env, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,   # its own process group: stopping it stops its children
+                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+            )
+        self._processes[str(process.pid)] = process
+        atomic_write_json(self._state_dir() / f"{SESSION_ID}-{server.name}.json", {
+            "pid": process.pid, "labctl_pid": os.getpid(), "server": server.name,
+            "url": f"http://127.0.0.1:{port}", "keep": keep, "log": str(log_path),
+            "command": self._command(server, out),
+        })
+        # Native processes cannot be given a CPU quota or memory cap portably: the honest limit
+        # is the set of CPUs they may run on.
+        actual = Limits(cpus=float(len(cpus) if cpus else os.cpu_count() or 1), memory_mb=0,
+                        cpuset=limits.cpuset)
+        url = f"http://127.0.0.1:{port}"
+        return Instance(server=server, ident=str(process.pid), url=url, public_url=url,
+                        path=f"loopback 127.0.0.1:{port}", path_kind="loopback", limits=actual,
+                        started_at=started_at, extra={"log": str(log_path)})
+
+    def is_running(self, instance: Instance) -> bool:
+        process = self._processes.get(instance.ident)
+        if process is not None:
+            return process.poll() is None
+        return _alive(int(instance.ident))
+
+    def logs(self, instance: Instance, tail: int = 40) -> str:
+        return _tail(Path(instance.extra.get("log", "")), tail)
+
+    def stop(self, instance: Instance) -> None:
+        started = time.monotonic()
+        _stop_group(int(instance.ident), self._processes.pop(instance.ident, None))
+        instance.extra["stop_seconds"] = round(time.monotonic() - started, 3)
+        self._state_file(instance.server.name).unlink(missing_ok=True)
+
+    def _state_file(self, name: str, session: str = SESSION_ID) -> Path:
+        return self._state_dir() / f"{session}-{name}.json"
+
+    def idle_memory_bytes(self, instance: Instance) -> int | None:
+        return _group_rss_bytes(int(instance.ident))
+
+    def _states(self) -> list[tuple[Path, dict]]:
+        found = []
+        for path in sorted(self._state_dir().glob("*.json")):
+            try:
+                found.append((path, json.loads(path.read_text())))
+            except (OSError, ValueError):
+                path.unlink(missing_ok=True)
+        return found
+
+    def reap_orphans(self) -> list[str]:
+        reaped = []
+        for path, state in self._states():
+            if state.get("keep") and _alive(state["pid"]):
+                continue
+            if _alive(state.get("labctl_pid", -1)):
+                continue
+            if _alive(state["pid"]) and _is_ours(state):
+                _stop_group(state["pid"], None)
+            path.unlink(missing_ok=True)
+            reaped.append(f"{state['server']} (pid {state['pid']})")
+        return reaped
+
+    def down(self) -> list[str]:
+        removed = []
+        for path, state in self._states():
+            if _alive(state["pid"]) and _is_ours(state):
+                _stop_group(state["pid"], None)
+                removed.append(f"{state['server']} (pid {state['pid']})")
+            path.unlink(missing_ok=True)
+        return removed
+
+    def running_kept(self) -> list[dict[str, Any]]:
+        return [{"server": s["server"], "id": str(s["pid"]), "name": f"pid {s['pid']}",
+                 "url": s["url"]}
+                for _, s in self._states() if s.get("keep") and _alive(s["pid"])]
+
+    def logs_of_kept(self, server: Server, tail: int) -> str:
+        for _, state in self._states():
+            if state["server"] == server.name and _alive(state["pid"]):
+                return _tail(Path(state["log"]), tail)
+        raise LabctlError(f"no {server.title} server is running on the local runtime",
+                          f"Start one with: labctl run {server.name} --runtime local --keep")
+
+
+def _run_step(command: list[str], *, cwd: Path, progress: ProgressCallback | None,
+              what: str) -> None:
+    tail: collections.deque[str] = collections.deque(maxlen=BUILD_TAIL_LINES)
+    if progress:
+        progress("$ " + " ".join(command))
+    try:
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                                   errors="replace")
+    except OSError as exc:
+        raise EnvironmentProblem(f"could not run {command[0]}: {exc.strerror}",
+                                 "Check the toolchain with: labctl doctor") from None
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = line.rstrip()
+            if line:
+                tail.append(line)
+                if progress:
+                    progress(line)
+        code = process.wait()
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    if code != 0:
+        raise LabctlError(
+            f"building the {what} server failed: `{' '.join(command)}` exited with {code}",
+            "The build's last lines are below",
+            details=f"last {len(tail)} lines of output:\n" + "\n".join(tail))
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _cpu_list(cpuset: str | None) -> set[int] | None:
+    if not cpuset:
+        return None
+    cpus: set[int] = set()
+    for part in cpuset.split(","):
+        low, _, high = part.partition("-")
+        cpus.update(range(int(low), int(high or low) + 1))
+    return cpus
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by its parent) is not alive for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _is_ours(state: dict) -> bool:
+    """Guard against a recycled pid: the process must still run the command we started."""
+    try:
+        cmdline = Path(f"/proc/{state['pid']}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True   # no /proc (macOS): trust the state file
+    return bool(cmdline) and cmdline[0].decode(errors="replace") == state["command"][0]
+
+
+def _stop_group(pid: int, process: subprocess.Popen | None) -> None:
+    """SIGTERM the process group, wait for a graceful exit, SIGKILL what is left."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + STOP_GRACE_S
+    while time.monotonic() < deadline:
+        if process is not None:
+            if process.poll() is not None:
+                break
+        elif not _alive(pid):
+            break
+        time.sleep(0.01)
+    try:
+        os.killpg(pid, signal.SIGKILL)   # children that outlived their parent, or a hung server
+    except ProcessLookupError:
+        pass
+    if process is not None:
+        process.wait()
+
+
+def _group_rss_bytes(pgid: int) -> int | None:
+    total = 0
+    found = False
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:   # field 5 of stat: the process group
+                continue
+            rss_pages = int(fields[21])  # field 24: resident set size in pages
+        except (OSError, ValueError, IndexError):
+            continue
+        total += rss_pages * os.sysconf("SC_PAGE_SIZE")
+        found = True
+    return total if found else None
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _tree_size(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink())
