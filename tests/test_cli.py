@@ -1,0 +1,105 @@
+"""The command line through Typer's CliRunner: exit statuses, one-line errors, JSON purity."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from labctl.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_the_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("run", "servers", "logs", "down"):
+        assert command in result.stdout
+
+
+def test_no_arguments_without_a_terminal_prints_help():
+    result = runner.invoke(app, [])
+    assert result.exit_code == 0
+    assert "Usage" in result.stdout
+
+
+def test_unknown_server_is_one_line_and_exit_2():
+    result = runner.invoke(app, ["run", "cobol", "--runtime", "local"])
+    assert result.exit_code == 2
+    assert "unknown server 'cobol'" in result.stderr
+    assert "go (golang/nethttp)" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stdout == ""
+
+
+def test_dead_docker_socket_is_one_line_and_exit_2(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    result = runner.invoke(app, ["run", "go", "--runtime", "docker"])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "no-engine.sock" in lines[0] and "--runtime local" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    result = runner.invoke(app, ["--debug", "run", "go", "--runtime", "docker"])
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr
+
+
+def test_auto_falls_back_to_local_when_the_engine_is_dead(monkeypatch, tmp_path):
+    from labctl import runtime
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    said = []
+    chosen = runtime.select("auto", announce=said.append)
+    assert chosen.name == "local"
+    assert said and "local" in said[0] and "no-engine.sock" in said[0]
+
+
+def test_unknown_runtime_is_rejected():
+    result = runner.invoke(app, ["run", "go", "--runtime", "podman"])
+    assert result.exit_code == 2
+    assert "unknown runtime 'podman'" in result.stderr
+
+
+def test_servers_json_is_the_only_stdout(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    result = runner.invoke(app, ["servers", "--json"])
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert [s["name"] for s in document["servers"]] == ["go", "python", "rust", "node"]
+    assert all(s["framework_version"] != "?" for s in document["servers"])
+
+
+@pytest.mark.parametrize("alias,name", [("nethttp", "go"), ("FastAPI", "python"),
+                                        ("axum", "rust"), ("express", "node")])
+def test_aliases(alias, name):
+    from labctl import servers
+
+    assert servers.get(alias).name == name
+
+
+def test_base_image_override_from_environment(monkeypatch):
+    from labctl import config
+
+    monkeypatch.setenv("LABCTL_GO_IMAGE", "mirror.example/golang:1.26")
+    assert config.base_image("GO_IMAGE", "golang:1.26") == "mirror.example/golang:1.26"
+    monkeypatch.delenv("LABCTL_GO_IMAGE")
+    assert config.base_image("GO_IMAGE", "golang:1.26") == "golang:1.26"
+
+
+def test_base_image_override_from_config_file(monkeypatch, tmp_path):
+    from labctl import config
+
+    config._file_settings.cache_clear()
+    (tmp_path / "config" / "labctl").mkdir(parents=True)
+    (tmp_path / "config" / "labctl" / "config.toml").write_text(
+        '[images]\nRUST_IMAGE = "mirror.example/rust:1.95"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("LABCTL_RUST_IMAGE", raising=False)
+    assert config.base_image("RUST_IMAGE", "rust:1.95") == "mirror.example/rust:1.95"
+    config._file_settings.cache_clear()

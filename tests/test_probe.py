@@ -1,0 +1,88 @@
+"""The libcurl probe against a real HTTP server on loopback (no engine needed)."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from labctl import measure
+from labctl.probe import FRESH, KEEPALIVE, Prober, ProbeError, curl_command
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"   # keep-alive, like the real servers
+
+    def do_GET(self):  # noqa: N802 - name fixed by http.server
+        body = b'{"status":"ok"}' if self.path == "/health" else b"nope"
+        self.send_response(200 if self.path == "/health" else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    connections = []
+    original = server.process_request
+
+    def counting(request, client_address):
+        connections.append(client_address)
+        original(request, client_address)
+
+    server.process_request = counting
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", connections
+    server.shutdown()
+    server.server_close()
+
+
+def test_fresh_mode_opens_a_connection_per_request(http_server):
+    url, connections = http_server
+    with Prober(url, FRESH) as prober:
+        samples = [prober.request("/health") for _ in range(5)]
+        assert prober.last_body == b'{"status":"ok"}'
+    assert len(connections) == 5
+    for sample in samples:
+        assert sample.status == 200
+        assert 0 < sample.connect_us <= sample.ttfb_us <= sample.total_us
+
+
+def test_keepalive_mode_reuses_one_connection(http_server):
+    url, connections = http_server
+    with Prober(url, KEEPALIVE) as prober:
+        samples = [prober.request("/health") for _ in range(5)]
+    assert len(connections) == 1
+    # After the first request there is no connect phase on a reused connection.
+    assert all(s.connect_us == 0 for s in samples[1:])
+
+
+def test_measure_discards_warmup_and_counts_non_2xx(http_server):
+    url, _ = http_server
+    results = measure.measure({"fake": url}, samples=8, warmup=3, paths=("/health", "/missing"))
+    health = results["fake"]["/health"][FRESH]
+    assert len(health.samples) == 8
+    assert health.non_2xx == 0
+    summary = health.summary()
+    assert summary.count == 8 and summary.min <= summary.p50 <= summary.max
+    missing = results["fake"]["/missing"][KEEPALIVE]
+    assert missing.non_2xx == 8
+    assert missing.summary() is None
+    assert missing.as_dict()["summary"] is None
+
+
+def test_refused_connection_is_a_clear_error():
+    with Prober("http://127.0.0.1:9", FRESH, timeout_s=1) as prober:
+        with pytest.raises(ProbeError) as caught:
+            prober.request("/health")
+    assert "127.0.0.1:9/health failed" in caught.value.message
+
+
+def test_curl_line_matches_the_lesson():
+    assert curl_command("http://127.0.0.1:8080/") == (
+        "curl -w 'time=%{time_total}\\n' -o /dev/null -s http://127.0.0.1:8080/")
