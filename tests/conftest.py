@@ -31,3 +31,32 @@ def shared_cache_dir(tmp_path_factory):
     if configured:
         return configured
     return str(tmp_path_factory.mktemp("cache"))
+
+
+def _engine_problem() -> str | None:
+    """None when a Docker engine answers, else why not."""
+    try:
+        from labctl.runtime.docker import connect
+
+        connect()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "no engine" here
+        return getattr(exc, "message", None) or str(exc)
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    """Skip a Docker test when no engine answers, unless LABCTL_REQUIRE_DOCKER=1 (CI), where a
+    missing engine is a failure: a skipped integration test proves nothing."""
+    problem = _engine_problem()
+    if problem is None:
+        from labctl.runtime.docker import connect
+
+        return connect()
+    if os.environ.get("LABCTL_REQUIRE_DOCKER") == "1":
+        pytest.fail(f"LABCTL_REQUIRE_DOCKER=1 but no Docker engine: {problem}", pytrace=False)
+    pytest.skip(f"no Docker engine: {problem}")
+
+
+def labctl_containers(client) -> list:
+    return client.containers.list(all=True, filters={"label": "labctl"})

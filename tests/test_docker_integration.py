@@ -1,0 +1,158 @@
+"""Integration: the four real servers built and run on the real Docker engine, through the real
+labctl command line. Nothing is faked here."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import labctl_containers
+from labctl import servers
+
+pytestmark = pytest.mark.docker
+
+RUN_TIMEOUT_S = 1200   # a first Rust build on 2 cores takes minutes
+
+
+def labctl(*args: str, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "labctl", *args], capture_output=True, text=True,
+                          timeout=timeout, env=os.environ.copy(), stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("name", servers.NAMES)
+def test_run_builds_checks_times_and_removes(name, docker_engine):
+    result = labctl("run", name, "--json", "--samples", "20", "--runtime", "docker")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)   # stdout holds the JSON document and nothing else
+
+    assert document["schema"] == "labctl.run/1"
+    assert document["server"]["name"] == name
+    assert document["runtime"]["runtime"] == "docker"
+    checks = {c["check"]: c for c in document["verification"]["checks"]}
+    for check in ("GET / status", "GET / Content-Type", "GET / body", "GET /health status",
+                  "GET /health Content-Type", "GET /health body", "GET /labctl-no-such-path",
+                  "GET / framing", "GET / Date", "Date changes"):
+        assert checks[check]["status"] == "pass", checks[check]
+    assert document["verification"]["status"] == "pass"
+
+    # Linux: the bridge IP, not docker-proxy's published port.
+    assert document["path"]["kind"] == "bridge"
+    assert document["url"].startswith("http://127.0.0.1:")
+    assert 0 < document["cold_start_ms"] < 60_000
+    for path in ("/", "/health"):
+        for mode in ("fresh", "keepalive"):
+            series = document["endpoints"][path][mode]
+            summary = series["summary"]
+            assert series["samples"] == 20 and series["errors"] == 0 and series["non_2xx"] == 0
+            assert summary["min"] <= summary["p50"] <= summary["p90"] <= summary["p99"] <= summary["max"]
+    # Graceful stop: SIGTERM ends the server well inside docker's grace period.
+    assert document["stop_seconds"] < 1.5, f"{name} took {document['stop_seconds']} s to stop"
+    assert labctl_containers(docker_engine) == []
+
+
+@pytest.mark.parametrize("name", servers.NAMES)
+def test_image_is_small_non_root_and_labelled(name, docker_engine):
+    labctl("run", name, "--json", "--samples", "1", "--warmup", "0", "--runtime", "docker")
+    image = docker_engine.images.get(servers.get(name).image_tag)
+    user = image.attrs["Config"].get("User") or ""
+    assert user and not user.startswith(("0", "root")), f"{name} runs as {user!r}"
+    assert image.labels.get("org.labctl.server") == name
+    if name in ("go", "rust"):
+        assert image.attrs["Size"] <= 15_000_000, f"{name} image is {image.attrs['Size']} bytes"
+
+
+def test_sigint_during_run_leaves_nothing_behind(docker_engine):
+    labctl("run", "go", "--samples", "1", "--warmup", "0", "--runtime", "docker")   # built
+    process = subprocess.Popen(
+        [sys.executable, "-m", "labctl", "run", "go", "--samples", "100000", "--runtime", "docker"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        deadline = time.monotonic() + 60
+        while not [c for c in labctl_containers(docker_engine) if c.status == "running"]:
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "no container started within 60 s"
+            time.sleep(0.1)
+        time.sleep(0.5)   # let it get into the timing loop
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert labctl_containers(docker_engine) == []
+
+
+def test_keep_then_logs_then_down(docker_engine):
+    result = labctl("run", "go", "--keep", "--json", "--samples", "2", "--runtime", "docker")
+    assert result.returncode == 0, result.stderr
+    url = json.loads(result.stdout)["url"]
+    kept = labctl_containers(docker_engine)
+    assert len(kept) == 1 and kept[0].status == "running"
+    # A later labctl does not reap a server kept on purpose.
+    assert labctl("servers").returncode == 0
+    logs = labctl("logs", "go", "--runtime", "docker")
+    assert logs.returncode == 0 and "listening" in logs.stdout.lower()
+    import httpx
+
+    assert httpx.get(url + "/health", trust_env=False).json() == {"status": "ok"}
+    down = labctl("down")
+    assert down.returncode == 0 and "removed 1" in down.stdout
+    assert labctl_containers(docker_engine) == []
+
+
+def test_orphan_container_of_a_dead_labctl_is_reaped(docker_engine):
+    labctl("run", "go", "--samples", "1", "--warmup", "0", "--runtime", "docker")
+    # A container labelled as started by a labctl process that no longer exists.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    import socket
+
+    docker_engine.containers.run(
+        "labctl/go:latest", detach=True, name="labctl-go-orphan",
+        labels={"labctl": "1", "labctl.server": "go", "labctl.pid": str(dead.pid),
+                "labctl.host": socket.gethostname(), "labctl.session": "dead"})
+    result = labctl("run", "go", "--samples", "1", "--warmup", "0", "--runtime", "docker")
+    assert result.returncode == 0, result.stderr
+    assert "labctl-go-orphan" in result.stderr
+    assert labctl_containers(docker_engine) == []
+
+
+def _layer_cached(stream_lines: list[str], marker: str) -> bool:
+    """True when the step whose instruction contains ``marker`` was served from the cache."""
+    for index, line in enumerate(stream_lines):
+        if line.startswith("Step ") and marker in line:
+            following = stream_lines[index + 1: index + 3]
+            return any("Using cache" in f for f in following)
+    raise AssertionError(f"no step containing {marker!r} in the build output")
+
+
+@pytest.mark.parametrize("name,dependency_step", [("rust", "cargo build"),
+                                                  ("node", "npm ci"),
+                                                  ("python", "pip install")])
+def test_editing_the_source_keeps_the_dependency_layer(name, dependency_step, docker_engine,
+                                                        tmp_path):
+    from labctl.runtime.docker import DockerRuntime
+
+    server = servers.get(name)
+    runtime = DockerRuntime()
+    runtime.prepare(server)
+    copy = tmp_path / name
+    shutil.copytree(server.source_dir, copy, ignore=shutil.ignore_patterns(
+        "target", "node_modules", ".venv", "__pycache__"))
+    source = copy / server.source_file
+    source.write_text(source.read_text() + ("\n// edited\n" if name != "python" else "\n# edited\n"))
+    lines: list[str] = []
+    runtime.build_image(copy, f"labctl-test/{name}-edited:latest", runtime.base_images(server),
+                        lines.append, rebuild=True, what=f"edited {server.title}")
+    try:
+        assert _layer_cached(lines, dependency_step), "\n".join(lines)
+    finally:
+        docker_engine.images.remove(f"labctl-test/{name}-edited:latest", force=True)
