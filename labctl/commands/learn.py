@@ -1,11 +1,450 @@
-"""Lessons, prompts and the quiz (being written)."""
+"""Lessons, prompts and the quiz: ``labctl lessons``, ``show``, ``next``, ``quiz`` and the menu."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
 
 import typer
+from rich.text import Text
+
+from labctl import lessons as lessonlib
+from labctl import quiz as quizlib
+from labctl import quiz_ui, ui
+from labctl.errors import EnvironmentProblem, LabctlError
+from labctl.lessons import Lesson
+from labctl.progress import Progress, now
+
+JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
+LESSON_HELP = "A lesson: its id, its number (3 or 003) or the start of its name (bottleneck)."
+
+lessons_app = typer.Typer(help="List the lessons with your progress; `lessons check` validates them.",
+                          no_args_is_help=False, add_completion=False)
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.add_typer(lessons_app, name="lessons")
+    app.command("show")(show)
+    app.command("next")(next_step)
+    app.command("quiz")(quiz)
 
+
+# --- shared steps ----------------------------------------------------------------------------
+
+def load_lessons(*, quiet: bool = False) -> list[Lesson]:
+    """The lessons that load; each broken one is named in a warning (``lessons check`` fails)."""
+    lessons, problems = lessonlib.load_all()
+    if problems and not quiet:
+        for problem in problems:
+            ui.warn(f"skipped a broken lesson: {problem.one_line()}")
+        ui.warn("run `labctl lessons check` to see every fault")
+    if not lessons:
+        raise EnvironmentProblem(f"no usable lessons in {lessonlib.lessons_root()}",
+                                 "Run `labctl lessons check` to see why")
+    return lessons
+
+
+def load_progress() -> Progress:
+    progress = Progress.load()
+    for warning in progress.warnings:
+        ui.warn(warning)
+    progress.warnings.clear()
+    return progress
+
+
+def _pass_mark(value: float) -> float:
+    if 0 <= value <= 1:
+        return value
+    if 1 < value <= 100:
+        return value / 100
+    raise LabctlError(f"--pass-mark {value:g} is out of range", "Give a fraction (0.7) or a percentage (70)",
+                      exit_code=2)
+
+
+# --- labctl lessons ------------------------------------------------------------------------------
+
+@lessons_app.callback(invoke_without_command=True)
+def lessons_list(ctx: typer.Context, json_out: bool = JsonOption) -> None:
+    """List the lessons with your progress: new, in progress or done, and questions due for review."""
+    if ctx.invoked_subcommand is not None:
+        return
+    lessons = load_lessons(quiet=json_out)
+    progress = load_progress()
+    moment = now()
+    statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
+    if json_out:
+        ui.print_json_document({"lessons": [quiz_ui.status_json(lesson, statuses[lesson.id])
+                                            for lesson in lessons],
+                                "due_now": sum(s.due for s in statuses.values())})
+        return
+    ui.out().print(quiz_ui.lessons_table(lessons, statuses))
+    _print_next_hint(lessons, statuses)
+
+
+@lessons_app.command("check")
+def lessons_check(
+    directory: Optional[Path] = typer.Option(None, "--dir", help="Check the lessons in this folder instead.",
+                                             file_okay=False, show_default=False),
+    json_out: bool = JsonOption,
+) -> None:
+    """Validate every lesson file; exit status 2 if any of them has a fault."""
+    folder = directory or lessonlib.lessons_root()
+    files = lessonlib.lesson_files(folder)
+    good, problems = lessonlib.load_all(folder)
+    if json_out:
+        ui.print_json_document({
+            "directory": str(folder),
+            "ok": not problems and bool(good),
+            "lessons": [{"id": lesson.id, "file": lesson.display_path, "prompts": len(lesson.prompts),
+                         "items": len(lesson.items)} for lesson in good],
+            "faults": [{"file": p.file, "field": p.where, "problem": p.problem, "message": p.one_line()}
+                       for p in problems],
+        })
+    else:
+        for lesson in good:
+            ui.out().print(Text.assemble(("ok    ", "ok"), f"{lesson.display_path}  "
+                                         f"({len(lesson.prompts)} prompts, {len(lesson.items)} items)"))
+        for problem in problems:
+            ui.out().print(Text.assemble(("fault ", "fail"), problem.one_line()), soft_wrap=True)
+        items = sum(len(lesson.items) for lesson in good)
+        ui.info(f"{len(good)} lesson(s) valid, {len(problems)} with faults, {items} auto-graded items "
+                f"in {folder}")
+    if not files:
+        raise EnvironmentProblem(f"no lesson files in {folder}", "Lesson files are named NNN-slug.md")
+    if problems:
+        raise typer.Exit(2)
+
+
+def _print_next_hint(lessons: list[Lesson], statuses) -> None:
+    advice = _advice(lessons, statuses)
+    ui.info(f"next: {advice['command']}  ({advice['why']})")
+
+
+# --- labctl show ---------------------------------------------------------------------------------
+
+def show(
+    lesson: str = typer.Argument(..., help=LESSON_HELP, show_default=False),
+    prompts: bool = typer.Option(False, "--prompts", help="Print only the three prompts, as plain text "
+                                                          "ready to paste into an AI assistant."),
+) -> None:
+    """Show a lesson: the why, the demo code of each server, the try-it list and the prompts."""
+    chosen = lessonlib.find(lesson, load_lessons())
+    if prompts:
+        sys.stdout.write(quiz_ui.prompts_plain(chosen))
+        sys.stdout.flush()
+        return
+    progress = load_progress()
+    quiz_ui.render_lesson(chosen, progress.lesson_status(chosen, now()))
+
+
+# --- labctl next ---------------------------------------------------------------------------------
+
+def next_step(json_out: bool = JsonOption) -> None:
+    """Say what to do next: reviews that are due, or the next lesson to read or finish."""
+    lessons = load_lessons(quiet=json_out)
+    progress = load_progress()
+    moment = now()
+    statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
+    advice = _advice(lessons, statuses)
+    if json_out:
+        ui.print_json_document(advice)
+        return
+    ui.out().print(Text(advice["why"]))
+    for command in advice["commands"]:
+        ui.out().print(Text.assemble("  ", (command, "cmd")))
+    if advice.get("next_review"):
+        ui.out().print(Text(f"Next review due {advice['next_review']}.", style="muted"))
+
+
+def _advice(lessons: list[Lesson], statuses) -> dict:
+    due = sum(status.due for status in statuses.values())
+    next_due = min((s.next_due for s in statuses.values() if s.next_due is not None), default=None)
+    base = {"due_now": due,
+            "next_review": next_due.isoformat(timespec="minutes") if next_due and not due else None}
+    if due:
+        return {**base, "action": "review", "lesson": None, "command": "labctl quiz --review",
+                "commands": ["labctl quiz --review"],
+                "why": f"{due} question{'s are' if due != 1 else ' is'} due for review."}
+    for lesson in lessons:
+        status = statuses[lesson.id]
+        if status.state == "in progress":
+            return {**base, "action": "finish", "lesson": lesson.id,
+                    "command": f"labctl quiz {lesson.number}",
+                    "commands": [f"labctl show {lesson.number}", f"labctl quiz {lesson.number}"],
+                    "why": f"Finish lesson {lesson.number}, {lesson.title}: "
+                           f"{status.studied}/{status.total} questions studied"
+                           + (", last score below the pass mark" if status.last_score is not None
+                              and status.studied == status.total else "") + "."}
+        if status.state == "new":
+            return {**base, "action": "start", "lesson": lesson.id,
+                    "command": f"labctl show {lesson.number}",
+                    "commands": [f"labctl show {lesson.number}", f"labctl quiz {lesson.number}"],
+                    "why": f"Start lesson {lesson.number}, {lesson.title}: read it, try it, then take its quiz."}
+    return {**base, "action": "done", "lesson": None, "command": "labctl quiz --review",
+            "commands": [],
+            "why": "Every lesson is done and nothing is due. Come back for the next review."}
+
+
+# --- labctl quiz ---------------------------------------------------------------------------------
+
+def quiz(
+    lesson: Optional[str] = typer.Argument(None, help=LESSON_HELP + " Without it: asks which.",
+                                           show_default=False),
+    review: bool = typer.Option(False, "--review", help="Ask only the questions due for review, across "
+                                                        "lessons (or in LESSON)."),
+    answers: Optional[Path] = typer.Option(None, "--answers", metavar="FILE",
+                                           help="Grade a TOML/JSON file of answers (item id = answer) "
+                                                "instead of asking; - reads standard input.",
+                                           dir_okay=False, show_default=False),
+    json_out: bool = typer.Option(False, "--json", help="With --answers: print one JSON document on "
+                                                        "stdout and nothing else."),
+    pass_mark: float = typer.Option(quizlib.DEFAULT_PASS_MARK, "--pass-mark",
+                                    help="Fraction (0.7) or percentage (70) of auto-graded questions "
+                                         "to get right; exit status 1 below it."),
+    no_record: bool = typer.Option(False, "--no-record", help="Do not update your progress."),
+    reset: bool = typer.Option(False, "--reset", help="Forget your progress in LESSON (or in every "
+                                                      "lesson); asks first."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="With --reset: do not ask for confirmation."),
+) -> None:
+    """Take a lesson's quiz: its three prompts (self-rated), then auto-graded questions.
+
+    Each question is a spaced-repetition card; `--review` asks what is due. Without a terminal,
+    grade a file of answers with `--answers FILE` (format: lessons/FORMAT.md).
+    """
+    mark = _pass_mark(pass_mark)
+    if sum([review, answers is not None, reset]) > 1:
+        raise LabctlError("--review, --answers and --reset do not go together", "Use one of them",
+                          exit_code=2)
+    if json_out and answers is None:
+        raise LabctlError("--json goes with --answers FILE", "The interactive quiz has no JSON output",
+                          exit_code=2)
+    if reset:
+        _reset(lesson, yes)
+        return
+    if answers is not None:
+        _grade_answers_file(lesson, answers, mark, json_out=json_out, record=not no_record)
+        return
+    if not sys.stdin.isatty():
+        example = lesson or "000"
+        raise EnvironmentProblem(
+            "labctl quiz asks its questions in a terminal, and standard input is not one",
+            f"To grade without a terminal: labctl quiz {example} --answers FILE [--json] "
+            "(file format in lessons/FORMAT.md)")
+    lessons = load_lessons()
+    progress = load_progress()
+    if review:
+        _review(lessons, progress, lesson, mark, record=not no_record)
+        return
+    chosen = lessonlib.find(lesson, lessons) if lesson else _choose_lesson(lessons, progress)
+    if chosen is None:
+        return
+    run_quiz(chosen, lessons, progress, mark, record=not no_record)
+
+
+def run_quiz(chosen: Lesson, lessons: list[Lesson], progress: Progress, mark: float, *,
+             record: bool = True) -> bool:
+    session = quizlib.Session(quizlib.lesson_questions(chosen), progress, mode="quiz", record=record)
+    title = f"Quiz · {chosen.number} {chosen.title} · {len(chosen.prompts)} prompts, {len(chosen.items)} questions"
+    passed = _run(session, title, mark, chosen, lessons, progress)
+    if not passed:
+        raise typer.Exit(1)
+    return passed
+
+
+def _run(session, title, mark, lesson, lessons, progress) -> bool:
+    try:
+        passed = quiz_ui.run_session(session, title=title, pass_mark=mark, lesson=lesson)
+    except quiz_ui.QuizStopped:
+        answered = session.graded + len(session.prompt_results)
+        ui.err().print(f"quiz stopped after {answered} answer(s)"
+                       + ("; those are saved in your progress" if session.record and answered else ""))
+        raise typer.Exit(130) from None
+    line = quiz_ui.next_review_line(progress, lessons, now())
+    if line and session.record:
+        ui.info(line)
+    return passed
+
+
+def _review(lessons, progress, lesson, mark, *, record: bool) -> None:
+    scope = [lessonlib.find(lesson, lessons)] if lesson else lessons
+    moment = now()
+    questions = quizlib.due_questions(scope, progress, moment)
+    if not questions:
+        where = f" in {scope[0].id}" if lesson else ""
+        ui.out().print(f"Nothing is due for review{where} right now.")
+        line = quiz_ui.next_review_line(progress, scope, moment)
+        ui.info(line or "Take a lesson's quiz first: labctl quiz 000 (or labctl next)")
+        return
+    session = quizlib.Session(questions, progress, mode="review", record=record)
+    count = len({q.lesson.id for q in questions})
+    title = f"Review · {len(questions)} due question{'s' if len(questions) != 1 else ''} from " \
+            f"{count} lesson{'s' if count != 1 else ''}"
+    passed = _run(session, title, mark, None, lessons, progress)
+    if not passed and session.graded:
+        raise typer.Exit(1)
+
+
+def _choose_lesson(lessons: list[Lesson], progress: Progress) -> Lesson | None:
+    statuses = {lesson.id: progress.lesson_status(lesson, now()) for lesson in lessons}
+    ui.err().print(quiz_ui.lessons_table(lessons, statuses, numbered=True))
+    suggestion = next((lesson for lesson in lessons if statuses[lesson.id].state != "done"), lessons[0])
+    while True:
+        try:
+            answer = quiz_ui.ask(f"Which lesson? (number, Enter for {suggestion.number}, q to quit): ").strip()
+        except quiz_ui.QuizStopped:
+            return None
+        if answer.lower() == "q":
+            return None
+        if not answer:
+            return suggestion
+        try:
+            return lessonlib.find(answer, lessons)
+        except LabctlError as error:
+            ui.err().print(f"  {error.one_line()}")
+
+
+def _grade_answers_file(lesson: str | None, path: Path, mark: float, *, json_out: bool, record: bool) -> None:
+    if not lesson:
+        raise LabctlError("--answers needs the lesson the answers are for",
+                          "e.g. labctl quiz 003 --answers answers.toml", exit_code=2)
+    chosen = lessonlib.find(lesson, load_lessons(quiet=json_out))
+    text = sys.stdin.read() if str(path) == "-" else None
+    answers = quizlib.read_answers_file(path, text)
+    graded = quizlib.grade_file(chosen, answers, mark)
+    if record:
+        progress = Progress.load()
+        for warning in progress.warnings:
+            ui.warn(warning)
+        quizlib.record_file_grade(graded, progress)
+    if json_out:
+        ui.print_json_document(graded.to_json())
+    else:
+        _print_file_grade(graded)
+    if graded.unknown_ids and not json_out:
+        ui.warn(f"{len(graded.unknown_ids)} answer(s) for ids this lesson does not have: "
+                + ", ".join(graded.unknown_ids))
+    if graded.prompt_ids and not json_out:
+        ui.warn("prompts are self-rated in the interactive quiz; not graded from a file: "
+                + ", ".join(graded.prompt_ids))
+    if not graded.passed:
+        raise typer.Exit(1)
+
+
+def _print_file_grade(graded: quizlib.FileGrade) -> None:
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False, title=f"{graded.lesson.id}: answers graded",
+                  title_justify="left")
+    table.add_column("item", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("your answer")
+    table.add_column("expected")
+    styles = {"correct": "ok", "wrong": "fail", "missing": "warn", "invalid": "warn"}
+    for result in graded.results:
+        given = result.understood or ("–" if result.given is None else str(result.given))
+        if result.message:
+            given = f"{given} ({result.message})"
+        table.add_row(result.item.id, Text(result.status, style=styles[result.status]), given,
+                      "" if result.correct else result.item.answer_display())
+    out = ui.out()
+    out.print(table)
+    verdict = Text("passed", style="ok") if graded.passed else Text("below the pass mark", style="fail")
+    out.print(Text.assemble(("Score: ", "label"), f"{graded.correct}/{graded.total} correct "
+                            f"({graded.score():.0%}); pass mark {graded.pass_mark:.0%}: ", verdict))
+
+
+def _reset(lesson: str | None, yes: bool) -> None:
+    progress = load_progress()
+    chosen = lessonlib.find(lesson, load_lessons()) if lesson else None
+    what = f"your progress in {chosen.id}" if chosen else "ALL your quiz progress, in every lesson"
+    if not yes:
+        if not sys.stdin.isatty():
+            raise LabctlError(f"not resetting {what} without confirmation",
+                              "Add --yes to reset without a terminal", exit_code=2)
+        try:
+            agreed = quiz_ui.confirm(f"Forget {what}?", False)
+        except quiz_ui.QuizStopped:
+            agreed = False
+        if not agreed:
+            ui.info("nothing was reset")
+            return
+    removed = progress.reset(chosen.id if chosen else None)
+    ui.out().print(f"Reset {what}: {removed} card(s) forgotten.")
+
+
+# --- the menu: `labctl` with no arguments, in a terminal -------------------------------------
 
 def interactive_menu() -> None:
-    return None
+    """Lessons with their progress; for the chosen one: show, run its lab, take its quiz."""
+    try:
+        _menu_loop()
+    except quiz_ui.QuizStopped:
+        ui.err().print("bye")
+
+
+def _menu_loop() -> None:
+    err = ui.err()
+    while True:
+        lessons = load_lessons()
+        progress = load_progress()
+        moment = now()
+        statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
+        due = sum(status.due for status in statuses.values())
+        err.print()
+        err.print(Text("labctl — lessons", style="label"))
+        err.print(quiz_ui.lessons_table(lessons, statuses, numbered=True))
+        review = f", r to review {due} due question{'s' if due != 1 else ''}" if due else ""
+        answer = quiz_ui.ask(f"Choose a lesson by number{review}, h for help, q to quit: ").strip().lower()
+        if answer in ("q", "quit", "exit"):
+            return
+        if answer in ("h", "help", "?"):
+            err.print("Commands you can also run directly: labctl lessons, labctl show N, labctl quiz N, "
+                      "labctl quiz --review, labctl next, labctl --help")
+            continue
+        if answer == "r" and due:
+            _menu_action(lambda: _review(lessons, progress, None, quizlib.DEFAULT_PASS_MARK, record=True))
+            continue
+        if not answer:
+            continue
+        try:
+            chosen = lessonlib.find(answer, lessons)
+        except LabctlError as error:
+            err.print(f"  {error.one_line()}")
+            continue
+        if _lesson_menu(chosen, lessons) == "quit":
+            return
+
+
+def _lesson_menu(chosen: Lesson, lessons: list[Lesson]) -> str:
+    err = ui.err()
+    while True:
+        progress = load_progress()
+        status = progress.lesson_status(chosen, now())
+        err.print()
+        err.print(Text.assemble((f"{chosen.number} · {chosen.title}", "label"), f" — {status.state}"))
+        lab = " · l run its lab" if chosen.lab else ""
+        answer = quiz_ui.ask(f"s show it{lab} · t take its quiz · b back · q quit: ").strip().lower()
+        if answer in ("q", "quit"):
+            return "quit"
+        if answer in ("b", "back", ""):
+            return "back"
+        if answer == "s":
+            quiz_ui.render_lesson(chosen, status)
+            quiz_ui.ask("(Enter to return to the menu) ")
+        elif answer == "l" and chosen.lab:
+            quiz_ui.run_lab(chosen)
+        elif answer == "t":
+            _menu_action(lambda: run_quiz(chosen, lessons, progress, quizlib.DEFAULT_PASS_MARK))
+        else:
+            err.print("  please answer s, " + ("l, " if chosen.lab else "") + "t, b or q")
+
+
+def _menu_action(action) -> None:
+    """Run a quiz from the menu: its exit status and errors must not leave the menu."""
+    try:
+        action()
+    except typer.Exit:
+        pass
+    except LabctlError as error:
+        ui.error_line(error.one_line())

@@ -1,0 +1,408 @@
+"""The terminal side of lessons and the quiz: Rich rendering and line-by-line prompting.
+
+Prompts and questions are written to stderr and read with ``input()``, so stdout carries only
+results (a lesson shown, a score) and everything works the same under a pty in the tests.
+Meaning never rides on colour alone: marks are ``[x]``/``[ ]``, results say "correct"/"wrong".
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import datetime
+
+from fsrs import Rating
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.style import Style
+from rich.syntax import ANSI_LIGHT, ANSISyntaxTheme, Syntax
+from rich.table import Table
+from rich.text import Text
+from pygments.token import Token
+
+from labctl import quiz as quizlib
+from labctl import servers, ui
+from labctl.lessons import LETTERS, Item, Lesson, Prompt
+from labctl.progress import RATING_NAMES, LessonStatus
+
+# Code colours from the terminal's own 16-colour palette (so they follow its light or dark
+# theme), minus yellow strings, which vanish on a white background.
+_CODE_STYLES = dict(ANSI_LIGHT)
+_CODE_STYLES[Token.Literal.String] = Style(color="green")
+_CODE_STYLES[Token.Name.Function] = Style(color="blue", bold=True)
+CODE_THEME = ANSISyntaxTheme(_CODE_STYLES)
+
+LEXERS = {".go": "go", ".py": "python", ".rs": "rust", ".js": "javascript", ".mjs": "javascript",
+          ".ts": "typescript", ".toml": "toml", ".json": "json", ".mod": "text", ".txt": "text"}
+
+END_OF_ANSWER = "."
+RATING_KEYS = {"1": Rating.Again, "2": Rating.Hard, "3": Rating.Good, "4": Rating.Easy,
+               "a": Rating.Again, "h": Rating.Hard, "g": Rating.Good, "e": Rating.Easy,
+               "again": Rating.Again, "hard": Rating.Hard, "good": Rating.Good, "easy": Rating.Easy}
+
+
+class QuizStopped(Exception):
+    """The learner left (Ctrl-C or end of input) in the middle of a session."""
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+def _enable_line_editing() -> None:
+    try:
+        import readline  # noqa: F401  (arrow keys and history in input())
+    except ImportError:
+        pass
+
+
+def ask(prompt: str, console: Console | None = None) -> str:
+    """One line from the learner; the prompt goes to stderr."""
+    console = console or ui.err()
+    try:
+        return console.input(prompt)
+    except (EOFError, KeyboardInterrupt):
+        console.print()
+        raise QuizStopped() from None
+
+
+def ask_choice(prompt: str, accepted: dict[str, object], console: Console | None = None):
+    """Ask until the answer is one of ``accepted``'s keys (case-insensitive)."""
+    console = console or ui.err()
+    while True:
+        answer = ask(prompt, console).strip().lower()
+        if answer in accepted:
+            return accepted[answer]
+        console.print(f"  please answer one of: {', '.join(k for k in accepted if len(k) == 1)}")
+
+
+def confirm(question: str, default: bool, console: Console | None = None) -> bool:
+    suffix = " [Y/n] " if default else " [y/N] "
+    answers = {"y": True, "yes": True, "n": False, "no": False, "": default}
+    return bool(ask_choice(question + suffix, answers, console))
+
+
+def read_answer(prompt: Prompt, console: Console | None = None,
+                edit: Callable[[str], str | None] | None = None) -> str:
+    """A multi-line answer: lines until one holding only ".", ``:e`` for $EDITOR, ``:h`` for
+    the hint."""
+    console = console or ui.err()
+    console.print(f'[muted]Write your answer. End with a line holding only "{END_OF_ANSWER}". '
+                  'Type :e to write it in your $EDITOR, :h for a hint.[/muted]')
+    lines: list[str] = []
+    while True:
+        line = ask("> ", console)
+        command = line.strip()
+        if command == END_OF_ANSWER:
+            return "\n".join(lines).strip()
+        if command == ":h":
+            console.print(Text.assemble(("hint: ", "label"), prompt.hint))
+            continue
+        if command == ":e":
+            edited = (edit or _edit_in_editor)("\n".join(lines))
+            if edited is None:
+                console.print("  the editor did not return an answer; keep typing here")
+                continue
+            console.print(Text(edited.strip() or "(empty)", style="muted"))
+            return edited.strip()
+        lines.append(line)
+
+
+_EDITOR_MARKER = "# Write your answer above this line. Lines starting with # are ignored."
+
+
+def _edit_in_editor(start: str) -> str | None:
+    import click
+
+    try:
+        text = click.edit(f"{start}\n\n{_EDITOR_MARKER}\n", extension=".md", require_save=False)
+    except click.ClickException as exc:
+        ui.err().print(f"  could not open an editor ({exc.format_message()}); set $EDITOR")
+        return None
+    if text is None:
+        return None
+    return "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+
+
+# --- a quiz session ------------------------------------------------------------------------------
+
+def run_session(session: quizlib.Session, *, title: str, pass_mark: float,
+                lesson: Lesson | None, out: Console | None = None, err: Console | None = None,
+                edit: Callable[[str], str | None] | None = None) -> bool:
+    """Ask every question of the session, then the score and the missed items; returns passed."""
+    _enable_line_editing()
+    out = out or ui.out()
+    err = err or ui.err()
+    err.print(Rule(title, style="label"))
+    total = len(session.questions)
+    prompts_total = sum(q.is_prompt for q in session.questions)
+    items_total = total - prompts_total
+    prompt_no = item_no = 0
+    for question in session.questions:
+        if question.is_prompt:
+            prompt_no += 1
+            _ask_prompt(session, question, f"Prompt {prompt_no} of {prompts_total}", err, edit)
+        else:
+            item_no += 1
+            _ask_item(session, question, f"Question {item_no} of {items_total}", err)
+    passed = session.finish(lesson, pass_mark)
+    _print_score(session, pass_mark, passed, out)
+    missed = session.missed()
+    if missed:
+        err.print()
+        if confirm(f"Try the {len(missed)} missed question{'s' if len(missed) != 1 else ''} again? "
+                   "(practice: your first answer is the one that counts)", True, err):
+            for number, question in enumerate(missed, 1):
+                _ask_item(session, question, f"Second try {number} of {len(missed)}", err, retry=True)
+            out.print(f"Second try: {session.retry_correct}/{session.retried} correct.")
+    return passed
+
+
+def _lesson_tag(question: quizlib.Question, session: quizlib.Session) -> str:
+    lessons = {q.lesson.id for q in session.questions}
+    return f" · {question.lesson.number} {question.lesson.title}" if len(lessons) > 1 else ""
+
+
+def _ask_prompt(session, question, heading, err, edit) -> None:
+    prompt: Prompt = question.question
+    err.print()
+    err.print(Text(heading + _lesson_tag(question, session), style="label"))
+    err.print(prompt.text)
+    answer = read_answer(prompt, err, edit)
+    marks = quizlib.touched(prompt, answer)
+    err.print()
+    err.print(Text("Reference key points. [x] marks a point your answer seems to mention: "
+                   "this marking is a hint, not a grade — judge your answer yourself.", style="label"))
+    for point, mark in zip(prompt.key_points, marks):
+        err.print(Text.assemble(("[x] " if mark else "[ ] ", "ok" if mark else ""), point.text))
+    rating = ask_choice("How well did you know it? 1 Again · 2 Hard · 3 Good · 4 Easy: ",
+                        RATING_KEYS, err)
+    session.rate_prompt(question, rating, answer)
+    err.print(Text(f"rated {RATING_NAMES[rating]}", style="muted"))
+
+
+def _ask_item(session, question, heading, err, retry: bool = False) -> None:
+    item: Item = question.question
+    err.print()
+    err.print(Text(heading + _lesson_tag(question, session), style="label"))
+    err.print(item.question)
+    if item.kind == "choice":
+        for index, choice in enumerate(item.choices):
+            err.print(Text.assemble((f"  {LETTERS[index]}) ", "label"), choice))
+        prompt = f"Your answer (a–{LETTERS[len(item.choices) - 1]}, ? if you don't know): "
+    elif item.kind == "true_false":
+        prompt = "True or false? (t/f, ? if you don't know): "
+    else:
+        unit = f" in {item.unit}" if item.unit else ""
+        prompt = f"Your answer{unit} (a number, ? if you don't know): "
+    while True:
+        raw = ask(prompt, err).strip()
+        if not raw:
+            continue
+        if raw == "?":
+            result = _dont_know(session, question, retry)
+            break
+        try:
+            result = session.retry_item(question, raw) if retry else session.answer_item(question, raw)
+            break
+        except quizlib.InvalidAnswer as exc:
+            err.print(f"  {exc}")
+    if result.correct:
+        err.print(Text("correct", style="ok"))
+    else:
+        err.print(Text.assemble(("wrong", "fail"), " — the answer is ", (item.answer_display(), "label")))
+        err.print(Text(item.explanation, style="muted"))
+
+
+def _dont_know(session: quizlib.Session, question: quizlib.Question, retry: bool) -> quizlib.Grade:
+    """'?' counts as a wrong answer: honest for the schedule, and the explanation follows."""
+    item: Item = question.question
+    if retry:
+        session.retried += 1
+    else:
+        session.item_results.append(quizlib.ItemResult(question, False, "?"))
+        if session.record and session.progress is not None:
+            from labctl.progress import rating_for
+
+            session.progress.review(question.lesson.id, item, rating_for(False), correct=False,
+                                    mode=session.mode)
+    return quizlib.Grade(item=item, correct=False, given="?")
+
+
+def _print_score(session: quizlib.Session, pass_mark: float, passed: bool, out: Console) -> None:
+    out.print()
+    if session.graded:
+        verdict = Text("passed", style="ok") if passed else Text("below the pass mark", style="fail")
+        out.print(Text.assemble(
+            ("Score: ", "label"),
+            f"{session.correct}/{session.graded} auto-graded questions correct "
+            f"({session.score():.0%}); pass mark {pass_mark:.0%}: ", verdict))
+    if session.prompt_results:
+        several = len({result.question.lesson.id for result in session.prompt_results}) > 1
+        ratings = ", ".join(
+            f"{result.question.lesson.number + ' ' if several else ''}"
+            f"prompt {result.question.question.number} {RATING_NAMES[result.rating]}"
+            f" ({result.touched}/{result.of} points touched)"
+            for result in session.prompt_results)
+        out.print(Text.assemble(("Prompts (self-rated): ", "label"), ratings))
+
+
+def next_review_line(progress, lessons: list[Lesson], moment: datetime) -> str | None:
+    upcoming = []
+    for lesson in lessons:
+        for question in lesson.questions():
+            due = progress.view(lesson.id, question).due_at()
+            if due is not None and due > moment:
+                upcoming.append(due)
+    if not upcoming:
+        return None
+    first = min(upcoming)
+    same_day = sum(1 for due in upcoming if due.date() == first.date())
+    return (f"Next review: {same_day} question{'s' if same_day != 1 else ''} due on "
+            f"{first.astimezone().strftime('%a %d %b %Y')} — then run: labctl quiz --review")
+
+
+# --- lessons: list and show ---------------------------------------------------------------------
+
+STATE_STYLE = {"new": "", "in progress": "warn", "done": "ok"}
+
+
+def lessons_table(lessons: list[Lesson], statuses: dict[str, LessonStatus], *,
+                  numbered: bool = False) -> Table:
+    table = Table(show_edge=False, pad_edge=False, title_justify="left")
+    if numbered:
+        table.add_column("#", justify="right", style="label")
+    table.add_column("lesson", no_wrap=True)
+    table.add_column("title")
+    table.add_column("progress", no_wrap=True)
+    table.add_column("studied", justify="right", no_wrap=True)
+    table.add_column("due now", justify="right", no_wrap=True)
+    table.add_column("last score", justify="right", no_wrap=True)
+    for lesson in lessons:
+        status = statuses[lesson.id]
+        row = [
+            lesson.id,
+            lesson.title,
+            Text(status.state, style=STATE_STYLE[status.state]),
+            f"{status.studied}/{status.total}",
+            str(status.due) if status.due else "–",
+            f"{status.last_score:.0%}" if status.last_score is not None else "–",
+        ]
+        table.add_row(*([lesson.number] if numbered else []), *row)
+    return table
+
+
+def status_json(lesson: Lesson, status: LessonStatus) -> dict:
+    return {
+        "id": lesson.id, "title": lesson.title, "order": lesson.order, "summary": lesson.summary,
+        "status": status.state, "studied": status.studied, "questions": status.total,
+        "prompts": len(lesson.prompts), "items": len(lesson.items), "due_now": status.due,
+        "last_score": status.last_score,
+        "next_due": status.next_due.isoformat(timespec="seconds") if status.next_due else None,
+    }
+
+
+def render_lesson(lesson: Lesson, status: LessonStatus, console: Console | None = None) -> None:
+    console = console or ui.out()
+    console.print(Rule(f"{lesson.number} · {lesson.title}", style="label"))
+    console.print(Text(lesson.summary, style="muted"))
+    console.print(Text.assemble(("Progress: ", "label"), (status.state, STATE_STYLE[status.state]),
+                                f" — {status.studied}/{status.total} questions studied",
+                                f", {status.due} due now" if status.due else ""))
+    console.print()
+    console.print(Markdown(lesson.body, code_theme=CODE_THEME, inline_code_theme=CODE_THEME))
+    _render_demo(lesson, console)
+    _render_try_it(lesson, console)
+    if lesson.lab:
+        console.print()
+        console.print(Rule("The lab", style="label", align="left"))
+        commands = " then ".join(f"labctl {' '.join(argv)}" for argv in lesson.lab.commands)
+        console.print(Text.assemble((commands, "cmd"), (f" — {lesson.lab.description}" if lesson.lab.description else "")),
+                      soft_wrap=True)
+    console.print()
+    console.print(Rule("Three prompts, in order", style="label", align="left"))
+    console.print("Use them in this order, each builds on the one before: paste them into an AI "
+                  "assistant, or answer them yourself in the quiz.")
+    for prompt in lesson.prompts:
+        console.print(Text.assemble((f"{prompt.number}. ", "label"), prompt.text))
+    console.print()
+    console.print(Text.assemble("Next: ", (f"labctl quiz {lesson.number}", "cmd"),
+                                " to test yourself · ", (f"labctl show {lesson.number} --prompts", "cmd"),
+                                " for text to paste"))
+
+
+def _render_demo(lesson: Lesson, console: Console) -> None:
+    demo = lesson.demo
+    if not (demo.servers or demo.files or demo.snippets):
+        return
+    console.print()
+    console.print(Rule("The demo", style="label", align="left"))
+    if demo.intro:
+        console.print(demo.intro)
+    shown = [(servers.get(name).source_dir / servers.get(name).source_file, servers.get(name).title)
+             for name in demo.servers]
+    from labctl import paths
+
+    shown += [(paths.servers_dir() / name, "") for name in demo.files]
+    for path, label in shown:
+        relative = f"servers/{path.relative_to(paths.servers_dir()).as_posix()}"
+        title = f"{label} — {relative}" if label else relative
+        try:
+            code = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            console.print(Text.assemble((f"{title}: ", "label"), ("not there yet in this copy of labctl", "warn")))
+            continue
+        console.print(_code_panel(code, LEXERS.get(path.suffix, "text"), title))
+    for snippet in demo.snippets:
+        console.print(_code_panel(snippet.code, snippet.language, f"{snippet.title} (illustration)"))
+
+
+def _code_panel(code: str, lexer: str, title: str) -> Panel:
+    syntax = Syntax(code.rstrip("\n"), lexer, theme=CODE_THEME, line_numbers=True,
+                    background_color="default", word_wrap=True)
+    return Panel(syntax, title=title, title_align="left", border_style="label", expand=True)
+
+
+def _render_try_it(lesson: Lesson, console: Console) -> None:
+    console.print()
+    console.print(Rule("Try it", style="label", align="left"))
+    for number, step in enumerate(lesson.try_it, 1):
+        console.print(Text.assemble((f"{number}. ", "label"), ("$ ", ""), (step.command, "cmd")),
+                      soft_wrap=True)
+        console.print(Text("   " + step.what_to_notice))
+
+
+def prompts_plain(lesson: Lesson) -> str:
+    """The three prompts as plain text, ready to paste into an AI assistant."""
+    parts = [f"Lesson {lesson.number}: {lesson.title}",
+             "Use these three prompts in order; each builds on the one before.", ""]
+    for prompt in lesson.prompts:
+        parts.append(f"{prompt.number}. {' '.join(prompt.text.split())}")
+        parts.append("")
+    return "\n".join(parts).rstrip() + "\n"
+
+
+# --- the lab ----------------------------------------------------------------------------------
+
+def run_lab(lesson: Lesson, console: Console | None = None) -> int:
+    """Run the lesson's lab commands as ``python -m labctl ...``, stopping at the first failure."""
+    console = console or ui.err()
+    if not lesson.lab:
+        console.print("This lesson has no lab; its try-it list is in labctl show.")
+        return 0
+    for argv in lesson.lab.commands:
+        console.print(Text.assemble(("$ ", ""), (f"labctl {' '.join(argv)}", "cmd")))
+        try:
+            status = subprocess.run([sys.executable, "-m", "labctl", *argv], env=os.environ.copy()).returncode
+        except KeyboardInterrupt:
+            console.print("lab interrupted")
+            return 130
+        except OSError as exc:
+            console.print(Text(f"could not start labctl {' '.join(argv)}: {exc}", style="fail"))
+            return 1
+        if status != 0:
+            console.print(Text(f"labctl {' '.join(argv)} exited with status {status}", style="fail"))
+            return status
+    return 0
