@@ -84,9 +84,11 @@ def root(
 
 
 def _register_commands() -> None:
-    from labctl.commands import learn, servers_cmd
+    from labctl.commands import compare_cmd, learn, results_cmd, servers_cmd
 
     servers_cmd.register(app)
+    compare_cmd.register(app)
+    results_cmd.register(app)
     learn.register(app)
 
 

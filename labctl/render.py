@@ -137,3 +137,138 @@ def render_run(document: dict) -> Group:
     parts.append(Text(f"Reproduce one sample by hand (a new connection, {via}):"))
     parts.append(Text("  " + document["curl"], style="cmd"))
     return Group(*parts)
+
+
+# -- compare --------------------------------------------------------------------------------
+
+BAR_WIDTH = 36
+
+
+def _cell_p50(entry: dict, path: str, mode: str, ratios: dict) -> Text:
+    series = ((entry.get("latency") or {}).get(path) or {}).get(mode)
+    if not series or not series.get("summary"):
+        return Text("–")
+    p50 = series["summary"]["p50"]
+    info = ratios.get(f"{path} {mode}") or {}
+    ratio = (info.get("p50_ratio") or {}).get(entry["name"])
+    text = Text(fmt_us(p50), style="figure")
+    if ratio is not None:
+        text.append(" best" if ratio == 1.0 and info.get("fastest") == entry["name"]
+                    else f" {ratio:.1f}×", style="ok" if ratio == 1.0 else "")
+    return text
+
+
+def _cell_p99(entry: dict, path: str, mode: str) -> str:
+    series = ((entry.get("latency") or {}).get(path) or {}).get(mode)
+    return fmt_us(series["summary"]["p99"]) if series and series.get("summary") else "–"
+
+
+def _build_cell(build: dict) -> str:
+    parts = []
+    if "cached_seconds" in build:
+        parts.append(f"{build['cached_seconds']:.1f} s cached")
+    if "uncached_seconds" in build:
+        parts.append(f"{build['uncached_seconds']:.0f} s built")
+    if not parts:
+        parts.append("reused" if not build.get("built") else f"{build['seconds']:.1f} s")
+    return ", ".join(parts)
+
+
+def render_compare(document: dict) -> Group:
+    servers = document["servers"]
+    names = list(servers)
+    ratios = document["analysis"]["ratios"]
+    params = document["parameters"]
+    limits = document["limits"]
+    runtime = document["runtime"]["runtime"]
+    paths_used = sorted({e["path"]["description"].split(" ")[0] + " " +
+                         e["path"]["description"].split(" ")[1]
+                         for e in servers.values() if e.get("path")})
+    parts: list = []
+    cpuset = f" on CPU {limits['cpuset']}" if limits.get("cpuset") is not None else ""
+    parts.append(Text.assemble(
+        ("Comparison", "label"),
+        f" — runtime {runtime}, measured over {', '.join(paths_used) or '?'}; each server limited "
+        f"to {limits['cpus']:g} core(s){cpuset}"
+        + (f", {limits['memory_mb']} MB" if limits.get("memory_mb") else "")
+        + f"; {params['samples']} samples per path and connection, interleaved across servers, "
+          f"{params['warmup_discarded']} warm-up rounds discarded."))
+    table = Table(show_edge=False, pad_edge=False, show_lines=False)
+    table.add_column("", no_wrap=True)
+    for name in names:
+        table.add_column(f"{servers[name]['language']}\n{servers[name]['framework']}",
+                         justify="right")
+
+    def row(label: str, cells) -> None:
+        table.add_row(label, *cells)
+
+    row("checks", [status_text(servers[n]["verification"]["status"]) for n in names])
+    for path in params["paths"][::-1]:    # /health first: the headline
+        row(f"GET {path} new conn. p50", [_cell_p50(servers[n], path, FRESH, ratios) for n in names])
+        row("  p99", [_cell_p99(servers[n], path, FRESH) for n in names])
+        row(f"GET {path} keep-alive p50",
+            [_cell_p50(servers[n], path, KEEPALIVE, ratios) for n in names])
+        row("  p99", [_cell_p99(servers[n], path, KEEPALIVE) for n in names])
+    row("cold start (median)", [fmt_ms(servers[n]["cold_start_ms"]["median"]) for n in names])
+    row("idle memory", [fmt_bytes(servers[n].get("idle_memory_bytes")) for n in names])
+    row("image / build size", [fmt_bytes(servers[n]["build"].get("size_bytes")) for n in names])
+    row("build time", [_build_cell(servers[n]["build"]) for n in names])
+    row("processes", [str(servers[n]["processes"]) for n in names])
+    if any(servers[n].get("load") for n in names):
+        row("load: requests/s", [_load_cell(servers[n].get("load")) for n in names])
+        row("load: p99", [fmt_us(((servers[n].get("load") or {}).get("latency_us") or {}).get("p99"))
+                          for n in names])
+    parts.append(Text(""))
+    parts.append(table)
+    parts.append(Text(""))
+    parts.extend(latency_bars(document, "/health"))
+    parts.append(Text(""))
+    parts.append(Text("What this says", style="label"))
+    for sentence in document["analysis"]["reading"]:
+        parts.append(Text(f"• {sentence}"))
+    parts.append(Text(""))
+    parts.extend(latency_legend(params["samples"]))
+    for name in names:
+        problems = verification_lines(servers[name]["verification"], only_problems=True)
+        if problems:
+            parts.append(Text(f"{servers[name]['language']} {servers[name]['framework']} checks:"))
+            parts.extend(problems)
+    if document.get("id"):
+        parts.append(Text(f"saved as {document['id']}  (labctl results show {document['id']})",
+                          style="muted"))
+    return Group(*parts)
+
+
+def _load_cell(load: dict | None) -> Text:
+    if not load:
+        return Text("–")
+    text = Text(f"{load.get('requests_per_s', 0):,.0f}", style="figure")
+    if load.get("flagged"):
+        text.append(" FLAGGED", style="fail")
+    return text
+
+
+def latency_bars(document: dict, path: str) -> list[Text]:
+    """A terminal bar chart of the median latency of ``path``, both connection modes."""
+    servers = document["servers"]
+    values = {}
+    for name, entry in servers.items():
+        for mode in (FRESH, KEEPALIVE):
+            series = ((entry.get("latency") or {}).get(path) or {}).get(mode)
+            if series and series.get("summary"):
+                values[(name, mode)] = series["summary"]["p50"]
+    if not values:
+        return []
+    longest = max(values.values())
+    lines = [Text(f"GET {path}, median latency (shorter is faster)", style="label")]
+    for name in servers:
+        for mode in (FRESH, KEEPALIVE):
+            if (name, mode) not in values:
+                continue
+            value = values[(name, mode)]
+            filled = max(1, round(BAR_WIDTH * value / longest))
+            line = Text(f"{name:<7}{MODE_SHORT[mode]:<11}")
+            line.append("█" * filled, style="cmd" if mode == FRESH else "ok")
+            line.append(f" {fmt_us(value)}")
+            lines.append(line)
+    return lines

@@ -29,6 +29,8 @@ class Server:
     concurrency_model: str          # how it serves requests, in a phrase (shown with results)
     processes: int = 1              # OS processes serving requests in the container
     toolchain: tuple[str, ...] = field(default=())  # commands the local runtime needs
+    # Where the source lives when it is not servers/<name> (test fixtures use this).
+    source_override: Path | None = None
 
     @property
     def title(self) -> str:
@@ -36,7 +38,7 @@ class Server:
 
     @property
     def source_dir(self) -> Path:
-        return paths.servers_dir() / self.name
+        return self.source_override or paths.servers_dir() / self.name
 
     @property
     def image_tag(self) -> str:

@@ -1,0 +1,68 @@
+"""Exports of a result: CSV rows for spreadsheets, SVG/HTML pictures of the terminal view."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from rich.console import Console
+
+from labctl.errors import LabctlError
+from labctl.ui import THEME
+
+CSV_LATENCY_FIELDS = ["server", "path", "connection", "samples", "errors", "non_2xx",
+                      "min_us", "p50_us", "p90_us", "p99_us", "max_us"]
+
+
+def latency_rows(server: str, latency: dict) -> list[dict]:
+    rows = []
+    for path, by_mode in latency.items():
+        for mode, series in by_mode.items():
+            summary = series.get("summary") or {}
+            rows.append({
+                "server": server, "path": path, "connection": mode,
+                "samples": series["samples"], "errors": series["errors"],
+                "non_2xx": series["non_2xx"],
+                **{f"{k}_us": summary.get(k) for k in ("min", "p50", "p90", "p99", "max")},
+            })
+    return rows
+
+
+def compare_csv(document: dict) -> str:
+    """One row per server, path and connection mode, with the server's other figures repeated."""
+    extra = ["cold_start_ms", "idle_memory_bytes", "size_bytes", "verification", "runtime"]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_LATENCY_FIELDS + extra, lineterminator="\n")
+    writer.writeheader()
+    for name, entry in document["servers"].items():
+        common = {
+            "cold_start_ms": entry["cold_start_ms"]["median"],
+            "idle_memory_bytes": entry.get("idle_memory_bytes"),
+            "size_bytes": entry["build"].get("size_bytes"),
+            "verification": entry["verification"]["status"],
+            "runtime": document["runtime"]["runtime"],
+        }
+        rows = latency_rows(name, entry.get("latency") or {}) or [{"server": name}]
+        for row in rows:
+            writer.writerow({**row, **common})
+    return buffer.getvalue()
+
+
+def save_picture(renderable, path: Path, *, title: str, width: int = 110) -> None:
+    """Render to a recording console and save as SVG or HTML, chosen by the file's suffix."""
+    console = Console(record=True, width=width, file=io.StringIO(), theme=THEME,
+                      force_terminal=True, color_system="truecolor")
+    console.print(renderable)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".svg":
+            console.save_svg(str(path), title=title)
+        elif suffix in (".html", ".htm"):
+            console.save_html(str(path))
+        else:
+            raise LabctlError(f"cannot tell the picture format of {path}",
+                              "Name the file .svg or .html", exit_code=2)
+    except OSError as exc:
+        raise LabctlError(f"could not write {path}: {exc.strerror}",
+                          "Check the folder exists and is writable", exit_code=2) from None
