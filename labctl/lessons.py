@@ -271,7 +271,8 @@ def load_all(directory: Path | None = None) -> tuple[list[Lesson], list[LessonEr
 
 
 def find(query: str, lessons: list[Lesson]) -> Lesson:
-    """A lesson by id, number ("3", "003") or a unique prefix of its slug or id."""
+    """A lesson by id, number ("3", "003"), a unique prefix of its slug or id, or failing that
+    the unique start of one of the slug's words."""
     wanted = query.strip().lower()
     if not wanted:
         raise LabctlError("no lesson named", _choices_hint(lessons), exit_code=2)
@@ -286,6 +287,9 @@ def find(query: str, lessons: list[Lesson]) -> Lesson:
     else:
         matches = [lesson for lesson in lessons
                    if lesson.slug.startswith(wanted) or lesson.id.startswith(wanted)]
+        if not matches:  # "bottleneck" for 003-first-bottleneck: the start of any word of the slug
+            matches = [lesson for lesson in lessons
+                       if any(word.startswith(wanted) for word in lesson.slug.split("-"))]
     if len(matches) == 1:
         return matches[0]
     if not matches:

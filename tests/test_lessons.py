@@ -1,0 +1,272 @@
+"""Lesson files: every shipped lesson is valid and sound; broken ones are reported precisely."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from labctl import lessons, paths
+from labctl.cli import app
+
+ASSETS = Path(__file__).parent / "assets" / "lessons"
+runner = CliRunner()
+
+# Every labctl command a lesson may tell a learner to run (lessons must not invent commands).
+LABCTL_COMMANDS = {"run", "servers", "logs", "down", "verify", "compare", "load", "results", "doctor",
+                   "lessons", "show", "next", "quiz"}
+
+
+@pytest.fixture(scope="module")
+def shipped() -> list[lessons.Lesson]:
+    loaded, problems = lessons.load_all(paths.lessons_dir())
+    assert not problems, [p.one_line() for p in problems]
+    return loaded
+
+
+# --- the shipped lessons ---------------------------------------------------------------------------
+
+def test_the_five_lessons_are_there_in_order(shipped):
+    assert [lesson.id for lesson in shipped] == [
+        "000-four-servers", "001-go-nethttp", "002-nethttp-interview", "003-first-bottleneck",
+        "004-choosing-a-language"]
+
+
+def test_each_lesson_has_three_prompts_and_at_least_eight_items(shipped):
+    for lesson in shipped:
+        assert len(lesson.prompts) == 3, lesson.id
+        assert len(lesson.items) >= 8, lesson.id
+        for prompt in lesson.prompts:
+            assert prompt.hint and prompt.key_points
+            assert all(point.keywords for point in prompt.key_points)
+        kinds = {item.kind for item in lesson.items}
+        assert {"choice", "true_false", "numeric"} <= kinds, (lesson.id, kinds)
+        assert lesson.body.strip()
+        assert lesson.try_it
+
+
+def test_at_least_seventy_items_in_all(shipped):
+    assert sum(len(lesson.items) for lesson in shipped) >= 70
+
+
+def test_every_auto_graded_item_has_exactly_one_correct_answer(shipped):
+    from labctl import quiz
+
+    for lesson in shipped:
+        for item in lesson.items:
+            where = f"{lesson.id}/{item.id}"
+            assert item.explanation, where
+            if item.kind == "choice":
+                folded = [" ".join(choice.lower().split()) for choice in item.choices]
+                assert len(set(folded)) == len(folded), where
+                assert isinstance(item.answer, int) and 0 <= item.answer < len(item.choices), where
+                right = [letter for letter in lessons.LETTERS[:len(item.choices)]
+                         if quiz.grade(item, letter).correct]
+                assert right == [lessons.LETTERS[item.answer]], where
+                for choice in item.choices:
+                    assert not lessons.AMBIGUOUS_CHOICES.match(choice), where
+            elif item.kind == "true_false":
+                assert isinstance(item.answer, bool), where
+                assert [value for value in (True, False) if quiz.grade(item, value).correct] == [item.answer]
+            else:
+                assert item.tolerance >= 0, where
+                assert quiz.grade(item, item.answer).correct, where
+                # One answer, not a range: the tolerance must be small next to the answer.
+                assert item.tolerance <= max(abs(item.answer) * 0.1, 0.5), where
+                assert not quiz.grade(item, item.answer + 2 * item.tolerance + 1).correct, where
+
+
+def test_the_interview_lesson_covers_all_25_questions(shipped):
+    interview = next(lesson for lesson in shipped if lesson.id == "002-nethttp-interview")
+    sources = {item.source for item in interview.items}
+    assert {f"Q{n}" for n in range(1, 26)} <= sources
+    assert all(re.fullmatch(r"Q([1-9]|1\d|2[0-5])", item.source) for item in interview.items)
+    # the "what not to say" list shows up as misconception items
+    assert sum(bool(item.misconception) for item in interview.items) >= 10
+
+
+def test_ids_are_unique_within_each_lesson(shipped):
+    for lesson in shipped:
+        ids = [question.id for question in lesson.questions()]
+        assert len(ids) == len(set(ids)), lesson.id
+
+
+def test_try_it_lists_use_only_real_labctl_commands(shipped):
+    for lesson in shipped:
+        commands = [step.command for step in lesson.try_it]
+        commands += ["labctl " + " ".join(argv) for argv in (lesson.lab.commands if lesson.lab else ())]
+        for command in commands:
+            for match in re.finditer(r"\blabctl\s+([a-z-]+)", command):
+                assert match.group(1) in LABCTL_COMMANDS, (lesson.id, command)
+            assert re.match(r"^(labctl|curl) ", command), (lesson.id, command)
+        assert lesson.number.isdigit()
+
+
+def test_lesson_000_teaches_the_required_commands(shipped):
+    first = shipped[0]
+    commands = " | ".join(step.command for step in first.try_it)
+    assert "labctl run go" in commands and "labctl compare" in commands
+    assert "curl -w 'time=%{time_total}\\n' -o /dev/null -s http://127.0.0.1:PORT/" in commands
+    assert set(first.demo.servers) == {"go", "python", "rust", "node"}
+
+
+def test_lesson_003_has_the_blocking_arithmetic(shipped):
+    bottleneck = next(lesson for lesson in shipped if lesson.id == "003-first-bottleneck")
+    rps = bottleneck.question("blocking-rps")
+    assert rps.kind == "numeric" and rps.answer == 20
+    assert any("labctl load go /health -c 100 -d 10s" == step.command for step in bottleneck.try_it)
+
+
+def test_lessons_check_passes_on_the_shipped_lessons():
+    result = runner.invoke(app, ["lessons", "check"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("ok ") == 5
+
+
+# --- lookup -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query, expected", [
+    ("003-first-bottleneck", "003-first-bottleneck"), ("3", "003-first-bottleneck"),
+    ("003", "003-first-bottleneck"), ("first", "003-first-bottleneck"), ("go", "001-go-nethttp"),
+    ("0", "000-four-servers"), ("CHOOSING", "004-choosing-a-language"),
+    ("bottleneck", "003-first-bottleneck"), ("interview", "002-nethttp-interview"),
+])
+def test_find_by_id_number_or_prefix(shipped, query, expected):
+    assert lessons.find(query, shipped).id == expected
+
+
+def test_find_reports_unknown_and_ambiguous(shipped):
+    with pytest.raises(lessons.LabctlError, match="no lesson 'zzz'") as unknown:
+        lessons.find("zzz", shipped)
+    assert "000 (four-servers)" in unknown.value.one_line()
+    import dataclasses
+
+    twin = dataclasses.replace(shipped[0], id="005-four-more", order=5)
+    with pytest.raises(lessons.LabctlError, match="matches several lessons"):
+        lessons.find("four", [*shipped, twin])
+
+
+# --- broken lessons -----------------------------------------------------------------------------
+
+BROKEN = [
+    ("missing-field", "title: missing (required)"),
+    ("wrong-type", "order: must be a whole number ≥ 0, not 'first'"),
+    ("two-correct", "items[1].answer: exactly one correct answer is allowed (found 2)"),
+    ("duplicate-choice", "items[1].choices[2]: same text as choices[0]"),
+    ("all-of-the-above", "items[1].choices[2]: 'All of the above' makes more than one choice correct"),
+    ("bad-answer", "items[1].answer: must be one of the choices"),
+    ("newer-version", "format_version: 2 is written for a newer labctl (this one reads format 1). "
+                      "Upgrade labctl"),
+    ("toml-syntax", "front matter: invalid TOML: Invalid value (at line 5, column 9)"),
+    ("two-prompts", "prompts: must be exactly 3, in order (found 2)"),
+    ("duplicate-id", "items[2].id: 'rps' is already the id of items[0]"),
+    ("negative-tolerance", "items[0].tolerance: must be ≥ 0, not -1"),
+    ("unknown-field", "items[0].explaination: unknown field"),
+    ("no-front-matter", "front matter: the file must start with a line '+++'"),
+    ("id-mismatch", "id: '002-other' must match the file name '001-minimal'"),
+]
+
+
+@pytest.mark.parametrize("case, message", BROKEN, ids=[case for case, _ in BROKEN])
+def test_broken_lesson_names_file_and_field(case, message):
+    folder = ASSETS / case
+    result = runner.invoke(app, ["lessons", "check", "--dir", str(folder)])
+    assert result.exit_code == 2, result.output
+    expected_file = f"tests/assets/lessons/{case}/001-minimal.md"
+    assert f"{expected_file}: {message}" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("case, message", BROKEN[:4], ids=[case for case, _ in BROKEN[:4]])
+def test_load_lesson_raises_lesson_error(case, message):
+    with pytest.raises(lessons.LessonError) as error:
+        lessons.load_lesson(ASSETS / case / "001-minimal.md")
+    assert error.value.exit_code == 2
+    assert message in error.value.one_line()
+
+
+def test_valid_fixture_passes():
+    result = runner.invoke(app, ["lessons", "check", "--dir", str(ASSETS / "valid")])
+    assert result.exit_code == 0, result.output
+
+
+def test_check_json_lists_faults():
+    result = runner.invoke(app, ["lessons", "check", "--dir", str(ASSETS / "two-correct"), "--json"])
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert document["faults"][0]["field"] == "items[1].answer"
+
+
+def test_a_broken_lesson_among_good_ones_is_skipped_with_a_warning(tmp_path, monkeypatch):
+    shutil.copy(ASSETS / "valid" / "001-minimal.md", tmp_path / "001-minimal.md")
+    broken = (ASSETS / "newer-version" / "001-minimal.md").read_text().replace("001-minimal", "002-newer")
+    (tmp_path / "002-newer.md").write_text(broken)
+    monkeypatch.setenv("LABCTL_LESSONS_DIR", str(tmp_path))
+    result = runner.invoke(app, ["lessons"])
+    assert result.exit_code == 0, result.output
+    assert "001-minimal" in result.stdout
+    assert "002-newer.md: format_version: 2 is written for a newer labctl" in " ".join(result.stderr.split())
+    result = runner.invoke(app, ["show", "2"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_empty_folder_is_an_error(tmp_path):
+    result = runner.invoke(app, ["lessons", "check", "--dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no lesson files" in result.stderr
+
+
+# --- show / lessons / next ----------------------------------------------------------------------
+
+def test_lessons_lists_progress():
+    result = runner.invoke(app, ["lessons"])
+    assert result.exit_code == 0, result.output
+    for lesson_id in ("000-four-servers", "002-nethttp-interview", "004-choosing-a-language"):
+        assert lesson_id in result.stdout
+    assert "new" in result.stdout
+    document = json.loads(runner.invoke(app, ["lessons", "--json"]).stdout)
+    assert [entry["status"] for entry in document["lessons"]] == ["new"] * 5
+    assert document["lessons"][2]["items"] >= 25
+
+
+def test_show_renders_prose_demo_code_try_it_and_prompts():
+    result = runner.invoke(app, ["show", "000"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Why every service has / and /health" in out
+    go_source = (paths.servers_dir() / "go" / "main.go").read_text()
+    # the demo is the real file from servers/, not a copy
+    first_code_line = next(line for line in go_source.splitlines() if line.strip())
+    assert first_code_line.strip() in out
+    assert "labctl compare" in out and "time_total" in out
+    assert "Three prompts" in out and "50,000 requests per second" in out
+
+
+def test_show_prompts_is_plain_text_ready_to_paste():
+    result = runner.invoke(app, ["show", "bottleneck", "--prompts"], color=True)
+    assert result.exit_code == 0
+    text = result.stdout
+    assert "\x1b[" not in text and "│" not in text and "[bold" not in text
+    numbered = [line for line in text.splitlines() if re.match(r"^[123]\. ", line)]
+    assert len(numbered) == 3
+    assert numbered[0].startswith("1. Explain the claim 'the first bottleneck is I/O")
+
+
+def test_show_unknown_lesson_is_one_line():
+    result = runner.invoke(app, ["show", "nope"])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "no lesson 'nope'" in result.stderr
+
+
+def test_next_starts_with_the_first_lesson():
+    result = runner.invoke(app, ["next"])
+    assert result.exit_code == 0
+    assert "labctl show 000" in result.stdout
+    advice = json.loads(runner.invoke(app, ["next", "--json"]).stdout)
+    assert advice["action"] == "start" and advice["lesson"] == "000-four-servers"
