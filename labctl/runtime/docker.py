@@ -142,6 +142,9 @@ class DockerRuntime(Runtime):
         return {"tag": server.image_tag, "size_bytes": image.attrs.get("Size"),
                 "up_to_date": image.labels.get(LABEL_SOURCE_HASH) == current}
 
+    def image_present(self, reference: str) -> bool:
+        return self._image_or_none(reference) is not None
+
     def _image_or_none(self, tag: str):
         docker = _docker_module()
         try:

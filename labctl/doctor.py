@@ -1,0 +1,153 @@
+"""`labctl doctor`: what this machine has, what is missing, and the command that fixes each gap.
+
+Collects facts only (a JSON-ready report); the command renders it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from labctl import config, paths, servers
+from labctl.errors import EnvironmentProblem
+from labctl.runtime.local import TOOLCHAINS, toolchain_version
+
+OK, WARN, MISSING = "ok", "warn", "missing"
+FREE_DISK_WARN_BYTES = 3 * 1024**3   # a Rust release build and four images need about this
+
+# Oldest versions the servers build with: Go for 1.22 method patterns in ServeMux, Rust for
+# axum 0.8, Node for Express 5.
+MINIMUM_VERSIONS = {"go": (1, 22), "cargo": (1, 78), "node": (18, 0), "npm": (8, 0),
+                    "python3": (3, 10)}
+
+
+def _version_tuple(text: str | None) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    match = re.search(r"(\d+)\.(\d+)", text)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _item(name: str, status: str, detail: str, fix: str | None = None) -> dict:
+    return {"name": name, "status": status, "detail": detail, "fix": fix}
+
+
+def check_docker() -> tuple[list[dict], bool]:
+    items = []
+    try:
+        import docker
+
+        sdk = docker.__version__
+        items.append(_item("Docker SDK for Python", OK, sdk))
+    except ImportError:
+        items.append(_item("Docker SDK for Python", MISSING, "not installed",
+                           "python3 -m pip install docker"))
+        return items, False
+    client_cli = shutil.which("docker")
+    items.append(_item("docker client", OK if client_cli else WARN,
+                       client_cli or "not on PATH (labctl does not need it; handy for you)"))
+    from labctl.runtime.docker import DockerRuntime
+
+    runtime = DockerRuntime()
+    try:
+        runtime.check()
+    except EnvironmentProblem as problem:
+        items.append(_item("Docker engine", MISSING, problem.message, problem.hint))
+        return items, False
+    facts = runtime.describe()
+    host = os.environ.get("DOCKER_HOST", "default socket or context")
+    items.append(_item("Docker engine", OK,
+                       f"{facts['engine_version']} (API {facts['api_version']}) at {host}"))
+    bridge = Path("/sys/class/net/docker0").exists()
+    items.append(_item(
+        "bridge network from this host", OK if bridge else WARN,
+        "docker0 is up: labctl measures over container IPs, without docker-proxy" if bridge else
+        "no docker0 bridge visible (Docker Desktop?): labctl measures over published ports, "
+        "which adds docker-proxy's ~80 µs to every new connection"))
+    wanted = [(f"base image for {s.name}", s.base_image_arg, s.default_base_image)
+              for s in servers.SERVERS]
+    wanted.append(("base image for the wrk container", config.DEBIAN_IMAGE_ARG,
+                   config.DEFAULT_DEBIAN_IMAGE))
+    for label, arg, default in wanted:
+        image = config.base_image(arg, default)
+        present = runtime.image_present(image)
+        items.append(_item(
+            label, OK if present else WARN,
+            f"{image} is {'present' if present else 'not present; the first build pulls it'}",
+            None if present else f"docker pull {image}  (or export LABCTL_{arg}=an image you have)"))
+    return items, True
+
+
+def check_toolchains() -> tuple[list[dict], list[str]]:
+    items = []
+    versions = {name: toolchain_version(name) for name in TOOLCHAINS}
+    for name, tool in TOOLCHAINS.items():
+        version = versions[name]
+        minimum = MINIMUM_VERSIONS[name]
+        wanted = ".".join(map(str, minimum))
+        if version is None:
+            items.append(_item(name, MISSING, f"not found (the local runtime needs ≥ {wanted})",
+                               tool.install_hint))
+            continue
+        parsed = _version_tuple(version)
+        if parsed is not None and parsed < minimum:
+            items.append(_item(name, WARN, f"{version}: older than the {wanted} the servers need",
+                               tool.install_hint))
+        else:
+            items.append(_item(name, OK, version))
+    runnable = []
+    for server in servers.SERVERS:
+        if all(versions.get(t) for t in server.toolchain):
+            runnable.append(server.name)
+    return items, runnable
+
+
+def check_load_generators() -> list[dict]:
+    items = []
+    for tool in ("wrk", "oha"):
+        found = shutil.which(tool)
+        items.append(_item(f"{tool} on this host", OK if found else WARN,
+                           found or "not found (labctl load runs wrk in a container on Docker)",
+                           None if found else ("sudo apt-get install wrk" if tool == "wrk"
+                                               else "cargo install oha")))
+    return items
+
+
+def check_disk() -> dict:
+    where = paths.cache_dir()
+    probe = where
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    status = OK if free >= FREE_DISK_WARN_BYTES else WARN
+    return _item("free disk", status, f"{free / 1024**3:.1f} GB free at {probe}",
+                 None if status == OK else "free some space, or labctl's cache: rm -rf "
+                                           f"{where}")
+
+
+def report() -> dict:
+    docker_items, engine_ok = check_docker()
+    toolchain_items, local_servers = check_toolchains()
+    load_items = check_load_generators()
+    disk = check_disk()
+    can_run = {
+        "docker": list(servers.NAMES) if engine_ok else [],
+        "local": local_servers,
+    }
+    default = config.default_runtime()
+    chosen = ("docker" if engine_ok else "local") if default == "auto" else default
+    return {
+        "schema": "labctl.doctor/1",
+        "sections": {
+            "Docker": docker_items,
+            "Local toolchains": toolchain_items,
+            "Load generators": load_items,
+            "Disk": [disk],
+        },
+        "can_run": can_run,
+        "default_runtime": default,
+        "auto_would_use": chosen,
+        "anything_runs": bool(can_run["docker"] or can_run["local"]),
+    }

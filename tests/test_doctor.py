@@ -1,0 +1,56 @@
+"""`labctl doctor` on this machine, with the real engine and with a dead one."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from labctl.cli import app
+
+runner = CliRunner()
+
+
+def test_doctor_without_an_engine_still_finds_the_toolchains(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/dead.sock")
+    result = runner.invoke(app, ["doctor", "--json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    engine = next(i for i in report["sections"]["Docker"] if i["name"] == "Docker engine")
+    assert engine["status"] == "missing"
+    assert engine["fix"] and "--runtime local" in engine["fix"]
+    assert report["can_run"]["docker"] == []
+    # This machine has every toolchain, so the local runtime can run all four.
+    assert report["can_run"]["local"] == ["go", "python", "rust", "node"]
+    assert report["auto_would_use"] == "local"
+
+
+def test_doctor_with_the_engine(docker_engine):
+    result = runner.invoke(app, ["doctor", "--json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    engine = next(i for i in report["sections"]["Docker"] if i["name"] == "Docker engine")
+    assert engine["status"] == "ok"
+    assert report["can_run"]["docker"] == ["go", "python", "rust", "node"]
+    assert report["auto_would_use"] == "docker"
+
+
+def test_doctor_fails_when_nothing_can_run(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/dead.sock")
+    monkeypatch.setenv("PATH", str(tmp_path))   # no go, cargo, node, npm
+    from labctl import doctor
+
+    monkeypatch.setitem(doctor.TOOLCHAINS, "python3",
+                        doctor.TOOLCHAINS["python3"].__class__("no-such-python", ("--version",),
+                                                               "install Python"))
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 2
+    assert "nothing can run here" in result.stderr
+    assert "→" in result.stdout   # every missing piece comes with its fix
+
+
+@pytest.mark.parametrize("text,expected", [("go version go1.26.8 linux/amd64", (1, 26)),
+                                           ("v20.20.2", (20, 20)), ("nonsense", None)])
+def test_version_parsing(text, expected):
+    from labctl.doctor import _version_tuple
+
+    assert _version_tuple(text) == expected
