@@ -60,3 +60,17 @@ def docker_engine():
 
 def labctl_containers(client) -> list:
     return client.containers.list(all=True, filters={"label": "labctl"})
+
+
+@pytest.fixture
+def leftover_containers(docker_engine):
+    """A callable listing labctl containers that appeared during the test and are still there.
+
+    Containers that existed before the test (another labctl run on the same engine) are not
+    this test's business."""
+    before = {c.id for c in labctl_containers(docker_engine)}
+
+    def leftovers() -> list:
+        return [c for c in labctl_containers(docker_engine) if c.id not in before]
+
+    return leftovers

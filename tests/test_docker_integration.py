@@ -27,7 +27,7 @@ def labctl(*args: str, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedPr
 
 
 @pytest.mark.parametrize("name", servers.NAMES)
-def test_run_builds_checks_times_and_removes(name, docker_engine):
+def test_run_builds_checks_times_and_removes(name, docker_engine, leftover_containers):
     result = labctl("run", name, "--json", "--samples", "20", "--runtime", "docker")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)   # stdout holds the JSON document and nothing else
@@ -54,7 +54,7 @@ def test_run_builds_checks_times_and_removes(name, docker_engine):
             assert summary["min"] <= summary["p50"] <= summary["p90"] <= summary["p99"] <= summary["max"]
     # Graceful stop: SIGTERM ends the server well inside docker's grace period.
     assert document["stop_seconds"] < 1.5, f"{name} took {document['stop_seconds']} s to stop"
-    assert labctl_containers(docker_engine) == []
+    assert leftover_containers() == []
 
 
 @pytest.mark.parametrize("name", servers.NAMES)
@@ -68,14 +68,14 @@ def test_image_is_small_non_root_and_labelled(name, docker_engine):
         assert image.attrs["Size"] <= 15_000_000, f"{name} image is {image.attrs['Size']} bytes"
 
 
-def test_sigint_during_run_leaves_nothing_behind(docker_engine):
+def test_sigint_during_run_leaves_nothing_behind(docker_engine, leftover_containers):
     labctl("run", "go", "--samples", "1", "--warmup", "0", "--runtime", "docker")   # built
     process = subprocess.Popen(
         [sys.executable, "-m", "labctl", "run", "go", "--samples", "100000", "--runtime", "docker"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
     try:
         deadline = time.monotonic() + 60
-        while not [c for c in labctl_containers(docker_engine) if c.status == "running"]:
+        while not [c for c in leftover_containers() if c.status == "running"]:
             assert process.poll() is None, process.communicate()[1]
             assert time.monotonic() < deadline, "no container started within 60 s"
             time.sleep(0.1)
@@ -87,28 +87,31 @@ def test_sigint_during_run_leaves_nothing_behind(docker_engine):
             process.kill()
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
-    assert labctl_containers(docker_engine) == []
+    assert leftover_containers() == []
 
 
-def test_keep_then_logs_then_down(docker_engine):
+def test_keep_then_logs_then_down(docker_engine, leftover_containers):
     result = labctl("run", "go", "--keep", "--json", "--samples", "2", "--runtime", "docker")
     assert result.returncode == 0, result.stderr
     url = json.loads(result.stdout)["url"]
-    kept = labctl_containers(docker_engine)
+    kept = leftover_containers()
     assert len(kept) == 1 and kept[0].status == "running"
-    # A later labctl does not reap a server kept on purpose.
-    assert labctl("servers").returncode == 0
+    # A later labctl (which reaps orphans first) leaves a server kept on purpose alone.
+    later = labctl("run", "go", "--samples", "1", "--warmup", "0", "--runtime", "docker")
+    assert later.returncode == 0, later.stderr
+    assert [c.id for c in leftover_containers()] == [kept[0].id]
     logs = labctl("logs", "go", "--runtime", "docker")
     assert logs.returncode == 0 and "listening" in logs.stdout.lower()
     import httpx
 
     assert httpx.get(url + "/health", trust_env=False).json() == {"status": "ok"}
     down = labctl("down")
-    assert down.returncode == 0 and "removed 1" in down.stdout
+    assert down.returncode == 0 and kept[0].name in down.stdout
+    assert leftover_containers() == []
     assert labctl_containers(docker_engine) == []
 
 
-def test_orphan_container_of_a_dead_labctl_is_reaped(docker_engine):
+def test_orphan_container_of_a_dead_labctl_is_reaped(docker_engine, leftover_containers):
     labctl("run", "go", "--samples", "1", "--warmup", "0", "--runtime", "docker")
     # A container labelled as started by a labctl process that no longer exists.
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -122,7 +125,7 @@ def test_orphan_container_of_a_dead_labctl_is_reaped(docker_engine):
     result = labctl("run", "go", "--samples", "1", "--warmup", "0", "--runtime", "docker")
     assert result.returncode == 0, result.stderr
     assert "labctl-go-orphan" in result.stderr
-    assert labctl_containers(docker_engine) == []
+    assert leftover_containers() == []
 
 
 def _layer_cached(stream_lines: list[str], marker: str) -> bool:
