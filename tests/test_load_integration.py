@@ -1,0 +1,131 @@
+"""Integration: `labctl load` through the real command line, on the real Docker engine (wrk in its
+own container over the bridge) and on the local runtime (the host's wrk). Nothing is faked."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import labctl_containers
+
+RUN_TIMEOUT_S = 1200   # may include a first build of the Go server and of the wrk image
+
+
+def labctl(*args: str, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess:
+    """Run labctl; the result's ``pid`` names the containers it started (label labctl.pid)."""
+    process = subprocess.Popen([sys.executable, "-m", "labctl", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+                               stdin=subprocess.DEVNULL)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    result.pid = process.pid
+    return result
+
+
+def left_by(client, pid: int) -> list:
+    """Containers a labctl process started that still exist (other runs on a shared engine are
+    not this test's business)."""
+    return [c for c in labctl_containers(client) if c.labels.get("labctl.pid") == str(pid)]
+
+
+def check_figures(load: dict) -> None:
+    assert load["requests"] > 0
+    assert load["requests_per_s"] > 0
+    latency = load["latency_us"]
+    assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["max"], latency
+    assert load["errors"] == {"connect": 0, "read": 0, "write": 0, "timeout": 0}
+    assert load["non_2xx"] == 0
+    assert load["flagged"] is False and load["reasons"] == []
+
+
+@pytest.mark.docker
+def test_load_with_wrk_in_a_container_over_the_bridge(docker_engine):
+    result = labctl("load", "go", "/", "-c", "20", "-d", "2s", "--warmup", "1s", "--json",
+                    "--runtime", "docker")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)   # stdout holds the JSON document and nothing else
+    assert document["schema"] == "labctl.load/1"
+    assert document["server"]["name"] == "go"
+    assert document["runtime"]["runtime"] == "docker"
+    assert document["path"]["kind"] == "bridge"
+    assert document["host"]["cores"] >= 1
+    load = document["load"]
+    check_figures(load)
+    assert load["generator"]["name"] == "wrk" and load["generator"]["where"] == "container"
+    assert "over the Docker bridge" in load["generator"]["description"]
+    assert load["generator"]["version"].startswith("debian/")
+    assert load["loop"] == "closed" and load["keepalive"] is True
+    assert load["connections"] == 20 and load["warmup_s"] == 1.0
+    assert 1.5 < load["measured_duration_s"] < 3.5
+    if document["host"]["cores_usable"] >= 2:
+        assert document["cpus"]["separated"]
+        assert load["generator"]["cpuset"] == document["cpus"]["client"]
+        assert document["cpus"]["client"] != document["cpus"]["server"]
+    assert left_by(docker_engine, result.pid) == []   # neither the server nor wrk is left
+
+
+@pytest.mark.docker
+def test_load_without_keepalive_as_csv(docker_engine):
+    result = labctl("load", "go", "/health", "-c", "10", "-d", "1s", "--warmup", "0",
+                    "--no-keepalive", "--csv", "--runtime", "docker")
+    assert result.returncode == 0, result.stderr
+    header, row, *rest = result.stdout.splitlines()
+    assert rest == []
+    values = dict(zip(header.split(","), row.split(",")))
+    assert values["keepalive"] == "off" and values["generator_where"] == "container"
+    assert int(values["requests"]) > 0 and values["flagged"] == "no", values
+    assert left_by(docker_engine, result.pid) == []
+
+
+@pytest.mark.docker
+def test_sigint_during_load_removes_the_wrk_container(docker_engine):
+    labctl("load", "go", "-c", "2", "-d", "1s", "--warmup", "0", "--runtime", "docker")  # built
+    process = subprocess.Popen(
+        [sys.executable, "-m", "labctl", "load", "go", "-c", "10", "-d", "60s", "--warmup", "0",
+         "--runtime", "docker"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        deadline = time.monotonic() + 60
+        while not [c for c in left_by(docker_engine, process.pid)
+                   if c.labels.get("labctl.role") == "loadgen" and c.status == "running"]:
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "no wrk container started within 60 s"
+            time.sleep(0.1)
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert left_by(docker_engine, process.pid) == []
+
+
+@pytest.mark.local
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="no wrk on PATH")
+@pytest.mark.skipif(shutil.which("go") is None, reason="no Go toolchain for the local runtime")
+def test_load_with_the_host_wrk_on_the_local_runtime():
+    result = labctl("load", "go", "/health", "-c", "10", "-d", "2s", "--warmup", "1s", "--json",
+                    "--runtime", "local", "--generator", "host")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["runtime"]["runtime"] == "local"
+    assert document["path"]["kind"] == "loopback"
+    load = document["load"]
+    check_figures(load)
+    assert load["generator"]["name"] == "wrk" and load["generator"]["where"] == "host"
+    assert load["target_url"].startswith("http://127.0.0.1:")
+    if document["host"]["cores_usable"] >= 2:
+        assert "pinned to CPU" in load["generator"]["description"]
