@@ -173,8 +173,8 @@ def _ask_prompt(session, question, heading, err, edit) -> None:
     answer = read_answer(prompt, err, edit)
     marks = quizlib.touched(prompt, answer)
     err.print()
-    err.print(Text("Reference key points. [x] marks a point your answer seems to mention: "
-                   "this marking is a hint, not a grade — judge your answer yourself.", style="label"))
+    err.print(Text("Reference key points; [x] = your answer seems to mention it.", style="label"))
+    err.print(Text("This marking is a hint, not a grade: judge your answer yourself.", style="muted"))
     for point, mark in zip(prompt.key_points, marks):
         err.print(Text.assemble(("[x] " if mark else "[ ] ", "ok" if mark else ""), point.text))
     rating = ask_choice("How well did you know it? 1 Again · 2 Hard · 3 Good · 4 Easy: ",
