@@ -209,8 +209,9 @@ def quiz(
 ) -> None:
     """Take a lesson's quiz: its three prompts (self-rated), then auto-graded questions.
 
-    Each question is a spaced-repetition card; `--review` asks what is due. Without a terminal,
-    grade a file of answers with `--answers FILE` (format: lessons/FORMAT.md).
+    Each question is a spaced-repetition card; `--review` asks what is due.
+
+    Without a terminal, grade a file of answers with `--answers FILE` (format: lessons/FORMAT.md).
     """
     mark = _pass_mark(pass_mark)
     if sum([review, answers is not None, reset]) > 1:
