@@ -256,7 +256,7 @@ def run_quiz(chosen: Lesson, lessons: list[Lesson], progress: Progress, mark: fl
 def _run(session, title, mark, lesson, lessons, progress) -> bool:
     try:
         passed = quiz_ui.run_session(session, title=title, pass_mark=mark, lesson=lesson)
-    except quiz_ui.QuizStopped:
+    except (quiz_ui.QuizStopped, KeyboardInterrupt):
         answered = session.graded + len(session.prompt_results)
         ui.err().print(f"quiz stopped after {answered} answer(s)"
                        + ("; those are saved in your progress" if session.record and answered else ""))
@@ -380,7 +380,7 @@ def interactive_menu() -> None:
     """Lessons with their progress; for the chosen one: show, run its lab, take its quiz."""
     try:
         _menu_loop()
-    except quiz_ui.QuizStopped:
+    except (quiz_ui.QuizStopped, KeyboardInterrupt):
         ui.err().print("bye")
 
 
