@@ -18,6 +18,8 @@ The file is ``<user data dir>/progress.json`` and is meant to be readable by a p
 Cards are keyed by ``<lesson id>/<item id>`` and remember a hash of the item's text: when an
 author edits an item, only that item counts as new again; every other card keeps its schedule.
 Entries for items that no longer exist are kept, untouched, rather than silently deleted.
+Every save re-reads the file and writes only this process's new changes into it, so two labctl
+sessions open at once (the menu in one terminal, a review in another) do not undo each other.
 
 Scheduling: FSRS with no (re)learning steps, so every review schedules the next one at least a
 day later (the quiz session itself, with its "try the missed ones again" round, is the short-term
@@ -101,6 +103,10 @@ class Progress:
         self.warnings = warnings
         self.scheduler = scheduler or make_scheduler()
         self.clock = clock
+        # What this process changed, so that saving merges with changes another labctl (a second
+        # terminal) wrote meanwhile instead of overwriting them.
+        self._changed: dict[str, set[str]] = {"cards": set(), "lessons": set()}
+        self._removed: dict[str, set[str]] = {"cards": set(), "lessons": set()}
 
     # --- loading and saving ----------------------------------------------------------------
 
@@ -143,11 +149,31 @@ class Progress:
         return raw
 
     def save(self) -> None:
+        self.data = self._merged_with_disk()
         try:
             atomic_write_json(self.path, self.data)
+            for section in ("cards", "lessons"):
+                self._changed[section].clear()
+                self._removed[section].clear()
         except OSError as exc:
             raise EnvironmentProblem(f"cannot write quiz progress {self.path}: {exc.strerror or exc}",
                                      "Check that the data directory is writable") from None
+
+    def _merged_with_disk(self) -> dict[str, Any]:
+        try:
+            disk = read_json(self.path, default=None)
+        except (CorruptFile, OSError):
+            disk = None
+        if not (isinstance(disk, dict) and disk.get("format_version") == FORMAT_VERSION
+                and isinstance(disk.get("cards"), dict) and isinstance(disk.get("lessons"), dict)):
+            return self.data
+        for section in ("cards", "lessons"):
+            for key in self._removed[section]:
+                disk[section].pop(key, None)
+            for key in self._changed[section]:
+                if key in self.data[section]:
+                    disk[section][key] = self.data[section][key]
+        return disk
 
     # --- reading --------------------------------------------------------------------------
 
@@ -211,6 +237,8 @@ class Progress:
         if correct is not None:
             event["correct"] = correct
         history = ([*history, event] if isinstance(history, list) else [event])[-HISTORY_KEPT:]
+        self._changed["cards"].add(key)
+        self._removed["cards"].discard(key)
         self.data["cards"][key] = {
             "text_hash": question.text_hash(),
             "card": card.to_dict(),
@@ -224,25 +252,25 @@ class Progress:
     def record_attempt(self, lesson_id: str, score: float, passed: bool, *, mode: str,
                        moment: datetime | None = None) -> None:
         moment = moment or self.clock()
+        self._changed["lessons"].add(lesson_id)
+        self._removed["lessons"].discard(lesson_id)
         self.data["lessons"][lesson_id] = {"last_score": round(score, 4), "passed": passed,
                                            "at": _iso(moment), "mode": mode}
         self.save()
 
     def reset(self, lesson_id: str | None = None) -> int:
         """Forget progress of one lesson (or all); returns how many cards were removed."""
-        if lesson_id is None:
-            removed = len(self.data["cards"])
-            self.data["cards"] = {}
-            self.data["lessons"] = {}
-        else:
-            prefix = f"{lesson_id}/"
-            keys = [key for key in self.data["cards"] if key.startswith(prefix)]
+        self.data = self._merged_with_disk()
+        prefix = "" if lesson_id is None else f"{lesson_id}/"
+        cards = [key for key in self.data["cards"] if key.startswith(prefix)]
+        records = [key for key in self.data["lessons"] if lesson_id is None or key == lesson_id]
+        for section, keys in (("cards", cards), ("lessons", records)):
             for key in keys:
-                del self.data["cards"][key]
-            self.data["lessons"].pop(lesson_id, None)
-            removed = len(keys)
+                del self.data[section][key]
+                self._removed[section].add(key)
+                self._changed[section].discard(key)
         self.save()
-        return removed
+        return len(cards)
 
 
 @dataclass(frozen=True)

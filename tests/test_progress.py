@@ -215,3 +215,16 @@ def test_reset_asks_first_and_yes_skips(lesson):
     result = runner.invoke(app, ["quiz", "--reset", "003", "--yes"])
     assert result.exit_code == 0 and "1 card(s) forgotten" in result.stdout
     assert not fresh().view(lesson.id, lesson.items[0]).studied
+
+
+def test_two_sessions_at_once_do_not_overwrite_each_other(lesson):
+    first, second = fresh(), fresh()                     # e.g. the menu and a second terminal
+    first.review(lesson.id, lesson.items[0], Rating.Good, moment=T0)
+    second.review(lesson.id, lesson.items[1], Rating.Again, moment=T0)
+    first.review(lesson.id, lesson.items[2], Rating.Easy, moment=T0)
+    merged = fresh()
+    assert [merged.view(lesson.id, item).last_rating for item in lesson.items[:3]] == ["Good", "Again", "Easy"]
+    second.reset(lesson.id)
+    first.review(lesson.id, lesson.items[3], Rating.Good, moment=T0)   # after the reset elsewhere
+    after = fresh()
+    assert [after.view(lesson.id, item).status for item in lesson.items[:4]] == ["new", "new", "new", "studied"]
