@@ -270,3 +270,20 @@ def test_next_starts_with_the_first_lesson():
     assert "labctl show 000" in result.stdout
     advice = json.loads(runner.invoke(app, ["next", "--json"]).stdout)
     assert advice["action"] == "start" and advice["lesson"] == "000-four-servers"
+
+
+def test_next_prefers_a_started_lesson_then_reviews(tmp_path):
+    answers = tmp_path / "a.json"
+    answers.write_text('{"blocking-rps": 20, "parallel-abc": 80}')
+    runner.invoke(app, ["quiz", "003", "--answers", str(answers)])
+    advice = json.loads(runner.invoke(app, ["next", "--json"]).stdout)
+    assert advice["action"] == "finish" and advice["lesson"] == "003-first-bottleneck"
+    assert advice["next_review"]
+    from datetime import datetime, timedelta, timezone
+
+    later = (datetime.now(timezone.utc) + timedelta(days=1, hours=1)).isoformat()
+    advice = json.loads(runner.invoke(app, ["next", "--json"], env={"LABCTL_NOW": later}).stdout)
+    assert advice["action"] == "review" and advice["due_now"] == 1
+    listing = runner.invoke(app, ["lessons", "--json"], env={"LABCTL_NOW": later})
+    entry = json.loads(listing.stdout)["lessons"][3]
+    assert entry["status"] == "in progress" and entry["due_now"] == 1 and entry["studied"] == 2

@@ -166,7 +166,8 @@ def _advice(lessons: list[Lesson], statuses) -> dict:
         return {**base, "action": "review", "lesson": None, "command": "labctl quiz --review",
                 "commands": ["labctl quiz --review"],
                 "why": f"{due} question{'s are' if due != 1 else ' is'} due for review."}
-    for lesson in lessons:
+    # A lesson already started comes before a new one.
+    for lesson in sorted(lessons, key=lambda lesson: statuses[lesson.id].state != "in progress"):
         status = statuses[lesson.id]
         if status.state == "in progress":
             return {**base, "action": "finish", "lesson": lesson.id,
