@@ -10,7 +10,6 @@ import os
 import sys
 import traceback
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -18,7 +17,7 @@ from labctl import __version__, ui
 from labctl.errors import LabctlError
 
 
-def _debug_enabled(ctx: click.Context | None) -> bool:
+def _debug_enabled(ctx: typer.Context | None) -> bool:
     if os.environ.get("LABCTL_DEBUG") == "1":
         return True
     return bool(ctx and isinstance(ctx.obj, dict) and ctx.obj.get("debug"))
@@ -35,7 +34,7 @@ def report_error(error: LabctlError, *, debug: bool) -> None:
 class LabctlGroup(TyperGroup):
     """The root group: the single place where failures become one line and an exit status."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except LabctlError as error:

@@ -114,15 +114,27 @@ _EDITOR_MARKER = "# Write your answer above this line. Lines starting with # are
 
 
 def _edit_in_editor(start: str) -> str | None:
-    import click
+    """Open $VISUAL or $EDITOR (vi by default) on a temporary file; None if that failed."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
 
-    try:
-        text = click.edit(f"{start}\n\n{_EDITOR_MARKER}\n", extension=".md", require_save=False)
-    except click.ClickException as exc:
-        ui.err().print(f"  could not open an editor ({exc.format_message()}); set $EDITOR")
-        return None
-    if text is None:
-        return None
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.TemporaryDirectory(prefix="labctl-answer-") as folder:
+        path = os.path.join(folder, "answer.md")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(f"{start}\n\n{_EDITOR_MARKER}\n")
+        try:
+            completed = subprocess.run([*shlex.split(editor), path], check=False)
+        except (OSError, ValueError) as exc:
+            ui.err().print(f"  could not open the editor {editor!r} ({exc}); set $EDITOR")
+            return None
+        if completed.returncode != 0:
+            ui.err().print(f"  the editor {editor!r} exited with status {completed.returncode}")
+            return None
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
     return "\n".join(line for line in text.splitlines() if not line.startswith("#"))
 
 
