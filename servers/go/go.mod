@@ -1,0 +1,3 @@
+module labctl.dev/servers/go
+
+go 1.22
