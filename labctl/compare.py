@@ -195,7 +195,10 @@ def _reading(document: dict, measured: dict, analysis: dict) -> list[str]:
             f"{HEADLINE_PATH} fastest (median {best_p50:.0f} µs)"
             + (f"; the others took {rest} as long." if rest else "."))
     keep = analysis["ratios"].get(f"{HEADLINE_PATH} {KEEPALIVE}")
-    if fresh and keep and keep["fastest"] != fresh["fastest"]:
+    keep_tied = any(t["mode"] == KEEPALIVE and t["path"] == HEADLINE_PATH
+                    and {fresh and fresh["fastest"], keep and keep["fastest"]} == set(t["servers"])
+                    for t in analysis["ties"])
+    if fresh and keep and keep["fastest"] != fresh["fastest"] and not keep_tied:
         lines.append(
             f"On a kept-alive connection the order changes: {_title(document, keep['fastest'])} "
             "is fastest. Connection set-up costs each server differently.")

@@ -1,0 +1,105 @@
+"""Pure parts of compare and results: the analysis, the diff, CSV, and the result store."""
+
+import json
+
+import pytest
+
+from labctl import compare, export, resultdiff, stats, store
+from labctl.errors import LabctlError
+
+
+def series(values):
+    summary = stats.summarize([float(v) for v in values])
+    return {"unit": "microseconds", "samples": len(values), "non_2xx": 0, "errors": 0,
+            "summary": summary.as_dict(), "phases_p50": {"connect_us": 10.0, "ttfb_us": 20.0}}
+
+
+def entry(name, fresh, keep, language=None):
+    latency = {p: {"fresh": series(fresh), "keepalive": series(keep)} for p in ("/", "/health")}
+    return {"name": name, "language": language or name.title(), "framework": "fw",
+            "processes": 1, "latency": latency, "measured": True,
+            "verification": {"status": "pass", "checks": []},
+            "cold_start_ms": {"median": 100.0, "samples": [100.0]},
+            "idle_memory_bytes": 1000, "build": {"size_bytes": 10, "built": False}}
+
+
+def document(**servers):
+    doc = {"schema": "labctl.compare/1", "runtime": {"runtime": "docker"},
+           "host": {"cpu": "x", "cores": 2}, "limits": {"cpus": 1.0, "memory_mb": 512},
+           "parameters": {"samples": 200}, "servers": servers}
+    doc["analysis"] = compare.analyse(doc)
+    return doc
+
+
+def test_ratios_and_reading_name_the_fastest():
+    doc = document(go=entry("go", range(100, 300), range(40, 240)),
+                   python=entry("python", range(400, 600), range(300, 500)))
+    ratios = doc["analysis"]["ratios"]["/health fresh"]
+    assert ratios["fastest"] == "go"
+    assert ratios["p50_ratio"]["go"] == 1.0
+    assert ratios["p50_ratio"]["python"] == pytest.approx(499 / 199, rel=0.01)
+    reading = " ".join(doc["analysis"]["reading"])
+    assert "Go fw answered GET /health fastest" in reading
+    assert "Python fw 2.5×" in reading
+    assert "noise" not in reading
+
+
+def test_servers_within_noise_are_called_a_tie():
+    doc = document(go=entry("go", range(100, 300), range(40, 240)),
+                   rust=entry("rust", range(101, 301), range(41, 241)))
+    assert {"path": "/health", "mode": "fresh", "servers": ["go", "rust"]} in doc["analysis"]["ties"]
+    assert any("less than this run's own noise" in s for s in doc["analysis"]["reading"])
+
+
+def test_unmeasured_server_is_reported():
+    failed = entry("node", [1], [1])
+    failed.pop("latency")
+    failed["measured"] = False
+    doc = document(go=entry("go", range(100, 200), range(50, 150)), node=failed)
+    assert "node" not in doc["analysis"]["ratios"]["/health fresh"]["p50_ratio"]
+    assert any("Node fw failed its checks" in s for s in doc["analysis"]["reading"])
+
+
+def test_csv_has_a_row_per_server_path_and_mode():
+    doc = document(go=entry("go", range(100, 200), range(50, 150)))
+    lines = export.compare_csv(doc).splitlines()
+    assert lines[0].startswith("server,path,connection,samples")
+    assert len(lines) == 1 + 4
+    assert lines[1].startswith("go,/,fresh,100,")
+
+
+def test_diff_lists_conditions_then_figures():
+    a = document(go=entry("go", range(100, 200), range(50, 150)))
+    b = document(go=entry("go", range(300, 400), range(50, 150)))
+    b["runtime"] = {"runtime": "local"}
+    b["parameters"] = {"samples": 50}
+    changes = resultdiff.diff(a, b)
+    assert [c["what"] for c in changes["context"]][:1] == ["runtime"]
+    assert changes["warnings"] and "different runtimes" in changes["warnings"][0]
+    health = next(c for c in changes["latency"]
+                  if c["path"] == "/health" and c["connection"] == "fresh")
+    assert health["beyond_noise"] is True and health["p50_change_pct"] > 100
+    same = next(c for c in changes["latency"]
+                if c["path"] == "/health" and c["connection"] == "keepalive")
+    assert same["beyond_noise"] is False
+
+
+def test_store_saves_lists_and_finds_by_prefix():
+    first = store.save_result("compare", {"schema": "labctl.compare/1", "created": "t1",
+                                          "servers": {"go": {}}})
+    second = store.save_result("load", {"schema": "labctl.load/1", "created": "t2",
+                                        "server": {"name": "node"}})
+    listing = store.list_results()
+    assert {e["id"] for e in listing} == {first, second}
+    assert store.load_result(first)["id"] == first
+    assert store.load_result(second[:-1])["id"] == second
+    with pytest.raises(LabctlError, match="no saved result"):
+        store.load_result("nothing-like-this")
+    saved = json.loads((store.results_dir() / f"{first}.json").read_text())
+    assert saved["id"] == first
+
+
+def test_store_without_results_says_what_to_do():
+    with pytest.raises(LabctlError) as caught:
+        store.load_result("latest")
+    assert "labctl compare" in caught.value.hint
