@@ -797,6 +797,26 @@ def run_load(runtime: Runtime, instance: Instance, options: LoadOptions,
     return result
 
 
+COMPARE_WARMUP_S = 1.0
+_prepared: dict[tuple[Any, str, bool], Generator] = {}
+
+
+def load_for_compare(runtime: Runtime, instance: Instance, options: LoadOptions) -> dict[str, Any]:
+    """What ``labctl compare --load`` calls for each server: ``run_load`` with the generator on
+    the CPUs the server is not pinned to (``client_cpuset``), a discarded warm-up of
+    ``COMPARE_WARMUP_S`` (at most the load's own duration), and the generator chosen and
+    prepared once per runtime, so every server meets the same generator. Returns
+    ``LoadResult.as_dict()``.
+    """
+    key = (runtime, options.generator, options.rate is None)
+    generator = _prepared.get(key)
+    if generator is None:
+        generator = _prepared[key] = prepare_generator(runtime, options)
+    result = run_load(runtime, instance, options, client_cpuset(instance.limits),
+                      generator=generator, warmup_s=min(COMPARE_WARMUP_S, options.duration_s))
+    return result.as_dict()
+
+
 # -- the built-in client --------------------------------------------------------------------
 
 

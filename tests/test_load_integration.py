@@ -73,6 +73,21 @@ def test_load_with_wrk_in_a_container_over_the_bridge(docker_engine):
         assert load["generator"]["cpuset"] == document["cpus"]["client"]
         assert document["cpus"]["client"] != document["cpus"]["server"]
     assert left_by(docker_engine, result.pid) == []   # neither the server nor wrk is left
+    # Kept with the other results.
+    shown = labctl("results", "show", document["id"], "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["load"]["requests"] == load["requests"]
+
+
+@pytest.mark.docker
+def test_compare_with_load_uses_the_same_generator(docker_engine):
+    result = labctl("compare", "go", "--load", "-c", "10", "-d", "1s", "--samples", "10",
+                    "--cold-starts", "1", "--json", "--runtime", "docker")
+    assert result.returncode == 0, result.stderr
+    load = json.loads(result.stdout)["servers"]["go"]["load"]
+    check_figures(load)
+    assert load["generator"]["where"] == "container" and load["path"] == "/health"
+    assert left_by(docker_engine, result.pid) == []
 
 
 @pytest.mark.docker

@@ -378,6 +378,25 @@ def test_builtin_generator_result_is_labelled(tiny_server):
     assert any("share CPUs" in note for note in data["notes"])
 
 
+def test_load_for_compare_prepares_once_and_returns_the_document(tiny_server, monkeypatch):
+    from labctl.runtime.local import LocalRuntime
+
+    prepared = []
+    real_prepare = loadgen.prepare_generator
+    monkeypatch.setattr(loadgen, "prepare_generator",
+                        lambda *args, **kw: prepared.append(1) or real_prepare(*args, **kw))
+    monkeypatch.setattr(loadgen, "_prepared", {})
+    runtime = LocalRuntime()
+    options = loadgen.LoadOptions(connections=2, duration_s=0.2, generator="builtin")
+    first = loadgen.load_for_compare(runtime, _instance(tiny_server.url), options)
+    second = loadgen.load_for_compare(runtime, _instance(tiny_server.url), options)
+    assert len(prepared) == 1
+    for data in (first, second):
+        assert data["requests"] > 0 and data["requests_per_s"] > 0
+        assert data["warmup_s"] == 0.2 and data["latency_us"]["p99"] is not None
+        json.dumps(data)
+
+
 def _instance(url: str) -> Instance:
     return Instance(server=get_server("go"), ident="0", url=url, public_url=url,
                     path=f"loopback {url}", path_kind="loopback", limits=Limits(),

@@ -147,14 +147,10 @@ def _server_facts(server: servers.Server) -> dict:
 
 
 def _save(document: dict) -> None:
-    """Store the result when the results store exists (labctl.store)."""
-    try:
-        from labctl import store
-    except ImportError:
-        return
-    save = getattr(store, "save_result", None)
-    if save is not None:
-        document["id"] = save("load", document)
+    """Keep the result with the others (`labctl results`); sets ``document["id"]``."""
+    from labctl import store
+
+    document["id"] = store.save_result("load", document)
 
 
 # -- output ---------------------------------------------------------------------------------
