@@ -738,7 +738,7 @@ def _fallback_builtin(why: str) -> BuiltinClient:
 def _docker_runtime(runtime: Runtime):
     from labctl.runtime.docker import DockerRuntime
 
-    if isinstance(runtime, DockerRuntime):
+    if runtime.name == "docker":
         return runtime
     docker_runtime = DockerRuntime()
     docker_runtime.check()

@@ -193,6 +193,52 @@ def test_client_cpus_are_the_ones_the_server_does_not_use(monkeypatch):
     assert loadgen.default_threads(loadgen.LoadOptions(threads=3), "0") == 3
 
 
+# -- choosing a generator -------------------------------------------------------------------
+
+
+class _FakeRuntime:
+    def __init__(self, name: str, build_error: str | None = None) -> None:
+        self.name = name
+        self.build_error = build_error
+
+    def build_image(self, *args, **kwargs):
+        raise LabctlError(self.build_error or "no")
+
+
+def test_auto_picks_container_wrk_on_docker_and_host_wrk_on_local(monkeypatch):
+    monkeypatch.setattr(loadgen.shutil, "which", lambda name: "/usr/bin/wrk")
+    options = loadgen.LoadOptions()
+    assert isinstance(loadgen.choose_generator(_FakeRuntime("docker"), options),
+                      loadgen.ContainerWrk)
+    assert isinstance(loadgen.choose_generator(_FakeRuntime("local"), options), loadgen.HostWrk)
+
+
+def test_auto_with_a_rate_runs_the_builtin_open_loop(monkeypatch):
+    generator = loadgen.choose_generator(_FakeRuntime("docker"), loadgen.LoadOptions(rate=100))
+    assert isinstance(generator, loadgen.BuiltinClient)
+    assert "cannot pace requests" in generator.notes[0]
+
+
+def test_auto_falls_back_loudly_without_a_real_generator(monkeypatch):
+    monkeypatch.setattr(loadgen.shutil, "which", lambda name: None)
+    generator = loadgen.prepare_generator(_FakeRuntime("local"), loadgen.LoadOptions())
+    assert isinstance(generator, loadgen.BuiltinClient)
+    assert "no real load generator" in generator.notes[0]
+    broken = _FakeRuntime("docker", build_error="apt-get failed")
+    generator = loadgen.prepare_generator(broken, loadgen.LoadOptions())
+    assert isinstance(generator, loadgen.BuiltinClient)
+    assert "wrk image could not be built: apt-get failed" in generator.notes[0]
+
+
+def test_an_explicit_generator_does_not_fall_back(monkeypatch):
+    monkeypatch.setattr(loadgen.shutil, "which", lambda name: None)
+    with pytest.raises(LabctlError, match="no wrk on this machine"):
+        loadgen.prepare_generator(_FakeRuntime("local"), loadgen.LoadOptions(generator="host"))
+    with pytest.raises(LabctlError, match="apt-get failed"):
+        loadgen.prepare_generator(_FakeRuntime("docker", "apt-get failed"),
+                                  loadgen.LoadOptions(generator="container"))
+
+
 # -- flagging -------------------------------------------------------------------------------
 
 
