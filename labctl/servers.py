@@ -28,6 +28,10 @@ class Server:
     default_base_image: str         # that ARG's default: the official image
     concurrency_model: str          # how it serves requests, in a phrase (shown with results)
     processes: int = 1              # OS processes serving requests in the container
+    # What a *blocking* wait inside a handler ties up (the bottleneck lab's model):
+    # "connection" (a goroutine per connection), "event-loop" (the one loop), "worker-thread"
+    # (one of the runtime's worker threads, one per core).
+    blocking_unit: str = "event-loop"
     toolchain: tuple[str, ...] = field(default=())  # commands the local runtime needs
     # Where the source lives when it is not servers/<name> (test fixtures use this).
     source_override: Path | None = None
@@ -55,6 +59,7 @@ SERVERS: tuple[Server, ...] = (
         greeting="Hello from Go net/http\n", source_file="main.go",
         base_image_arg="GO_IMAGE", default_base_image="golang:1.26",
         concurrency_model="one goroutine per connection, on all cores the runtime may use",
+        blocking_unit="connection",
         toolchain=("go",),
     ),
     Server(
@@ -69,6 +74,7 @@ SERVERS: tuple[Server, ...] = (
         greeting="Hello from Rust Axum\n", source_file="src/main.rs",
         base_image_arg="RUST_IMAGE", default_base_image="rust:1.95",
         concurrency_model="tokio multi-threaded runtime, one worker thread per core",
+        blocking_unit="worker-thread",
         toolchain=("cargo",),
     ),
     Server(
