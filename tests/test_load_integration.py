@@ -77,6 +77,9 @@ def test_load_with_wrk_in_a_container_over_the_bridge(docker_engine):
     shown = labctl("results", "show", document["id"], "--json")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["load"]["requests"] == load["requests"]
+    as_text = labctl("results", "show", document["id"])
+    assert as_text.returncode == 0, as_text.stderr
+    assert "requests/s" in as_text.stdout
 
 
 @pytest.mark.docker

@@ -56,9 +56,13 @@ def show(
     if schema.startswith("labctl.compare/"):
         ui.out().print(render.render_compare(document))
     elif schema.startswith("labctl.load/"):
-        from labctl import loadgen_view
+        from labctl.commands.load_cmd import render_load
 
-        ui.out().print(loadgen_view.render_load(document))
+        ui.out().print(render_load(document))
+    elif schema.startswith("labctl.lab.bottleneck/"):
+        from labctl.commands.lab_cmd import render as render_lab
+
+        render_lab(document)
     elif schema.startswith("labctl.run/"):
         ui.out().print(render.render_run(document))
     else:
