@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import httpx
 
 from labctl import hostinfo
+from labctl.cpus import parse_cpuset
 from labctl.runner import server_facts
 from labctl.runtime.base import Instance, Limits, Runtime
 from labctl.runtime.lifecycle import running
@@ -69,9 +70,7 @@ class Prediction:
 def worker_threads(limits: Limits) -> int:
     """Cores the server may use, which is how many worker threads tokio starts."""
     if limits.cpuset:
-        count = sum(len(range(int(a), int(b or a) + 1))
-                    for a, _, b in (part.partition("-") for part in limits.cpuset.split(",")))
-        return max(1, min(count, math.ceil(limits.cpus)))
+        return max(1, min(len(parse_cpuset(limits.cpuset)), math.ceil(limits.cpus)))
     return max(1, math.ceil(limits.cpus))
 
 

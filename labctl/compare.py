@@ -19,7 +19,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
-from labctl import hostinfo, measure, stats, verify
+from labctl import cpus, hostinfo, measure, stats, verify
 from labctl.probe import FRESH, KEEPALIVE, MODE_LABELS
 from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running, wait_healthy
@@ -72,12 +72,13 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
 
         if measurable:
             phase(f"timing {len(measurable)} server(s) in interleaved rounds")
-            results = measure.measure(
-                measurable, samples=options.samples, warmup=options.warmup,
-                on_round=lambda done, total: phase(
-                    f"timing in interleaved rounds: {done}/{total}"))
+            with cpus.pinned(cpus.client_cpuset(options.limits)) as probe_cpus:
+                results = measure.measure(
+                    measurable, samples=options.samples, warmup=options.warmup,
+                    on_round=lambda done, total: phase(
+                        f"timing in interleaved rounds: {done}/{total}"))
         else:
-            results = {}
+            results, probe_cpus = {}, None
         for name, verification in verifications.items():
             verify.verify_date_changes(verification, instances[name].url)
             entries[name]["verification"] = verification.as_dict()
@@ -113,6 +114,7 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
             "cold_starts": options.cold_starts, "paths": list(measure.DEFAULT_PATHS),
             "modes": MODE_LABELS, "interleaved": True,
             "probe": "libcurl in-process (pycurl), time_total as curl -w reports it",
+            "probe_cpus": probe_cpus,
             "load": getattr(options.load, "as_dict", lambda: None)() if options.load else None,
         },
         "servers": entries,

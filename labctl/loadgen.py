@@ -49,6 +49,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from labctl import __version__, config, hostinfo
+from labctl.cpus import client_cpuset, describe_cpus, parse_cpuset
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.runtime.base import SESSION_ID, Instance, Limits, ProgressCallback, Runtime
 
@@ -401,48 +402,6 @@ def result_from_wrk(figures: dict[str, float], *, from_script: bool, **fields: A
 
 
 # -- CPUs -----------------------------------------------------------------------------------
-
-
-def parse_cpuset(cpuset: str | None) -> set[int]:
-    cpus: set[int] = set()
-    for part in (cpuset or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        low, _, high = part.partition("-")
-        cpus.update(range(int(low), int(high or low) + 1))
-    return cpus
-
-
-def format_cpuset(cpus: set[int]) -> str:
-    return ",".join(str(c) for c in sorted(cpus))
-
-
-def usable_cpus() -> set[int]:
-    try:
-        return set(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return set(range(os.cpu_count() or 1))
-
-
-def client_cpuset(server_limits: Limits) -> str | None:
-    """The CPUs the load generator should use: every usable CPU the server is not pinned to.
-
-    None when they cannot be separated (one core, or the server may use every CPU): then the
-    client and the server share CPUs, and the results say so.
-    """
-    server = parse_cpuset(server_limits.cpuset)
-    if not server:
-        return None
-    client = usable_cpus() - server
-    return format_cpuset(client) if client else None
-
-
-def describe_cpus(cpuset: str | None) -> str:
-    if cpuset is None:
-        return "any CPU (shared with the server)"
-    count = len(parse_cpuset(cpuset))
-    return f"CPU{'s' if count > 1 else ''} {cpuset}"
 
 
 def default_threads(options: LoadOptions, cpuset: str | None) -> int:

@@ -110,9 +110,12 @@ def render_run(document: dict) -> Group:
                   f"measured over {document['path']['description']}")
     parts.append(header)
     cpuset = f" (CPU {limits['cpuset']})" if limits.get("cpuset") is not None else ""
+    memory = f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ", no memory limit"
+    probe_cpus = document["probe"].get("cpus")
+    probe = f"  ·  probe on CPU {probe_cpus}" if probe_cpus else "  ·  probe shares the CPUs"
     parts.append(Text(
-        f"limits: {limits['cpus']:g} core{'s' if limits['cpus'] != 1 else ''}{cpuset}, "
-        f"{limits['memory_mb']} MB  ·  {server['processes']} process: {server['concurrency']}"))
+        f"server limited to {limits['cpus']:g} core{'s' if limits['cpus'] != 1 else ''}{cpuset}"
+        f"{memory}{probe}  ·  {server['processes']} process: {server['concurrency']}"))
     built = (f"built in {build['seconds']:.1f} s" if build["built"] else "up to date, not rebuilt")
     parts.append(Text(
         f"{build['artifact']}: {fmt_bytes(build.get('size_bytes'))}, {built}  ·  "
@@ -191,6 +194,7 @@ def render_compare(document: dict) -> Group:
         f" — runtime {runtime}, measured over {', '.join(paths_used) or '?'}; each server limited "
         f"to {limits['cpus']:g} core(s){cpuset}"
         + (f", {limits['memory_mb']} MB" if limits.get("memory_mb") else "")
+        + (f"; probe on CPU {params['probe_cpus']}" if params.get("probe_cpus") else "")
         + f"; {params['samples']} samples per path and connection, interleaved across servers, "
           f"{params['warmup_discarded']} warm-up rounds discarded."))
     table = Table(show_edge=False, pad_edge=False, show_lines=False)

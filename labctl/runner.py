@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from labctl import hostinfo, measure, verify
+from labctl import cpus, hostinfo, measure, verify
 from labctl.probe import MODE_LABELS, curl_command
 from labctl.runtime.base import Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running
@@ -39,8 +39,9 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
         phase(f"checking {server.title}")
         checks = verify.verify_responses(server, instance.url)
         phase(f"timing {server.title}: {options.samples} samples per path and connection mode")
-        results = measure.measure({server.name: instance.url}, samples=options.samples,
-                                  warmup=options.warmup)
+        with cpus.pinned(cpus.client_cpuset(instance.limits)) as probe_cpus:
+            results = measure.measure({server.name: instance.url}, samples=options.samples,
+                                      warmup=options.warmup)
         verify.verify_date_changes(checks, instance.url)
         document = {
             "schema": RUN_SCHEMA,
@@ -54,7 +55,8 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
             "cold_start_ms": round(instance.cold_start_ms or 0.0, 1),
             "verification": checks.as_dict(),
             "probe": {"client": "libcurl in-process (pycurl)", "samples": options.samples,
-                      "warmup_discarded": options.warmup, "modes": MODE_LABELS},
+                      "warmup_discarded": options.warmup, "modes": MODE_LABELS,
+                      "cpus": probe_cpus},
             "endpoints": {
                 path: {mode: series.as_dict() for mode, series in by_mode.items()}
                 for path, by_mode in results[server.name].items()

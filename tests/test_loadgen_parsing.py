@@ -12,7 +12,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from labctl import loadgen, ui
+from labctl import cpus, loadgen, ui
 from labctl.cli import app
 from labctl.commands import load_cmd
 from labctl.errors import LabctlError
@@ -182,12 +182,12 @@ def test_options_validation():
 
 
 def test_client_cpus_are_the_ones_the_server_does_not_use(monkeypatch):
-    monkeypatch.setattr(loadgen, "usable_cpus", lambda: {0, 1})
-    assert loadgen.client_cpuset(Limits(cpuset="1")) == "0"
-    assert loadgen.client_cpuset(Limits(cpuset=None)) is None
-    assert loadgen.client_cpuset(Limits(cpuset="0,1")) is None
-    monkeypatch.setattr(loadgen, "usable_cpus", lambda: {0, 1, 2, 3})
-    assert loadgen.client_cpuset(Limits(cpuset="2-3")) == "0,1"
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: {0, 1})
+    assert cpus.client_cpuset(Limits(cpuset="1")) == "0"
+    assert cpus.client_cpuset(Limits(cpuset=None)) is None
+    assert cpus.client_cpuset(Limits(cpuset="0,1")) is None
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: {0, 1, 2, 3})
+    assert cpus.client_cpuset(Limits(cpuset="2-3")) == "0,1"
     assert loadgen.default_threads(loadgen.LoadOptions(connections=1), "0,1") == 1
     assert loadgen.default_threads(loadgen.LoadOptions(), "0,1") == 2
     assert loadgen.default_threads(loadgen.LoadOptions(threads=3), "0") == 3

@@ -17,7 +17,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from labctl import hostinfo, loadgen, servers, ui
+from labctl import cpus, hostinfo, loadgen, servers, ui
 from labctl.commands.common import (CpusOption, JsonOption, MemoryOption, RuntimeOption,
                                     build_status, default_limits, prepare_runtime)
 from labctl.errors import LabctlError
@@ -97,7 +97,7 @@ def load(
     if isinstance(gen, loadgen.BuiltinClient) and options.rate is None:
         ui.warn(loadgen.BUILTIN_WARNING.upper())
     with running(runtime, chosen, limits) as instance:
-        client_cpus = loadgen.client_cpuset(instance.limits)
+        client_cpus = cpus.client_cpuset(instance.limits)
         what = (f"{options.describe_loop()}, {options.connections} connections, "
                 f"{loadgen.format_duration(options.duration_s)}")
         if warmup_s:
@@ -221,7 +221,7 @@ def render_load(document: dict) -> Group:
     grid.add_row("client", f"{gen['name']}{version}: {gen['description']}")
     if document["cpus"]["separated"]:
         grid.add_row("CPUs", f"server on CPU {document['cpus']['server']}, load generator on "
-                             f"{loadgen.describe_cpus(document['cpus']['client'])}: kept apart")
+                             f"{cpus.describe_cpus(document['cpus']['client'])}: kept apart")
     else:
         grid.add_row("CPUs", Text("client and server share CPUs (they cannot be kept apart "
                                   "here)", style="warn"))

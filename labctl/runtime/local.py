@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from labctl import paths
+from labctl.cpus import parse_cpuset
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.fileio import atomic_write_json
 from labctl.runtime.base import SESSION_ID, BuildInfo, Instance, Limits, ProgressCallback, Runtime
@@ -155,7 +156,7 @@ class LocalRuntime(Runtime):
         if not (out / ".complete").exists():
             self.prepare(server)
         port = _free_port()
-        cpus = _cpu_list(limits.cpuset)
+        cpus = parse_cpuset(limits.cpuset) or None
         log_path = self._state_dir() / f"{SESSION_ID}-{server.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
@@ -283,16 +284,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _cpu_list(cpuset: str | None) -> set[int] | None:
-    if not cpuset:
-        return None
-    cpus: set[int] = set()
-    for part in cpuset.split(","):
-        low, _, high = part.partition("-")
-        cpus.update(range(int(low), int(high or low) + 1))
-    return cpus
 
 
 def _alive(pid: int) -> bool:

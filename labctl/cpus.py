@@ -1,0 +1,71 @@
+"""Which CPUs a server and labctl's own client (probe or load generator) run on.
+
+On a machine with two or more cores, servers are pinned to the last CPU(s) and everything that
+sends requests to them to the others, so the client's work never steals the server's time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from labctl.runtime.base import Limits
+
+
+def parse_cpuset(cpuset: str | None) -> set[int]:
+    """"0-2,5" → {0, 1, 2, 5}; None or "" → an empty set."""
+    cpus: set[int] = set()
+    for part in (cpuset or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        cpus.update(range(int(low), int(high or low) + 1))
+    return cpus
+
+
+def format_cpuset(cpus: set[int]) -> str:
+    return ",".join(str(c) for c in sorted(cpus))
+
+
+def usable_cpus() -> set[int]:
+    try:
+        return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return set(range(os.cpu_count() or 1))
+
+
+def client_cpuset(server_limits: Limits) -> str | None:
+    """Every usable CPU the server is not pinned to.
+
+    None when they cannot be separated (one core, or the server may use every CPU): then client
+    and server share CPUs, and the results say so.
+    """
+    server = parse_cpuset(server_limits.cpuset)
+    if not server:
+        return None
+    client = usable_cpus() - server
+    return format_cpuset(client) if client else None
+
+
+def describe_cpus(cpuset: str | None) -> str:
+    if cpuset is None:
+        return "any CPU (shared with the server)"
+    count = len(parse_cpuset(cpuset))
+    return f"CPU{'s' if count > 1 else ''} {cpuset}"
+
+
+@contextmanager
+def pinned(cpuset: str | None) -> Iterator[str | None]:
+    """Run this process (labctl's in-process probe) on ``cpuset`` for the block, then restore."""
+    wanted = parse_cpuset(cpuset)
+    if not wanted or not hasattr(os, "sched_setaffinity"):
+        yield None
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, wanted)
+    try:
+        yield cpuset
+    finally:
+        os.sched_setaffinity(0, before)
