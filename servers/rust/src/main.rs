@@ -83,8 +83,10 @@ async fn get_user(
 
     let began = Instant::now();
     if blocking {
-        // std::thread::sleep blocks the worker thread that runs this task:
-        // tokio has one per core, and the tasks waiting on this one stall.
+        // std::thread::sleep blocks the worker thread that runs this task.
+        // tokio has one worker per core, yet this often stalls the others'
+        // requests too: when this worker held the I/O driver, idle workers
+        // sleep on, unaware of new connections (tokio issue #4730).
         std::thread::sleep(delay);
     } else if !delay.is_zero() {
         // .await hands the thread back to tokio: other requests run meanwhile.
