@@ -83,8 +83,15 @@ def root(
 
 
 def _register_commands() -> None:
-    from labctl.commands import (compare_cmd, doctor_cmd, lab_cmd, learn, load_cmd, results_cmd,
-                                 servers_cmd)
+    from labctl.commands import (
+        compare_cmd,
+        doctor_cmd,
+        lab_cmd,
+        learn,
+        load_cmd,
+        results_cmd,
+        servers_cmd,
+    )
 
     servers_cmd.register(app)
     compare_cmd.register(app)

@@ -14,16 +14,15 @@ Returns a JSON-ready document (schema ``labctl.compare/1``); rendering lives in 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from labctl import cpus, hostinfo, measure, stats, verify
 from labctl.probe import FRESH, KEEPALIVE, MODE_LABELS
+from labctl.runner import server_facts
 from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running, wait_healthy
-from labctl.runner import server_facts
 from labctl.servers import Server
 
 COMPARE_SCHEMA = "labctl.compare/1"

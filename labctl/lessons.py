@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from labctl import paths
 from labctl.errors import EnvironmentProblem, LabctlError

@@ -51,7 +51,7 @@ from urllib.parse import urlsplit
 from labctl import __version__, config, hostinfo
 from labctl.cpus import client_cpuset, describe_cpus, parse_cpuset
 from labctl.errors import EnvironmentProblem, LabctlError
-from labctl.runtime.base import SESSION_ID, Instance, Limits, ProgressCallback, Runtime
+from labctl.runtime.base import SESSION_ID, Instance, ProgressCallback, Runtime
 
 GENERATORS = ("auto", "container", "host", "builtin")
 WRK_IMAGE_TAG = "labctl/wrk:latest"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from labctl import stats
-from labctl.probe import FRESH, KEEPALIVE, MODES, Prober, ProbeError, Sample
+from labctl.probe import FRESH, KEEPALIVE, MODES, ProbeError, Prober, Sample
 
 DEFAULT_PATHS = ("/", "/health")
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fsrs import Rating
+from pygments.token import Token
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.panel import Panel
@@ -22,7 +23,6 @@ from rich.style import Style
 from rich.syntax import ANSI_LIGHT, ANSISyntaxTheme, Syntax
 from rich.table import Table
 from rich.text import Text
-from pygments.token import Token
 
 from labctl import quiz as quizlib
 from labctl import servers, ui

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from labctl import cpus, hostinfo, measure, verify
 from labctl.probe import MODE_LABELS, curl_command
-from labctl.runtime.base import Limits, ProgressCallback, Runtime
+from labctl.runtime.base import BuildInfo, Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
 
@@ -44,14 +44,7 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
                                       warmup=options.warmup)
         verify.verify_date_changes(checks, instance.url)
         document = {
-            "schema": RUN_SCHEMA,
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "server": server_facts(server),
-            "runtime": runtime.describe(),
-            "build": build.as_dict(),
-            "limits": instance.limits.as_dict(),
-            "path": {"kind": instance.path_kind, "description": instance.path},
-            "url": instance.public_url,
+            **document_head(RUN_SCHEMA, runtime, build, instance),
             "cold_start_ms": round(instance.cold_start_ms or 0.0, 1),
             "verification": checks.as_dict(),
             "probe": {"client": "libcurl in-process (pycurl)", "samples": options.samples,
@@ -68,6 +61,20 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
     if "stop_seconds" in instance.extra:
         document["stop_seconds"] = instance.extra["stop_seconds"]
     return document
+
+
+def document_head(schema: str, runtime: Runtime, build: BuildInfo, instance: Instance) -> dict:
+    """The fields every single-server document (run, load) starts with."""
+    return {
+        "schema": schema,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "server": server_facts(instance.server),
+        "runtime": runtime.describe(),
+        "build": build.as_dict(),
+        "limits": instance.limits.as_dict(),
+        "path": {"kind": instance.path_kind, "description": instance.path},
+        "url": instance.public_url,
+    }
 
 
 def server_facts(server: Server) -> dict:

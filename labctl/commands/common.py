@@ -7,7 +7,8 @@ from contextlib import contextmanager
 
 import typer
 
-from labctl import hostinfo, runtime as runtimes, ui
+from labctl import hostinfo, ui
+from labctl import runtime as runtimes
 from labctl.runtime.base import Limits, Runtime
 from labctl.runtime.lifecycle import install_termination_handler
 

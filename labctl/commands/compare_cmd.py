@@ -8,8 +8,15 @@ import typer
 from rich.table import Table
 
 from labctl import compare, export, render, servers, store, ui, verify
-from labctl.commands.common import (CpusOption, JsonOption, MemoryOption, RuntimeOption,
-                                    build_status, default_limits, prepare_runtime)
+from labctl.commands.common import (
+    CpusOption,
+    JsonOption,
+    MemoryOption,
+    RuntimeOption,
+    build_status,
+    default_limits,
+    prepare_runtime,
+)
 from labctl.errors import LabctlError
 from labctl.runtime.lifecycle import running
 

@@ -8,9 +8,17 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from labctl import bottleneck, cpus, loadgen, servers, store, ui
-from labctl.commands.common import (CpusOption, JsonOption, MemoryOption, RuntimeOption,
-                                    build_status, default_limits, prepare_runtime)
+from labctl import bottleneck, loadgen, servers, store, ui
+from labctl.commands.common import (
+    CpusOption,
+    JsonOption,
+    MemoryOption,
+    RuntimeOption,
+    build_status,
+    default_limits,
+    prepare_runtime,
+)
+from labctl.cpus import client_cpuset
 from labctl.errors import LabctlError
 
 lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
@@ -53,7 +61,7 @@ def bottleneck_command(
 
         def run_step(rt, instance, path: str) -> dict:
             options = replace(base_options, path=path)
-            return loadgen.run_load(rt, instance, options, cpus.client_cpuset(instance.limits),
+            return loadgen.run_load(rt, instance, options, client_cpuset(instance.limits),
                                     generator=generator, warmup_s=1.0).as_dict()
 
         document = bottleneck.run_lab(runtime, chosen, connections=connections,

@@ -9,7 +9,6 @@ all: nothing about the server was measured). 2 for bad options or a missing envi
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import sys
 
 import typer
@@ -17,11 +16,20 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from labctl import cpus, hostinfo, loadgen, servers, ui
-from labctl.commands.common import (CpusOption, JsonOption, MemoryOption, RuntimeOption,
-                                    build_status, default_limits, prepare_runtime)
+from labctl import hostinfo, loadgen, servers, ui
+from labctl.commands.common import (
+    CpusOption,
+    JsonOption,
+    MemoryOption,
+    RuntimeOption,
+    build_status,
+    default_limits,
+    prepare_runtime,
+)
+from labctl.cpus import client_cpuset, describe_cpus
 from labctl.errors import LabctlError
 from labctl.render import fmt_us
+from labctl.runner import document_head
 from labctl.runtime.lifecycle import running
 
 LOAD_SCHEMA = "labctl.load/1"
@@ -97,7 +105,7 @@ def load(
     if isinstance(gen, loadgen.BuiltinClient) and options.rate is None:
         ui.warn(loadgen.BUILTIN_WARNING.upper())
     with running(runtime, chosen, limits) as instance:
-        client_cpus = cpus.client_cpuset(instance.limits)
+        client_cpus = client_cpuset(instance.limits)
         what = (f"{options.describe_loop()}, {options.connections} connections, "
                 f"{loadgen.format_duration(options.duration_s)}")
         if warmup_s:
@@ -109,16 +117,9 @@ def load(
             result = loadgen.run_load(runtime, instance, options, client_cpus, generator=gen,
                                       warmup_s=warmup_s)
         document = {
-            "schema": LOAD_SCHEMA,
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "server": _server_facts(chosen),
-            "runtime": runtime.describe(),
-            "build": build.as_dict(),
-            "limits": instance.limits.as_dict(),
+            **document_head(LOAD_SCHEMA, runtime, build, instance),
             "cpus": {"server": instance.limits.cpuset, "client": client_cpus,
                      "separated": client_cpus is not None},
-            "path": {"kind": instance.path_kind, "description": instance.path},
-            "url": instance.public_url,
             "load": result.as_dict(),
             "generator_image": getattr(gen, "image_details", None) or None,
             "flagged": result.flagged,
@@ -138,12 +139,6 @@ def load(
                           f"({result.requests} answers, {result.non_2xx} of them errors, "
                           f"{result.socket_errors} socket errors)",
                           f"Check it with: labctl run {chosen.name}")
-
-
-def _server_facts(server: servers.Server) -> dict:
-    from labctl.runner import server_facts
-
-    return server_facts(server)
 
 
 def _save(document: dict) -> None:
@@ -221,7 +216,7 @@ def render_load(document: dict) -> Group:
     grid.add_row("client", f"{gen['name']}{version}: {gen['description']}")
     if document["cpus"]["separated"]:
         grid.add_row("CPUs", f"server on CPU {document['cpus']['server']}, load generator on "
-                             f"{cpus.describe_cpus(document['cpus']['client'])}: kept apart")
+                             f"{describe_cpus(document['cpus']['client'])}: kept apart")
     else:
         grid.add_row("CPUs", Text("client and server share CPUs (they cannot be kept apart "
                                   "here)", style="warn"))

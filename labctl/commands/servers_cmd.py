@@ -7,8 +7,15 @@ from rich.table import Table
 from rich.text import Text
 
 from labctl import render, runner, servers, ui
-from labctl.commands.common import (CpusOption, JsonOption, MemoryOption, RuntimeOption,
-                                    build_status, default_limits, prepare_runtime)
+from labctl.commands.common import (
+    CpusOption,
+    JsonOption,
+    MemoryOption,
+    RuntimeOption,
+    build_status,
+    default_limits,
+    prepare_runtime,
+)
 from labctl.errors import EnvironmentProblem, LabctlError
 
 SERVER_HELP = "go | python | rust | node (also nethttp, fastapi, axum, express)"

@@ -23,7 +23,15 @@ from typing import Any
 
 from labctl import __version__, config
 from labctl.errors import EnvironmentProblem, LabctlError
-from labctl.runtime.base import SESSION_ID, BuildInfo, Instance, Limits, ProgressCallback, Runtime
+from labctl.runtime.base import (
+    SESSION_ID,
+    BuildInfo,
+    Instance,
+    Limits,
+    ProgressCallback,
+    Runtime,
+)
+from labctl.runtime.process import alive_text
 from labctl.servers import Server
 
 CONTAINER_PORT = 8080
@@ -273,7 +281,7 @@ class DockerRuntime(Runtime):
                 continue  # left running on purpose by `run --keep`; `labctl down` removes it
             if labels.get(LABEL_HOST) != host:
                 continue  # another machine's labctl (a shared engine): not ours to judge
-            if _process_alive(labels.get(LABEL_PID)):
+            if alive_text(labels.get(LABEL_PID)):
                 continue
             _remove(container)
             reaped.append(container.name)
@@ -398,20 +406,6 @@ def _tcp_answers(ip: str, port: int, timeout_s: float = 0.5) -> bool:
         return True   # the container's kernel answered: the address is routable from here
     except OSError:
         return False
-
-
-def _process_alive(pid_text: str | None) -> bool:
-    try:
-        pid = int(pid_text or "")
-    except ValueError:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove(container) -> None:

@@ -20,17 +20,26 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from labctl import paths
 from labctl.cpus import parse_cpuset
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.fileio import atomic_write_json
-from labctl.runtime.base import SESSION_ID, BuildInfo, Instance, Limits, ProgressCallback, Runtime
+from labctl.runtime.base import (
+    SESSION_ID,
+    BuildInfo,
+    Instance,
+    Limits,
+    ProgressCallback,
+    Runtime,
+)
 from labctl.runtime.docker import IGNORED_PARTS, hash_tree
+from labctl.runtime.process import alive
 from labctl.servers import Server
 
 STOP_GRACE_S = 3.0
@@ -187,7 +196,7 @@ class LocalRuntime(Runtime):
         process = self._processes.get(instance.ident)
         if process is not None:
             return process.poll() is None
-        return _alive(int(instance.ident))
+        return alive(int(instance.ident))
 
     def logs(self, instance: Instance, tail: int = 40) -> str:
         return _tail(Path(instance.extra.get("log", "")), tail)
@@ -216,11 +225,11 @@ class LocalRuntime(Runtime):
     def reap_orphans(self) -> list[str]:
         reaped = []
         for path, state in self._states():
-            if state.get("keep") and _alive(state["pid"]):
+            if state.get("keep") and alive(state["pid"]):
                 continue
-            if _alive(state.get("labctl_pid", -1)):
+            if alive(state.get("labctl_pid", -1)):
                 continue
-            if _alive(state["pid"]) and _is_ours(state):
+            if alive(state["pid"]) and _is_ours(state):
                 _stop_group(state["pid"], None)
             path.unlink(missing_ok=True)
             reaped.append(f"{state['server']} (pid {state['pid']})")
@@ -229,7 +238,7 @@ class LocalRuntime(Runtime):
     def down(self) -> list[str]:
         removed = []
         for path, state in self._states():
-            if _alive(state["pid"]) and _is_ours(state):
+            if alive(state["pid"]) and _is_ours(state):
                 _stop_group(state["pid"], None)
                 removed.append(f"{state['server']} (pid {state['pid']})")
             path.unlink(missing_ok=True)
@@ -238,11 +247,11 @@ class LocalRuntime(Runtime):
     def running_kept(self) -> list[dict[str, Any]]:
         return [{"server": s["server"], "id": str(s["pid"]), "name": f"pid {s['pid']}",
                  "url": s["url"]}
-                for _, s in self._states() if s.get("keep") and _alive(s["pid"])]
+                for _, s in self._states() if s.get("keep") and alive(s["pid"])]
 
     def logs_of_kept(self, server: Server, tail: int) -> str:
         for _, state in self._states():
-            if state["server"] == server.name and _alive(state["pid"]):
+            if state["server"] == server.name and alive(state["pid"]):
                 return _tail(Path(state["log"]), tail)
         raise LabctlError(f"no {server.title} server is running on the local runtime",
                           f"Start one with: labctl run {server.name} --runtime local --keep")
@@ -286,21 +295,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) is not alive for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def _is_ours(state: dict) -> bool:
     """Guard against a recycled pid: the process must still run the command we started."""
     try:
@@ -321,7 +315,7 @@ def _stop_group(pid: int, process: subprocess.Popen | None) -> None:
         if process is not None:
             if process.poll() is not None:
                 break
-        elif not _alive(pid):
+        elif not alive(pid):
             break
         time.sleep(0.01)
     try:
