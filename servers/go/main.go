@@ -114,11 +114,12 @@ func getUser(users *sql.DB) http.HandlerFunc {
 
 		began = time.Now()
 		if mode == "blocking" {
-			// time.Sleep blocks only this request's goroutine: the scheduler
-			// runs every other request on the remaining threads meanwhile.
+			// time.Sleep parks only this request's goroutine; its OS thread
+			// moves on to other goroutines, so no other request waits.
 			time.Sleep(delay)
 		} else {
-			// A timer that also gives up when the client goes away.
+			// Go has no async/await: every wait parks just its goroutine.
+			// This one is a timer that also gives up if the client leaves.
 			select {
 			case <-time.After(delay):
 			case <-r.Context().Done():
