@@ -6,28 +6,18 @@ Collects facts only (a JSON-ready report); the command renders it.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from pathlib import Path
 
 from labctl import config, paths, servers
 from labctl.errors import EnvironmentProblem
-from labctl.runtime.local import TOOLCHAINS, toolchain_version
+from labctl.runtime.local import TOOLCHAINS, toolchain_version, version_tuple
 
 OK, WARN, MISSING = "ok", "warn", "missing"
 FREE_DISK_WARN_BYTES = 3 * 1024**3   # a Rust release build and four images need about this
 
-# Oldest versions the servers build with: Go for 1.22 method patterns in ServeMux, Rust for
-# axum 0.8, Node for Express 5.
-MINIMUM_VERSIONS = {"go": (1, 22), "cargo": (1, 78), "node": (18, 0), "npm": (8, 0),
-                    "python3": (3, 10)}
-
-
-def _version_tuple(text: str | None) -> tuple[int, ...] | None:
-    if not text:
-        return None
-    match = re.search(r"(\d+)\.(\d+)", text)
-    return (int(match.group(1)), int(match.group(2))) if match else None
+# npm has no declared minimum in the servers' files; 8 is the first with lockfile v3.
+NPM_MINIMUM = (8, 0)
 
 
 def _item(name: str, status: str, detail: str, fix: str | None = None) -> dict:
@@ -83,20 +73,21 @@ def check_docker() -> tuple[list[dict], bool]:
 def check_toolchains() -> tuple[list[dict], list[str]]:
     items = []
     versions = {name: toolchain_version(name) for name in TOOLCHAINS}
+    minimums = servers.required_toolchains()
     for name, tool in TOOLCHAINS.items():
         version = versions[name]
-        minimum = MINIMUM_VERSIONS[name]
+        minimum = minimums.get(name, NPM_MINIMUM)
         wanted = ".".join(map(str, minimum))
         if version is None:
             items.append(_item(name, MISSING, f"not found (the local runtime needs ≥ {wanted})",
                                tool.install_hint))
             continue
-        parsed = _version_tuple(version)
+        parsed = version_tuple(version)
         if parsed is not None and parsed < minimum:
             items.append(_item(name, WARN, f"{version}: older than the {wanted} the servers need",
                                tool.install_hint))
         else:
-            items.append(_item(name, OK, version))
+            items.append(_item(name, OK, f"{version} (the servers need ≥ {wanted})"))
     runnable = []
     for server in servers.SERVERS:
         if all(versions.get(t) for t in server.toolchain):

@@ -113,11 +113,32 @@ def select(names: list[str] | None) -> list[Server]:
     return chosen
 
 
+def required_toolchains() -> dict[str, tuple[int, int]]:
+    """The oldest toolchain versions the servers declare in their own files (go.mod's go line,
+    Cargo.toml's rust-version, package.json's engines), so doctor never states a stale number."""
+    found: dict[str, tuple[int, int]] = {"python3": (3, 10)}
+    root = paths.servers_dir()
+    try:
+        match = re.search(r"^go\s+(\d+)\.(\d+)", (root / "go" / "go.mod").read_text(), re.MULTILINE)
+        if match:
+            found["go"] = (int(match.group(1)), int(match.group(2)))
+        rust = tomllib.loads((root / "rust" / "Cargo.toml").read_text())["package"]
+        major, minor = str(rust.get("rust-version", "1.0")).split(".")[:2]
+        found["cargo"] = (int(major), int(minor))
+        engines = json.loads((root / "node" / "package.json").read_text()).get("engines", {})
+        match = re.search(r"(\d+)(?:\.(\d+))?", engines.get("node", ""))
+        if match:
+            found["node"] = (int(match.group(1)), int(match.group(2) or 0))
+    except (OSError, KeyError, ValueError):
+        pass
+    return found
+
+
 def _framework_version(name: str, source: Path) -> str:
     try:
         if name == "go":
             match = re.search(r"^go\s+(\S+)", (source / "go.mod").read_text(), re.MULTILINE)
-            return f"go {match.group(1)} (stdlib)" if match else "stdlib"
+            return f"stdlib, go {match.group(1)}" if match else "stdlib"
         if name == "rust":
             lock = tomllib.loads((source / "Cargo.lock").read_text())
             return _first_version(lock.get("package", []), "axum")

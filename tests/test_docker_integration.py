@@ -12,8 +12,8 @@ import sys
 import time
 
 import pytest
-
 from conftest import labctl_containers
+
 from labctl import servers
 
 pytestmark = pytest.mark.docker

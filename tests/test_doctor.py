@@ -51,6 +51,19 @@ def test_doctor_fails_when_nothing_can_run(monkeypatch, tmp_path):
 @pytest.mark.parametrize("text,expected", [("go version go1.26.8 linux/amd64", (1, 26)),
                                            ("v20.20.2", (20, 20)), ("nonsense", None)])
 def test_version_parsing(text, expected):
-    from labctl.doctor import _version_tuple
+    from labctl.runtime.local import version_tuple
 
-    assert _version_tuple(text) == expected
+    assert version_tuple(text) == expected
+
+
+def test_local_runtime_refuses_a_toolchain_older_than_the_servers_need(monkeypatch):
+    from labctl import servers
+    from labctl.errors import EnvironmentProblem
+    from labctl.runtime import local
+
+    monkeypatch.setattr(local, "toolchain_version", lambda name: "go version go1.20.1 linux/amd64")
+    with pytest.raises(EnvironmentProblem) as caught:
+        local.LocalRuntime().prepare(servers.get("go"))
+    wanted = servers.required_toolchains()["go"]
+    assert f"needs go ≥ {wanted[0]}.{wanted[1]}" in caught.value.message
+    assert "--runtime docker" in caught.value.hint

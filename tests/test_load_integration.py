@@ -12,7 +12,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import labctl_containers
 
 RUN_TIMEOUT_S = 1200   # may include a first build of the Go server and of the wrk image

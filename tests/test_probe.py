@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from labctl import measure
-from labctl.probe import FRESH, KEEPALIVE, Prober, ProbeError, curl_command
+from labctl.probe import FRESH, KEEPALIVE, ProbeError, Prober, curl_command
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -11,7 +11,8 @@ import pytest
 from fsrs import Rating
 from typer.testing import CliRunner
 
-from labctl import lessons, paths, progress as progresslib, quiz
+from labctl import lessons, paths, quiz
+from labctl import progress as progresslib
 from labctl.cli import app
 from labctl.errors import EnvironmentProblem
 from labctl.progress import Progress

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from labctl import lessons, paths, progress as progresslib
+from labctl import lessons, paths
+from labctl import progress as progresslib
 
 pexpect = pytest.importorskip("pexpect")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -40,7 +41,7 @@ from labctl.runtime.base import (
 )
 from labctl.runtime.docker import IGNORED_PARTS, hash_tree
 from labctl.runtime.process import alive
-from labctl.servers import Server
+from labctl.servers import Server, required_toolchains
 
 STOP_GRACE_S = 3.0
 BUILD_TAIL_LINES = 30
@@ -54,9 +55,9 @@ class Toolchain:
 
 
 TOOLCHAINS = {
-    "go": Toolchain("go", ("version",), "Install Go 1.22 or newer (https://go.dev/dl/)"),
+    "go": Toolchain("go", ("version",), "Install Go (https://go.dev/dl/)"),
     "cargo": Toolchain("cargo", ("--version",), "Install Rust with rustup (https://rustup.rs)"),
-    "node": Toolchain("node", ("--version",), "Install Node.js 18 or newer (https://nodejs.org)"),
+    "node": Toolchain("node", ("--version",), "Install Node.js (https://nodejs.org)"),
     "npm": Toolchain("npm", ("--version",), "Install npm (it comes with Node.js)"),
     "python3": Toolchain(sys.executable, ("--version",), "Python comes with labctl itself"),
 }
@@ -73,6 +74,12 @@ def toolchain_version(name: str) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 else None
+
+
+def version_tuple(text: str | None) -> tuple[int, int] | None:
+    """(major, minor) of the first "X.Y" in a version line: "go version go1.26.8" → (1, 26)."""
+    match = re.search(r"(\d+)\.(\d+)", text or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def _rust_binary_name(source: Path) -> str:
@@ -104,11 +111,20 @@ class LocalRuntime(Runtime):
 
     def prepare(self, server: Server, progress: ProgressCallback | None = None,
                 *, rebuild: bool = False) -> BuildInfo:
+        minimums = required_toolchains()
         for tool in server.toolchain:
-            if toolchain_version(tool) is None:
+            version = toolchain_version(tool)
+            if version is None:
                 raise EnvironmentProblem(
                     f"the {server.title} server needs `{TOOLCHAINS[tool].command}`, which is not "
                     "installed or does not run",
+                    f"{TOOLCHAINS[tool].install_hint}, or use --runtime docker")
+            found = version_tuple(version)
+            wanted = minimums.get(tool)
+            if found and wanted and found < wanted:
+                raise EnvironmentProblem(
+                    f"the {server.title} server needs {tool} ≥ {wanted[0]}.{wanted[1]}, and this "
+                    f"machine has {version}",
                     f"{TOOLCHAINS[tool].install_hint}, or use --runtime docker")
         out = self.build_dir(server)
         marker = out / ".complete"
