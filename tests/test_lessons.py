@@ -18,7 +18,7 @@ runner = CliRunner()
 
 # Every labctl command a lesson may tell a learner to run (lessons must not invent commands).
 LABCTL_COMMANDS = {"run", "servers", "logs", "down", "verify", "compare", "load", "results", "doctor",
-                   "lessons", "show", "next", "quiz"}
+                   "lessons", "show", "next", "quiz", "lab"}
 
 
 @pytest.fixture(scope="module")
