@@ -377,10 +377,13 @@ def by_hand_command(options: LoadOptions, threads: int, url: str,
 
 def result_from_wrk(figures: dict[str, float], *, from_script: bool, **fields: Any) -> LoadResult:
     requests = int(figures.get("requests", 0))
+    # wrk records no latency for a request that timed out: when every answer timed out, its
+    # empty histogram reports 0 µs, which is not a latency anyone saw.
+    histogram_empty = not figures.get("max_us")
 
     def latency(key: str) -> float | None:
         value = figures.get(key)
-        return None if value is None or requests == 0 else value
+        return None if value is None or requests == 0 or histogram_empty else value
 
     notes = list(fields.pop("notes", []))
     if not from_script:

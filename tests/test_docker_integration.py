@@ -159,3 +159,68 @@ def test_editing_the_source_keeps_the_dependency_layer(name, dependency_step, do
         assert _layer_cached(lines, dependency_step), "\n".join(lines)
     finally:
         docker_engine.images.remove(f"labctl-test/{name}-edited:latest", force=True)
+
+
+def test_a_rebuild_removes_the_image_it_replaced(docker_engine, tmp_path):
+    from labctl.runtime.docker import DockerRuntime
+
+    go = servers.get("go")
+    runtime = DockerRuntime()
+    copy = tmp_path / "go"
+    shutil.copytree(go.source_dir, copy)
+    tag = "labctl-test/go-rebuilt:latest"
+    args = runtime.base_images(go)
+    try:
+        first = runtime.build_image(copy, tag, args, None, rebuild=False, what="Go copy")
+        (copy / "main.go").write_text((copy / "main.go").read_text() + "\n// changed\n")
+        second = runtime.build_image(copy, tag, args, None, rebuild=False, what="Go copy")
+        assert second.built and second.details["image_id"] != first.details["image_id"]
+        import docker
+
+        with pytest.raises(docker.errors.ImageNotFound):
+            docker_engine.images.get(first.details["image_id"])
+    finally:
+        docker_engine.images.remove(tag, force=True)
+
+
+def _fixture_server(name: str) -> servers.Server:
+    from pathlib import Path
+
+    return servers.Server(
+        name=name, language="Fixture", framework=name, aliases=(), greeting="",
+        source_file="Dockerfile", base_image_arg="PYTHON_IMAGE",
+        default_base_image="python:3.12-slim", concurrency_model="none",
+        source_override=Path(__file__).parent / "assets" / name)
+
+
+def test_a_server_that_exits_during_start_up_shows_its_logs(docker_engine, leftover_containers):
+    from labctl.errors import LabctlError
+    from labctl.runtime.base import Limits
+    from labctl.runtime.docker import DockerRuntime
+    from labctl.runtime.lifecycle import running
+
+    crash = _fixture_server("crash-server")
+    runtime = DockerRuntime()
+    runtime.prepare(crash)
+    with pytest.raises(LabctlError) as caught:
+        with running(runtime, crash, Limits(), health_timeout_s=30):
+            pass
+    assert "exited during start-up" in caught.value.message
+    assert "DATABASE_URL is not set" in caught.value.details
+    assert leftover_containers() == []
+    docker_engine.images.remove(crash.image_tag, force=True)
+
+
+def test_a_failing_build_names_the_step_and_shows_the_output(docker_engine):
+    from labctl.errors import LabctlError
+    from labctl.runtime.docker import DockerRuntime
+
+    broken = _fixture_server("broken-build")
+    with pytest.raises(LabctlError) as caught:
+        DockerRuntime().prepare(broken)
+    import re
+
+    assert re.search(r"Step 3/\d+ : RUN echo", caught.value.message)
+    assert "returned a non-zero code: 7" in caught.value.message
+    assert re.search(r"failing step: Step 3/\d+ : RUN", caught.value.details)
+    assert "error: something is missing" in caught.value.details

@@ -512,3 +512,14 @@ def test_csv_row_has_every_column():
     row = load_cmd.csv_row(_document(flagged=True))
     assert set(row) == set(load_cmd.CSV_COLUMNS)
     assert row["flagged"] == "yes" and row["errors_read"] == 2 and row["p50_us"] == 1381
+
+
+def test_an_empty_wrk_histogram_is_no_latency():
+    """Every answer timed out: wrk's percentiles read 0, which labctl must not show as 0 µs."""
+    figures = {"requests": 96, "duration_us": 10_000_000, "p50_us": 0, "p90_us": 0, "p99_us": 0,
+               "max_us": 0, "errors_timeout": 96}
+    result = loadgen.result_from_wrk(
+        figures, from_script=True, version="4.1.0", where="container", where_detail="test",
+        client_cpuset="0", target_url="http://x/", options=loadgen.LoadOptions(), threads=1)
+    assert result.latency_us["p50"] is None and result.latency_us["max"] is None
+    assert result.flagged and "timeout 96" in " ".join(result.reasons)

@@ -105,8 +105,8 @@ class DockerRuntime(Runtime):
         """
         docker = _docker_module()
         source_hash = hash_tree(context, extra=sorted(buildargs.items()))
+        existing = self._image_or_none(tag)
         if not rebuild:
-            existing = self._image_or_none(tag)
             if existing is not None and existing.labels.get(LABEL_SOURCE_HASH) == source_hash:
                 return BuildInfo(artifact=tag, built=False, seconds=0.0,
                                  size_bytes=existing.attrs.get("Size"),
@@ -138,9 +138,20 @@ class DockerRuntime(Runtime):
                                  buildargs) from None
         seconds = time.monotonic() - started
         image = self.client.images.get(tag)
+        if existing is not None and existing.id != image.id:
+            self._remove_replaced(existing.id)
         return BuildInfo(artifact=tag, built=True, seconds=seconds,
                          size_bytes=image.attrs.get("Size"),
                          details={"image_id": image.id, "base_images": buildargs})
+
+    def _remove_replaced(self, image_id: str) -> None:
+        """Delete the image a rebuild took the tag from, so rebuilds do not pile up untagged
+        images. One still used (by a container, or as another image's parent) stays."""
+        docker = _docker_module()
+        try:
+            self.client.images.remove(image_id, noprune=False)
+        except docker.errors.APIError:
+            pass
 
     def image_info(self, server: Server) -> dict[str, Any] | None:
         image = self._image_or_none(server.image_tag)
@@ -372,7 +383,8 @@ def _build_failure(what: str, step: str, error: str, tail, buildargs: dict[str, 
             f"Point labctl at an image this engine has or can pull: export LABCTL_{variable}=IMAGE "
             "(see `docker images`), or use --runtime local",
             details=details)
-    return LabctlError(f"building the {what} image failed at «{step}»: {error}",
+    short_step = step if len(step) <= 70 else step[:69] + "…"
+    return LabctlError(f"building the {what} image failed at «{short_step}»: {error}",
                        "The build's last lines are below", details=details)
 
 
