@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from labctl import cpus, hostinfo, measure, stats, verify
 from labctl.probe import FRESH, KEEPALIVE, MODE_LABELS
+from labctl.render import cores
 from labctl.runner import server_facts
 from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running, wait_healthy
@@ -34,6 +35,7 @@ class CompareOptions:
     samples: int = 200
     warmup: int = 10
     cold_starts: int = 5
+    block: int = 10
     limits: Limits = field(default_factory=Limits)
     load: object | None = None   # loadgen options when --load was asked for
 
@@ -74,6 +76,7 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
             with cpus.pinned(cpus.client_cpuset(options.limits)) as probe_cpus:
                 results = measure.measure(
                     measurable, samples=options.samples, warmup=options.warmup,
+                    block=options.block,
                     on_round=lambda done, total: phase(
                         f"timing in interleaved rounds: {done}/{total}"))
         else:
@@ -111,7 +114,7 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
         "parameters": {
             "samples": options.samples, "warmup_discarded": options.warmup,
             "cold_starts": options.cold_starts, "paths": list(measure.DEFAULT_PATHS),
-            "modes": MODE_LABELS, "interleaved": True,
+            "modes": MODE_LABELS, "interleaved": True, "block": options.block,
             "probe": "libcurl in-process (pycurl), time_total as curl -w reports it",
             "probe_cpus": probe_cpus,
             "load": getattr(options.load, "as_dict", lambda: None)() if options.load else None,
@@ -223,7 +226,7 @@ def _reading(document: dict, measured: dict, analysis: dict) -> list[str]:
             "own noise (their medians' 95% intervals overlap): do not read a ranking into them.")
     limits = document["limits"]
     lines.append(
-        f"Each server was limited to {limits['cpus']:g} core(s). Python runs one uvicorn worker "
+        f"Each server was limited to {cores(limits['cpus'])}. Python runs one uvicorn worker "
         "and Node one event loop whatever the limit; Go and Rust would spread over more cores "
         "if allowed, which matters under load (labctl compare --load), not for one request "
         "at a time.")

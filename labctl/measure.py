@@ -66,9 +66,14 @@ def measure(
     warmup: int = 5,
     paths: tuple[str, ...] = DEFAULT_PATHS,
     modes: tuple[str, ...] = MODES,
+    block: int = 1,
     on_round: Callable[[int, int], None] | None = None,
 ) -> Results:
-    """Time ``samples`` requests per target, path and mode, after ``warmup`` discarded rounds.
+    """Time ``samples`` requests per target, path and mode, after ``warmup`` discarded ones.
+
+    Targets take turns in blocks of ``block`` requests: short enough that drift on a shared
+    machine hits every target alike, long enough that each block measures a server whose code
+    is warm in the CPU's caches rather than one just evicted by the previous server.
 
     ``targets`` maps a name to the base URL to measure. A request that fails at the socket level
     is recorded as an error; more than a quarter of a series failing aborts the run, since
@@ -80,15 +85,20 @@ def measure(
         name: {path: {mode: Series() for mode in modes} for path in paths} for name in targets
     }
     probers = {(name, mode): Prober(url, mode) for name, url in targets.items() for mode in modes}
-    total_rounds = warmup + samples
+    block = max(1, block)
+    per_series = warmup + samples
+    total_rounds = -(-per_series // block)
+    sent = 0   # requests sent so far in each series (all series advance together)
     try:
         for round_index in range(total_rounds):
-            keep = round_index >= warmup
+            count = min(block, per_series - sent)
             for path in paths:
                 for mode in modes:
                     for name in targets:
-                        _one(probers[(name, mode)], path, results[name][path][mode], keep,
-                             limit=max(3, samples // 4))
+                        for offset in range(count):
+                            _one(probers[(name, mode)], path, results[name][path][mode],
+                                 keep=sent + offset >= warmup, limit=max(3, samples // 4))
+            sent += count
             if on_round:
                 on_round(round_index + 1, total_rounds)
     finally:

@@ -22,6 +22,11 @@ def fmt_us(value: float | None) -> str:
     return f"{value / 1e6:.2f} s"
 
 
+def cores(count: float) -> str:
+    """"1 core", "2 cores", "0.5 cores"."""
+    return f"{count:g} core" + ("" if count == 1 else "s")
+
+
 def fmt_ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f} ms"
 
@@ -43,8 +48,8 @@ def status_text(status: str) -> Text:
 
 def latency_table(path: str, by_mode: dict, *, samples: int, warmup: int) -> Table:
     """Figures in whole microseconds, so the columns line up and compare at a glance."""
-    table = Table(title=f"GET {path} — microseconds ({samples} samples each, {warmup} warm-up "
-                        "rounds discarded)", title_justify="left", show_edge=False, pad_edge=False)
+    table = Table(title=f"GET {path} — µs, {samples} samples each after {warmup} discarded",
+                  title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("connection", no_wrap=True)
     for column in ("min", "p50", "p90", "p99", "max", "connect", "1st byte"):
         table.add_column(column, justify="right", no_wrap=True)
@@ -114,7 +119,7 @@ def render_run(document: dict) -> Group:
     probe_cpus = document["probe"].get("cpus")
     probe = f"  ·  probe on CPU {probe_cpus}" if probe_cpus else "  ·  probe shares the CPUs"
     parts.append(Text(
-        f"server limited to {limits['cpus']:g} core{'s' if limits['cpus'] != 1 else ''}{cpuset}"
+        f"server limited to {cores(limits['cpus'])}{cpuset}"
         f"{memory}{probe}  ·  {server['processes']} process: {server['concurrency']}"))
     built = (f"built in {build['seconds']:.1f} s" if build["built"] else "up to date, not rebuilt")
     parts.append(Text(
@@ -192,11 +197,12 @@ def render_compare(document: dict) -> Group:
     parts.append(Text.assemble(
         ("Comparison", "label"),
         f" — runtime {runtime}, measured over {', '.join(paths_used) or '?'}; each server limited "
-        f"to {limits['cpus']:g} core(s){cpuset}"
+        f"to {cores(limits['cpus'])}{cpuset}"
         + (f", {limits['memory_mb']} MB" if limits.get("memory_mb") else "")
         + (f"; probe on CPU {params['probe_cpus']}" if params.get("probe_cpus") else "")
-        + f"; {params['samples']} samples per path and connection, interleaved across servers, "
-          f"{params['warmup_discarded']} warm-up rounds discarded."))
+        + f"; {params['samples']} samples per path and connection, servers taking turns in "
+          f"blocks of {params.get('block', 1)}, {params['warmup_discarded']} warm-up requests "
+          "discarded."))
     table = Table(show_edge=False, pad_edge=False, show_lines=False)
     table.add_column("", no_wrap=True)
     for name in names:

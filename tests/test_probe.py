@@ -86,3 +86,13 @@ def test_refused_connection_is_a_clear_error():
 def test_curl_line_matches_the_lesson():
     assert curl_command("http://127.0.0.1:8080/") == (
         "curl -w 'time=%{time_total}\\n' -o /dev/null -s http://127.0.0.1:8080/")
+
+
+def test_measure_takes_turns_in_blocks(http_server):
+    """Two targets, blocks of 3: each series gets exactly its samples, warm-up excluded."""
+    url, connections = http_server
+    results = measure.measure({"a": url, "b": url}, samples=7, warmup=2, block=3,
+                              paths=("/health",), modes=(FRESH,))
+    assert len(results["a"]["/health"][FRESH].samples) == 7
+    assert len(results["b"]["/health"][FRESH].samples) == 7
+    assert len(connections) == 2 * (7 + 2)   # every request, warm-up included, was sent

@@ -20,6 +20,7 @@ from labctl.commands.common import (
 )
 from labctl.cpus import client_cpuset
 from labctl.errors import LabctlError
+from labctl.render import cores
 
 lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
                       no_args_is_help=True)
@@ -83,7 +84,7 @@ def render(document: dict) -> None:
         ("The bottleneck lab", "label"),
         f" — closed loop, {params['connections']} kept-alive connections, "
         f"{params['duration_s']:g} s per step after a 1 s discarded warm-up; each server "
-        f"limited to {limits['cpus']:g} core(s){cpuset}; prediction agrees when requests/s is "
+        f"limited to {cores(limits['cpus'])}{cpuset}; prediction agrees when requests/s is "
         f"within ±{params['tolerance']:.0%}."))
     for name, entry in document["servers"].items():
         out.print()
