@@ -225,7 +225,9 @@ def render_compare(document: dict) -> Group:
     row("build time", [_build_cell(servers[n]["build"]) for n in names])
     row("processes", [str(servers[n]["processes"]) for n in names])
     if any(servers[n].get("load") for n in names):
-        row("load: requests/s", [_load_cell(servers[n].get("load")) for n in names])
+        load = params.get("load") or {}
+        row(f"load: req/s (closed loop, {load.get('connections', '?')} conn.)",
+            [_load_cell(servers[n].get("load")) for n in names])
         row("load: p99", [fmt_us(((servers[n].get("load") or {}).get("latency_us") or {}).get("p99"))
                           for n in names])
     parts.append(Text(""))
