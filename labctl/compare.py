@@ -110,7 +110,7 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "runtime": runtime.describe(),
         "host": hostinfo.host_facts(),
-        "limits": options.limits.as_dict(),
+        "limits": _applied_limits(entries, options.limits),
         "parameters": {
             "samples": options.samples, "warmup_discarded": options.warmup,
             "cold_starts": options.cold_starts, "paths": list(measure.DEFAULT_PATHS),
@@ -123,6 +123,13 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
     }
     document["analysis"] = analyse(document)
     return document
+
+
+def _applied_limits(entries: dict[str, dict], requested: Limits) -> dict:
+    """The limits the runtime really applied (the same for every server); the request if none
+    started."""
+    applied = [e["limits"] for e in entries.values() if e.get("limits")]
+    return applied[0] if applied else requested.as_dict()
 
 
 def _build(runtime: Runtime, server: Server, on_line: ProgressCallback | None) -> dict:

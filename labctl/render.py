@@ -150,6 +150,8 @@ def render_run(document: dict) -> Group:
 # -- compare --------------------------------------------------------------------------------
 
 BAR_WIDTH = 36
+PATH_KINDS = {"bridge": "each container's bridge IP", "published-port":
+              "published ports (through docker-proxy)", "loopback": "loopback"}
 
 
 def _cell_p50(entry: dict, path: str, mode: str, ratios: dict) -> Text:
@@ -189,8 +191,7 @@ def render_compare(document: dict) -> Group:
     params = document["parameters"]
     limits = document["limits"]
     runtime = document["runtime"]["runtime"]
-    paths_used = sorted({e["path"]["description"].split(" ")[0] + " " +
-                         e["path"]["description"].split(" ")[1]
+    paths_used = sorted({PATH_KINDS.get(e["path"]["kind"], e["path"]["kind"])
                          for e in servers.values() if e.get("path")})
     parts: list = []
     cpuset = f" on CPU {limits['cpuset']}" if limits.get("cpuset") is not None else ""
@@ -198,7 +199,7 @@ def render_compare(document: dict) -> Group:
         ("Comparison", "label"),
         f" — runtime {runtime}, measured over {', '.join(paths_used) or '?'}; each server limited "
         f"to {cores(limits['cpus'])}{cpuset}"
-        + (f", {limits['memory_mb']} MB" if limits.get("memory_mb") else "")
+        + (f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ", no memory limit")
         + (f"; probe on CPU {params['probe_cpus']}" if params.get("probe_cpus") else "")
         + f"; {params['samples']} samples per path and connection, servers taking turns in "
           f"blocks of {params.get('block', 1)}, {params['warmup_discarded']} warm-up requests "
