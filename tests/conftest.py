@@ -58,6 +58,27 @@ def docker_engine():
     pytest.skip(f"no Docker engine: {problem}")
 
 
+def interrupt_when_ready(process, ready, what: str, timeout_s: float = 60) -> str:
+    """Wait until ``ready()`` (e.g. a container of the run exists), then Ctrl-C the labctl
+    ``process`` as a person would, and return its stderr."""
+    import signal
+    import time
+
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not ready():
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, f"no {what} started within {timeout_s:g} s"
+            time.sleep(0.1)
+        time.sleep(0.5)   # let it get into its measuring loop
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return stderr
+
+
 def labctl_containers(client) -> list:
     return client.containers.list(all=True, filters={"label": "labctl"})
 

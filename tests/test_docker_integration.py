@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
-from conftest import labctl_containers
+from conftest import interrupt_when_ready, labctl_containers
 
 from labctl import servers
 
@@ -73,18 +71,9 @@ def test_sigint_during_run_leaves_nothing_behind(docker_engine, leftover_contain
     process = subprocess.Popen(
         [sys.executable, "-m", "labctl", "run", "go", "--samples", "100000", "--runtime", "docker"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
-    try:
-        deadline = time.monotonic() + 60
-        while not [c for c in leftover_containers() if c.status == "running"]:
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "no container started within 60 s"
-            time.sleep(0.1)
-        time.sleep(0.5)   # let it get into the timing loop
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    stderr = interrupt_when_ready(
+        process, lambda: [c for c in leftover_containers() if c.status == "running"],
+        "server container")
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert leftover_containers() == []

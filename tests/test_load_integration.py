@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
-from conftest import labctl_containers
+from conftest import interrupt_when_ready, labctl_containers
 
 RUN_TIMEOUT_S = 1200   # may include a first build of the Go server and of the wrk image
 
@@ -112,19 +110,10 @@ def test_sigint_during_load_removes_the_wrk_container(docker_engine):
         [sys.executable, "-m", "labctl", "load", "go", "-c", "10", "-d", "60s", "--warmup", "0",
          "--runtime", "docker"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
-    try:
-        deadline = time.monotonic() + 60
-        while not [c for c in left_by(docker_engine, process.pid)
-                   if c.labels.get("labctl.role") == "loadgen" and c.status == "running"]:
-            assert process.poll() is None, process.communicate()[1]
-            assert time.monotonic() < deadline, "no wrk container started within 60 s"
-            time.sleep(0.1)
-        time.sleep(0.5)
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    stderr = interrupt_when_ready(
+        process, lambda: [c for c in left_by(docker_engine, process.pid)
+                          if c.labels.get("labctl.role") == "loadgen" and c.status == "running"],
+        "wrk container")
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     assert left_by(docker_engine, process.pid) == []
