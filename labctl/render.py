@@ -111,7 +111,7 @@ def render_run(document: dict) -> Group:
     parts: list = []
     header = Text()
     header.append(f"{server['language']} {server['framework']}", style="label")
-    header.append(f" {server['framework_version']}  ·  runtime {runtime['runtime']}  ·  "
+    header.append(f" ({server['framework_version']})  ·  runtime {runtime['runtime']}  ·  "
                   f"measured over {document['path']['description']}")
     parts.append(header)
     cpuset = f" (CPU {limits['cpuset']})" if limits.get("cpuset") is not None else ""
