@@ -56,6 +56,15 @@ def describe_cpus(cpuset: str | None) -> str:
     return f"CPU{'s' if count > 1 else ''} {cpuset}"
 
 
+def pin_child(cpuset: str | None):
+    """A ``preexec_fn`` that pins a child process to ``cpuset``; None where that cannot be done
+    (no cpuset, or an OS without sched_setaffinity, such as macOS)."""
+    wanted = parse_cpuset(cpuset)
+    if not wanted or not hasattr(os, "sched_setaffinity"):
+        return None
+    return lambda: os.sched_setaffinity(0, wanted)
+
+
 @contextmanager
 def pinned(cpuset: str | None) -> Iterator[str | None]:
     """Run this process (labctl's in-process probe) on ``cpuset`` for the block, then restore."""

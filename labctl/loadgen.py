@@ -49,7 +49,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from labctl import __version__, config, hostinfo
-from labctl.cpus import client_cpuset, describe_cpus, parse_cpuset
+from labctl.cpus import client_cpuset, describe_cpus, parse_cpuset, pin_child
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.runtime.base import SESSION_ID, Instance, ProgressCallback, Runtime
 
@@ -568,12 +568,11 @@ class HostWrk(Generator):
         threads = default_threads(options, cpuset)
         url = instance.url + options.path
         args, seconds = wrk_args(options, threads, url, str(WRK_SCRIPT))
-        cpus = parse_cpuset(cpuset)
         process = subprocess.Popen(
             [self.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             stdin=subprocess.DEVNULL, errors="replace",
             start_new_session=True,    # labctl stops it itself, on every way out
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+            preexec_fn=pin_child(cpuset))
         try:
             stdout, stderr = process.communicate(
                 timeout=seconds + options.timeout_s + EXTRA_WAIT_S)

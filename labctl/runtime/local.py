@@ -28,7 +28,7 @@ from typing import Any
 import tomllib
 
 from labctl import paths
-from labctl.cpus import parse_cpuset
+from labctl.cpus import parse_cpuset, pin_child
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.fileio import atomic_write_json
 from labctl.runtime.base import (
@@ -191,7 +191,7 @@ class LocalRuntime(Runtime):
                 self._command(server, out), cwd=out / "src", env=env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,   # its own process group: stopping it stops its children
-                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+                preexec_fn=pin_child(limits.cpuset),
             )
         self._processes[str(process.pid)] = process
         atomic_write_json(self._state_dir() / f"{SESSION_ID}-{server.name}.json", {
