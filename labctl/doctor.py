@@ -128,7 +128,16 @@ def report() -> dict:
         "local": local_servers,
     }
     default = config.default_runtime()
-    chosen = ("docker" if engine_ok else "local") if default == "auto" else default
+    missing_images = [i for i in docker_items
+                      if i["name"].startswith("base image") and i["status"] != OK]
+    if default != "auto":
+        chosen = default
+    elif not engine_ok:
+        chosen = "local"
+    elif missing_images:
+        chosen = "docker if the engine can pull the missing base images, otherwise local"
+    else:
+        chosen = "docker"
     return {
         "schema": "labctl.doctor/1",
         "sections": {

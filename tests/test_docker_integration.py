@@ -213,3 +213,14 @@ def test_a_failing_build_names_the_step_and_shows_the_output(docker_engine):
     assert "returned a non-zero code: 7" in caught.value.message
     assert re.search(r"failing step: Step 3/\d+ : RUN", caught.value.details)
     assert "error: something is missing" in caught.value.details
+
+
+def test_auto_uses_local_when_the_engine_cannot_get_a_base_image(docker_engine, monkeypatch):
+    from labctl import runtime
+
+    monkeypatch.setenv("LABCTL_GO_IMAGE", "labctl-test/no-such-image:never")
+    said = []
+    chosen = runtime.select("auto", announce=said.append)
+    assert chosen.name == "local"
+    assert said and "labctl-test/no-such-image:never" in said[0]
+    monkeypatch.delenv("LABCTL_GO_IMAGE")

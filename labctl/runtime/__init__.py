@@ -29,13 +29,20 @@ def select(name: str | None, announce: Callable[[str], None] | None = None) -> R
         return LocalRuntime()
     from labctl.runtime.docker import DockerRuntime
 
+    from labctl.runtime.local import LocalRuntime
+
     docker_runtime = DockerRuntime()
     try:
         docker_runtime.check()
-        return docker_runtime
     except EnvironmentProblem as problem:
-        from labctl.runtime.local import LocalRuntime
-
         if announce:
             announce(f"runtime: local (native processes), because {problem.message}")
         return LocalRuntime()
+    missing = docker_runtime.missing_base_image()
+    if missing is None:
+        return docker_runtime
+    if announce:
+        announce(f"runtime: local (native processes), because the Docker engine cannot get the "
+                 f"base image {missing} (no registry?); set LABCTL_*_IMAGE to images it has, or "
+                 "see labctl doctor")
+    return LocalRuntime()

@@ -161,6 +161,25 @@ class DockerRuntime(Runtime):
         return {"tag": server.image_tag, "size_bytes": image.attrs.get("Size"),
                 "up_to_date": image.labels.get(LABEL_SOURCE_HASH) == current}
 
+    def missing_base_image(self) -> str | None:
+        """The first base image the servers need that this engine neither has nor can pull.
+
+        Pulling here is no extra cost: the first build would pull the same image.
+        """
+        from labctl import servers
+
+        docker = _docker_module()
+        wanted = [config.base_image(s.base_image_arg, s.default_base_image)
+                  for s in servers.SERVERS]
+        for reference in wanted:
+            if self.image_present(reference):
+                continue
+            try:
+                self.client.images.pull(reference)
+            except docker.errors.APIError:
+                return reference
+        return None
+
     def image_present(self, reference: str) -> bool:
         return self._image_or_none(reference) is not None
 
