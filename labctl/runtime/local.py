@@ -222,6 +222,8 @@ class LocalRuntime(Runtime):
         _stop_group(int(instance.ident), self._processes.pop(instance.ident, None))
         instance.extra["stop_seconds"] = round(time.monotonic() - started, 3)
         self._state_file(instance.server.name).unlink(missing_ok=True)
+        # The log has served its purpose (start-up failures show it before the stop).
+        Path(instance.extra.get("log", "")).unlink(missing_ok=True)
 
     def _state_file(self, name: str, session: str = SESSION_ID) -> Path:
         return self._state_dir() / f"{session}-{name}.json"
@@ -247,7 +249,7 @@ class LocalRuntime(Runtime):
                 continue
             if alive(state["pid"]) and _is_ours(state):
                 _stop_group(state["pid"], None)
-            path.unlink(missing_ok=True)
+            _forget(path, state)
             reaped.append(f"{state['server']} (pid {state['pid']})")
         return reaped
 
@@ -257,7 +259,7 @@ class LocalRuntime(Runtime):
             if alive(state["pid"]) and _is_ours(state):
                 _stop_group(state["pid"], None)
                 removed.append(f"{state['server']} (pid {state['pid']})")
-            path.unlink(missing_ok=True)
+            _forget(path, state)
         return removed
 
     def running_kept(self) -> list[dict[str, Any]]:
@@ -271,6 +273,13 @@ class LocalRuntime(Runtime):
                 return _tail(Path(state["log"]), tail)
         raise LabctlError(f"no {server.title} server is running on the local runtime",
                           f"Start one with: labctl run {server.name} --runtime local --keep")
+
+
+def _forget(state_path: Path, state: dict) -> None:
+    """Delete a stopped server's state file and its log."""
+    state_path.unlink(missing_ok=True)
+    if state.get("log"):
+        Path(state["log"]).unlink(missing_ok=True)
 
 
 def _run_step(command: list[str], *, cwd: Path, progress: ProgressCallback | None,
