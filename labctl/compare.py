@@ -19,8 +19,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from labctl import cpus, hostinfo, measure, stats, verify
+from labctl.cpus import cores
 from labctl.probe import FRESH, KEEPALIVE, MODE_LABELS
-from labctl.render import cores
 from labctl.runner import server_facts
 from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running, wait_healthy

@@ -49,6 +49,11 @@ def client_cpuset(server_limits: Limits) -> str | None:
     return format_cpuset(client) if client else None
 
 
+def cores(count: float) -> str:
+    """"1 core", "2 cores", "0.5 cores"."""
+    return f"{count:g} core" + ("" if count == 1 else "s")
+
+
 def describe_cpus(cpuset: str | None) -> str:
     if cpuset is None:
         return "any CPU (shared with the server)"

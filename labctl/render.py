@@ -7,6 +7,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from labctl.cpus import cores
 from labctl.probe import FRESH, KEEPALIVE, MODE_SHORT
 
 STATUS_STYLE = {"pass": "ok", "warn": "warn", "fail": "fail"}
@@ -20,11 +21,6 @@ def fmt_us(value: float | None) -> str:
     if value < 1_000_000:
         return f"{value / 1000:.2f} ms"
     return f"{value / 1e6:.2f} s"
-
-
-def cores(count: float) -> str:
-    """"1 core", "2 cores", "0.5 cores"."""
-    return f"{count:g} core" + ("" if count == 1 else "s")
 
 
 def fmt_ms(value: float | None) -> str:

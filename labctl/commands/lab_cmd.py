@@ -18,9 +18,8 @@ from labctl.commands.common import (
     default_limits,
     prepare_runtime,
 )
-from labctl.cpus import client_cpuset
+from labctl.cpus import client_cpuset, cores
 from labctl.errors import LabctlError
-from labctl.render import cores
 
 lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
                       no_args_is_help=True)

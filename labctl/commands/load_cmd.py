@@ -26,7 +26,7 @@ from labctl.commands.common import (
     default_limits,
     prepare_runtime,
 )
-from labctl.cpus import client_cpuset, describe_cpus
+from labctl.cpus import client_cpuset, cores, describe_cpus
 from labctl.errors import LabctlError
 from labctl.render import fmt_us
 from labctl.runner import document_head
@@ -252,10 +252,9 @@ def render_load(document: dict) -> Group:
 
 
 def _server_cpus(limits: dict) -> str:
-    cores = limits.get("cpus")
     where = f" on CPU {limits['cpuset']}" if limits.get("cpuset") is not None else ""
     memory = f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ""
-    return f"{cores:g} core{'s' if cores != 1 else ''}{where}{memory}"
+    return f"{cores(limits['cpus'])}{where}{memory}"
 
 
 def _quote(arg: str) -> str:

@@ -28,7 +28,6 @@ def select(name: str | None, announce: Callable[[str], None] | None = None) -> R
 
         return LocalRuntime()
     from labctl.runtime.docker import DockerRuntime
-
     from labctl.runtime.local import LocalRuntime
 
     docker_runtime = DockerRuntime()

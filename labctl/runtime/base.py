@@ -29,10 +29,6 @@ class Limits:
     memory_mb: int = 512
     cpuset: str | None = None   # which CPUs, e.g. "1"; None lets the OS place it
 
-    def describe(self) -> str:
-        where = f" on CPU {self.cpuset}" if self.cpuset is not None else ""
-        return f"{self.cpus:g} core{'s' if self.cpus != 1 else ''}{where}, {self.memory_mb} MB"
-
     def as_dict(self) -> dict[str, Any]:
         return {"cpus": self.cpus, "memory_mb": self.memory_mb, "cpuset": self.cpuset}
 
@@ -110,11 +106,4 @@ class Runtime(abc.ABC):
         """Remove everything labctl started on this machine (kept ones included)."""
 
     @abc.abstractmethod
-    def running_kept(self) -> list[dict[str, Any]]:
-        """Servers left running by `run --keep`: name, URL, id (for `logs` and `down`)."""
-
-    @abc.abstractmethod
     def logs_of_kept(self, server: Server, tail: int) -> str: ...
-
-    def fallback_note(self) -> str | None:
-        return None

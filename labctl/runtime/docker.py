@@ -324,18 +324,6 @@ class DockerRuntime(Runtime):
             removed.append(container.name)
         return removed
 
-    def running_kept(self) -> list[dict[str, Any]]:
-        kept = []
-        for container in self._ours(all_states=False):
-            if container.labels.get(LABEL_KEEP) != "1":
-                continue
-            binding = (container.attrs["NetworkSettings"].get("Ports") or {}).get(
-                f"{CONTAINER_PORT}/tcp") or []
-            port = binding[0]["HostPort"] if binding else "?"
-            kept.append({"server": container.labels.get(LABEL_SERVER), "id": container.short_id,
-                         "name": container.name, "url": f"http://127.0.0.1:{port}"})
-        return kept
-
     def logs_of_kept(self, server: Server, tail: int) -> str:
         matches = [c for c in self._ours() if c.labels.get(LABEL_SERVER) == server.name]
         if not matches:

@@ -262,11 +262,6 @@ class LocalRuntime(Runtime):
             _forget(path, state)
         return removed
 
-    def running_kept(self) -> list[dict[str, Any]]:
-        return [{"server": s["server"], "id": str(s["pid"]), "name": f"pid {s['pid']}",
-                 "url": s["url"]}
-                for _, s in self._states() if s.get("keep") and alive(s["pid"])]
-
     def logs_of_kept(self, server: Server, tail: int) -> str:
         for _, state in self._states():
             if state["server"] == server.name and alive(state["pid"]):
