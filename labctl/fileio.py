@@ -1,13 +1,60 @@
-"""Atomic JSON state files: written whole or not at all, and never fatal to read."""
+"""Atomic JSON state files: written whole or not at all, locked while merged, never fatal to read.
+
+Two guarantees the learner's state (quiz progress, saved results) relies on:
+
+- **atomic**: a file is written to a temporary sibling, flushed to disk, then renamed over the old
+  one, so ``kill -9`` or a power cut at any instant leaves the old file or the new one, never a
+  torn mix;
+- **locked**: ``locked(path)`` holds an inter-process lock (filelock, a ``<name>.lock`` sibling)
+  around a read-merge-write, so two labctl processes saving at once cannot lose each other's
+  changes.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
+
+# How long a save waits for another labctl's save to finish: saves take milliseconds, so this only
+# expires when something is badly wrong (a hung network filesystem).
+LOCK_TIMEOUT_S = 30.0
+
+
+class LockTimeout(OSError):
+    """Another process held a state file's lock for longer than ``LOCK_TIMEOUT_S``."""
+
+
+@contextlib.contextmanager
+def locked(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold the inter-process lock that guards ``path``'s read-merge-write.
+
+    The lock is a sibling file that stays in place (deleting it would race with a waiting process);
+    the OS releases it when the holder dies, even under ``kill -9``. Raises ``OSError`` when the
+    directory cannot be created or written (``LockTimeout`` when another process holds it).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path.with_name(f"{path.name}.lock")), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockTimeout(f"another labctl process has held {path.name}.lock for over "
+                          f"{timeout:.0f} s") from None
+    try:
+        # Under the lock no other writer of ``path`` is running, so any temporary file left beside
+        # it was abandoned by a process killed mid-save: remove it.
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+        yield
+    finally:
+        lock.release()
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -27,6 +74,21 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def atomic_write_json(path: Path, data: Any) -> None:

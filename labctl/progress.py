@@ -39,7 +39,7 @@ from fsrs import Card, Rating, Scheduler
 
 from labctl import paths
 from labctl.errors import EnvironmentProblem, LabctlError
-from labctl.fileio import CorruptFile, atomic_write_json, read_json
+from labctl.fileio import CorruptFile, atomic_write_json, locked, read_json
 
 FORMAT_VERSION = 1
 HISTORY_KEPT = 20
@@ -149,15 +149,20 @@ class Progress:
         return raw
 
     def save(self) -> None:
-        self.data = self._merged_with_disk()
+        """Merge this process's changes into the file on disk and write it, under the file's lock
+        so that a second labctl saving at the same moment cannot drop them (or have its own
+        dropped). A write that fails (full disk, read-only directory) leaves the file as it was
+        and the changes in memory, and raises ``EnvironmentProblem``."""
         try:
-            atomic_write_json(self.path, self.data)
-            for section in ("cards", "lessons"):
-                self._changed[section].clear()
-                self._removed[section].clear()
+            with locked(self.path):
+                self.data = self._merged_with_disk()
+                atomic_write_json(self.path, self.data)
         except OSError as exc:
             raise EnvironmentProblem(f"cannot write quiz progress {self.path}: {exc.strerror or exc}",
-                                     "Check that the data directory is writable") from None
+                                     f"Free some disk space or make {self.path.parent} writable") from None
+        for section in ("cards", "lessons"):
+            self._changed[section].clear()
+            self._removed[section].clear()
 
     def _merged_with_disk(self) -> dict[str, Any]:
         try:

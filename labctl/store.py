@@ -6,14 +6,16 @@ Files are written atomically and never rewritten. An id looks like
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 from labctl import paths
-from labctl.errors import LabctlError
-from labctl.fileio import atomic_write_json
+from labctl.errors import EnvironmentProblem, LabctlError
+from labctl.fileio import atomic_write_json, locked
 
 
 def results_dir() -> Path:
@@ -21,12 +23,44 @@ def results_dir() -> Path:
 
 
 def save_result(kind: str, document: dict) -> str:
-    """Store ``document`` (a compare/load/run document) and return its new id."""
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    result_id = f"{stamp}-{kind}-{secrets.token_hex(2)}"
-    document["id"] = result_id
-    atomic_write_json(results_dir() / f"{result_id}.json", document)
+    """Store ``document`` (a compare/load/run document) and return its new id.
+
+    The id is chosen and the file written under the results folder's lock, so two labctl runs
+    finishing in the same second can never pick the same id and overwrite one another. A failed
+    write (full disk, read-only folder) raises ``EnvironmentProblem``; nothing half-written stays.
+    """
+    folder = results_dir()
+    try:
+        with locked(folder / "results"):
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            result_id = f"{stamp}-{kind}-{secrets.token_hex(2)}"
+            while (folder / f"{result_id}.json").exists():
+                result_id = f"{stamp}-{kind}-{secrets.token_hex(2)}"
+            document["id"] = result_id
+            atomic_write_json(folder / f"{result_id}.json", document)
+    except OSError as exc:
+        document.pop("id", None)  # so the output does not name a file that was never written
+        raise EnvironmentProblem(f"cannot save the result in {folder}: {exc.strerror or exc}",
+                                 f"Free some disk space or make {folder} writable; the figures "
+                                 "above are all there is of this run") from None
     return result_id
+
+
+@contextlib.contextmanager
+def saved(kind: str, document: dict) -> Iterator[str | None]:
+    """Save ``document``, run the body (which prints it), then report a save that failed.
+
+    A run's figures are worth more than its copy on disk: when the disk is full or the data
+    folder read-only, the learner still sees the result, and then gets the one-line error and
+    exit status 2. Yields the new id, or None when the save failed.
+    """
+    try:
+        result_id, problem = save_result(kind, document), None
+    except EnvironmentProblem as error:
+        result_id, problem = None, error
+    yield result_id
+    if problem is not None:
+        raise problem
 
 
 def list_results() -> list[dict]:

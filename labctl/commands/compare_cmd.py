@@ -64,20 +64,20 @@ def compare_command(
         load_runner = loadgen.load_for_compare
     with build_status("building the servers") as (on_line, on_phase):
         document = compare.run_compare(runtime, chosen, options, on_line, on_phase, load_runner)
-    store.save_result("compare", document)
-    view = render.render_compare(document)
-    if svg:
-        export.save_picture(view, svg, title="labctl compare")
-    if html:
-        export.save_picture(view, html, title="labctl compare")
-    if json_out:
-        ui.print_json_document(document)
-    elif csv_out:
-        ui.out().out(export.compare_csv(document), end="", highlight=False)
-    else:
-        ui.out().print(view)
-    if svg or html:
-        ui.info("saved " + " and ".join(str(p) for p in (svg, html) if p))
+    with store.saved("compare", document):
+        view = render.render_compare(document)
+        if svg:
+            export.save_picture(view, svg, title="labctl compare")
+        if html:
+            export.save_picture(view, html, title="labctl compare")
+        if json_out:
+            ui.print_json_document(document)
+        elif csv_out:
+            ui.out().out(export.compare_csv(document), end="", highlight=False)
+        else:
+            ui.out().print(view)
+        if svg or html:
+            ui.info("saved " + " and ".join(str(p) for p in (svg, html) if p))
 
 
 def verify_command(

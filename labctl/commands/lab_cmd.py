@@ -67,11 +67,11 @@ def bottleneck_command(
         document = bottleneck.run_lab(runtime, chosen, connections=connections,
                                       duration_s=duration_s, limits=limits, run_step=run_step,
                                       on_phase=on_phase, on_build_line=on_line)
-    store.save_result("lab", document)
-    if json_out:
-        ui.print_json_document(document)
-        return
-    render(document)
+    with store.saved("lab", document):
+        if json_out:
+            ui.print_json_document(document)
+        else:
+            render(document)
 
 
 def render(document: dict) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -314,11 +315,20 @@ def _grade_answers_file(lesson: str | None, path: Path, mark: float, *, json_out
     text = sys.stdin.read() if str(path) == "-" else None
     answers = quizlib.read_answers_file(path, text)
     graded = quizlib.grade_file(chosen, answers, mark)
+    not_saved = None
     if record:
-        progress = Progress.load()
-        for warning in progress.warnings:
-            ui.warn(warning)
-        quizlib.record_file_grade(graded, progress)
+        try:
+            progress = Progress.load()
+            for warning in progress.warnings:
+                ui.warn(warning)
+            quizlib.record_file_grade(graded, progress)
+        except EnvironmentProblem as problem:
+            # Full disk, read-only data folder: the grade is still shown, and the answers are
+            # printed whole so the learner can keep them and grade them again later.
+            not_saved = problem
+            problem.details = ("your answers, not saved (keep them in a file and grade them again "
+                               "later with --answers FILE):\n"
+                               + json.dumps(answers, indent=2, ensure_ascii=False, default=str))
     if json_out:
         ui.print_json_document(graded.to_json())
     else:
@@ -329,6 +339,8 @@ def _grade_answers_file(lesson: str | None, path: Path, mark: float, *, json_out
     if graded.prompt_ids and not json_out:
         ui.warn("prompts are self-rated in the interactive quiz; not graded from a file: "
                 + ", ".join(graded.prompt_ids))
+    if not_saved is not None:
+        raise not_saved
     if not graded.passed:
         raise typer.Exit(1)
 

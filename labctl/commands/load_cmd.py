@@ -127,25 +127,20 @@ def load(
         }
     if "stop_seconds" in instance.extra:
         document["stop_seconds"] = instance.extra["stop_seconds"]
-    _save(document)
-    if json_out:
-        ui.print_json_document(document)
-    elif csv_out:
-        write_csv(document)
-    else:
-        ui.out().print(render_load(document))
+    from labctl import store
+
+    with store.saved("load", document):  # sets document["id"]
+        if json_out:
+            ui.print_json_document(document)
+        elif csv_out:
+            write_csv(document)
+        else:
+            ui.out().print(render_load(document))
     if result.all_failed:
         raise LabctlError(f"every request to the {chosen.title} server failed "
                           f"({result.requests} answers, {result.non_2xx} of them errors, "
                           f"{result.socket_errors} socket errors)",
                           f"Check it with: labctl run {chosen.name}")
-
-
-def _save(document: dict) -> None:
-    """Keep the result with the others (`labctl results`); sets ``document["id"]``."""
-    from labctl import store
-
-    document["id"] = store.save_result("load", document)
 
 
 # -- output ---------------------------------------------------------------------------------
