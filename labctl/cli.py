@@ -73,6 +73,11 @@ def root(
     """labctl: hands-on labs for how HTTP servers really behave."""
     ctx.obj = {"debug": debug}
     if ctx.invoked_subcommand is not None:
+        from labctl.runtime import reaper
+
+        if ctx.invoked_subcommand not in reaper.LEARNING_COMMANDS and not ctx.resilient_parsing:
+            # One place for every command that touches servers: remove what a killed labctl left.
+            reaper.reap_everywhere(announce=ui.info)
         return
     if sys.stdin.isatty() and sys.stdout.isatty():
         from labctl.commands import learn

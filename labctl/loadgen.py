@@ -40,7 +40,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field, replace
@@ -480,11 +479,7 @@ class ContainerWrk(Generator):
         base_url, route, network_mode = self._target(instance)
         threads = default_threads(options, cpuset)
         args, seconds = wrk_args(options, threads, base_url + options.path, WRK_SCRIPT_IN_IMAGE)
-        labels = {
-            docker_rt.LABEL: "1", docker_rt.LABEL_SESSION: SESSION_ID,
-            docker_rt.LABEL_SERVER: "wrk", docker_rt.LABEL_PID: str(os.getpid()),
-            docker_rt.LABEL_HOST: socket.gethostname(), "labctl.role": "loadgen",
-        }
+        labels = {**docker_rt.owner_labels("wrk"), "labctl.role": "loadgen"}
         # Print the version first, then become wrk (exec: it gets the signals itself).
         entry = ["sh", "-c", f'printf "{VERSION_PREFIX}%s\\n" "$(head -n 1 {WRK_VERSION_IN_IMAGE})"'
                              '; exec wrk "$@"', "wrk"]

@@ -35,14 +35,10 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
 
 
 def prepare_runtime(name: str | None) -> Runtime:
-    """Select the runtime, arrange for SIGTERM to clean up like Ctrl-C, and reap orphans."""
+    """Select the runtime and arrange for SIGTERM to clean up like Ctrl-C. (Orphans of a killed
+    labctl were already reaped by the root command, see ``labctl.runtime.reaper``.)"""
     install_termination_handler()
-    runtime = runtimes.select(name, announce=ui.info)
-    reaped = runtime.reap_orphans()
-    if reaped:
-        ui.info(f"removed {len(reaped)} server(s) left by a labctl that no longer runs: "
-                + ", ".join(reaped))
-    return runtime
+    return runtimes.select(name, announce=ui.info)
 
 
 @contextmanager

@@ -31,7 +31,7 @@ from labctl.runtime.base import (
     ProgressCallback,
     Runtime,
 )
-from labctl.runtime.process import alive_text
+from labctl.runtime.process import owner_alive, start_time
 from labctl.servers import Server
 
 CONTAINER_PORT = 8080
@@ -39,6 +39,7 @@ LABEL = "labctl"
 LABEL_SESSION = "labctl.session"
 LABEL_SERVER = "labctl.server"
 LABEL_PID = "labctl.pid"
+LABEL_PID_STARTED = "labctl.pid-started"
 LABEL_HOST = "labctl.host"
 LABEL_KEEP = "labctl.keep"
 LABEL_SOURCE_HASH = "org.labctl.source-hash"
@@ -194,10 +195,7 @@ class DockerRuntime(Runtime):
 
     def start(self, server: Server, limits: Limits, *, keep: bool = False,
               image: str | None = None, command: list[str] | None = None) -> Instance:
-        labels = {
-            LABEL: "1", LABEL_SESSION: SESSION_ID, LABEL_SERVER: server.name,
-            LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname(),
-        }
+        labels = owner_labels(server.name)
         if keep:
             labels[LABEL_KEEP] = "1"
         container = self.client.containers.create(
@@ -311,7 +309,7 @@ class DockerRuntime(Runtime):
                 continue  # left running on purpose by `run --keep`; `labctl down` removes it
             if labels.get(LABEL_HOST) != host:
                 continue  # another machine's labctl (a shared engine): not ours to judge
-            if alive_text(labels.get(LABEL_PID)):
+            if owner_alive(labels.get(LABEL_PID), labels.get(LABEL_PID_STARTED)):
                 continue
             _remove(container)
             reaped.append(container.name)
@@ -330,6 +328,17 @@ class DockerRuntime(Runtime):
             raise LabctlError(f"no {server.title} container is running",
                               f"Start one with: labctl run {server.name} --keep")
         return matches[0].logs(tail=tail).decode("utf-8", "replace").rstrip()
+
+
+def owner_labels(server_name: str) -> dict[str, str]:
+    """The labels every labctl container carries: ours, which session and process started it (the
+    reaper removes it once that process is gone), on which host, and what it runs."""
+    labels = {LABEL: "1", LABEL_SESSION: SESSION_ID, LABEL_SERVER: server_name,
+              LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname()}
+    started = start_time(os.getpid())
+    if started:
+        labels[LABEL_PID_STARTED] = started
+    return labels
 
 
 def connect():

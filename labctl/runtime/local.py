@@ -40,7 +40,7 @@ from labctl.runtime.base import (
     Runtime,
 )
 from labctl.runtime.docker import IGNORED_PARTS, hash_tree
-from labctl.runtime.process import alive
+from labctl.runtime.process import alive, owner_alive, start_time
 from labctl.servers import Server, required_toolchains
 
 STOP_GRACE_S = 3.0
@@ -195,7 +195,8 @@ class LocalRuntime(Runtime):
             )
         self._processes[str(process.pid)] = process
         atomic_write_json(self._state_dir() / f"{SESSION_ID}-{server.name}.json", {
-            "pid": process.pid, "labctl_pid": os.getpid(), "server": server.name,
+            "pid": process.pid, "labctl_pid": os.getpid(),
+            "labctl_started": start_time(os.getpid()), "server": server.name,
             "url": f"http://127.0.0.1:{port}", "keep": keep, "log": str(log_path),
             "command": self._command(server, out),
         })
@@ -245,7 +246,7 @@ class LocalRuntime(Runtime):
         for path, state in self._states():
             if state.get("keep") and alive(state["pid"]):
                 continue
-            if alive(state.get("labctl_pid", -1)):
+            if owner_alive(str(state.get("labctl_pid", "")), state.get("labctl_started")):
                 continue
             if alive(state["pid"]) and _is_ours(state):
                 _stop_group(state["pid"], None)

@@ -28,3 +28,25 @@ def alive_text(pid_text: str | None) -> bool:
         return alive(int(pid_text or ""))
     except ValueError:
         return False
+
+
+def start_time(pid: int) -> str | None:
+    """When ``pid`` started (clock ticks since boot, from /proc), or None where that is unknown.
+
+    Stored beside a pid so a reaper can tell the process that started a server from an unrelated
+    one that was given the same pid later."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]   # field 22: starttime
+    except (OSError, IndexError):
+        return None
+
+
+def owner_alive(pid_text: str | None, started_text: str | None) -> bool:
+    """Is the labctl process that left this label still the one running under that pid?"""
+    if not alive_text(pid_text):
+        return False
+    if not started_text:
+        return True   # labelled by a labctl that did not record it, or no /proc: trust the pid
+    now = start_time(int(pid_text or 0))
+    return now is None or now == started_text
