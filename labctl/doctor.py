@@ -118,6 +118,31 @@ def check_disk() -> dict:
                                            f"{where}")
 
 
+def check_isolation(engine_ok: bool) -> list[dict]:
+    """What each runtime enforces on every server it starts (and, for Docker, what the engine adds
+    on top: its seccomp and AppArmor profiles, rootless mode, user namespaces)."""
+    from labctl.runtime import docker as docker_rt
+    from labctl.runtime import local as local_rt
+
+    items = []
+    if engine_ok:
+        detail = "; ".join(docker_rt.isolation_summary())
+        try:
+            options = docker_rt.connect().info().get("SecurityOptions") or []
+            names = [option.split(",")[0].removeprefix("name=") for option in options]
+            if names:
+                detail += "; the engine adds: " + ", ".join(names)
+        except Exception:  # noqa: BLE001 - the engine's extras are a bonus, not a check
+            pass
+        items.append(_item("docker runtime", OK, detail))
+    else:
+        items.append(_item("docker runtime", WARN, "no engine: " + "; ".join(docker_rt.isolation_summary())
+                           + " (when it runs)"))
+    summary = local_rt.isolation_summary()
+    items.append(_item("local runtime", WARN, "; ".join(summary)))
+    return items
+
+
 def report() -> dict:
     docker_items, engine_ok = check_docker()
     toolchain_items, local_servers = check_toolchains()
@@ -144,6 +169,7 @@ def report() -> dict:
             "Docker": docker_items,
             "Local toolchains": toolchain_items,
             "Load generators": load_items,
+            "Isolation of the servers": check_isolation(engine_ok),
             "Disk": [disk],
         },
         "can_run": can_run,

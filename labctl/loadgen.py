@@ -495,7 +495,8 @@ class ContainerWrk(Generator):
             container = self.docker.client.containers.create(
                 WRK_IMAGE_TAG, entrypoint=entry, command=args,
                 name=f"labctl-wrk-{SESSION_ID}-{secrets.token_hex(2)}", labels=labels,
-                cpuset_cpus=cpuset, mem_limit=CONTAINER_MEMORY, detach=True, **extra)
+                cpuset_cpus=cpuset, mem_limit=CONTAINER_MEMORY, detach=True,
+                **docker_rt.HARDENING, **extra)
             container.start()
             try:
                 status = container.wait(timeout=seconds + options.timeout_s + EXTRA_WAIT_S)

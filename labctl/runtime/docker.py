@@ -50,6 +50,39 @@ IGNORED_PARTS = {"target", "node_modules", ".venv", "__pycache__", ".git"}
 
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 
+# Every labctl container (the four servers, a learner's own server, the wrk load generator) gets no
+# more than an HTTP server needs, whatever its image says — CIS Docker Benchmark 5.3, 5.12, 5.25,
+# 5.28 and 4.1:
+# - its root filesystem read-only, with a small non-executable tmpfs on /tmp for what a stack
+#   writes at run time (SQLite's temporary files, a runtime's scratch space);
+# - no Linux capabilities at all (binding 8080 needs none), and no way to gain any back through
+#   setuid binaries (no-new-privileges);
+# - a cap on the number of processes and threads, so a fork bomb or a runaway thread pool stops
+#   there rather than taking the host down (Python's thread pool and tokio's blocking pool stay
+#   far below it);
+# - a non-root user (the images set it too; forcing it here covers images labctl did not write);
+# - its published port on 127.0.0.1 only (see ``start``), never on the machine's other addresses.
+CONTAINER_USER = "10001:10001"
+PIDS_LIMIT = 256
+TMPFS_SIZE = "16m"
+HARDENING: dict[str, Any] = {
+    "read_only": True,
+    "tmpfs": {"/tmp": f"rw,noexec,nosuid,nodev,size={TMPFS_SIZE}"},
+    "cap_drop": ["ALL"],
+    "security_opt": ["no-new-privileges:true"],
+    "pids_limit": PIDS_LIMIT,
+    "user": CONTAINER_USER,
+}
+
+
+def isolation_summary() -> list[str]:
+    """What ``HARDENING`` enforces, in words (for ``labctl doctor``)."""
+    return [f"read-only root filesystem, /tmp a {TMPFS_SIZE} tmpfs (noexec)",
+            "all capabilities dropped, no-new-privileges",
+            f"at most {PIDS_LIMIT} processes/threads, memory and CPU capped (--memory, --cpus)",
+            f"runs as uid {CONTAINER_USER.split(':')[0]} (not root)",
+            "port published on 127.0.0.1 only"]
+
 
 def _docker_module():
     import docker  # imported lazily: `labctl lessons` should not pay for it
@@ -211,6 +244,7 @@ class DockerRuntime(Runtime):
             mem_limit=f"{limits.memory_mb}m",
             memswap_limit=f"{limits.memory_mb}m",
             detach=True,
+            **HARDENING,
         )
         started_at = time.monotonic()
         try:

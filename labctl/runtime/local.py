@@ -86,6 +86,35 @@ def _rust_binary_name(source: Path) -> str:
     return tomllib.loads((source / "Cargo.toml").read_text())["package"]["name"]
 
 
+# What a native server gets from labctl's environment: enough to find its interpreter and speak the
+# locale, nothing else. Tokens, cloud credentials and proxies in the learner's shell are not a
+# server's business, and a stray NODE_OPTIONS or PYTHONPATH would change what is measured.
+PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SYSTEMROOT")
+# What each server's Dockerfile sets, so a native run behaves as the container does.
+SERVER_ENVIRONMENT = {
+    "node": {"NODE_ENV": "production"},
+    "python": {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "WEB_CONCURRENCY": "1"},
+}
+
+
+def server_environment(server_name: str, port: int) -> dict[str, str]:
+    """The scrubbed environment a native server runs with: bound to loopback on ``port``."""
+    env = {key: os.environ[key] for key in PASSED_THROUGH if key in os.environ}
+    env.update(SERVER_ENVIRONMENT.get(server_name, {}))
+    env.update({"PORT": str(port), "HOST": "127.0.0.1"})
+    return env
+
+
+def isolation_summary() -> list[str]:
+    """What the local runtime enforces on a native server, and what it cannot (for doctor)."""
+    return ["bound to 127.0.0.1 only",
+            "scrubbed environment (" + ", ".join(PASSED_THROUGH[:3]) + ", locale; nothing else)",
+            "its own process group, stopped as a whole (children included)",
+            "pinned to the server CPUs where the OS allows",
+            "not enforced: memory cap, read-only files, capability drop, other user — "
+            "a native process runs with your rights; use Docker for those"]
+
+
 class LocalRuntime(Runtime):
     name = "local"
 
@@ -184,7 +213,7 @@ class LocalRuntime(Runtime):
         cpus = parse_cpuset(limits.cpuset) or None
         log_path = self._state_dir() / f"{SESSION_ID}-{server.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
+        env = server_environment(server.name, port)
         with open(log_path, "wb") as log:
             started_at = time.monotonic()
             process = subprocess.Popen(
