@@ -45,7 +45,9 @@ def compare_command(
     json_out: bool = JsonOption,
     csv_out: bool = typer.Option(False, "--csv", help="Print CSV on stdout instead of the table."),
     svg: Path = typer.Option(None, "--svg", help="Also save the comparison as an SVG picture."),
-    html: Path = typer.Option(None, "--html", help="Also save the comparison as an HTML page."),
+    html: Path = typer.Option(None, "--html", help="Also save the terminal's view as HTML."),
+    report_file: Path = typer.Option(
+        None, "--report", help="Also draw the run as a report page (see labctl report)."),
     runtime_name: str = RuntimeOption,
 ) -> None:
     """Build, verify and time the servers side by side under the same limits, then remove them."""
@@ -65,6 +67,10 @@ def compare_command(
     with build_status("building the servers") as (on_line, on_phase):
         document = compare.run_compare(runtime, chosen, options, on_line, on_phase, load_runner)
     store.save_result("compare", document)
+    if report_file:
+        from labctl.commands.report_cmd import write_report
+
+        ui.info(f"report written to {write_report([document], report_file)}")
     view = render.render_compare(document)
     if svg:
         export.save_picture(view, svg, title="labctl compare")
