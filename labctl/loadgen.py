@@ -50,7 +50,7 @@ from urllib.parse import urlsplit
 
 from labctl import __version__, config, hostinfo
 from labctl.cpus import client_cpuset, describe_cpus, parse_cpuset, pin_child
-from labctl.errors import EnvironmentProblem, LabctlError
+from labctl.errors import EnvironmentProblem, LabctlError, UsageProblem
 from labctl.runtime.base import SESSION_ID, Instance, ProgressCallback, Runtime
 
 GENERATORS = ("auto", "container", "host", "builtin")
@@ -104,27 +104,26 @@ class LoadOptions:
     def validate(self) -> None:
         """Raise a LabctlError (exit 2: bad input) for options no generator can honour."""
         if not self.path.startswith("/"):
-            raise LabctlError(f"the path must start with '/' (got {self.path!r})",
-                              "For example: labctl load go /health", exit_code=2)
+            raise UsageProblem(f"the path must start with '/' (got {self.path!r})",
+                               "For example: labctl load go /health")
         if self.connections < 1:
-            raise LabctlError("--connections must be at least 1", exit_code=2)
+            raise UsageProblem("--connections must be at least 1")
         if self.duration_s <= 0:
-            raise LabctlError("--duration must be more than 0", exit_code=2)
+            raise UsageProblem("--duration must be more than 0")
         if self.threads is not None and not 1 <= self.threads <= self.connections:
-            raise LabctlError(
+            raise UsageProblem(
                 f"--threads {self.threads} must be between 1 and the number of connections "
-                f"({self.connections})", "Each wrk thread needs at least one connection",
-                exit_code=2)
+                f"({self.connections})", "Each wrk thread needs at least one connection")
         if self.rate is not None and self.rate <= 0:
-            raise LabctlError("--rate must be more than 0 requests per second", exit_code=2)
+            raise UsageProblem("--rate must be more than 0 requests per second")
         if self.generator not in GENERATORS:
-            raise LabctlError(f"unknown generator {self.generator!r}",
-                              "Choose one of: " + ", ".join(GENERATORS), exit_code=2)
+            raise UsageProblem(f"unknown generator {self.generator!r}",
+                               "Choose one of: " + ", ".join(GENERATORS))
         if self.rate is not None and self.generator in ("container", "host"):
-            raise LabctlError(
+            raise UsageProblem(
                 "wrk cannot send requests at a fixed rate: Debian's wrk is closed loop only",
                 "Leave out --generator (a fixed --rate runs on the built-in open-loop client), "
-                "or leave out --rate for a closed loop", exit_code=2)
+                "or leave out --rate for a closed loop")
 
     def describe_loop(self) -> str:
         if self.rate is None:

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from labctl import doctor, ui
-from labctl.commands.common import JsonOption
+from labctl.commands.options import JsonOption
 from labctl.errors import EnvironmentProblem
 
 STYLE = {doctor.OK: "ok", doctor.WARN: "warn", doctor.MISSING: "fail"}
@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
     app.command("doctor")(doctor_command)
 
 
-def doctor_command(json_out: bool = JsonOption) -> None:
+def doctor_command(json_out: JsonOption = False) -> None:
     """Check Docker, the toolchains, the load generator and disk; say how to fix what is missing."""
     result = doctor.report()
     if json_out:
