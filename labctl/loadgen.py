@@ -50,6 +50,7 @@ from urllib.parse import urlsplit
 
 from labctl import __version__, config, hostinfo
 from labctl.cpus import client_cpuset, describe_cpus, parse_cpuset, pin_child
+from labctl.durations import format_duration, parse_duration  # noqa: F401 - re-exported
 from labctl.errors import EnvironmentProblem, LabctlError, UsageProblem
 from labctl.runtime.base import SESSION_ID, Instance, ProgressCallback, Runtime
 
@@ -246,28 +247,6 @@ def flag_reasons(result: LoadResult) -> list[str]:
 
 
 # -- parsing --------------------------------------------------------------------------------
-
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$", re.IGNORECASE)
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds from "10s", "500ms", "1m", "1.5s" or plain seconds ("10"). ValueError otherwise."""
-    match = _DURATION_RE.match(str(text))
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 10s, 500ms, 1m or 10)")
-    unit = match.group(2).lower() if match.group(2) else None
-    seconds = float(match.group(1)) * _DURATION_UNITS[unit]
-    if seconds <= 0:
-        raise ValueError(f"the duration must be more than 0 (got {text!r})")
-    return seconds
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 1:
-        return f"{seconds * 1000:g} ms"
-    return f"{seconds:g} s"
-
 
 def parse_wrk_report(stdout: str) -> dict[str, float] | None:
     """The figures from report.lua's ``LABCTL-WRK-RESULT {...}`` line, or None without one."""

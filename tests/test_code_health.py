@@ -45,3 +45,26 @@ def test_choices_ignore_case():
 
 def test_usage_problem_exits_2():
     assert UsageProblem("x").exit_code == 2
+
+
+# -- start-up -------------------------------------------------------------------------------
+
+HEAVY_AT_START = ("httpx", "docker", "pycurl", "rich.progress", "labctl.compare", "labctl.loadgen",
+                  "labctl.runtime.docker", "labctl.runtime.local")
+
+
+def _modules_after(code: str) -> set[str]:
+    import json
+    import subprocess
+    import sys
+
+    probe = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def test_importing_the_cli_loads_no_engine_client_nor_measuring_code():
+    """Every command, `--help` and shell completion pay for what `labctl.cli` imports: the
+    engine client, libcurl, httpx and the measuring chain load inside the commands using them."""
+    loaded = _modules_after("import labctl.cli")
+    assert not loaded & set(HEAVY_AT_START), sorted(loaded & set(HEAVY_AT_START))

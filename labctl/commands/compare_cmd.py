@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from labctl import compare, export, render, servers, store, ui, verify
+from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
 from labctl.commands.options import (
     CpusOption,
@@ -18,7 +18,6 @@ from labctl.commands.options import (
     ServersArgument,
 )
 from labctl.errors import LabctlError, UsageProblem
-from labctl.runtime.lifecycle import running
 
 
 def register(app: typer.Typer) -> None:
@@ -54,6 +53,8 @@ def compare_command(
     runtime_name: RuntimeOption = None,
 ) -> None:
     """Build, verify and time the servers side by side under the same limits, then remove them."""
+    from labctl import compare, export, render, servers, store
+
     chosen = servers.select(names)
     if json_out and csv_out:
         raise UsageProblem("--json and --csv both ask for stdout", "Choose one")
@@ -91,6 +92,9 @@ def verify_command(
     runtime_name: RuntimeOption = None,
 ) -> None:
     """Check each server's answers (status, headers, body, 404, a live Date) without timing it."""
+    from labctl import render, servers, verify
+    from labctl.runtime.lifecycle import running
+
     chosen = servers.select(names)
     runtime = prepare_runtime(runtime_name)
     limits = default_limits(1.0, 512)

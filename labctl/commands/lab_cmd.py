@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from labctl import bottleneck, loadgen, servers, store, ui
+from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
 from labctl.commands.options import (
     CpusOption,
@@ -18,7 +18,6 @@ from labctl.commands.options import (
     RuntimeOption,
     ServersArgument,
 )
-from labctl.cpus import client_cpuset, cores
 from labctl.errors import UsageProblem
 
 lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
@@ -48,6 +47,9 @@ def bottleneck_command(
     non-blocking wait, then /aggregate sequential and parallel; the lesson's prediction next to
     each measurement.
     """
+    from labctl import bottleneck, loadgen, servers, store
+    from labctl.cpus import client_cpuset
+
     chosen = servers.select(names)
     try:
         duration_s = loadgen.parse_duration(duration)
@@ -76,6 +78,8 @@ def bottleneck_command(
 
 
 def render(document: dict) -> None:
+    from labctl.cpus import cores
+
     out = ui.out()
     params = document["parameters"]
     limits = document["limits"]

@@ -17,7 +17,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from labctl import hostinfo, loadgen, servers, ui
+from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
 from labctl.commands.options import (
     CpusOption,
@@ -29,11 +29,7 @@ from labctl.commands.options import (
     RuntimeOption,
     ServerArgument,
 )
-from labctl.cpus import client_cpuset, cores, describe_cpus
 from labctl.errors import LabctlError, UsageProblem
-from labctl.render import fmt_us
-from labctl.runner import document_head
-from labctl.runtime.lifecycle import running
 
 LOAD_SCHEMA = "labctl.load/1"
 CSV_COLUMNS = ("server", "runtime", "path", "generator", "generator_where", "loop", "rate",
@@ -48,10 +44,12 @@ def register(app: typer.Typer) -> None:
 
 
 def _duration(text: str, option: str, *, zero_ok: bool = False) -> float:
+    from labctl.durations import parse_duration
+
     if zero_ok and text.strip().lower() in ("0", "0s", "0ms", "none", "off"):
         return 0.0
     try:
-        return loadgen.parse_duration(text)
+        return parse_duration(text)
     except ValueError as exc:
         raise UsageProblem(f"{option}: {exc}") from None
 
@@ -85,6 +83,11 @@ def load(
     runtime_name: RuntimeOption = None,
 ) -> None:
     """Put one server under load (wrk by default) and report req/s, latency and errors."""
+    from labctl import hostinfo, loadgen, servers
+    from labctl.cpus import client_cpuset
+    from labctl.runner import document_head
+    from labctl.runtime.lifecycle import running
+
     chosen = servers.get(server)
     if json_out and csv_out:
         raise UsageProblem("--json and --csv cannot be used together")
@@ -186,6 +189,9 @@ def write_csv(document: dict) -> None:
 
 def render_load(document: dict) -> Group:
     """Every figure labelled: what was sent, from where, to what, and what came back."""
+    from labctl import loadgen
+    from labctl.render import fmt_us
+
     load = document["load"]
     server = document["server"]
     latency = load["latency_us"]
@@ -215,6 +221,8 @@ def render_load(document: dict) -> Group:
     version = f" {gen['version']}" if gen["version"] else ""
     grid.add_row("client", f"{gen['name']}{version}: {gen['description']}")
     if document["cpus"]["separated"]:
+        from labctl.cpus import describe_cpus
+
         grid.add_row("CPUs", f"server on CPU {document['cpus']['server']}, load generator on "
                              f"{describe_cpus(document['cpus']['client'])}: kept apart")
     else:
@@ -252,6 +260,8 @@ def render_load(document: dict) -> Group:
 
 
 def _server_cpus(limits: dict) -> str:
+    from labctl.cpus import cores
+
     where = f" on CPU {limits['cpuset']}" if limits.get("cpuset") is not None else ""
     memory = f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ""
     return f"{cores(limits['cpus'])}{where}{memory}"

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from labctl import render, resultdiff, store, ui
+from labctl import ui
 from labctl.commands.options import JsonOption
 
 results_app = typer.Typer(help="Saved compare and load results: list, show, diff.",
@@ -27,6 +27,8 @@ def list_results(
     """List saved results, newest first."""
     if ctx.invoked_subcommand is not None:
         return
+    from labctl import store
+
     entries = store.list_results()
     if json_out:
         ui.print_json_document({"schema": "labctl.results/1", "results": [
@@ -52,6 +54,8 @@ def show(
     json_out: Annotated[bool, typer.Option("--json", help="Print the stored JSON document.")] = False,
 ) -> None:
     """Show one saved result as it was printed when it ran."""
+    from labctl import render, store
+
     document = store.load_result(result_id)
     if json_out:
         ui.print_json_document(document)
@@ -81,6 +85,8 @@ def diff(
     json_out: Annotated[bool, typer.Option("--json", help="Print the differences as JSON.")] = False,
 ) -> None:
     """What changed between two results: conditions first, then the figures."""
+    from labctl import render, resultdiff, store
+
     a, b = store.load_result(first), store.load_result(second)
     changes = resultdiff.diff(a, b)
     if json_out:

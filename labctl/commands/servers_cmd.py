@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from labctl import render, runner, servers, ui
+from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
 from labctl.commands.options import (
     CpusOption,
@@ -19,6 +19,8 @@ from labctl.commands.options import (
     ServerArgument,
 )
 from labctl.errors import EnvironmentProblem, LabctlError
+
+# Domain modules are imported inside each command: `labctl --help` must not pay for them.
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +35,7 @@ def list_servers(
     runtime_name: RuntimeOption = None,
 ) -> None:
     """List the four servers: framework, pinned versions, base image, and whether it is built."""
-    from labctl import config
+    from labctl import config, render, servers
     from labctl.runtime.docker import DockerRuntime
 
     docker = DockerRuntime()
@@ -99,6 +101,8 @@ def run(
     runtime_name: RuntimeOption = None,
 ) -> None:
     """Build, start, check and time one server on / and /health, then remove it."""
+    from labctl import render, runner, servers
+
     chosen = servers.get(server)
     runtime = prepare_runtime(runtime_name)
     options = runner.RunOptions(samples=samples, warmup=warmup, keep=keep, rebuild=rebuild,
@@ -124,6 +128,8 @@ def logs(
     runtime_name: RuntimeOption = None,
 ) -> None:
     """Print the logs of a server left running with `labctl run --keep`."""
+    from labctl import servers
+
     chosen = servers.get(server)
     runtime = prepare_runtime(runtime_name)
     text = runtime.logs_of_kept(chosen, tail)
