@@ -16,7 +16,7 @@ import html
 import math
 from collections.abc import Iterable, Sequence
 
-from labctl.errors import LabctlError
+from labctl.errors import EnvironmentProblem, UsageProblem
 
 EXTRA_HINT = "Install the report extra: pip install 'labctl[report]'"
 
@@ -29,8 +29,12 @@ EXTRA_COLOURS = ("#8e44ad", "#c0392b", "#16a085", "#d35400", "#7f8c8d")
 RUN_DASHES = ("solid", "dash", "dot", "dashdot")
 
 
-class ReportError(LabctlError):
-    pass
+class ReportError(UsageProblem):
+    """The results asked for cannot be drawn (none, too many, not compare results)."""
+
+
+class MissingExtra(EnvironmentProblem):
+    """plotly, the report extra, is not installed."""
 
 
 def _plotly():
@@ -38,25 +42,25 @@ def _plotly():
         import plotly.graph_objects as go
         import plotly.offline
     except ImportError:
-        raise ReportError("drawing a report needs plotly, which is not installed",
-                          EXTRA_HINT, exit_code=2) from None
+        raise MissingExtra("drawing a report needs plotly, which is not installed",
+                           EXTRA_HINT) from None
     return go, plotly.offline
 
 
 def build_report(documents: Sequence[dict]) -> str:
     """The whole page for one or more ``labctl.compare`` documents (several: side by side)."""
     if not documents:
-        raise ReportError("nothing to report", "Run labctl compare first", exit_code=2)
+        raise ReportError("nothing to report", "Run labctl compare first")
     for document in documents:
         if not str(document.get("schema", "")).startswith("labctl.compare/"):
             raise ReportError(
                 f"result {document.get('id', '?')} is a {document.get('schema', '?')} document; "
                 "a report is drawn from compare results",
-                "List them with: labctl results", exit_code=2)
+                "List them with: labctl results")
     go, offline = _plotly()
     if len(documents) > 8:
         raise ReportError("a report puts at most 8 runs side by side",
-                          "Name fewer result ids", exit_code=2)
+                          "Name fewer result ids")
     side_by_side = len(documents) > 1
     runs = [_Run(letter, document, side_by_side)
             for letter, document in zip("ABCDEFGH", documents)]
@@ -494,5 +498,5 @@ def chart_count(page: str) -> int:
     return page.count('<figure class="chart"')
 
 
-__all__ = ["ReportError", "build_report", "chart_count", "spectrum_points", "EXTRA_HINT"]
+__all__ = ["MissingExtra", "ReportError", "build_report", "chart_count", "spectrum_points", "EXTRA_HINT"]
 

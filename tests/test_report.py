@@ -123,7 +123,7 @@ def test_only_compare_results_can_be_drawn():
 def test_missing_plotly_is_one_line_naming_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "plotly", None)
     monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)
-    with pytest.raises(report.ReportError) as caught:
+    with pytest.raises(report.MissingExtra) as caught:
         report.build_report([compare_document()])
     assert "pip install 'labctl[report]'" in caught.value.one_line()
     assert caught.value.exit_code == 2

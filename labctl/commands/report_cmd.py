@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import webbrowser
 from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
 from labctl import store, ui
-from labctl.errors import LabctlError
+from labctl.errors import LabctlError, UsageProblem
 
 DEFAULT_REPORT = Path("labctl-report.html")
 
@@ -18,13 +19,14 @@ def register(app: typer.Typer) -> None:
 
 
 def report_command(
-    result_ids: list[str] = typer.Argument(
-        None, show_default=False,
+    result_ids: Annotated[Optional[list[str]], typer.Argument(
+        show_default=False,
         help="Saved compare results to draw (ids or unique prefixes, see labctl results); "
-             "several are put side by side. Default: the latest compare."),
-    output: Path = typer.Option(DEFAULT_REPORT, "--output", "-o",
-                                help="Where to write the HTML page."),
-    open_it: bool = typer.Option(False, "--open", help="Open the page in the web browser."),
+             "several are put side by side. Default: the latest compare.")] = None,
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Where to write the HTML page.")] = DEFAULT_REPORT,
+    open_it: Annotated[bool, typer.Option(
+        "--open", help="Open the page in the web browser.")] = False,
 ) -> None:
     """Write an HTML report: table, percentile plots, histograms and bars of saved compare runs."""
     documents = [store.load_result(ref) for ref in result_ids] if result_ids \
@@ -39,7 +41,7 @@ def latest_compare() -> dict:
     for entry in store.list_results():
         if entry.get("kind") == "compare" and not entry.get("unreadable"):
             return entry["document"]
-    raise LabctlError("no saved compare result to draw", "Run labctl compare first", exit_code=2)
+    raise UsageProblem("no saved compare result to draw", "Run labctl compare first")
 
 
 def write_report(documents: list[dict], output: Path) -> Path:
@@ -49,8 +51,7 @@ def write_report(documents: list[dict], output: Path) -> Path:
 
     page = report.build_report(documents)
     if output.is_dir():
-        raise LabctlError(f"{output} is a directory", "Give a file name, e.g. -o report.html",
-                          exit_code=2)
+        raise UsageProblem(f"{output} is a directory", "Give a file name, e.g. -o report.html")
     try:
         atomic_write_text(output, page)
     except OSError as exc:
