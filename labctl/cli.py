@@ -12,6 +12,7 @@ import traceback
 from typing import Annotated
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from labctl import __version__, ui
@@ -32,12 +33,35 @@ def report_error(error: LabctlError, *, debug: bool) -> None:
         ui.err().print(error.details, markup=False, highlight=False)
 
 
+def report_usage_error(error: UsageError) -> None:
+    """Click's own usage errors (a wrong type, a value out of range, a missing argument, an
+    unknown option) as one line like every other error, instead of a usage block and a box."""
+    where = error.ctx.command_path if error.ctx is not None else "labctl"
+    message = error.format_message().strip().rstrip(".")
+    ui.error_line(f"{message}{' ' if message.endswith('?') else '. '}See: {where} --help")
+
+
 class LabctlGroup(TyperGroup):
     """The root group: the single place where failures become one line and an exit status."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        # The root's own options (labctl --bogus) are parsed here, before ``invoke``.
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as error:
+            report_usage_error(error)
+            raise typer.Exit(error.exit_code) from None
 
     def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
+        except NoArgsIsHelpError:
+            raise   # `labctl lab` alone: the help is the answer
+        except UsageError as error:
+            report_usage_error(error)
+            raise typer.Exit(error.exit_code) from None
         except LabctlError as error:
             report_error(error, debug=_debug_enabled(ctx))
             raise typer.Exit(error.exit_code) from None

@@ -41,6 +41,9 @@ def _file_settings(path: Path) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise EnvironmentProblem(f"{path} is not valid TOML ({exc})",
                                  "Fix or delete that file") from None
+    except OSError as exc:   # a directory, no permission, an I/O error
+        raise EnvironmentProblem(f"cannot read {path} ({exc.strerror or exc})",
+                                 "Fix or delete that file") from None
 
 
 def settings() -> dict[str, Any]:

@@ -61,3 +61,11 @@ def host_facts() -> dict:
         "labctl_version": __version__,
         "source_revision": source_revision(),
     }
+
+
+def total_memory_mb() -> int | None:
+    """Physical memory in MB, or None where the OS does not say (the check is then skipped)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
+    except (ValueError, OSError, AttributeError):
+        return None

@@ -70,13 +70,16 @@ def list_results() -> list[dict]:
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            document = None
+        if not isinstance(document, dict) or not isinstance(document.get("schema", ""), str):
             found.append({"id": path.stem, "kind": "?", "created": "?", "unreadable": True})
             continue
+        runtime = document.get("runtime")
         found.append({
             "id": path.stem,
             "kind": document.get("schema", "?").split("/")[0].removeprefix("labctl."),
-            "created": document.get("created", "?"),
-            "runtime": (document.get("runtime") or {}).get("runtime", "?"),
+            "created": str(document.get("created", "?")),
+            "runtime": str(runtime.get("runtime", "?")) if isinstance(runtime, dict) else "?",
             "servers": _server_names(document),
             "document": document,
         })
@@ -85,6 +88,9 @@ def list_results() -> list[dict]:
 
 def load_result(reference: str) -> dict:
     """A saved result by id, unique id prefix, or ``latest``."""
+    if not reference.strip():
+        raise UsageProblem("an empty result id", "Give an id or its start (labctl results lists them), "
+                           "or 'latest'")
     entries = [e for e in list_results() if not e.get("unreadable")]
     if not entries:
         raise LabctlError("no saved results yet", "Run labctl compare or labctl load first")
@@ -102,8 +108,20 @@ def load_result(reference: str) -> dict:
 
 def _server_names(document: dict) -> list[str]:
     if isinstance(document.get("servers"), dict):
-        return list(document["servers"])
+        return [str(name) for name in document["servers"]]
     server = document.get("server")
     if isinstance(server, dict):
-        return [server.get("name", "?")]
+        return [str(server.get("name", "?"))]
     return []
+
+
+@contextlib.contextmanager
+def shown(what: str) -> Iterator[None]:
+    """Around drawing saved documents: one that lacks a field this labctl reads (written by
+    another version, edited by hand, damaged) is one line naming it, not a traceback."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        detail = f"no field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise UsageProblem(f"{what} is not in the shape this labctl reads ({detail})",
+                           "Its raw document: labctl results show ID --json") from exc

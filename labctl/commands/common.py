@@ -20,10 +20,20 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
 
     On a one-core machine nothing can be separated, and the limit alone applies.
     """
+    import math
+
     from labctl import hostinfo
+    from labctl.errors import UsageProblem
     from labctl.runtime.base import Limits
 
     cores = hostinfo.usable_cores()
+    if not math.isfinite(cpus) or cpus > cores:
+        raise UsageProblem(f"--cpus {cpus:g}: this machine lets labctl use {cores} core(s)",
+                           f"Give at most --cpus {cores}")
+    total_mb = hostinfo.total_memory_mb()
+    if total_mb is not None and memory_mb > total_mb:
+        raise UsageProblem(f"--memory {memory_mb}: this machine has {total_mb} MB",
+                           f"Give at most --memory {total_mb}")
     whole = max(1, int(-(-cpus // 1)))   # cores to pin to: the limit rounded up
     if cores >= 2 and whole < cores:
         first = cores - whole

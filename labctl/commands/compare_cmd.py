@@ -57,18 +57,22 @@ def compare_command(
     """Build, verify and time the servers side by side under the same limits, then remove them."""
     from labctl import compare, export, render, servers, store
 
+    from labctl.durations import duration_option
+
     chosen = servers.select(names)
     if json_out and csv_out:
         raise UsageProblem("--json and --csv both ask for stdout", "Choose one")
+    duration_s = duration_option(duration, "--duration")   # checked before anything is built
+    limits = default_limits(cpus, memory)
     runtime = prepare_runtime(runtime_name)
     options = compare.CompareOptions(samples=samples, warmup=warmup, cold_starts=cold_starts,
-                                     limits=default_limits(cpus, memory))
+                                     limits=limits)
     load_runner = None
     if load:
         from labctl import loadgen
 
         options.load = loadgen.LoadOptions(path="/health", connections=connections,
-                                           duration_s=loadgen.parse_duration(duration))
+                                           duration_s=duration_s)
         load_runner = loadgen.load_for_compare
     with build_status("building the servers") as (on_line, on_phase):
         document = compare.run_compare(runtime, chosen, options, on_line, on_phase, load_runner)

@@ -18,7 +18,6 @@ from labctl.commands.options import (
     RuntimeOption,
     ServersArgument,
 )
-from labctl.errors import UsageProblem
 
 lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
                       no_args_is_help=True)
@@ -51,12 +50,11 @@ def bottleneck_command(
     from labctl.cpus import client_cpuset
 
     chosen = servers.select(names)
-    try:
-        duration_s = loadgen.parse_duration(duration)
-    except ValueError as exc:
-        raise UsageProblem(str(exc)) from None
-    runtime = prepare_runtime(runtime_name)
+    from labctl.durations import duration_option
+
+    duration_s = duration_option(duration, "--duration")
     limits = default_limits(cpus, memory)
+    runtime = prepare_runtime(runtime_name)
     base_options = loadgen.LoadOptions(connections=connections, duration_s=duration_s)
 
     with build_status("preparing the bottleneck lab") as (on_line, on_phase):

@@ -44,14 +44,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _duration(text: str, option: str, *, zero_ok: bool = False) -> float:
-    from labctl.durations import parse_duration
+    from labctl.durations import duration_option
 
-    if zero_ok and text.strip().lower() in ("0", "0s", "0ms", "none", "off"):
-        return 0.0
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise UsageProblem(f"{option}: {exc}") from None
+    return duration_option(text, option, zero_ok=zero_ok)
 
 
 def load(
@@ -96,8 +91,8 @@ def load(
         threads=threads, rate=rate, keepalive=not no_keepalive, generator=generator.value)
     options.validate()
     warmup_s = _duration(warmup, "--warmup", zero_ok=True)
-    runtime = prepare_runtime(runtime_name)
     limits = default_limits(cpus, memory)
+    runtime = prepare_runtime(runtime_name)
     with build_status(f"building {chosen.title}") as (on_line, on_phase):
         on_phase(f"preparing {chosen.title}")
         build = runtime.prepare(chosen, on_line, rebuild=rebuild)

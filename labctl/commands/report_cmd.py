@@ -31,7 +31,8 @@ def report_command(
     """Write an HTML report: table, percentile plots, histograms and bars of saved compare runs."""
     documents = [store.load_result(ref) for ref in result_ids] if result_ids \
         else [latest_compare()]
-    path = write_report(documents, output)
+    with store.shown("a saved result to draw"):
+        path = write_report(documents, output)
     ui.info(f"report written to {path}")
     if open_it:
         open_in_browser(path)

@@ -60,21 +60,22 @@ def show(
     if json_out:
         ui.print_json_document(document)
         return
-    schema = document.get("schema", "")
-    if schema.startswith("labctl.compare/"):
-        ui.out().print(render.render_compare(document))
-    elif schema.startswith("labctl.load/"):
-        from labctl.commands.load_cmd import render_load
+    with store.shown(f"saved result '{result_id}'"):
+        schema = document.get("schema", "")
+        if schema.startswith("labctl.compare/"):
+            ui.out().print(render.render_compare(document))
+        elif schema.startswith("labctl.load/"):
+            from labctl.commands.load_cmd import render_load
 
-        ui.out().print(render_load(document))
-    elif schema.startswith("labctl.lab.bottleneck/"):
-        from labctl.commands.lab_cmd import render as render_lab
+            ui.out().print(render_load(document))
+        elif schema.startswith("labctl.lab.bottleneck/"):
+            from labctl.commands.lab_cmd import render as render_lab
 
-        render_lab(document)
-    elif schema.startswith("labctl.run/"):
-        ui.out().print(render.render_run(document))
-    else:
-        ui.print_json_document(document)
+            render_lab(document)
+        elif schema.startswith("labctl.run/"):
+            ui.out().print(render.render_run(document))
+        else:
+            ui.print_json_document(document)
 
 
 @results_app.command("diff")
@@ -88,7 +89,8 @@ def diff(
     from labctl import render, resultdiff, store
 
     a, b = store.load_result(first), store.load_result(second)
-    changes = resultdiff.diff(a, b)
+    with store.shown(f"saved result '{first}' or '{second}'"):
+        changes = resultdiff.diff(a, b)
     if json_out:
         ui.print_json_document({"schema": "labctl.diff/1", **changes})
         return

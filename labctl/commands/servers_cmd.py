@@ -104,9 +104,10 @@ def run(
     from labctl import render, runner, servers
 
     chosen = servers.get(server)
+    limits = default_limits(cpus, memory)   # a bad --cpus is reported before anything starts
     runtime = prepare_runtime(runtime_name)
     options = runner.RunOptions(samples=samples, warmup=warmup, keep=keep, rebuild=rebuild,
-                                limits=default_limits(cpus, memory))
+                                limits=limits)
     with build_status(f"building {chosen.title}") as (on_line, on_phase):
         document = runner.run_server(runtime, chosen, options, on_line, on_phase)
     failed = document["verification"]["status"] == "fail"

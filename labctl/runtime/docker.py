@@ -242,21 +242,27 @@ class DockerRuntime(Runtime):
         labels = _labels(server.name)
         if keep:
             labels[LABEL_KEEP] = "1"
-        container = self.client.containers.create(
-            image or server.image_tag,
-            command=command,
-            name=f"labctl-{server.name}-{SESSION_ID}",
-            labels=labels,
-            environment={"PORT": str(CONTAINER_PORT)},
-            # Host port None: the engine picks a free one; bound to loopback only.
-            ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", None)},
-            nano_cpus=int(limits.cpus * 1e9),
-            cpuset_cpus=limits.cpuset,
-            mem_limit=f"{limits.memory_mb}m",
-            memswap_limit=f"{limits.memory_mb}m",
-            detach=True,
-            **HARDENING,
-        )
+        docker = _docker_module()
+        try:
+            container = self.client.containers.create(
+                image or server.image_tag,
+                command=command,
+                name=f"labctl-{server.name}-{SESSION_ID}",
+                labels=labels,
+                environment={"PORT": str(CONTAINER_PORT)},
+                # Host port None: the engine picks a free one; bound to loopback only.
+                ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", None)},
+                nano_cpus=int(limits.cpus * 1e9),
+                cpuset_cpus=limits.cpuset,
+                mem_limit=f"{limits.memory_mb}m",
+                memswap_limit=f"{limits.memory_mb}m",
+                detach=True,
+                **HARDENING,
+            )
+        except docker.errors.APIError as exc:   # e.g. limits the engine cannot give
+            raise LabctlError(f"the engine refused to create the {server.title} container: "
+                              f"{exc.explanation or exc}",
+                              "Check --cpus and --memory against `docker info`") from None
         started_at = time.monotonic()
         try:
             container.start()
