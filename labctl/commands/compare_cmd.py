@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
 from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
@@ -108,20 +107,11 @@ def verify_command(
                 verification = verify.verify_responses(server, instance.url)
                 verify.verify_date_changes(verification, instance.url)
             results.append(verification.as_dict())
+    document = {"schema": "labctl.verify/1", "runtime": runtime.name, "servers": results}
     if json_out:
-        ui.print_json_document({"schema": "labctl.verify/1", "runtime": runtime.name,
-                                "servers": results})
+        ui.print_json_document(document)
     else:
-        for result in results:
-            table = Table(title=f"{servers.get(result['server']).title}: {result['status']}",
-                          title_justify="left", show_edge=False, pad_edge=False)
-            table.add_column("result")
-            table.add_column("check")
-            table.add_column("detail")
-            for check in result["checks"]:
-                table.add_row(render.status_text(check["status"]), check["check"], check["reason"])
-            ui.out().print(table)
-            ui.out().print()
+        ui.out().print(render.render_verify(document))
     failed = [r["server"] for r in results if r["status"] == verify.FAIL]
     if failed:
         raise LabctlError(f"{', '.join(failed)} failed verification",
