@@ -72,7 +72,6 @@ def diff(
 
     a, b = store.load_result(first), store.load_result(second)
     changes = resultdiff.diff(a, b)
-    changes = {"schema": "labctl.diff/1", **changes}
     if json_out:
         ui.print_json_document(changes)
         return
