@@ -90,6 +90,7 @@ def _register_commands() -> None:
         lab_cmd,
         learn,
         load_cmd,
+        report_cmd,
         results_cmd,
         servers_cmd,
     )
@@ -100,6 +101,7 @@ def _register_commands() -> None:
     doctor_cmd.register(app)
     load_cmd.register(app)
     lab_cmd.register(app)
+    report_cmd.register(app)
     learn.register(app)
 
 

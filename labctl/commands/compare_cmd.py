@@ -48,7 +48,9 @@ def compare_command(
     svg: Annotated[Optional[Path], typer.Option(
         "--svg", help="Also save the comparison as an SVG picture.")] = None,
     html: Annotated[Optional[Path], typer.Option(
-        "--html", help="Also save the comparison as an HTML page.")] = None,
+        "--html", help="Also save the terminal's view as an HTML page.")] = None,
+    report_file: Annotated[Optional[Path], typer.Option(
+        "--report", help="Also draw the run as a report page (see labctl report).")] = None,
     runtime_name: RuntimeOption = None,
 ) -> None:
     """Build, verify and time the servers side by side under the same limits, then remove them."""
@@ -70,6 +72,10 @@ def compare_command(
     with build_status("building the servers") as (on_line, on_phase):
         document = compare.run_compare(runtime, chosen, options, on_line, on_phase, load_runner)
     store.save_result("compare", document)
+    if report_file:
+        from labctl.commands.report_cmd import write_report
+
+        ui.info(f"report written to {write_report([document], report_file)}")
     view = render.render_compare(document)
     if svg:
         export.save_picture(view, svg, title="labctl compare")
