@@ -12,9 +12,8 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from labctl import cpus, loadgen, ui
+from labctl import cpus, export, loadgen, render, ui
 from labctl.cli import app
-from labctl.commands import load_cmd
 from labctl.errors import LabctlError
 from labctl.runtime.base import Instance, Limits
 from labctl.servers import get as get_server
@@ -503,7 +502,7 @@ def test_render_labels_everything_and_flags_in_words():
     from rich.console import Console
 
     console = Console(width=200, record=True, theme=ui.THEME)
-    console.print(load_cmd.render_load(_document(flagged=False)))
+    console.print(render.render_load(_document(flagged=False)))
     text = console.export_text()
     for label in ("closed loop", "keep-alive on", "100 connections", "CPU 1", "CPU 0",
                   "requests/s", "p50", "p90", "p99", "max", "socket errors", "non-2xx",
@@ -511,13 +510,13 @@ def test_render_labels_everything_and_flags_in_words():
         assert label in text, label
     assert "FLAGGED" not in text
     console = Console(width=200, record=True, theme=ui.THEME)
-    console.print(load_cmd.render_load(_document(flagged=True)))
+    console.print(render.render_load(_document(flagged=True)))
     assert "FLAGGED: 2 socket error(s): read 2" in console.export_text()
 
 
 def test_csv_row_has_every_column():
-    row = load_cmd.csv_row(_document(flagged=True))
-    assert set(row) == set(load_cmd.CSV_COLUMNS)
+    row = export.load_csv_row(_document(flagged=True))
+    assert set(row) == set(export.LOAD_CSV_COLUMNS)
     assert row["flagged"] == "yes" and row["errors_read"] == 2 and row["p50_us"] == 1381
 
 
