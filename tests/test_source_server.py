@@ -35,7 +35,7 @@ def _run_verify_compare(runtime: str) -> None:
     assert checks["servers"][0]["status"] == "pass"
 
     compare = labctl("compare", "go", "--source", str(FIXTURE), "--runtime", runtime,
-                     "--samples", "5", "--warmup", "1", "--cold-starts", "1", "--json")
+                     "--samples", "10", "--warmup", "1", "--cold-starts", "1", "--json")
     assert compare.returncode == 0, compare.stderr
     both = json.loads(compare.stdout)["servers"]
     assert set(both) == {"go", "stdlib"}
@@ -46,10 +46,13 @@ def _run_verify_compare(runtime: str) -> None:
 @pytest.mark.docker
 def test_a_fifth_server_on_docker(docker_engine, leftover_containers):
     from labctl import servers
+    from labctl.runtime.process import alive_text
 
     try:
         _run_verify_compare("docker")
-        assert leftover_containers() == []
+        # The engine is shared: only containers whose labctl has exited can be this test's.
+        assert [c.name for c in leftover_containers()
+                if not alive_text(c.labels.get("labctl.pid"))] == []
         image = docker_engine.images.get(servers.load_folder(FIXTURE).image_tag)
         assert image.labels.get("labctl") == "1"
         # Its own tag: the shipped servers' images are not replaced by a folder elsewhere.
