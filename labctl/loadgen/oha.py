@@ -232,8 +232,7 @@ class HostOha(Generator):
         if progress:
             progress(f"compiling oha {OHA_VERSION} with cargo, once (several minutes)")
         done = subprocess.run(
-            [cargo, "install", "oha", "--locked", "--no-default-features",
-             "--version", OHA_VERSION, "--root", str(root)],
+            [cargo, "install", "oha", "--locked", "--version", OHA_VERSION, "--root", str(root)],
             capture_output=True, text=True, check=False)
         if done.returncode != 0 or not cached_oha().exists():
             raise EnvironmentProblem(f"compiling oha {OHA_VERSION} failed",
