@@ -16,6 +16,7 @@ from typing import Any
 import tomllib
 from fsrs import Rating
 
+from labctl import units
 from labctl.errors import EnvironmentProblem
 from labctl.lessons import LETTERS, Item, Lesson, Prompt, format_number
 from labctl.progress import Progress, rating_for
@@ -31,7 +32,6 @@ class InvalidAnswer(ValueError):
 
 _TRUE = {"t", "true", "y", "yes"}
 _FALSE = {"f", "false", "n", "no"}
-_NUMBER = re.compile(r"^[-+]?(?:\d[\d,_]*(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?")
 
 
 def parse_answer(item: Item, raw: Any) -> Any:
@@ -61,7 +61,7 @@ def _parse_bool(raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, str):
-        word = raw.strip().lower()
+        word = raw.strip().lower().rstrip(".!")
         if word in _TRUE:
             return True
         if word in _FALSE:
@@ -69,38 +69,50 @@ def _parse_bool(raw: Any) -> bool:
     raise InvalidAnswer("answer true or false (t/f)")
 
 
-def _parse_number(item: Item, raw: Any) -> float:
-    if isinstance(raw, bool):
+def _parse_number(item: Item, raw: Any) -> units.Quantity:
+    """A quantity in any unit of the item's dimension; a bare number is in the item's unit."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
         raise InvalidAnswer("give a number")
     if isinstance(raw, (int, float)):
-        return float(raw)
-    if not isinstance(raw, str):
-        raise InvalidAnswer("give a number")
-    text = raw.strip()
-    match = _NUMBER.match(text)
-    rest = text[match.end():].strip() if match else text
-    if not match or any(ch.isdigit() for ch in rest) or rest.startswith(("/", "*", "+", "-", "x")):
-        unit = f" (in {item.unit})" if item.unit else ""
-        raise InvalidAnswer(f"give one number{unit}, e.g. 20")
+        return units.Quantity(float(raw), units.FILE_UNITS[""], "")
     try:
-        return float(match.group(0).replace(",", "").replace("_", ""))
-    except ValueError:
-        raise InvalidAnswer("give a number, e.g. 20") from None
+        quantity = units.parse(raw)
+        units.convert(quantity, item_unit(item))
+    except units.WrongDimension as exc:
+        raise InvalidAnswer(f"{exc}, e.g. {units.DIMENSIONS[item_unit(item).dimension][1]}") from None
+    except units.QuantityError as exc:
+        raise InvalidAnswer(f"{exc}{_in_unit(item)}") from None
+    return quantity
+
+
+def item_unit(item: Item) -> units.Unit:
+    return units.file_unit(item.unit) or units.lookup(item.unit) or units.FILE_UNITS[""]
+
+
+def _in_unit(item: Item) -> str:
+    return f" (in {item.unit} or another unit of {units.describe(item_unit(item).dimension)})" \
+        if item.unit else ""
 
 
 def is_correct(item: Item, value: Any) -> bool:
     if item.kind == "numeric":
+        value = units.convert(value, item_unit(item))
         # A tiny epsilon so that a tolerance of 0.1 accepts 20.1 despite binary floating point.
         return abs(value - item.answer) <= item.tolerance + 1e-9 * max(1.0, abs(item.answer))
     return value == item.answer
 
 
 def display_value(item: Item, value: Any) -> str:
+    """The answer as understood: a choice in file order, or a quantity in the learner's unit and,
+    when that differs, in the item's ("0.5 s = 500 ms")."""
     if item.kind == "choice":
         return f"{LETTERS[value]}) {item.choices[value]}"
     if item.kind == "true_false":
         return "true" if value else "false"
-    return format_number(value, item.unit)
+    in_item_unit = format_number(units.convert(value, item_unit(item)), item.unit)
+    if not value.written or value.unit.factor == item_unit(item).factor:
+        return in_item_unit
+    return f"{format_number(value.value, value.written)} = {in_item_unit}"
 
 
 @dataclass(frozen=True)
