@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -88,31 +89,52 @@ def lessons_check(
                                              file_okay=False, show_default=False),
     json_out: bool = JsonOption,
 ) -> None:
-    """Validate every lesson file; exit status 2 if any of them has a fault."""
+    """Validate every lesson file and hold it to the rules in lessons/FORMAT.md; exit status 2 if
+    any lesson has a fault (warnings alone do not fail)."""
+    from labctl import lesson_rules
+
     folder = directory or lessonlib.lessons_root()
     files = lessonlib.lesson_files(folder)
     good, problems = lessonlib.load_all(folder)
+    findings = lesson_rules.check(good)
+    faults = [f for f in findings if f.severity == "fault"]
+    warnings = [f for f in findings if f.severity == "warning"]
+    faulty = {f.file for f in faults}
     if json_out:
         ui.print_json_document({
+            "schema": "labctl.lessons-check/1",
             "directory": str(folder),
-            "ok": not problems and bool(good),
+            "ok": not problems and not faults and bool(good),
             "lessons": [{"id": lesson.id, "file": lesson.display_path, "prompts": len(lesson.prompts),
-                         "items": len(lesson.items)} for lesson in good],
+                         "items": len(lesson.items), "ok": lesson.display_path not in faulty,
+                         "kinds": dict(Counter(item.kind for item in lesson.items)),
+                         "skills": dict(Counter(item.skill for item in lesson.items))}
+                        for lesson in good],
             "faults": [{"file": p.file, "field": p.where, "problem": p.problem, "message": p.one_line()}
-                       for p in problems],
+                       for p in problems]
+                      + [{"file": f.file, "field": f.where, "problem": f.message, "message": f.one_line()}
+                         for f in faults],
+            "warnings": [{"file": f.file, "field": f.where, "problem": f.message, "message": f.one_line()}
+                         for f in warnings],
         })
     else:
+        out = ui.out()
         for lesson in good:
-            ui.out().print(Text.assemble(("ok    ", "ok"), f"{lesson.display_path}  "
-                                         f"({len(lesson.prompts)} prompts, {len(lesson.items)} items)"))
+            if lesson.display_path not in faulty:
+                out.print(Text.assemble(("ok    ", "ok"), f"{lesson.display_path}  "
+                                        f"({len(lesson.prompts)} prompts, {len(lesson.items)} items)"))
         for problem in problems:
-            ui.out().print(Text.assemble(("fault ", "fail"), problem.one_line()), soft_wrap=True)
+            out.print(Text.assemble(("fault ", "fail"), problem.one_line()), soft_wrap=True)
+        for finding in faults:
+            out.print(Text.assemble(("fault ", "fail"), finding.one_line()), soft_wrap=True)
+        for finding in warnings:
+            out.print(Text.assemble(("warn  ", "warn"), finding.one_line()), soft_wrap=True)
         items = sum(len(lesson.items) for lesson in good)
-        ui.info(f"{len(good)} lesson(s) valid, {len(problems)} with faults, {items} auto-graded items "
-                f"in {folder}")
+        ui.info(f"{len(good) - len(faulty)} lesson(s) pass, {len(problems) + len(faulty)} with faults, "
+                f"{len(warnings)} warning(s), {items} auto-graded items in {folder}")
     if not files:
         raise EnvironmentProblem(f"no lesson files in {folder}", "Lesson files are named NNN-slug.md")
-    if problems:
+    if problems or faults:
         raise typer.Exit(2)
 
 
