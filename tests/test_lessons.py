@@ -275,7 +275,7 @@ def test_a_broken_lesson_among_good_ones_is_skipped_with_a_warning(tmp_path, mon
     monkeypatch.setenv("LABCTL_LESSONS_DIR", str(tmp_path))
     result = runner.invoke(app, ["lessons"])
     assert result.exit_code == 0, result.output
-    assert "001-minimal" in result.stdout
+    assert "A minimal lesson" in result.stdout
     assert "002-newer.md: format_version: 2 is written for a newer labctl" in " ".join(result.stderr.split())
     result = runner.invoke(app, ["show", "2"])
     assert result.exit_code == 2
@@ -293,8 +293,8 @@ def test_empty_folder_is_an_error(tmp_path):
 def test_lessons_lists_progress():
     result = runner.invoke(app, ["lessons"])
     assert result.exit_code == 0, result.output
-    for lesson_id in ("000-four-servers", "002-nethttp-interview", "004-choosing-a-language"):
-        assert lesson_id in result.stdout
+    for number in ("000", "002", "004"):
+        assert f"\n{number} " in result.stdout
     assert "new" in result.stdout
     document = json.loads(runner.invoke(app, ["lessons", "--json"]).stdout)
     assert [entry["status"] for entry in document["lessons"]] == ["new"] * 5

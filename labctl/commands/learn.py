@@ -149,15 +149,22 @@ def show(
     lesson: str = typer.Argument(..., help=LESSON_HELP, show_default=False),
     prompts: bool = typer.Option(False, "--prompts", help="Print only the three prompts, as plain text "
                                                           "ready to paste into an AI assistant."),
+    items: bool = typer.Option(False, "--items", help="Print only the auto-graded items, choices "
+                                                      "lettered in file order (the letters an answers "
+                                                      "file uses), without answers."),
+    code: bool = typer.Option(False, "--code", help="Also print the servers' source files the lesson "
+                                                    "shows."),
 ) -> None:
-    """Show a lesson: the why, the demo code of each server, the try-it list and the prompts."""
+    """Show a lesson: the why, its demo, the try-it list and the prompts (paged in a terminal)."""
+    if prompts and items:
+        raise LabctlError("--prompts and --items do not go together", "Use one of them", exit_code=2)
     chosen = lessonlib.find(lesson, load_lessons())
-    if prompts:
-        sys.stdout.write(quiz_ui.prompts_plain(chosen))
+    if prompts or items:
+        sys.stdout.write(quiz_ui.prompts_plain(chosen) if prompts else quiz_ui.items_plain(chosen))
         sys.stdout.flush()
         return
     progress = load_progress()
-    quiz_ui.render_lesson(chosen, progress.lesson_status(chosen, now()))
+    quiz_ui.render_lesson(chosen, progress.lesson_status(chosen, now()), code=code)
 
 
 # --- labctl next ---------------------------------------------------------------------------------
@@ -176,7 +183,10 @@ def next_step(json_out: bool = JsonOption) -> None:
     for command in advice["commands"]:
         ui.out().print(Text.assemble("  ", (command, "cmd")))
     if advice.get("next_review"):
-        ui.out().print(Text(f"Next review due {advice['next_review']}.", style="muted"))
+        from datetime import datetime
+
+        due = datetime.fromisoformat(advice["next_review"])
+        ui.out().print(Text(f"Next review due {quiz_ui.human_date(due, now())}.", style="muted"))
 
 
 def _advice(lessons: list[Lesson], statuses) -> dict:
@@ -229,6 +239,10 @@ def quiz(
     reset: bool = typer.Option(False, "--reset", help="Forget your progress in LESSON (or in every "
                                                       "lesson); asks first."),
     yes: bool = typer.Option(False, "--yes", "-y", help="With --reset: do not ask for confirmation."),
+    restart: bool = typer.Option(False, "--restart", help="Start the lesson's quiz from the first "
+                                                          "question instead of resuming an interrupted one."),
+    print_items: bool = typer.Option(False, "--print", help="Print LESSON's auto-graded items, choices "
+                                                            "lettered as an answers file names them, and exit."),
 ) -> None:
     """Take a lesson's quiz: its three prompts (self-rated), then auto-graded questions.
 
@@ -237,9 +251,15 @@ def quiz(
     Without a terminal, grade a file of answers with `--answers FILE` (format: lessons/FORMAT.md).
     """
     mark = _pass_mark(pass_mark)
-    if sum([review, answers is not None, reset]) > 1:
-        raise LabctlError("--review, --answers and --reset do not go together", "Use one of them",
+    if sum([review, answers is not None, reset, print_items]) > 1:
+        raise LabctlError("--review, --answers, --reset and --print do not go together", "Use one of them",
                           exit_code=2)
+    if print_items:
+        if not lesson:
+            raise LabctlError("--print needs a lesson", "e.g. labctl quiz 003 --print", exit_code=2)
+        sys.stdout.write(quiz_ui.items_plain(lessonlib.find(lesson, load_lessons())))
+        sys.stdout.flush()
+        return
     if json_out and answers is None:
         raise LabctlError("--json goes with --answers FILE", "The interactive quiz has no JSON output",
                           exit_code=2)
@@ -263,12 +283,19 @@ def quiz(
     chosen = lessonlib.find(lesson, lessons) if lesson else _choose_lesson(lessons, progress)
     if chosen is None:
         return
-    run_quiz(chosen, lessons, progress, mark, record=not no_record)
+    run_quiz(chosen, lessons, progress, mark, record=not no_record, restart=restart)
 
 
 def run_quiz(chosen: Lesson, lessons: list[Lesson], progress: Progress, mark: float, *,
-             record: bool = True) -> bool:
-    session = quizlib.Session(quizlib.lesson_questions(chosen), progress, mode="quiz", record=record)
+             record: bool = True, restart: bool = False) -> bool:
+    from labctl.sittings import Sittings
+
+    session = quizlib.Session(quizlib.lesson_questions(chosen), progress, mode="quiz", record=record,
+                              sittings=Sittings() if record else None)
+    if restart:
+        session.restart()
+    else:
+        session.resume()
     title = f"Quiz · {chosen.number} {chosen.title} · {len(chosen.prompts)} prompts, {len(chosen.items)} questions"
     passed = _run(session, title, mark, chosen, lessons, progress)
     if not passed:
@@ -281,8 +308,10 @@ def _run(session, title, mark, lesson, lessons, progress) -> bool:
         passed = quiz_ui.run_session(session, title=title, pass_mark=mark, lesson=lesson)
     except (quiz_ui.QuizStopped, KeyboardInterrupt):
         answered = session.graded + len(session.prompt_results)
+        resumable = session.sittings is not None and answered
         ui.err().print(f"quiz stopped after {answered} answer(s)"
-                       + ("; those are saved in your progress" if session.record and answered else ""))
+                       + ("; those are saved in your progress" if session.record and answered else "")
+                       + (f"; labctl quiz {lesson.number} resumes here" if resumable and lesson else ""))
         raise typer.Exit(130) from None
     line = quiz_ui.next_review_line(progress, lessons, now())
     if line and session.record:
