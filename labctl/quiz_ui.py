@@ -332,7 +332,11 @@ def lessons_table(lessons: list[Lesson], statuses: dict[str, LessonStatus], *,
     """The lessons with their progress, readable at 80 columns: the number (what every command
     takes) in the first column, not the full id, so the title keeps the room. ``numbered`` is
     kept for the menu's callers; the number column is always there."""
-    table = Table(show_edge=False, pad_edge=False, title_justify="left")
+    from rich import box
+
+    # no vertical rules: at 80 columns every character goes to the title
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0),
+                  title_justify="left")
     table.add_column("#", justify="right", style="label", no_wrap=True)
     table.add_column("lesson", ratio=1, min_width=20)
     table.add_column("progress", no_wrap=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -302,7 +303,7 @@ def test_lessons_lists_progress():
 
 
 def test_show_renders_prose_demo_code_try_it_and_prompts():
-    result = runner.invoke(app, ["show", "000"])
+    result = runner.invoke(app, ["show", "000", "--code"])
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Why every service has / and /health" in out
@@ -353,3 +354,109 @@ def test_next_prefers_a_started_lesson_then_reviews(tmp_path):
     listing = runner.invoke(app, ["lessons", "--json"], env={"LABCTL_NOW": later})
     entry = json.loads(listing.stdout)["lessons"][3]
     assert entry["status"] == "in progress" and entry["due_now"] == 1 and entry["studied"] == 2
+
+
+# --- 80 columns ----------------------------------------------------------------------------------
+
+def _rows(table_text: str) -> dict[str, int]:
+    """lesson number → how many lines its row takes in a rendered lessons table."""
+    rows: dict[str, int] = {}
+    current = None
+    for line in table_text.splitlines():
+        start = re.match(r"^\s*(\d{3}) ", line)
+        if start:
+            current = start.group(1)
+            rows[current] = 1
+        elif current and line.startswith("    ") and line.strip():
+            rows[current] += 1
+    return rows
+
+
+def _course_with_a_long_title(tmp_path: Path) -> Path:
+    for source in (ASSETS / "course").glob("*.md"):
+        shutil.copy(source, tmp_path / source.name)
+    lesson = tmp_path / "001-second.md"
+    lesson.write_text(lesson.read_text().replace(
+        'title = "A second lesson, so that the menu has a choice"',
+        'title = "A second lesson with a title long enough to need two lines at eighty columns"'))
+    return tmp_path
+
+
+def test_lessons_reads_well_at_80_columns(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    for folder in (paths.lessons_dir(), _course_with_a_long_title(tmp_path)):
+        env = {**os.environ, "LABCTL_WIDTH": "80", "NO_COLOR": "1", "LABCTL_LESSONS_DIR": str(folder)}
+        out = subprocess.run([sys.executable, "-m", "labctl", "lessons"], env=env, capture_output=True,
+                             text=True, check=True).stdout
+        assert max(len(line) for line in out.splitlines()) <= 80
+        rows = _rows(out)
+        assert len(rows) == len(lessons.load_all(folder)[0]) and max(rows.values()) <= 2, out
+        assert "-minimal" not in out and "four-servers" not in out   # the number, not the full id
+
+
+def test_the_menu_table_reads_well_at_80_columns(tmp_path):
+    from rich.console import Console
+
+    from labctl import quiz_ui, ui
+    from labctl.progress import Progress
+
+    for folder in (paths.lessons_dir(), _course_with_a_long_title(tmp_path)):
+        loaded = lessons.load_all(folder)[0]
+        progress = Progress.load()
+        statuses = {lesson.id: progress.lesson_status(lesson) for lesson in loaded}
+        console = Console(width=80, record=True, file=open(os.devnull, "w"), theme=ui.THEME)
+        console.print(quiz_ui.lessons_table(loaded, statuses, numbered=True))
+        rows = _rows(console.export_text())
+        assert len(rows) == len(loaded) and max(rows.values()) <= 2
+
+
+def test_show_items_and_quiz_print_letter_choices_in_file_order(monkeypatch):
+    monkeypatch.setenv("LABCTL_LESSONS_DIR", str(ASSETS / "course"))
+    listing = runner.invoke(app, ["show", "000", "--items"])
+    assert listing.exit_code == 0, listing.output
+    text = listing.stdout
+    assert "[technique] (choice) Why does issuing three independent calls at once" in text
+    assert "   a) The calls each get a larger share of CPU time\n   b) The waits overlap" in text
+    assert "[sequential] (number in ms)" in text and "[async-faster] (true or false)" in text
+    assert "answer" not in text.split("\n", 2)[2].lower() or "answers file" in text
+    printed = runner.invoke(app, ["quiz", "000", "--print"])
+    assert printed.exit_code == 0 and printed.stdout == text
+    assert runner.invoke(app, ["quiz", "--print"]).exit_code == 2
+
+
+def test_show_prints_the_servers_source_only_with_code():
+    go_source = (paths.servers_dir() / "go" / "main.go").read_text()
+    first_code_line = next(line for line in go_source.splitlines() if line.strip()).strip()
+    without = runner.invoke(app, ["show", "000"])
+    assert without.exit_code == 0
+    assert first_code_line not in without.stdout
+    assert "labctl show 000 --code" in " ".join(without.stdout.split())
+    with_code = runner.invoke(app, ["show", "000", "--code"])
+    assert first_code_line in with_code.stdout
+
+
+def test_dates_are_human():
+    from datetime import datetime, timedelta, timezone
+
+    from labctl.quiz_ui import human_date
+
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc).astimezone()
+    assert human_date(now + timedelta(hours=2), now).startswith("today at ")
+    assert human_date(now + timedelta(days=1), now) == "tomorrow"
+    assert human_date(now + timedelta(days=2), now) == (now + timedelta(days=2)).strftime("%a %-d %b")
+    assert human_date(now + timedelta(days=400), now).endswith(str((now + timedelta(days=400)).year))
+
+
+def test_next_says_when_the_next_review_is_in_words(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABCTL_LESSONS_DIR", str(ASSETS / "course"))
+    answers = tmp_path / "a.json"
+    answers.write_text('{"blocking-rps": 21}')
+    runner.invoke(app, ["quiz", "000", "--answers", str(answers)])
+    result = runner.invoke(app, ["next"])
+    assert result.exit_code == 0
+    assert "Next review due tomorrow." in result.stdout          # Again: a day later
+    document = json.loads(runner.invoke(app, ["next", "--json"]).stdout)
+    assert re.match(r"\d{4}-\d\d-\d\dT", document["next_review"])   # JSON keeps ISO 8601
