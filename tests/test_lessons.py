@@ -235,7 +235,7 @@ def test_a_question_repeated_in_another_lesson_is_a_warning_only():
             "question as 001-minimal items[5] (goroutines)") in result.stdout
     document = json.loads(runner.invoke(app, ["lessons", "check", "--dir", str(ASSETS / "rule-duplicate"),
                                               "--json"]).stdout)
-    assert document["ok"] is True and document["schema"] == "labctl.lessons-check/1"
+    assert document["ok"] is True and document["schema"] == "labctl.lessons.check/1"
     assert any("goroutines" in warning["message"] for warning in document["warnings"])
 
 
