@@ -13,14 +13,12 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 
+from functools import cache
+from typing import TYPE_CHECKING
+
 from fsrs import Rating
-from pygments.token import Token
 from rich.console import Console
-from rich.markdown import Markdown
-from rich.panel import Panel
 from rich.rule import Rule
-from rich.style import Style
-from rich.syntax import ANSI_LIGHT, ANSISyntaxTheme, Syntax
 from rich.table import Table
 from rich.text import Text
 
@@ -29,12 +27,23 @@ from labctl import servers, ui, units
 from labctl.lessons import LETTERS, Item, Lesson, Prompt
 from labctl.progress import RATING_NAMES, LessonStatus
 
+if TYPE_CHECKING:
+    from rich.panel import Panel
+
 # Code colours from the terminal's own 16-colour palette (so they follow its light or dark
 # theme), minus yellow strings, which vanish on a white background.
-_CODE_STYLES = dict(ANSI_LIGHT)
-_CODE_STYLES[Token.Literal.String] = Style(color="green")
-_CODE_STYLES[Token.Name.Function] = Style(color="blue", bold=True)
-CODE_THEME = ANSISyntaxTheme(_CODE_STYLES)
+# (Built on first use: Markdown and Pygments cost ~50 ms to import, and `labctl lessons` needs
+# neither.)
+@cache
+def code_theme():
+    from pygments.token import Token
+    from rich.style import Style
+    from rich.syntax import ANSI_LIGHT, ANSISyntaxTheme
+
+    styles = dict(ANSI_LIGHT)
+    styles[Token.Literal.String] = Style(color="green")
+    styles[Token.Name.Function] = Style(color="blue", bold=True)
+    return ANSISyntaxTheme(styles)
 
 LEXERS = {".go": "go", ".py": "python", ".rs": "rust", ".js": "javascript", ".mjs": "javascript",
           ".ts": "typescript", ".toml": "toml", ".json": "json", ".mod": "text", ".txt": "text"}
@@ -397,7 +406,9 @@ def _render_lesson_body(lesson: Lesson, status: LessonStatus, console: Console, 
                                 f" — {status.studied}/{status.total} questions studied",
                                 f", {status.due} due now" if status.due else ""))
     console.print()
-    console.print(Markdown(lesson.body, code_theme=CODE_THEME, inline_code_theme=CODE_THEME))
+    from rich.markdown import Markdown
+
+    console.print(Markdown(lesson.body, code_theme=code_theme(), inline_code_theme=code_theme()))
     _render_demo(lesson, console, code=code)
     _render_try_it(lesson, console)
     if lesson.lab:
@@ -452,7 +463,10 @@ def _render_demo(lesson: Lesson, console: Console, *, code: bool = False) -> Non
 
 
 def _code_panel(code: str, lexer: str, title: str) -> Panel:
-    syntax = Syntax(code.rstrip("\n"), lexer, theme=CODE_THEME, line_numbers=True,
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+
+    syntax = Syntax(code.rstrip("\n"), lexer, theme=code_theme(), line_numbers=True,
                     background_color="default", word_wrap=True)
     return Panel(syntax, title=title, title_align="left", border_style="label", expand=True)
 
