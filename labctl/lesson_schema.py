@@ -208,12 +208,12 @@ def _value_at(data: Any, path: str) -> Any:
 
 def _known_fields(path: str, data: dict[str, Any]) -> list[str]:
     shape = re.sub(r"\[\d+\]", "", path)
-    spec: type[Struct] | None = {"": LessonSpec, "try_it": TryItSpec, "demo": DemoSpec,
+    spec: Any = {"": LessonSpec, "try_it": TryItSpec, "demo": DemoSpec,
                                  "demo.snippets": SnippetSpec, "lab": LabSpec, "prompts": PromptSpec,
                                  "prompts.key_points": KeyPointSpec}.get(shape)
     if shape == "items":
         entry = _value_at(data, path)
-        spec = ITEM_KINDS.get(entry.get("kind")) if isinstance(entry, dict) else None
+        spec = ITEM_KINDS.get(str(entry.get("kind"))) if isinstance(entry, dict) else None
     if spec is None:
         return []
     return sorted([*spec.__struct_fields__, *(["kind"] if shape == "items" else [])])

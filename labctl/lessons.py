@@ -330,7 +330,7 @@ def _build(spec: schema.LessonSpec, body: str, path: Path, shown: str) -> Lesson
 
 
 def _item(spec: schema.ItemSpec) -> Item:
-    common = dict(id=spec.id, question=spec.question.strip(), explanation=spec.explanation.strip(),
+    common: dict[str, Any] = dict(id=spec.id, question=spec.question.strip(), explanation=spec.explanation.strip(),
                   hint=spec.hint.strip(), skill=spec.skill, source=spec.source.strip(),
                   misconception=spec.misconception.strip())
     if isinstance(spec, schema.ChoiceSpec):

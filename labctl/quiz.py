@@ -227,6 +227,16 @@ class Question:
     def key(self) -> str:
         return f"{self.lesson.id}/{self.question.id}"
 
+    @property
+    def item(self) -> Item:
+        assert isinstance(self.question, Item), "not an auto-graded item"
+        return self.question
+
+    @property
+    def prompt(self) -> Prompt:
+        assert isinstance(self.question, Prompt), "not a prompt"
+        return self.question
+
 
 @dataclass
 class ItemResult:
@@ -287,7 +297,7 @@ class Session:
         return [question for question in self.questions if question.key not in self.done]
 
     def answer_item(self, question: Question, raw: Any, *, moment: datetime | None = None) -> Grade:
-        result = grade(question.question, raw, self.order(question))
+        result = grade(question.item, raw, self.order(question))
         self._count_item(question, result.correct, result.given, moment)
         return result
 
@@ -295,7 +305,7 @@ class Session:
         """'?' a second time: the answer is shown, and that counts as a wrong answer (honest for the
         schedule; the explanation follows)."""
         self._count_item(question, False, "?", moment)
-        return Grade(item=question.question, correct=False, given="?")
+        return Grade(item=question.item, correct=False, given="?")
 
     def _count_item(self, question: Question, correct: bool, given: str, moment: datetime | None) -> None:
         self.item_results.append(ItemResult(question, correct, given))
@@ -307,7 +317,7 @@ class Session:
 
     def rate_prompt(self, question: Question, rating: Rating, answer: str, *,
                     moment: datetime | None = None) -> None:
-        marks = touched(question.question, answer)
+        marks = touched(question.prompt, answer)
         self.prompt_results.append(PromptResult(question, rating, sum(marks), len(marks)))
         self.done.add(question.key)
         if self.record and self.progress is not None:
@@ -317,20 +327,20 @@ class Session:
 
     def skip_prompt(self, question: Question) -> None:
         """':skip': passed over on purpose; nothing is scheduled, so the prompt stays unstudied."""
-        self.prompt_results.append(PromptResult(question, None, 0, len(question.question.key_points)))
+        self.prompt_results.append(PromptResult(question, None, 0, len(question.prompt.key_points)))
         self.done.add(question.key)
         self._remember(question, "skipped")
 
     def retry_item(self, question: Question, raw: Any) -> Grade:
         """Practice on a missed item: graded, but neither scored nor scheduled."""
-        result = grade(question.question, raw, self.order(question))
+        result = grade(question.item, raw, self.order(question))
         self.retried += 1
         self.retry_correct += result.correct
         return result
 
     def retry_give_up(self, question: Question) -> Grade:
         self.retried += 1
-        return Grade(item=question.question, correct=False, given="?")
+        return Grade(item=question.item, correct=False, given="?")
 
     # --- resuming -----------------------------------------------------------------------
 
@@ -353,12 +363,12 @@ class Session:
             given = str(saved.get("given", ""))
             if question.is_prompt:
                 if outcome == "skipped":
-                    result = PromptResult(question, None, 0, len(question.question.key_points), resumed=True)
+                    result = PromptResult(question, None, 0, len(question.prompt.key_points), resumed=True)
                 elif isinstance(outcome, str) and outcome.lower() in RATINGS_BY_NAME:
                     touched_count, _, of = given.partition("/")
                     result = PromptResult(question, RATINGS_BY_NAME[outcome.lower()],
                                           int(touched_count) if touched_count.isdigit() else 0,
-                                          int(of) if of.isdigit() else len(question.question.key_points),
+                                          int(of) if of.isdigit() else len(question.prompt.key_points),
                                           resumed=True)
                 else:
                     continue
