@@ -184,7 +184,7 @@ def translate(message: str, data: dict[str, Any]) -> Fault:
     if field == "answer" and isinstance(value, list):
         return Fault(path, f"exactly one correct answer is allowed (found {len(value)})",
                      'Give one letter, e.g. answer = "b"')
-    if found := re.match(r"Expected `(\w+)`(?: \| \w+)?, got `(\w+)`", what):
+    if found := re.match(r"Expected `(\w+)(?: \| \w+)*`, got `(\w+)`", what):
         wanted = _FIELD_WORDS.get(field) or _TYPE_WORDS.get(found.group(1), f"a {found.group(1)}")
         if field == "answer":
             wanted = {"str": "a letter or the text of a choice", "bool": "true or false",

@@ -462,3 +462,41 @@ def test_next_says_when_the_next_review_is_in_words(tmp_path, monkeypatch):
     assert "Next review due tomorrow." in result.stdout          # Again: a day later
     document = json.loads(runner.invoke(app, ["next", "--json"]).stdout)
     assert re.match(r"\d{4}-\d\d-\d\dT", document["next_review"])   # JSON keeps ISO 8601
+
+
+# --- the schema's messages, field by field -----------------------------------------------------
+
+SCHEMA_FAULTS = [
+    (lambda d: d["prompts"][0].__setitem__("id", 3), "prompts[0].id", "must be a string, not 3"),
+    (lambda d: d.__setitem__("demo", 3), "demo", "must be a table, not 3"),
+    (lambda d: d.__setitem__("items", "no"), "items", "must be an array, not 'no'"),
+    (lambda d: d["items"][0].__setitem__("answer", "20"), "items[0].answer", "must be a number, not '20'"),
+    (lambda d: d["items"][4].__setitem__("answer", "false"), "items[4].answer", "must be true or false, not 'false'"),
+    (lambda d: d["items"][1].__setitem__("choices", ["x"]), "items[1].choices", "must have 2 to 8 choices (found 1)"),
+    (lambda d: d["prompts"][0].__setitem__("key_points", []), "prompts[0].key_points",
+     "must list at least one key point"),
+    (lambda d: d.__setitem__("try_it", []), "try_it", "must list at least one command"),
+    (lambda d: d.__setitem__("lab", {"commands": [["labctl", "run"]]}), "lab.commands[0]", "leave out 'labctl'"),
+    (lambda d: d["items"][0].__setitem__("answer", float("nan")), "items[0].answer", "must be a finite number"),
+    (lambda d: d["items"][0].pop("kind"), "items[0].kind", "missing (required)"),
+    (lambda d: d.__setitem__("order", True), "order", "must be a whole number ≥ 0, not True"),
+    (lambda d: d["demo"].__setitem__("servers", ["cobol"]) if "demo" in d else d.__setitem__(
+        "demo", {"servers": ["cobol"]}), "demo.servers[0]", "unknown server 'cobol'"),
+]
+
+
+@pytest.mark.parametrize("break_it, where, message", SCHEMA_FAULTS,
+                         ids=[where + ":" + message[:20] for _, where, message in SCHEMA_FAULTS])
+def test_schema_faults_name_the_field(break_it, where, message):
+    import copy
+    import tomllib
+
+    from labctl import lesson_schema
+
+    text = (ASSETS / "valid" / "001-minimal.md").read_text()
+    data = copy.deepcopy(tomllib.loads(text.split("+++")[1]))
+    break_it(data)
+    with pytest.raises(lesson_schema.Fault) as fault:
+        lesson_schema.parse(data, "prose", "001-minimal")
+    assert fault.value.where == where
+    assert fault.value.problem.startswith(message), fault.value.problem
