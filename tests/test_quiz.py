@@ -423,3 +423,19 @@ def test_review_without_a_terminal_is_refused_too():
 def test_option_conflicts():
     assert runner.invoke(app, ["quiz", "000", "--json"]).exit_code == 2
     assert runner.invoke(app, ["quiz", "--review", "--reset"]).exit_code == 2
+
+
+def test_answers_file_quantities_are_converted_and_echoed_in_both_units(tmp_path):
+    path = tmp_path / "a.toml"
+    path.write_text('sequential = "0.08 s"\ncurl-time = "0.812 ms"\nbuffer = "100 ms"\n'
+                    'blocking-rps = "2k req/s"\ntechnique = "The waits overlap, so only the slowest counts"\n')
+    document = json.loads(runner.invoke(app, ["quiz", "000", "--answers", str(path), "--json",
+                                              "--no-record"]).stdout)
+    items = {entry["id"]: entry for entry in document["items"]}
+    assert items["sequential"]["status"] == "correct"
+    assert items["sequential"]["understood_as"] == "0.08 s = 80 ms"
+    assert items["curl-time"]["understood_as"] == "0.812 ms = 812 µs" and items["curl-time"]["correct"]
+    assert items["buffer"]["status"] == "invalid" and "give a size" in items["buffer"]["message"]
+    assert items["blocking-rps"]["status"] == "wrong" and items["blocking-rps"]["understood_as"] == "2000 req/s"
+    assert items["technique"]["status"] == "correct"                       # a choice named by its text
+    assert items["technique"]["understood_as"] == "b) The waits overlap, so only the slowest counts"
