@@ -131,9 +131,31 @@ def prompt_keywords(lesson: Lesson) -> list[Finding]:
     return findings
 
 
+def hints_that_answer(lesson: Lesson) -> list[Finding]:
+    """A hint is a nudge toward the reasoning; one that holds the answer (the right choice's text,
+    or the number itself) gives the item away: a warning."""
+    from labctl.units import format_value
+
+    findings = []
+    for index, item in enumerate(lesson.items):
+        if not item.hint:
+            continue
+        hint = " ".join(_words(item.hint))
+        if item.kind == "choice":
+            given_away = " ".join(_words(item.choices[item.answer])) in hint
+        elif item.kind == "numeric":
+            given_away = re.search(rf"(?<![\d.]){re.escape(format_value(item.answer))}(?![\d.])", item.hint) is not None
+        else:
+            given_away = False
+        if given_away:
+            findings.append(_warning(lesson, f"items[{index}].hint", "contains the answer; nudge toward the "
+                                     "reasoning instead"))
+    return findings
+
+
 LESSON_RULES: list[Callable[[Lesson], list[Finding]]] = [
     answer_positions, longest_choice, true_false_balance, understanding, sources, letter_references,
-    prompt_keywords,
+    prompt_keywords, hints_that_answer,
 ]
 
 

@@ -500,3 +500,21 @@ def test_schema_faults_name_the_field(break_it, where, message):
         lesson_schema.parse(data, "prose", "001-minimal")
     assert fault.value.where == where
     assert fault.value.problem.startswith(message), fault.value.problem
+
+
+def test_a_hint_that_holds_the_answer_is_warned_about():
+    from dataclasses import replace
+
+    from labctl import lesson_rules
+
+    valid = lessons.load_lesson(ASSETS / "valid" / "001-minimal.md")
+    assert lesson_rules.hints_that_answer(valid) == []
+    rps, health = valid.items[0], valid.items[1]
+    leaky = replace(valid, items=(replace(rps, hint="It is 20 per second."),
+                                  replace(health, hint="Think: to learn whether to send traffic there."),
+                                  *valid.items[2:]))
+    findings = lesson_rules.hints_that_answer(leaky)
+    assert [f.where for f in findings] == ["items[0].hint", "items[1].hint"]
+    assert {f.severity for f in findings} == {"warning"}
+    # 200 or 2.0 in a hint is not the answer 20
+    assert lesson_rules.hints_that_answer(replace(valid, items=(replace(rps, hint="Not 200, not 2.0"),))) == []

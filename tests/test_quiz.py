@@ -439,3 +439,14 @@ def test_answers_file_quantities_are_converted_and_echoed_in_both_units(tmp_path
     assert items["blocking-rps"]["status"] == "wrong" and items["blocking-rps"]["understood_as"] == "2000 req/s"
     assert items["technique"]["status"] == "correct"                       # a choice named by its text
     assert items["technique"]["understood_as"] == "b) The waits overlap, so only the slowest counts"
+
+
+def test_a_damaged_sitting_file_is_ignored_not_fatal(lesson):
+    from labctl.sittings import sitting_path
+
+    sitting_path().parent.mkdir(parents=True, exist_ok=True)
+    sitting_path().write_text("{not json")
+    session = quiz.Session(quiz.lesson_questions(lesson), Progress.load(clock=lambda: T0), sittings=Sittings())
+    assert session.resume() == 0
+    session.answer_item(session.questions[3], "20")
+    assert list(Sittings().answers(lesson.id)) == [lesson.items[0].id]
