@@ -96,6 +96,18 @@ def test_the_shipped_lessons_pass_every_check_rule(shipped):
     assert faults == []
 
 
+def test_the_interview_lesson_covers_all_25_questions(shipped):
+    interview = next(lesson for lesson in shipped if lesson.id == "002-nethttp-interview")
+    # Each item names a real source and ends it with the interview question it belongs to,
+    # "(interview Q4)"; its id starts with the same number ("q4-...").
+    tags = [re.search(r"\(interview Q([1-9]|1\d|2[0-5])\)$", item.source or "") for item in interview.items]
+    assert all(tags), [item.id for item, tag in zip(interview.items, tags) if not tag]
+    assert {int(tag.group(1)) for tag in tags} == set(range(1, 26))
+    assert all(item.id.startswith(f"q{tag.group(1)}-") for item, tag in zip(interview.items, tags))
+    # the "what not to say" list shows up as misconception items
+    assert sum(bool(item.misconception) for item in interview.items) >= 10
+
+
 def test_ids_are_unique_within_each_lesson(shipped):
     for lesson in shipped:
         ids = [question.id for question in lesson.questions()]
