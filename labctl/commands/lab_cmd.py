@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from labctl import bottleneck, loadgen, servers, store, ui
-from labctl.commands.common import (
+from labctl import ui
+from labctl.commands.common import build_status, default_limits, prepare_runtime
+from labctl.commands.options import (
     CpusOption,
     JsonOption,
     MemoryOption,
     RuntimeOption,
-    build_status,
-    default_limits,
-    prepare_runtime,
+    ServersArgument,
 )
-from labctl.cpus import client_cpuset, cores
-from labctl.errors import LabctlError
+from labctl.errors import UsageProblem
 
 lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
                       no_args_is_help=True)
@@ -31,15 +30,16 @@ def register(app: typer.Typer) -> None:
 
 @lab_app.command("bottleneck")
 def bottleneck_command(
-    names: list[str] = typer.Argument(None, help="Servers (default: all four).",
-                                      show_default=False),
-    connections: int = typer.Option(10, "--connections", "-c", min=1, max=1000,
-                                    help="Open connections of the load generator."),
-    duration: str = typer.Option("5s", "--duration", "-d", help="Each step's load, e.g. 5s."),
-    cpus: float = CpusOption,
-    memory: int = MemoryOption,
-    json_out: bool = JsonOption,
-    runtime_name: str = RuntimeOption,
+    names: ServersArgument = None,
+    connections: Annotated[int, typer.Option(
+        "--connections", "-c", min=1, max=1000,
+        help="Open connections of the load generator.")] = 10,
+    duration: Annotated[str, typer.Option(
+        "--duration", "-d", help="Each step's load, e.g. 5s.")] = "5s",
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
 ) -> None:
     """Lesson 003: a slow dependency, blocking against non-blocking, sequential against parallel.
 
@@ -47,11 +47,14 @@ def bottleneck_command(
     non-blocking wait, then /aggregate sequential and parallel; the lesson's prediction next to
     each measurement.
     """
+    from labctl import bottleneck, loadgen, servers, store
+    from labctl.cpus import client_cpuset
+
     chosen = servers.select(names)
     try:
         duration_s = loadgen.parse_duration(duration)
     except ValueError as exc:
-        raise LabctlError(str(exc), exit_code=2) from None
+        raise UsageProblem(str(exc)) from None
     runtime = prepare_runtime(runtime_name)
     limits = default_limits(cpus, memory)
     base_options = loadgen.LoadOptions(connections=connections, duration_s=duration_s)
@@ -75,6 +78,8 @@ def bottleneck_command(
 
 
 def render(document: dict) -> None:
+    from labctl.cpus import cores
+
     out = ui.out()
     params = document["parameters"]
     limits = document["limits"]
