@@ -37,7 +37,7 @@ def spawn(args: list[str], rows: int = 40, **extra_env: str):
     env.update({"NO_COLOR": "1", "LABCTL_WIDTH": "100", "TERM": "xterm", "LABCTL_QUIZ_SEED": "11",
                 "LABCTL_LESSONS_DIR": str(COURSE), "PAGER": "cat", **extra_env})
     child = pexpect.spawn(sys.executable, ["-m", "labctl", *args], env=env, encoding="utf-8",
-                          timeout=20, dimensions=(rows, 100))
+                          timeout=60, dimensions=(rows, 100))
     child.logfile_read = io.StringIO()        # the whole transcript, for assertions at the end
     return child
 
