@@ -1,14 +1,16 @@
-"""`labctl lab`: the lessons' labs as commands. `labctl lab bottleneck` is lesson 003's."""
+"""`labctl lab`: the lessons' labs as commands. `labctl lab bottleneck` is lesson 003's,
+`edge-cases` 005's."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from labctl import bottleneck, loadgen, servers, store, ui
+from labctl import bottleneck, edgecases, lab_render, loadgen, predictions, servers, store, ui
 from labctl.commands.common import (
     CpusOption,
     JsonOption,
@@ -124,3 +126,55 @@ def render(document: dict) -> None:
 
 def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.1f} ms"
+
+
+PredictOption = typer.Option(None, "--predict", help=predictions.PREDICT_HELP, show_default=False,
+                             dir_okay=False)
+SheetOption = typer.Option(False, "--sheet",
+                           help="Print a blank predictions file for this lab and exit.")
+
+
+@lab_app.command("edge-cases")
+def edge_cases_command(
+    names: list[str] = typer.Argument(None, help="Servers (default: all four).",
+                                      show_default=False),
+    python_parser: str = typer.Option(
+        "both", "--python-parser",
+        help="The Python server's HTTP parser: h11, httptools, or both (two columns)."),
+    predict: Path = PredictOption,
+    sheet: bool = SheetOption,
+    cpus: float = CpusOption,
+    memory: int = MemoryOption,
+    json_out: bool = JsonOption,
+    runtime_name: str = RuntimeOption,
+) -> None:
+    """Lesson 005: about 20 odd HTTP/1.1 requests sent byte by byte; status and connection
+    per server, the RFC's requirement, the MUSTs broken, and where the prediction was wrong."""
+    chosen = servers.select(names)
+    if python_parser not in (*edgecases.PYTHON_PARSERS, "both"):
+        raise LabctlError(f"unknown Python parser '{python_parser}'",
+                          "Use h11, httptools or both", exit_code=2)
+    keys = [c.key for c in edgecases.columns(chosen, python_parser)]
+    if sheet:
+        print(predictions.sheet(
+            "labctl lab edge-cases", keys,
+            [(str(c.number), c.title) for c in edgecases.CASES],
+            'An answer is a status (400), a status and the connection ("200 open", '
+            '"200 closed"), "closed" (no answer), or for row 11 "100 → 200".'), end="")
+        return
+    mine = predictions.load(predict) if predict else None
+    runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)
+    with build_status("preparing the edge-cases lab") as (on_line, on_phase):
+        document = edgecases.run_lab(runtime, chosen, limits=limits, python_parser=python_parser,
+                                     on_phase=on_phase, on_build_line=on_line)
+    if mine is not None:
+        cells = {column: entry["cells"] for column, entry in document["servers"].items()}
+        document["your_predictions"] = predictions.score(
+            mine, cells, edgecases.judge_learner,
+            row_keys={c.key: str(c.number) for c in edgecases.CASES})
+    store.save_result("lab", document)
+    if json_out:
+        ui.print_json_document(document)
+        return
+    lab_render.edge_cases(document)

@@ -81,8 +81,12 @@ class Runtime(abc.ABC):
         """Build the server (or reuse an up-to-date build)."""
 
     @abc.abstractmethod
-    def start(self, server: Server, limits: Limits, *, keep: bool = False) -> Instance:
-        """Start the server and return once the engine or OS has started it (not yet healthy)."""
+    def start(self, server: Server, limits: Limits, *, keep: bool = False,
+              env: dict[str, str] | None = None) -> Instance:
+        """Start the server and return once the engine or OS has started it (not yet healthy).
+
+        ``env``: extra environment variables, the switches a lab flips (a parser, timeouts off).
+        """
 
     @abc.abstractmethod
     def is_running(self, instance: Instance) -> bool: ...

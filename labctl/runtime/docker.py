@@ -193,6 +193,7 @@ class DockerRuntime(Runtime):
     # -- containers -----------------------------------------------------------------------
 
     def start(self, server: Server, limits: Limits, *, keep: bool = False,
+              env: dict[str, str] | None = None,
               image: str | None = None, command: list[str] | None = None) -> Instance:
         labels = {
             LABEL: "1", LABEL_SESSION: SESSION_ID, LABEL_SERVER: server.name,
@@ -205,7 +206,7 @@ class DockerRuntime(Runtime):
             command=command,
             name=f"labctl-{server.name}-{SESSION_ID}",
             labels=labels,
-            environment={"PORT": str(CONTAINER_PORT)},
+            environment={**(env or {}), "PORT": str(CONTAINER_PORT)},
             # Host port None: the engine picks a free one; bound to loopback only.
             ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", None)},
             nano_cpus=int(limits.cpus * 1e9),

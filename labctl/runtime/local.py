@@ -176,7 +176,8 @@ class LocalRuntime(Runtime):
     def _state_dir(self) -> Path:
         return paths.state_dir() / "local"
 
-    def start(self, server: Server, limits: Limits, *, keep: bool = False) -> Instance:
+    def start(self, server: Server, limits: Limits, *, keep: bool = False,
+              env: dict[str, str] | None = None) -> Instance:
         out = self.build_dir(server)
         if not (out / ".complete").exists():
             self.prepare(server)
@@ -184,7 +185,7 @@ class LocalRuntime(Runtime):
         cpus = parse_cpuset(limits.cpuset) or None
         log_path = self._state_dir() / f"{SESSION_ID}-{server.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
+        env = {**os.environ, **(env or {}), "PORT": str(port), "HOST": "127.0.0.1"}
         with open(log_path, "wb") as log:
             started_at = time.monotonic()
             process = subprocess.Popen(

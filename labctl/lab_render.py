@@ -1,0 +1,96 @@
+"""Rich rendering of the edge-cases, slow-clients and shutdown labs' documents.
+
+Takes the JSON-ready documents the labs produce, so the screen and ``--json`` always agree.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from labctl import ui
+
+
+def _saved(document: dict) -> None:
+    if document.get("id"):
+        ui.out().print(Text(f"saved as {document['id']}  (labctl results show {document['id']})",
+                            style="muted"))
+
+
+def _your_predictions(document: dict) -> None:
+    mine = document.get("your_predictions")
+    if not mine:
+        return
+    out = ui.out()
+    out.print()
+    if not mine["total"]:
+        out.print(Text("Your predictions: none matched a measured cell.", style="warn"))
+    else:
+        out.print(Text.assemble(("Your predictions: ", "label"),
+                                (f"{mine['right']} of {mine['total']} right "
+                                 f"({mine['score']:.0%})", "figure")))
+        for judged in mine["judged"]:
+            if not judged["correct"]:
+                out.print(Text(f"  ✗ {judged['column']} row {judged['row']}: you said "
+                               f"{judged['predicted']}", style="warn"))
+    if mine["not_measured"]:
+        out.print(Text("  not measured in this run: " + ", ".join(mine["not_measured"]),
+                       style="muted"))
+
+
+def _cell(cell: dict) -> Text:
+    text = Text(cell["outcome"])
+    if cell["outcome"] not in ("closed", "reset", "no answer"):
+        text.append(" keep" if cell["connection"] == "open" else " close")
+    if cell["breaks_must"]:
+        text.stylize("fail")
+        text.append(" !")
+    if cell["prediction_holds"] is False:
+        text.append(" *", style="warn")
+    return text
+
+
+def edge_cases(document: dict) -> None:
+    out = ui.out()
+    servers = document["servers"]
+    out.print(Text.assemble(
+        ("The edge-cases lab", "label"),
+        " — each request on a new TCP connection, sent byte by byte; a cell is the status (or "
+        "what happened instead) and whether the server kept the connection open afterwards."))
+    for column, entry in servers.items():
+        if entry.get("parser_requested"):
+            reported = entry.get("parser_reported") or "not reported"
+            out.print(Text(f"{column}: uvicorn parser requested {entry['parser_requested']}, "
+                           f"the server reports {reported}"))
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column("request")
+    table.add_column("RFC")
+    for column in servers:
+        table.add_column(column)
+    for case in document["cases"]:
+        number = str(case["number"])
+        table.add_row(number, case["title"], case["level"],
+                      *(_cell(entry["cells"][number]) for entry in servers.values()))
+    out.print(table)
+    out.print(Text("keep/close: the connection after the answer (open or closed by the server); "
+                   "! breaks the RFC's MUST; * differs from the lesson's prediction.",
+                   style="muted"))
+    out.print()
+    out.print(Text("Why each row matters", style="label"))
+    for case in document["cases"]:
+        out.print(Text(f"{case['number']:>2}. {case['why']} ({case['level']}: "
+                       f"{case['requirement']}, {case['reference']})"))
+    summary = document["summary"]
+    out.print()
+    out.print(Text.assemble(("MUSTs broken: ", "label"), str(len(summary["musts_broken"]))))
+    for broken in summary["musts_broken"]:
+        out.print(Text(f"  row {broken['case']}, {broken['column']}: {broken['why']}",
+                       style="fail"))
+    out.print(Text.assemble(("Predictions the measurement contradicted: ", "label"),
+                            str(len(summary["predictions_wrong"]))))
+    for wrong in summary["predictions_wrong"]:
+        out.print(Text(f"  row {wrong['case']}, {wrong['column']}: predicted "
+                       f"{wrong['predicted']}, measured {wrong['measured']}", style="warn"))
+    _your_predictions(document)
+    _saved(document)
