@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from labctl.errors import LabctlError
+from labctl.errors import EnvironmentProblem, UsageProblem
 from labctl.ui import THEME
 
 CSV_LATENCY_FIELDS = ["server", "path", "connection", "samples", "errors", "non_2xx",
@@ -61,8 +61,8 @@ def save_picture(renderable, path: Path, *, title: str, width: int = 110) -> Non
         elif suffix in (".html", ".htm"):
             console.save_html(str(path))
         else:
-            raise LabctlError(f"cannot tell the picture format of {path}",
-                              "Name the file .svg or .html", exit_code=2)
+            raise UsageProblem(f"cannot tell the picture format of {path}",
+                               "Name the file .svg or .html")
     except OSError as exc:
-        raise LabctlError(f"could not write {path}: {exc.strerror}",
-                          "Check the folder exists and is writable", exit_code=2) from None
+        raise EnvironmentProblem(f"could not write {path}: {exc.strerror}",
+                                 "Check the folder exists and is writable") from None

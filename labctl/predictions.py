@@ -20,10 +20,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from labctl.errors import LabctlError
-
-PREDICT_HELP = ("Your own predictions, written before the run (TOML or JSON: one table per "
-                "server, row → answer); the lab scores them. --sheet prints a blank one.")
+from labctl.errors import UsageProblem
 
 
 def load(path: Path) -> dict[str, dict[str, str]]:
@@ -31,16 +28,16 @@ def load(path: Path) -> dict[str, dict[str, str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise LabctlError(f"cannot read the predictions file {path}: {exc.strerror}",
-                          "Give the path of a TOML or JSON file", exit_code=2) from None
+        raise UsageProblem(f"cannot read the predictions file {path}: {exc.strerror}",
+                           "Give the path of a TOML or JSON file") from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise LabctlError(f"{path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: "
-                          f"{exc}", "Compare it with the sheet from --sheet", exit_code=2) from None
+        raise UsageProblem(f"{path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: "
+                           f"{exc}", "Compare it with the sheet from --sheet") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise LabctlError(f"{path}: expected one table per server (e.g. [go]) of row = answer",
-                          "Compare it with the sheet from --sheet", exit_code=2)
+        raise UsageProblem(f"{path}: expected one table per server (e.g. [go]) of row = answer",
+                           "Compare it with the sheet from --sheet")
     return {column.lower(): {str(row): _text(answer) for row, answer in rows.items()}
             for column, rows in data.items()}
 

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from labctl.cpus import cores
-from labctl.probe import FRESH, KEEPALIVE, MODE_SHORT
+from labctl.modes import FRESH, KEEPALIVE, MODE_SHORT
 
 STATUS_STYLE = {"pass": "ok", "warn": "warn", "fail": "fail"}
 

@@ -206,7 +206,7 @@ class _FakeRuntime:
 
 
 def test_auto_picks_container_wrk_on_docker_and_host_wrk_on_local(monkeypatch):
-    monkeypatch.setattr(loadgen.shutil, "which", lambda name: "/usr/bin/wrk")
+    monkeypatch.setattr(loadgen.choice.shutil, "which", lambda name: "/usr/bin/wrk")
     options = loadgen.LoadOptions()
     assert isinstance(loadgen.choose_generator(_FakeRuntime("docker"), options),
                       loadgen.ContainerWrk)
@@ -220,7 +220,7 @@ def test_auto_with_a_rate_runs_the_builtin_open_loop(monkeypatch):
 
 
 def test_auto_falls_back_loudly_without_a_real_generator(monkeypatch):
-    monkeypatch.setattr(loadgen.shutil, "which", lambda name: None)
+    monkeypatch.setattr(loadgen.choice.shutil, "which", lambda name: None)
     generator = loadgen.prepare_generator(_FakeRuntime("local"), loadgen.LoadOptions())
     assert isinstance(generator, loadgen.BuiltinClient)
     assert "no real load generator" in generator.notes[0]
@@ -231,7 +231,7 @@ def test_auto_falls_back_loudly_without_a_real_generator(monkeypatch):
 
 
 def test_an_explicit_generator_does_not_fall_back(monkeypatch):
-    monkeypatch.setattr(loadgen.shutil, "which", lambda name: None)
+    monkeypatch.setattr(loadgen.choice.shutil, "which", lambda name: None)
     with pytest.raises(LabctlError, match="no wrk on this machine"):
         loadgen.prepare_generator(_FakeRuntime("local"), loadgen.LoadOptions(generator="host"))
     with pytest.raises(LabctlError, match="apt-get failed"):
@@ -429,9 +429,9 @@ def test_load_for_compare_prepares_once_and_returns_the_document(tiny_server, mo
 
     prepared = []
     real_prepare = loadgen.prepare_generator
-    monkeypatch.setattr(loadgen, "prepare_generator",
+    monkeypatch.setattr(loadgen.choice, "prepare_generator",
                         lambda *args, **kw: prepared.append(1) or real_prepare(*args, **kw))
-    monkeypatch.setattr(loadgen, "_prepared", {})
+    monkeypatch.setattr(loadgen.choice, "_prepared", {})
     runtime = LocalRuntime()
     options = loadgen.LoadOptions(connections=2, duration_s=0.2, generator="builtin")
     first = loadgen.load_for_compare(runtime, _instance(tiny_server.url), options)

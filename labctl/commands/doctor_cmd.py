@@ -6,19 +6,20 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from labctl import doctor, ui
-from labctl.commands.common import JsonOption
+from labctl import ui
+from labctl.commands.options import JsonOption
 from labctl.errors import EnvironmentProblem
-
-STYLE = {doctor.OK: "ok", doctor.WARN: "warn", doctor.MISSING: "fail"}
 
 
 def register(app: typer.Typer) -> None:
     app.command("doctor")(doctor_command)
 
 
-def doctor_command(json_out: bool = JsonOption) -> None:
+def doctor_command(json_out: JsonOption = False) -> None:
     """Check Docker, the toolchains, the load generator and disk; say how to fix what is missing."""
+    from labctl import doctor
+
+    style = {doctor.OK: "ok", doctor.WARN: "warn", doctor.MISSING: "fail"}
     result = doctor.report()
     if json_out:
         ui.print_json_document(result)
@@ -34,7 +35,7 @@ def doctor_command(json_out: bool = JsonOption) -> None:
                 detail = Text(item["detail"])
                 if item["fix"]:
                     detail.append("\n→ " + item["fix"], style="cmd")
-                table.add_row(Text(item["status"], style=STYLE[item["status"]]), item["name"],
+                table.add_row(Text(item["status"], style=style[item["status"]]), item["name"],
                               detail)
             out.print(table)
             out.print()

@@ -5,23 +5,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from labctl import bottleneck, edgecases, lab_render, loadgen, predictions, servers, store, ui
-from labctl.commands.common import (
+from labctl import ui
+from labctl.commands.common import build_status, default_limits, prepare_runtime
+from labctl.commands.options import (
     CpusOption,
     JsonOption,
     MemoryOption,
     RuntimeOption,
-    build_status,
-    default_limits,
-    prepare_runtime,
+    ServersArgument,
 )
-from labctl.cpus import client_cpuset, cores
-from labctl.errors import LabctlError
+from labctl.errors import UsageProblem
 
 lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
                       no_args_is_help=True)
@@ -33,15 +32,16 @@ def register(app: typer.Typer) -> None:
 
 @lab_app.command("bottleneck")
 def bottleneck_command(
-    names: list[str] = typer.Argument(None, help="Servers (default: all four).",
-                                      show_default=False),
-    connections: int = typer.Option(10, "--connections", "-c", min=1, max=1000,
-                                    help="Open connections of the load generator."),
-    duration: str = typer.Option("5s", "--duration", "-d", help="Each step's load, e.g. 5s."),
-    cpus: float = CpusOption,
-    memory: int = MemoryOption,
-    json_out: bool = JsonOption,
-    runtime_name: str = RuntimeOption,
+    names: ServersArgument = None,
+    connections: Annotated[int, typer.Option(
+        "--connections", "-c", min=1, max=1000,
+        help="Open connections of the load generator.")] = 10,
+    duration: Annotated[str, typer.Option(
+        "--duration", "-d", help="Each step's load, e.g. 5s.")] = "5s",
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
 ) -> None:
     """Lesson 003: a slow dependency, blocking against non-blocking, sequential against parallel.
 
@@ -49,11 +49,14 @@ def bottleneck_command(
     non-blocking wait, then /aggregate sequential and parallel; the lesson's prediction next to
     each measurement.
     """
+    from labctl import bottleneck, loadgen, servers, store
+    from labctl.cpus import client_cpuset
+
     chosen = servers.select(names)
     try:
         duration_s = loadgen.parse_duration(duration)
     except ValueError as exc:
-        raise LabctlError(str(exc), exit_code=2) from None
+        raise UsageProblem(str(exc)) from None
     runtime = prepare_runtime(runtime_name)
     limits = default_limits(cpus, memory)
     base_options = loadgen.LoadOptions(connections=connections, duration_s=duration_s)
@@ -77,6 +80,8 @@ def bottleneck_command(
 
 
 def render(document: dict) -> None:
+    from labctl.cpus import cores
+
     out = ui.out()
     params = document["parameters"]
     limits = document["limits"]
@@ -128,51 +133,63 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.1f} ms"
 
 
-PredictOption = typer.Option(None, "--predict", help=predictions.PREDICT_HELP, show_default=False,
-                             dir_okay=False)
-SheetOption = typer.Option(False, "--sheet",
-                           help="Print a blank predictions file for this lab and exit.")
+PREDICT_HELP = ("Your own predictions, written before the run (TOML or JSON: one table per "
+                "server, row = answer); the lab scores them. --sheet prints a blank one.")
+PredictOption = Annotated[Optional[Path], typer.Option(
+    "--predict", help=PREDICT_HELP, show_default=False, dir_okay=False)]
+SheetOption = Annotated[bool, typer.Option(
+    "--sheet", help="Print a blank predictions file for this lab and exit.")]
+
+
+def _score_predictions(document: dict, path: Path | None, judge, row_keys: dict) -> None:
+    """Add the learner's scored predictions to the document (before it is saved)."""
+    if path is None:
+        return
+    from labctl import predictions
+
+    cells = {column: entry["cells"] for column, entry in document["servers"].items()}
+    document["your_predictions"] = predictions.score(predictions.load(path), cells, judge,
+                                                     row_keys=row_keys)
 
 
 @lab_app.command("edge-cases")
 def edge_cases_command(
-    names: list[str] = typer.Argument(None, help="Servers (default: all four).",
-                                      show_default=False),
-    python_parser: str = typer.Option(
-        "both", "--python-parser",
-        help="The Python server's HTTP parser: h11, httptools, or both (two columns)."),
-    predict: Path = PredictOption,
-    sheet: bool = SheetOption,
-    cpus: float = CpusOption,
-    memory: int = MemoryOption,
-    json_out: bool = JsonOption,
-    runtime_name: str = RuntimeOption,
+    names: ServersArgument = None,
+    python_parser: Annotated[str, typer.Option(
+        "--python-parser",
+        help="The Python server's HTTP parser: h11, httptools, or both (two columns).")] = "both",
+    predict: PredictOption = None,
+    sheet: SheetOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
 ) -> None:
     """Lesson 005: about 20 odd HTTP/1.1 requests sent byte by byte; status and connection
     per server, the RFC's requirement, the MUSTs broken, and where the prediction was wrong."""
+    from labctl import edgecases, lab_render, predictions, servers, store
+
     chosen = servers.select(names)
     if python_parser not in (*edgecases.PYTHON_PARSERS, "both"):
-        raise LabctlError(f"unknown Python parser '{python_parser}'",
-                          "Use h11, httptools or both", exit_code=2)
-    keys = [c.key for c in edgecases.columns(chosen, python_parser)]
+        raise UsageProblem(f"unknown Python parser '{python_parser}'",
+                           "Use h11, httptools or both")
     if sheet:
+        keys = [c.key for c in edgecases.columns(chosen, python_parser)]
         print(predictions.sheet(
             "labctl lab edge-cases", keys,
             [(str(c.number), c.title) for c in edgecases.CASES],
             'An answer is a status (400), a status and the connection ("200 open", '
-            '"200 closed"), "closed" (no answer), or for row 11 "100 → 200".'), end="")
+            '"200 closed"), "closed" (no answer), or for row 11 "100 -> 200".'), end="")
         return
-    mine = predictions.load(predict) if predict else None
+    if predict is not None:
+        predictions.load(predict)   # a bad file fails now, not after the run
     runtime = prepare_runtime(runtime_name)
     limits = default_limits(cpus, memory)
     with build_status("preparing the edge-cases lab") as (on_line, on_phase):
         document = edgecases.run_lab(runtime, chosen, limits=limits, python_parser=python_parser,
                                      on_phase=on_phase, on_build_line=on_line)
-    if mine is not None:
-        cells = {column: entry["cells"] for column, entry in document["servers"].items()}
-        document["your_predictions"] = predictions.score(
-            mine, cells, edgecases.judge_learner,
-            row_keys={c.key: str(c.number) for c in edgecases.CASES})
+    _score_predictions(document, predict, edgecases.judge_learner,
+                       {c.key: str(c.number) for c in edgecases.CASES})
     store.save_result("lab", document)
     if json_out:
         ui.print_json_document(document)

@@ -10,33 +10,28 @@ from __future__ import annotations
 
 import csv
 import sys
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from labctl import hostinfo, loadgen, servers, ui
-from labctl.commands.common import (
+from labctl import ui
+from labctl.commands.common import build_status, default_limits, prepare_runtime
+from labctl.commands.options import (
     CpusOption,
+    GeneratorChoice,
+    GeneratorOption,
     JsonOption,
     MemoryOption,
+    RebuildOption,
     RuntimeOption,
-    build_status,
-    default_limits,
-    prepare_runtime,
+    ServerArgument,
 )
-from labctl.cpus import client_cpuset, cores, describe_cpus
-from labctl.errors import LabctlError
-from labctl.render import fmt_us
-from labctl.runner import document_head
-from labctl.runtime.lifecycle import running
+from labctl.errors import LabctlError, UsageProblem
 
 LOAD_SCHEMA = "labctl.load/1"
-SERVER_HELP = "go | python | rust | node (also nethttp, fastapi, axum, express)"
-GENERATOR_HELP = ("auto: wrk in a container on the Docker runtime, a host wrk on the local "
-                  "runtime; container | host | builtin (Python: the bottleneck above a few "
-                  "thousand req/s).")
 CSV_COLUMNS = ("server", "runtime", "path", "generator", "generator_where", "loop", "rate",
                "keepalive", "connections", "threads", "duration_s", "server_cpus", "client_cpus",
                "requests", "requests_per_s", "p50_us", "p90_us", "p99_us", "max_us",
@@ -49,48 +44,56 @@ def register(app: typer.Typer) -> None:
 
 
 def _duration(text: str, option: str, *, zero_ok: bool = False) -> float:
+    from labctl.durations import parse_duration
+
     if zero_ok and text.strip().lower() in ("0", "0s", "0ms", "none", "off"):
         return 0.0
     try:
-        return loadgen.parse_duration(text)
+        return parse_duration(text)
     except ValueError as exc:
-        raise LabctlError(f"{option}: {exc}", exit_code=2) from None
+        raise UsageProblem(f"{option}: {exc}") from None
 
 
 def load(
-    server: str = typer.Argument(..., help=SERVER_HELP, show_default=False),
-    path: str = typer.Argument("/", help="The path to request, e.g. / or /health."),
-    connections: int = typer.Option(100, "--connections", "-c", min=1, max=100_000,
-                                    help="Connections kept open at once."),
-    duration: str = typer.Option("10s", "--duration", "-d",
-                                 help="How long to send load: 10s, 500ms, 1m or seconds."),
-    threads: int = typer.Option(None, "--threads", "-t", min=1, show_default="one per client CPU",
-                                help="wrk threads."),
-    rate: float = typer.Option(None, "--rate", min=0.001, show_default="closed loop",
-                               help="Send this many requests per second in total (open loop, "
-                                    "on the built-in client); without it: as fast as the server "
-                                    "answers (closed loop)."),
-    no_keepalive: bool = typer.Option(False, "--no-keepalive",
-                                      help="A new connection for every request "
-                                           "(Connection: close)."),
-    generator: str = typer.Option("auto", "--generator", "-g", help=GENERATOR_HELP),
-    warmup: str = typer.Option("2s", "--warmup",
-                               help="Load sent first, with the same options, and discarded "
-                                    "(0 for none)."),
-    rebuild: bool = typer.Option(False, "--rebuild", help="Build even if an up-to-date build exists."),
-    cpus: float = CpusOption,
-    memory: int = MemoryOption,
-    json_out: bool = JsonOption,
-    csv_out: bool = typer.Option(False, "--csv", help="Print one CSV header and row on stdout."),
-    runtime_name: str = RuntimeOption,
+    server: ServerArgument,
+    path: Annotated[str, typer.Argument(help="The path to request, e.g. / or /health.")] = "/",
+    connections: Annotated[int, typer.Option(
+        "--connections", "-c", min=1, max=100_000, help="Connections kept open at once.")] = 100,
+    duration: Annotated[str, typer.Option(
+        "--duration", "-d", help="How long to send load: 10s, 500ms, 1m or seconds.")] = "10s",
+    threads: Annotated[Optional[int], typer.Option(
+        "--threads", "-t", min=1, show_default="one per client CPU",
+        help="wrk threads.")] = None,
+    rate: Annotated[Optional[float], typer.Option(
+        "--rate", min=0.001, show_default="closed loop",
+        help="Send this many requests per second in total (open loop, on the built-in "
+             "client); without it: as fast as the server answers (closed loop).")] = None,
+    no_keepalive: Annotated[bool, typer.Option(
+        "--no-keepalive", help="A new connection for every request (Connection: close).")] = False,
+    generator: GeneratorOption = GeneratorChoice.auto,
+    warmup: Annotated[str, typer.Option(
+        "--warmup",
+        help="Load sent first, with the same options, and discarded (0 for none).")] = "2s",
+    rebuild: RebuildOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    csv_out: Annotated[bool, typer.Option(
+        "--csv", help="Print one CSV header and row on stdout.")] = False,
+    runtime_name: RuntimeOption = None,
 ) -> None:
     """Put one server under load (wrk by default) and report req/s, latency and errors."""
+    from labctl import hostinfo, loadgen, servers
+    from labctl.cpus import client_cpuset
+    from labctl.runner import document_head
+    from labctl.runtime.lifecycle import running
+
     chosen = servers.get(server)
     if json_out and csv_out:
-        raise LabctlError("--json and --csv cannot be used together", exit_code=2)
+        raise UsageProblem("--json and --csv cannot be used together")
     options = loadgen.LoadOptions(
         path=path, connections=connections, duration_s=_duration(duration, "--duration"),
-        threads=threads, rate=rate, keepalive=not no_keepalive, generator=generator.lower())
+        threads=threads, rate=rate, keepalive=not no_keepalive, generator=generator.value)
     options.validate()
     warmup_s = _duration(warmup, "--warmup", zero_ok=True)
     runtime = prepare_runtime(runtime_name)
@@ -186,6 +189,9 @@ def write_csv(document: dict) -> None:
 
 def render_load(document: dict) -> Group:
     """Every figure labelled: what was sent, from where, to what, and what came back."""
+    from labctl import loadgen
+    from labctl.render import fmt_us
+
     load = document["load"]
     server = document["server"]
     latency = load["latency_us"]
@@ -215,6 +221,8 @@ def render_load(document: dict) -> Group:
     version = f" {gen['version']}" if gen["version"] else ""
     grid.add_row("client", f"{gen['name']}{version}: {gen['description']}")
     if document["cpus"]["separated"]:
+        from labctl.cpus import describe_cpus
+
         grid.add_row("CPUs", f"server on CPU {document['cpus']['server']}, load generator on "
                              f"{describe_cpus(document['cpus']['client'])}: kept apart")
     else:
@@ -252,6 +260,8 @@ def render_load(document: dict) -> Group:
 
 
 def _server_cpus(limits: dict) -> str:
+    from labctl.cpus import cores
+
     where = f" on CPU {limits['cpuset']}" if limits.get("cpuset") is not None else ""
     memory = f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ""
     return f"{cores(limits['cpus'])}{where}{memory}"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from labctl import render, resultdiff, store, ui
+from labctl import ui
+from labctl.commands.options import JsonOption
 
 results_app = typer.Typer(help="Saved compare and load results: list, show, diff.",
                           no_args_is_help=False)
@@ -19,11 +22,13 @@ def register(app: typer.Typer) -> None:
 @results_app.callback(invoke_without_command=True)
 def list_results(
     ctx: typer.Context,
-    json_out: bool = typer.Option(False, "--json", help="Print JSON on stdout and nothing else."),
+    json_out: JsonOption = False,
 ) -> None:
     """List saved results, newest first."""
     if ctx.invoked_subcommand is not None:
         return
+    from labctl import store
+
     entries = store.list_results()
     if json_out:
         ui.print_json_document({"schema": "labctl.results/1", "results": [
@@ -44,10 +49,13 @@ def list_results(
 
 @results_app.command("show")
 def show(
-    result_id: str = typer.Argument(..., help="An id, a unique prefix of one, or 'latest'."),
-    json_out: bool = typer.Option(False, "--json", help="Print the stored JSON document."),
+    result_id: Annotated[str, typer.Argument(
+        help="An id, a unique prefix of one, or 'latest'.", show_default=False)],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the stored JSON document.")] = False,
 ) -> None:
     """Show one saved result as it was printed when it ran."""
+    from labctl import render, store
+
     document = store.load_result(result_id)
     if json_out:
         ui.print_json_document(document)
@@ -71,11 +79,14 @@ def show(
 
 @results_app.command("diff")
 def diff(
-    first: str = typer.Argument(..., help="The earlier result (id, prefix or 'latest')."),
-    second: str = typer.Argument(..., help="The later result."),
-    json_out: bool = typer.Option(False, "--json", help="Print the differences as JSON."),
+    first: Annotated[str, typer.Argument(help="The earlier result (id, prefix or 'latest').",
+                                         show_default=False)],
+    second: Annotated[str, typer.Argument(help="The later result.", show_default=False)],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the differences as JSON.")] = False,
 ) -> None:
     """What changed between two results: conditions first, then the figures."""
+    from labctl import render, resultdiff, store
+
     a, b = store.load_result(first), store.load_result(second)
     changes = resultdiff.diff(a, b)
     if json_out:
