@@ -1,27 +1,33 @@
 """Rich rendering of the edge-cases, slow-clients and shutdown labs' documents.
 
-Takes the JSON-ready documents the labs produce, so the screen and ``--json`` always agree.
+Takes the JSON-ready documents the labs produce, so the screen and ``--json`` always agree; each
+renderer returns one renderable, which `labctl results show` prints too (render.RENDERERS).
 """
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from labctl import ui
+
+class _Lines(list):
+    """Collects renderables; ``print`` mirrors Console.print so the renderers read naturally."""
+
+    def print(self, *items) -> None:
+        self.extend(items or [Text("")])
 
 
-def _saved(document: dict) -> None:
+def _saved(out: _Lines, document: dict) -> None:
     if document.get("id"):
-        ui.out().print(Text(f"saved as {document['id']}  (labctl results show {document['id']})",
-                            style="muted"))
+        out.print(Text(f"saved as {document['id']}  (labctl results show {document['id']})",
+                       style="muted"))
 
 
-def _your_predictions(document: dict) -> None:
+def _your_predictions(out: _Lines, document: dict) -> None:
     mine = document.get("your_predictions")
     if not mine:
         return
-    out = ui.out()
     out.print()
     if not mine["total"]:
         out.print(Text("Your predictions: none matched a measured cell.", style="warn"))
@@ -50,8 +56,8 @@ def _cell(cell: dict) -> Text:
     return text
 
 
-def edge_cases(document: dict) -> None:
-    out = ui.out()
+def edge_cases(document: dict) -> Group:
+    out = _Lines()
     servers = document["servers"]
     out.print(Text.assemble(
         ("The edge-cases lab", "label"),
@@ -92,5 +98,6 @@ def edge_cases(document: dict) -> None:
     for wrong in summary["predictions_wrong"]:
         out.print(Text(f"  row {wrong['case']}, {wrong['column']}: predicted "
                        f"{wrong['predicted']}, measured {wrong['measured']}", style="warn"))
-    _your_predictions(document)
-    _saved(document)
+    _your_predictions(out, document)
+    _saved(out, document)
+    return Group(*out)

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
@@ -49,7 +47,7 @@ def bottleneck_command(
     non-blocking wait, then /aggregate sequential and parallel; the lesson's prediction next to
     each measurement.
     """
-    from labctl import bottleneck, loadgen, servers, store
+    from labctl import bottleneck, loadgen, render, servers, store
     from labctl.cpus import client_cpuset
 
     chosen = servers.select(names)
@@ -76,61 +74,7 @@ def bottleneck_command(
     if json_out:
         ui.print_json_document(document)
         return
-    render(document)
-
-
-def render(document: dict) -> None:
-    from labctl.cpus import cores
-
-    out = ui.out()
-    params = document["parameters"]
-    limits = document["limits"]
-    cpuset = f" on CPU {limits['cpuset']}" if limits.get("cpuset") is not None else ""
-    out.print(Text.assemble(
-        ("The bottleneck lab", "label"),
-        f" — closed loop, {params['connections']} kept-alive connections, "
-        f"{params['duration_s']:g} s per step after a 1 s discarded warm-up; each server "
-        f"limited to {cores(limits['cpus'])}{cpuset}; prediction agrees when requests/s is "
-        f"within ±{params['tolerance']:.0%}."))
-    for name, entry in document["servers"].items():
-        out.print()
-        table = Table(title=f"{entry['language']} {entry['framework']} — {entry['concurrency']}",
-                      title_justify="left", show_edge=False, pad_edge=False)
-        for column, justify in (("step", "left"), ("predicted req/s", "right"),
-                                ("measured req/s", "right"), ("gap", "right"),
-                                ("p50", "right"), ("p99", "right"),
-                                ("server's own timing", "left")):
-            table.add_column(column, justify=justify)
-        for step in entry["steps"]:
-            predicted = step["prediction"]["requests_per_s"]
-            measured = step["measured"]
-            gap = step["gap"]
-            gap_text = Text("–") if gap is None else Text(
-                f"{gap:+.0%}", style="ok" if step["agrees"] else "warn")
-            timing = step["server_timing"]["server_timing_ms"]
-            timing_text = ", ".join(f"{k} {v:.1f}" for k, v in timing.items()) + " ms" \
-                if timing else "–"
-            rps = Text(f"{measured['requests_per_s']:,.0f}", style="figure")
-            if measured["flagged"]:
-                rps.append(" FLAGGED", style="fail")
-            table.add_row(step["title"], "–" if predicted is None else f"{predicted:,.0f}", rps,
-                          gap_text, _ms(measured["latency_p50_ms"]),
-                          _ms(measured["latency_p99_ms"]), timing_text)
-        out.print(table)
-        for step in entry["steps"]:
-            out.print(Text(f"• {step['title']}: {step['sentence']}"))
-            for reason in step["measured"]["reasons"]:
-                out.print(Text(f"  flagged: {reason}", style="fail"))
-    out.print()
-    out.print(Text("p50/p99: latency each client saw, from the load generator (wrk's histogram); "
-                   "server's own timing: the Server-Timing header of one request sent alone.",
-                   style="muted"))
-    if document.get("id"):
-        out.print(Text(f"saved as {document['id']}", style="muted"))
-
-
-def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.1f} ms"
+    ui.out().print(render.render_lab_bottleneck(document))
 
 
 PREDICT_HELP = ("Your own predictions, written before the run (TOML or JSON: one table per "
@@ -194,4 +138,4 @@ def edge_cases_command(
     if json_out:
         ui.print_json_document(document)
         return
-    lab_render.edge_cases(document)
+    ui.out().print(lab_render.edge_cases(document))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from labctl import ui
@@ -61,27 +60,12 @@ def list_servers(
             "image": image,
             "concurrency": server.concurrency_model,
         })
+    document = {"schema": "labctl.servers/1", "servers": rows,
+                "engine": engine_note or "reachable"}
     if json_out:
-        ui.print_json_document({"schema": "labctl.servers/1", "servers": rows,
-                                "engine": engine_note or "reachable"})
+        ui.print_json_document(document)
         return
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("server", "framework", "version", "base image", "image"):
-        table.add_column(column)
-    for row in rows:
-        image = row["image"]
-        if engine_note:
-            image_text = Text("? (no engine)", style="muted")
-        elif image is None:
-            image_text = Text("not built", style="warn")
-        else:
-            state = "built" if image["up_to_date"] else "built, source changed"
-            image_text = Text(f"{state}, {render.fmt_bytes(image['size_bytes'])}",
-                              style="ok" if image["up_to_date"] else "warn")
-        table.add_row(f"{row['name']} ({', '.join(row['aliases'][:2])})",
-                      f"{row['language']} {row['framework']}", row["framework_version"],
-                      row["base_image"], image_text)
-    ui.out().print(table)
+    ui.out().print(render.render_servers(document))
     if engine_note:
         ui.info(f"Docker: {engine_note}")
 
