@@ -101,3 +101,52 @@ def edge_cases(document: dict) -> Group:
     _your_predictions(out, document)
     _saved(out, document)
     return Group(*out)
+
+
+def _ms_text(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.1f} ms"
+
+
+def slow_clients(document: dict) -> Group:
+    out = _Lines()
+    params = document["parameters"]
+    out.print(Text.assemble(
+        ("The slow-clients lab", "label"),
+        f" — {params['connections']} connections each send the start of a request and then one "
+        f"header byte every {params['interval_s']:g} s, watched for {params['window_s']:g} s; "
+        f"meanwhile a normal client sends GET /health on a new connection every "
+        f"{params['normal_every_s']:g} s (timeout {params['normal_timeout_s']:g} s). Each server "
+        f"runs as shipped and with its stack's default timeouts ({params['defaults_env']}=1)."))
+    table = Table(show_edge=False, pad_edge=False)
+    for column, justify in (("server", "left"), ("timeouts", "left"),
+                            ("trickling connections ended by", "left"),
+                            ("cut after (median)", "right"), ("predicted", "left"),
+                            ("normal p50 before", "right"), ("normal p50 during", "right"),
+                            ("normal max during", "right"), ("normal errors", "right")):
+        table.add_column(column, justify=justify)
+    for name, entry in document["servers"].items():
+        for run_name, run in entry["runs"].items():
+            ended = ", ".join(f"{how}: {n}" for how, n in sorted(run["summary"]["ended_by"].items()))
+            predicted = run["predicted"]
+            predicted_text = Text("–") if predicted is None else Text(
+                predicted["how"] + (f" at {predicted['after_s']:g} s"
+                                    if predicted["after_s"] is not None else ""))
+            if run["prediction_holds"] is False:
+                predicted_text.append(" *", style="warn")
+            during = run["normal_during"]
+            errors = Text(f"{during.get('errors', 0)}/{during.get('requests', 0)}",
+                          style="fail" if during.get("errors") else "")
+            table.add_row(name, run_name, ended,
+                          "–" if run["after_s"] is None else f"{run['after_s']:g} s",
+                          predicted_text, _ms_text(run["normal_before"]["latency_p50_ms"]),
+                          _ms_text(during.get("latency_p50_ms")),
+                          _ms_text(during.get("latency_max_ms")), errors)
+    out.print(table)
+    out.print(Text("ended by: 408 (the server answered Request Timeout, then closed), closed "
+                   "(a silent close), reset, or still open when the window ended; * the "
+                   "measurement differs from the lesson's prediction (time within "
+                   f"±{params['cut_tolerance_s']:g} s). Normal client: fresh connections, "
+                   "latency from connect to the whole answer.", style="muted"))
+    _your_predictions(out, document)
+    _saved(out, document)
+    return Group(*out)

@@ -544,6 +544,7 @@ RENDERERS = {
     "labctl.load/": render_load,
     "labctl.lab.bottleneck/": render_lab_bottleneck,
     "labctl.lab.edge-cases/": lab_render.edge_cases,
+    "labctl.lab.slow-clients/": lab_render.slow_clients,
     "labctl.servers/": render_servers,
     "labctl.verify/": render_verify,
     "labctl.doctor/": render_doctor,

@@ -139,3 +139,54 @@ def edge_cases_command(
         ui.print_json_document(document)
         return
     ui.out().print(lab_render.edge_cases(document))
+
+
+@lab_app.command("slow-clients")
+def slow_clients_command(
+    names: ServersArgument = None,
+    connections: Annotated[int, typer.Option(
+        "--connections", "-c", min=1, max=500,
+        help="Trickling (slowloris) connections.")] = 20,
+    window: Annotated[float, typer.Option(
+        "--window", min=2.0, max=55.0,
+        help="Seconds each run watches the trickling connections.")] = 15.0,
+    predict: PredictOption = None,
+    sheet: SheetOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
+) -> None:
+    """Lesson 006: a slowloris attack (connections sending one header byte a second) on each
+    server, as shipped and with its stack's default timeouts, while a normal client keeps
+    requesting: when and how each trickling connection is cut, and what the normal client saw."""
+    from labctl import lab_render, predictions, servers, slowclients, store
+
+    chosen = servers.select(names)
+    if sheet:
+        print(predictions.sheet(
+            "labctl lab slow-clients", [s.name for s in chosen],
+            [(run, f"{run} timeouts: how a trickling connection ends")
+             for run, _ in slowclients.RUNS],
+            'An answer is how it ends: "408", "closed", "reset" or "open", optionally with '
+            'the seconds it takes ("closed 5").'), end="")
+        return
+    if predict is not None:
+        predictions.load(predict)
+    runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)
+    settings = slowclients.Settings(connections=connections, window_s=window)
+    with build_status("preparing the slow-clients lab") as (on_line, on_phase):
+        document = slowclients.run_lab(runtime, chosen, limits=limits, settings=settings,
+                                       on_phase=on_phase, on_build_line=on_line)
+    if predict is not None:
+        cells = {name: {run: {"how": r["how"], "after_s": r["after_s"]}
+                        for run, r in entry["runs"].items()}
+                 for name, entry in document["servers"].items()}
+        document["your_predictions"] = predictions.score(predictions.load(predict), cells,
+                                                         slowclients.judge_learner)
+    store.save_result("lab", document)
+    if json_out:
+        ui.print_json_document(document)
+        return
+    ui.out().print(lab_render.slow_clients(document))
