@@ -389,6 +389,83 @@ class EdgeCasesDocument(TypedDict):
     your_predictions: NotRequired[YourPredictions]
 
 
+class SlowConnection(TypedDict):
+    index: int
+    how: str
+    after_s: Optional[float]
+    bytes_sent: NotRequired[int]
+    status: NotRequired[int]
+    error: NotRequired[str]
+
+
+class NormalClient(TypedDict):
+    requests: int
+    answered: int
+    statuses: dict[str, int]
+    errors: int
+    error_kinds: list[str]
+    latency_p50_ms: Optional[float]
+    latency_max_ms: Optional[float]
+
+
+class CutTimes(TypedDict):
+    min: float
+    median: float
+    max: float
+
+
+class SlowSummary(TypedDict):
+    ended_by: dict[str, int]
+    cut: int
+    cut_after_s: Optional[CutTimes]
+
+
+class SlowPrediction(TypedDict):
+    how: str
+    after_s: Optional[float]
+
+
+class SlowRun(TypedDict):
+    env: dict[str, str]
+    normal_before: NormalClient
+    normal_during: NormalClient
+    connections: list[SlowConnection]
+    summary: SlowSummary
+    server_still_running: bool
+    how: str
+    after_s: Optional[float]
+    predicted: Optional[SlowPrediction]
+    prediction_holds: Optional[bool]
+
+
+class SlowServer(ServerFacts):
+    runs: dict[str, SlowRun]
+    path: PathPart
+
+
+class SlowParameters(TypedDict):
+    connections: int
+    interval_s: float
+    window_s: float
+    normal_every_s: float
+    normal_timeout_s: float
+    defaults_env: str
+    cut_tolerance_s: float
+    normal_client: str
+
+
+class SlowClientsDocument(TypedDict):
+    schema: str
+    id: NotRequired[str]
+    created: str
+    runtime: dict[str, Any]
+    host: Host
+    parameters: SlowParameters
+    limits: LimitsPart
+    servers: dict[str, SlowServer]
+    your_predictions: NotRequired[YourPredictions]
+
+
 # -- labctl servers, verify, doctor ---------------------------------------------------------
 
 
@@ -549,6 +626,7 @@ SCHEMAS: dict[str, type] = {
     "labctl.load/1": LoadDocument,
     "labctl.lab.bottleneck/1": LabDocument,
     "labctl.lab.edge-cases/1": EdgeCasesDocument,
+    "labctl.lab.slow-clients/1": SlowClientsDocument,
     "labctl.servers/1": ServersDocument,
     "labctl.verify/1": VerifyDocument,
     "labctl.doctor/1": DoctorDocument,

@@ -287,6 +287,18 @@ def test_edge_cases_document(fake_runtime, tmp_path):
     assert "The edge-cases lab" in assert_renders(document)
 
 
+def test_slow_clients_document(fake_runtime):
+    from labctl import slowclients
+
+    settings = slowclients.Settings(connections=2, interval_s=0.1, window_s=0.5,
+                                    normal_every_s=0.05, normal_timeout_s=1.0)
+    document = slowclients.run_lab(fake_runtime, [get_server("node")], limits=Limits(),
+                                   settings=settings)
+    assert document["schema"] == "labctl.lab.slow-clients/1"
+    assert_conforms(document)
+    assert "The slow-clients lab" in assert_renders(document)
+
+
 def test_verify_document(fake_runtime):
     document = verify.verify_servers(fake_runtime, [get_server("python")], Limits())
     assert_conforms(document)
