@@ -150,3 +150,53 @@ def slow_clients(document: dict) -> Group:
     _your_predictions(out, document)
     _saved(out, document)
     return Group(*out)
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none sent"
+
+
+def shutdown(document: dict) -> Group:
+    out = _Lines()
+    params = document["parameters"]
+    out.print(Text.assemble(
+        ("The shutdown lab", "label"),
+        f" — {params['in_flight']} requests in flight (each waits "
+        f"{params['in_flight_wait_ms'] / 1000:g} s in the handler), {params['idle_connections']} "
+        f"idle kept-alive connections and a steady client (GET /health, a new connection every "
+        f"{params['steady_every_s'] * 1000:g} ms); {params['stop_after_s']:g} s later: "
+        f"{params['stop']} ({params['grace_s']:g} s). Each server with its graceful handler and "
+        f"without it ({params['off_env']}=off)."))
+    table = Table(show_edge=False, pad_edge=False)
+    for column, justify in (("server", "left"), ("run", "left"), ("stop took", "right"),
+                            ("in flight", "left"), ("idle connections", "left"),
+                            ("steady client after SIGTERM", "left"), ("predicted", "left")):
+        table.add_column(column, justify=justify)
+    for name, entry in document["servers"].items():
+        for run_name, run in entry["runs"].items():
+            idle_ways: dict[str, int] = {}
+            for idle in run["idle"]:
+                idle_ways[idle["how"]] = idle_ways.get(idle["how"], 0) + 1
+            idle_times = [i["after_sigterm_s"] for i in run["idle"]
+                          if i["after_sigterm_s"] is not None]
+            idle_text = _counts(idle_ways) + (f" (by {max(idle_times):.2f} s)"
+                                              if idle_times else "")
+            in_flight = _counts({o: sum(1 for r in run["in_flight"] if r["outcome"] == o)
+                                 for o in {r["outcome"] for r in run["in_flight"]}})
+            prediction = run["predicted"]
+            predicted_text = Text(f"{prediction['in_flight']}, ~{prediction['stop_s']:g} s")
+            if not run["prediction_holds"]:
+                predicted_text.append(" *", style="warn")
+            table.add_row(name, run_name, Text(f"{run['stop_seconds']:.2f} s", style="figure"),
+                          in_flight, idle_text, _counts(run["steady"]["after_sigterm"]),
+                          predicted_text)
+    out.print(table)
+    out.print(Text("in flight: the status each long request got (reset / empty reply: cut); "
+                   "idle: closed (a FIN from the server), reset, or still open when the stop "
+                   "returned; steady: outcomes of the requests sent after SIGTERM (refused: "
+                   "nothing listening any more; unreachable/timeout: the container was gone). "
+                   f"* differs from the lesson's prediction (±{params['stop_tolerance_s']:g} s).",
+                   style="muted"))
+    _your_predictions(out, document)
+    _saved(out, document)
+    return Group(*out)

@@ -545,6 +545,7 @@ RENDERERS = {
     "labctl.lab.bottleneck/": render_lab_bottleneck,
     "labctl.lab.edge-cases/": lab_render.edge_cases,
     "labctl.lab.slow-clients/": lab_render.slow_clients,
+    "labctl.lab.shutdown/": lab_render.shutdown,
     "labctl.servers/": render_servers,
     "labctl.verify/": render_verify,
     "labctl.doctor/": render_doctor,

@@ -181,7 +181,7 @@ class FakeRuntime(Runtime):
     def logs(self, instance: Instance, tail: int = 40) -> str:
         return ""
 
-    def stop(self, instance: Instance) -> None:
+    def stop(self, instance: Instance, grace_s: float | None = None) -> None:
         instance.extra["stop_seconds"] = 0.01
 
     def idle_memory_bytes(self, instance: Instance) -> int | None:

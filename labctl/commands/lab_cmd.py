@@ -190,3 +190,46 @@ def slow_clients_command(
         ui.print_json_document(document)
         return
     ui.out().print(lab_render.slow_clients(document))
+
+
+@lab_app.command("shutdown")
+def shutdown_command(
+    names: ServersArgument = None,
+    predict: PredictOption = None,
+    sheet: SheetOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
+) -> None:
+    """Lesson 007: stop each server (docker stop, or SIGTERM locally) while requests are in
+    flight, connections sit idle and a steady client keeps asking; with its graceful handler and
+    without it. What each client got, and how long the stop took."""
+    from labctl import lab_render, predictions, servers, shutdown, store
+
+    chosen = servers.select(names)
+    if sheet:
+        print(predictions.sheet(
+            "labctl lab shutdown", [s.name for s in chosen],
+            [(run, f"{run}: the requests in flight, and the seconds the stop takes")
+             for run, _ in shutdown.RUNS],
+            'An answer is "completed" or "cut", optionally with the stop\'s seconds '
+            '("completed 10").'), end="")
+        return
+    if predict is not None:
+        predictions.load(predict)
+    runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)
+    with build_status("preparing the shutdown lab") as (on_line, on_phase):
+        document = shutdown.run_lab(runtime, chosen, limits=limits,
+                                    settings=shutdown.Settings(), on_phase=on_phase,
+                                    on_build_line=on_line)
+    if predict is not None:
+        cells = {name: entry["runs"] for name, entry in document["servers"].items()}
+        document["your_predictions"] = predictions.score(predictions.load(predict), cells,
+                                                         shutdown.judge_learner)
+    store.save_result("lab", document)
+    if json_out:
+        ui.print_json_document(document)
+        return
+    ui.out().print(lab_render.shutdown(document))

@@ -95,8 +95,10 @@ class Runtime(abc.ABC):
     def logs(self, instance: Instance, tail: int = 40) -> str: ...
 
     @abc.abstractmethod
-    def stop(self, instance: Instance) -> None:
-        """Stop and remove; never raises for something already gone."""
+    def stop(self, instance: Instance, grace_s: float | None = None) -> None:
+        """Stop and remove; never raises for something already gone. ``grace_s``: how long
+        SIGTERM may take before SIGKILL (the runtime's short default when None; the shutdown
+        lab passes Docker's own 10 s)."""
 
     @abc.abstractmethod
     def idle_memory_bytes(self, instance: Instance) -> int | None: ...

@@ -320,7 +320,7 @@ class DockerRuntime(Runtime):
             return ""
         return container.logs(tail=tail).decode("utf-8", "replace").rstrip()
 
-    def stop(self, instance: Instance) -> None:
+    def stop(self, instance: Instance, grace_s: float | None = None) -> None:
         """SIGTERM first, as `docker stop` does (the servers shut down gracefully in well under a
         second), then remove. The time it took is kept: a server that ignores SIGTERM shows up."""
         docker = _docker_module()
@@ -329,7 +329,7 @@ class DockerRuntime(Runtime):
             return
         started = time.monotonic()
         try:
-            container.stop(timeout=STOP_GRACE_S)
+            container.stop(timeout=STOP_GRACE_S if grace_s is None else grace_s)
         except docker.errors.APIError:
             pass
         instance.extra["stop_seconds"] = round(time.monotonic() - started, 3)

@@ -56,6 +56,11 @@ func main() {
 	if os.Getenv("STACK_DEFAULT_TIMEOUTS") == "1" {
 		srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = 0, 0, 0, 0
 	}
+	// Lesson 007: GRACEFUL_SHUTDOWN=off serves without a signal handler, so
+	// SIGTERM takes Go's default action: exit at once, cutting every request.
+	if os.Getenv("GRACEFUL_SHUTDOWN") == "off" {
+		log.Fatal(srv.ListenAndServe())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

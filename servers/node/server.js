@@ -60,5 +60,9 @@ function shutdown() {
   setTimeout(() => process.exit(1), 5000).unref();
 }
 // once: a second Ctrl-C falls back to the default action and kills at once.
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);
+// Lesson 007: GRACEFUL_SHUTDOWN=off installs no handler, so the signal's
+// default action applies (and as PID 1 in a container, nothing happens).
+if (process.env.GRACEFUL_SHUTDOWN !== 'off') {
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}

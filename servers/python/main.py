@@ -1,6 +1,7 @@
 """A minimal HTTP server using FastAPI, started by the uvicorn ASGI server.
 Lesson 003's endpoints live in bottleneck.py and are added with one call."""
 
+import contextlib
 import os
 
 import uvicorn
@@ -52,6 +53,11 @@ if __name__ == "__main__":
     # Timeouts: uvicorn has no limit on how long a client may take to send
     # its headers; timeout_keep_alive (5 s) only runs between requests. So
     # there is nothing for STACK_DEFAULT_TIMEOUTS (lesson 006) to turn off.
+    # Lesson 007: GRACEFUL_SHUTDOWN=off stops uvicorn from installing its
+    # handlers, so SIGTERM takes its default action (and as PID 1 in a
+    # container, nothing happens).
+    if os.environ.get("GRACEFUL_SHUTDOWN") == "off":
+        uvicorn.Server.capture_signals = contextlib.nullcontext
     print(f"uvicorn HTTP parser: {HTTP_PARSER}", flush=True)
     uvicorn.run(
         "main:app",

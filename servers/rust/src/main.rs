@@ -36,10 +36,14 @@ async fn main() {
 
     // Graceful stop: once the signal future resolves, axum stops accepting,
     // closes idle keep-alive connections and lets in-flight requests finish.
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .expect("server error");
+    // Lesson 007: GRACEFUL_SHUTDOWN=off serves without it, so SIGTERM takes
+    // its default action (and as PID 1 in a container, nothing happens).
+    let serve = axum::serve(listener, app);
+    if std::env::var("GRACEFUL_SHUTDOWN").as_deref() == Ok("off") {
+        serve.await.expect("server error");
+    } else {
+        serve.with_graceful_shutdown(shutdown_signal()).await.expect("server error");
+    }
 }
 
 // A &'static str becomes a text/plain; charset=utf-8 response.
