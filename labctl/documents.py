@@ -466,6 +466,73 @@ class SlowClientsDocument(TypedDict):
     your_predictions: NotRequired[YourPredictions]
 
 
+class InFlight(TypedDict):
+    outcome: str
+    ended_after_sigterm_s: Optional[float]
+
+
+class IdleConnection(TypedDict):
+    index: int
+    how: str
+    after_sigterm_s: Optional[float]
+
+
+class SteadyBefore(TypedDict):
+    requests: int
+    answered: int
+
+
+class SteadyClient(TypedDict):
+    before_stop: SteadyBefore
+    after_sigterm: dict[str, int]
+    last_answered_after_sigterm_s: Optional[float]
+
+
+class StopPrediction(TypedDict):
+    stop_s: float
+    in_flight: str
+
+
+class StopRun(TypedDict):
+    env: dict[str, str]
+    stop_seconds: float
+    in_flight: list[InFlight]
+    in_flight_completed: int
+    in_flight_verdict: str
+    idle: list[IdleConnection]
+    steady: SteadyClient
+    predicted: StopPrediction
+    prediction_holds: bool
+
+
+class StopServer(ServerFacts):
+    runs: dict[str, StopRun]
+
+
+class StopParameters(TypedDict):
+    idle_connections: int
+    in_flight: int
+    in_flight_wait_ms: int
+    stop_after_s: float
+    grace_s: float
+    steady_every_s: float
+    off_env: str
+    stop_tolerance_s: float
+    stop: str
+
+
+class ShutdownDocument(TypedDict):
+    schema: str
+    id: NotRequired[str]
+    created: str
+    runtime: dict[str, Any]
+    host: Host
+    parameters: StopParameters
+    limits: LimitsPart
+    servers: dict[str, StopServer]
+    your_predictions: NotRequired[YourPredictions]
+
+
 # -- labctl servers, verify, doctor ---------------------------------------------------------
 
 
@@ -627,6 +694,7 @@ SCHEMAS: dict[str, type] = {
     "labctl.lab.bottleneck/1": LabDocument,
     "labctl.lab.edge-cases/1": EdgeCasesDocument,
     "labctl.lab.slow-clients/1": SlowClientsDocument,
+    "labctl.lab.shutdown/1": ShutdownDocument,
     "labctl.servers/1": ServersDocument,
     "labctl.verify/1": VerifyDocument,
     "labctl.doctor/1": DoctorDocument,

@@ -299,6 +299,17 @@ def test_slow_clients_document(fake_runtime):
     assert "The slow-clients lab" in assert_renders(document)
 
 
+def test_shutdown_document(fake_runtime):
+    from labctl import shutdown
+
+    settings = shutdown.Settings(idle=1, long=1, grace_s=1.0)
+    document = shutdown.run_lab(fake_runtime, [get_server("rust")], limits=Limits(),
+                                settings=settings)
+    assert document["schema"] == "labctl.lab.shutdown/1"
+    assert_conforms(document)
+    assert "The shutdown lab" in assert_renders(document)
+
+
 def test_verify_document(fake_runtime):
     document = verify.verify_servers(fake_runtime, [get_server("python")], Limits())
     assert_conforms(document)
