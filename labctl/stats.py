@@ -8,6 +8,7 @@ therefore the slowest sample, and ``Summary.p99_is_max`` says so.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from statistics import fmean
 
@@ -46,8 +47,8 @@ class Summary:
         return {k: (round(v, 1) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
-def summarize(samples_us: list[float]) -> Summary:
-    values = sorted(samples_us)
+def summarize(samples_us: Iterable[float]) -> Summary:
+    values: list[float] = sorted(samples_us)
     if not values:
         raise ValueError("no samples to summarize")
     low, high = median_interval(values)

@@ -74,7 +74,8 @@ def lessons_list(ctx: typer.Context, json_out: bool = JsonOption) -> None:
     moment = now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
     if json_out:
-        ui.print_json_document({"schema": "labctl.lessons/1", "lessons": [quiz_ui.status_json(lesson, statuses[lesson.id])
+        ui.print_json_document({"schema": "labctl.lessons/1",
+                                "lessons": [quiz_ui.status_json(lesson, statuses[lesson.id])
                                             for lesson in lessons],
                                 "due_now": sum(s.due for s in statuses.values())})
         return
