@@ -33,7 +33,7 @@ class Series(TypedDict):
     errors: int
     summary: Optional[Summary]
     phases_p50: dict[str, Optional[float]]
-    totals_us: NotRequired[list[float]]   # absent in results saved before samples were kept
+    totals_us: list[int]          # every successful sample, for the report's plots
 
 
 class Host(TypedDict):

@@ -168,8 +168,9 @@ def test_options_validation():
     loadgen.LoadOptions().validate()
     loadgen.LoadOptions(rate=100).validate()
     loadgen.LoadOptions(rate=100, generator="builtin").validate()
-    for bad in (loadgen.LoadOptions(rate=100, generator="container"),
-                loadgen.LoadOptions(rate=100, generator="host"),
+    loadgen.LoadOptions(rate=100, generator="container").validate()   # oha in a container
+    loadgen.LoadOptions(rate=100, generator="host").validate()        # oha on this machine
+    for bad in (loadgen.LoadOptions(rate=0),
                 loadgen.LoadOptions(threads=5, connections=4),
                 loadgen.LoadOptions(path="health"),
                 loadgen.LoadOptions(generator="ab")):
@@ -212,10 +213,17 @@ def test_auto_picks_container_wrk_on_docker_and_host_wrk_on_local(monkeypatch):
     assert isinstance(loadgen.choose_generator(_FakeRuntime("local"), options), loadgen.HostWrk)
 
 
-def test_auto_with_a_rate_runs_the_builtin_open_loop(monkeypatch):
-    generator = loadgen.choose_generator(_FakeRuntime("docker"), loadgen.LoadOptions(rate=100))
-    assert isinstance(generator, loadgen.BuiltinClient)
-    assert "cannot pace requests" in generator.notes[0]
+def test_a_rate_runs_on_oha_wherever_the_load_comes_from():
+    from labctl.loadgen.oha import ContainerOha, HostOha
+
+    rate = loadgen.LoadOptions(rate=100)
+    assert isinstance(loadgen.choose_generator(_FakeRuntime("docker"), rate), ContainerOha)
+    assert isinstance(loadgen.choose_generator(_FakeRuntime("local"), rate), HostOha)
+    host = loadgen.LoadOptions(rate=100, generator="host")
+    assert isinstance(loadgen.choose_generator(_FakeRuntime("docker"), host), HostOha)
+    builtin = loadgen.LoadOptions(rate=100, generator="builtin")
+    assert isinstance(loadgen.choose_generator(_FakeRuntime("docker"), builtin),
+                      loadgen.BuiltinClient)
 
 
 def test_auto_falls_back_loudly_without_a_real_generator(monkeypatch):
@@ -469,7 +477,6 @@ def test_host_wrk_with_the_report_script(tiny_server):
 @pytest.mark.parametrize("args,message", [
     (["go", "--json", "--csv"], "--json and --csv"),
     (["go", "-d", "ten"], "not a duration"),
-    (["go", "--rate", "100", "--generator", "container"], "fixed rate"),
     (["go", "--generator", "ab"], "unknown generator"),
     (["go", "health"], "must start with '/'"),
 ])

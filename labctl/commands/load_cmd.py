@@ -54,8 +54,9 @@ def load(
         help="wrk threads.")] = None,
     rate: Annotated[Optional[float], typer.Option(
         "--rate", min=0.001, show_default="closed loop",
-        help="Send this many requests per second in total (open loop, on the built-in "
-             "client); without it: as fast as the server answers (closed loop).")] = None,
+        help="Send this many requests per second in total (open loop, on oha, latency "
+             "counted from when each request was due); without it: as fast as the server "
+             "answers (closed loop, on wrk).")] = None,
     no_keepalive: Annotated[bool, typer.Option(
         "--no-keepalive", help="A new connection for every request (Connection: close).")] = False,
     generator: GeneratorOption = GeneratorChoice.auto,
@@ -70,7 +71,7 @@ def load(
         "--csv", help="Print one CSV header and row on stdout.")] = False,
     runtime_name: RuntimeOption = None,
 ) -> None:
-    """Put one server under load (wrk by default) and report req/s, latency and errors."""
+    """Put one server under load (wrk; oha with --rate) and report req/s, latency and errors."""
     from labctl import export, loadgen, loadtest, render, servers, store
     from labctl.durations import format_duration
 
@@ -100,7 +101,9 @@ def load(
                     f"loading {chosen.title}: {what}")
         else:
             ui.info(f"loading {chosen.title}: {what}")
-        return ui.err().status(f"loading {chosen.title} on GET {options.path}")
+        # Live progress (terminal only): the run lasts its warm-up plus its duration.
+        return ui.timed_progress(f"loading {chosen.title} on GET {options.path}",
+                                 warmup_s + options.duration_s)
 
     document = loadtest.run(runtime, chosen, prepared, options, limits, warmup_s=warmup_s,
                             on_load=loading)
