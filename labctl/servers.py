@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import tomllib
 
 from labctl import paths
 from labctl.errors import LabctlError
