@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from statistics import fmean
+from statistics import fmean, median  # noqa: F401 - median re-exported: the standard one
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -78,11 +78,3 @@ def overlaps(a: Summary, b: Summary) -> bool:
 
 def ratio(value: float, best: float) -> float:
     return value / best if best > 0 else float("inf")
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        raise ValueError("median of no values")
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
