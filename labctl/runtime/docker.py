@@ -393,7 +393,7 @@ def connect():
         return client
     except docker.errors.DockerException as exc:
         raise _connection_problem(host, exc) from None
-    except Exception as exc:  # noqa: BLE001 - requests/urllib3 errors the SDK does not wrap
+    except Exception as exc:  # requests/urllib3 errors that the SDK does not wrap
         raise _connection_problem(host, exc) from None
 
 
