@@ -5,17 +5,23 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.text import Text
 
 from labctl import lessons as lessonlib
 from labctl import quiz as quizlib
-from labctl import quiz_ui, ui
+from labctl import ui
 from labctl.errors import EnvironmentProblem, LabctlError
+from labctl.lazy import lazy_module
 from labctl.lessons import Lesson
 from labctl.progress import Progress, now
+
+if TYPE_CHECKING:
+    from labctl import quiz_ui
+else:   # Markdown and Pygments load when a lesson is shown, not for `labctl --help`
+    quiz_ui = lazy_module("labctl.quiz_ui")
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 LESSON_HELP = "A lesson: its id, its number (3 or 003) or the start of its name (bottleneck)."
@@ -75,7 +81,8 @@ def lessons_list(ctx: typer.Context, json_out: bool = JsonOption) -> None:
     moment = now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
     if json_out:
-        ui.print_json_document({"schema": "labctl.lessons/1", "lessons": [quiz_ui.status_json(lesson, statuses[lesson.id])
+        ui.print_json_document({"schema": "labctl.lessons/1",
+                                "lessons": [quiz_ui.status_json(lesson, statuses[lesson.id])
                                             for lesson in lessons],
                                 "due_now": sum(s.due for s in statuses.values())})
         return
