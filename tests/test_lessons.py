@@ -96,6 +96,14 @@ def test_the_shipped_lessons_pass_every_check_rule(shipped):
     assert faults == []
 
 
+def test_no_shipped_prompt_keyword_is_in_its_prompts_own_text(shipped):
+    """A keyword made only of the prompt's own words never counts (pasting the prompt back must touch
+    nothing), so it is dead weight: the check only warns, but the shipped lessons carry none."""
+    from labctl import lesson_rules
+
+    dead = [finding.one_line() for lesson in shipped for finding in lesson_rules.prompt_keywords(lesson)]
+    assert dead == []
+
 def test_the_interview_lesson_covers_all_25_questions(shipped):
     interview = next(lesson for lesson in shipped if lesson.id == "002-nethttp-interview")
     # Each item names a real source and ends it with the interview question it belongs to,
