@@ -10,15 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from labctl import paths
-from labctl.errors import LabctlError, UsageProblem
+from labctl.errors import UsageProblem
 
 SERVER_TOML = "server.toml"
 FORMAT_VERSION = 1
@@ -287,9 +286,8 @@ def get(name_or_alias: str) -> Server:
         if wanted == server.name or wanted in server.aliases:
             return server
     choices = ", ".join(f"{s.name} ({'/'.join(s.aliases[:2])})" for s in shipped())
-    raise LabctlError(f"unknown server '{name_or_alias}'",
-                      f"Choose one of: {choices}, or give a folder with a server.toml",
-                      exit_code=2)
+    raise UsageProblem(f"unknown server '{name_or_alias}'",
+                       f"Choose one of: {choices}, or give a folder with a server.toml")
 
 
 def select(names: list[str] | None, sources: list[Path] | None = None) -> list[Server]:
