@@ -120,7 +120,7 @@ class _Reader:
             raise self.fail(key, f"must be a whole number, not {value!r}")
         if not isinstance(value, kind):
             raise self.fail(key, f"must be a {kind.__name__}, not {value!r}")
-        if nonempty and kind is str and not value.strip():
+        if nonempty and isinstance(value, str) and not value.strip():
             raise self.fail(key, "must not be empty")
         return value
 

@@ -20,8 +20,8 @@ from labctl.commands.options import (
     GeneratorOption,
     JsonOption,
     MemoryOption,
-    RebuildOption,
     OptionalServerArgument,
+    RebuildOption,
     RuntimeOption,
     SourceOption,
 )
@@ -80,8 +80,10 @@ def load(
     if source and server and server.startswith("/") and path == "/":
         # `labctl load --source DIR /health`: with the server given by --source, the one
         # argument is the path.
-        server, path = None, server
-    chosen = servers.choose_one(server, source)
+        chosen = servers.choose_one(None, source)
+        path = server
+    else:
+        chosen = servers.choose_one(server, source)
     if json_out and csv_out:
         raise UsageProblem("--json and --csv cannot be used together")
     options = loadgen.LoadOptions(
