@@ -408,6 +408,9 @@ def _comparison_table(run: _Run) -> str:
     has_load = any(entry.get("load") for entry in run.servers.values())
     if has_load:
         head += "<th>load req/s</th><th>load p99</th>"
+    # Servers whose medians are within the run's noise of each other get no ranking badge.
+    tied = {(t.get("path"), t.get("mode")): set(t.get("servers") or ())
+            for t in (run.document.get("analysis") or {}).get("ties") or []}
     rows: list[str] = []
     for name, entry in run.servers.items():
         cells = [f'<th><span class="dot" style="background:{_colour(name, len(rows))}"></span>'
