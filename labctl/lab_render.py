@@ -136,6 +136,9 @@ def slow_clients(document: dict) -> Group:
             during = run["normal_during"]
             errors = Text(f"{during.get('errors', 0)}/{during.get('requests', 0)}",
                           style="fail" if during.get("errors") else "")
+            ended = Text(ended)
+            if not run["server_still_running"]:
+                ended.append(" — the server was gone at the end", style="fail")
             table.add_row(name, run_name, ended,
                           "–" if run["after_s"] is None else f"{run['after_s']:g} s",
                           predicted_text, _ms_text(run["normal_before"]["latency_p50_ms"]),
