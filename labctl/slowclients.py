@@ -72,13 +72,13 @@ def trickle(host: str, port: int, settings: Settings,
     selector = selectors.DefaultSelector()
     began = time.monotonic()
     conns: dict[socket.socket, dict] = {}
+    refused: list[dict] = []   # connections the server would not even take
     for index in range(settings.connections):
         try:
             sock = socket.create_connection((host, port), timeout=2)
             sock.sendall(SLOW_HEAD)
         except OSError as exc:
-            conns_entry = {"index": index, "how": "refused", "after_s": 0.0, "error": str(exc)}
-            conns[socket.socket()] = conns_entry   # a placeholder, closed below
+            refused.append({"index": index, "how": "refused", "after_s": 0.0, "error": str(exc)})
             continue
         sock.setblocking(False)
         conns[sock] = {"index": index, "opened_at": time.monotonic(), "how": STILL_OPEN,
@@ -102,13 +102,12 @@ def trickle(host: str, port: int, settings: Settings,
                     _finish(sock.fileobj, entry, selector, CUT_RESET)
             next_byte += settings.interval_s
     for sock, entry in conns.items():
-        if entry["how"] == STILL_OPEN and sock.fileno() >= 0:
+        if entry["how"] == STILL_OPEN:
             selector.unregister(sock)
         sock.close()
-        entry.pop("buffer", None)
-        entry.pop("opened_at", None)
+        del entry["buffer"], entry["opened_at"]
     selector.close()
-    return sorted(conns.values(), key=lambda e: e["index"])
+    return sorted([*conns.values(), *refused], key=lambda e: e["index"])
 
 
 def _read_end(sock: socket.socket, entry: dict, selector: selectors.BaseSelector) -> None:
