@@ -633,6 +633,9 @@ class CheckedLesson(TypedDict):
     file: str
     prompts: int
     items: int
+    ok: bool                         # no fault from the check rules (lessons/FORMAT.md, "Rules")
+    kinds: dict[str, int]            # items per kind: choice, true_false, numeric
+    skills: dict[str, int]           # items per skill: recall, predict, explain, apply
 
 
 class LessonFault(TypedDict):
@@ -648,6 +651,7 @@ class LessonsCheckDocument(TypedDict):
     ok: bool
     lessons: list[CheckedLesson]
     faults: list[LessonFault]
+    warnings: list[LessonFault]      # e.g. a question repeated in another lesson; do not fail
 
 
 class NextDocument(TypedDict):

@@ -95,9 +95,9 @@ def assert_renders(document: dict) -> str:
 
     renderer = render.renderer_for(document)
     assert renderer is not None, f"no renderer for {document['schema']}"
-    console = Console(file=io.StringIO(), width=120, theme=ui.THEME)
-    console.print(renderer(document))
-    return console.file.getvalue()
+    buffer = io.StringIO()
+    Console(file=buffer, width=120, theme=ui.THEME).print(renderer(document))
+    return buffer.getvalue()
 
 
 def test_the_checker_catches_a_missing_an_extra_and_a_wrong_key():

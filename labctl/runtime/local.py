@@ -21,11 +21,10 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from labctl import paths
 from labctl.cpus import parse_cpuset, pin_child
