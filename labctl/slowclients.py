@@ -103,6 +103,12 @@ def trickle(host: str, port: int, settings: Settings,
             for key in list(selector.get_map().values()):
                 waiting = cast(socket.socket, key.fileobj)
                 entry = conns[waiting]
+                if _answered(waiting):
+                    # Read the server's answer (a 408, a close) before sending more: a byte
+                    # sent to a socket the server has closed comes back as a reset, which
+                    # would hide the answer.
+                    _read_end(waiting, entry, selector)
+                    continue
                 try:
                     entry["bytes_sent"] += waiting.send(b"a")
                 except BlockingIOError:
@@ -117,6 +123,17 @@ def trickle(host: str, port: int, settings: Settings,
         del entry["buffer"], entry["opened_at"]
     selector.close()
     return sorted([*conns.values(), *refused], key=lambda e: e["index"])
+
+
+def _answered(sock: socket.socket) -> bool:
+    """Has the server sent something (or closed) that is not read yet?"""
+    try:
+        sock.recv(1, socket.MSG_PEEK)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _read_end(sock: socket.socket, entry: dict, selector: selectors.BaseSelector) -> None:
