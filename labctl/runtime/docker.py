@@ -12,6 +12,7 @@ Design points, each measured on a 2-core Linux machine (see the project's measur
 from __future__ import annotations
 
 import collections
+import math
 import os
 import platform
 import re
@@ -330,7 +331,9 @@ class DockerRuntime(Runtime):
             return
         started = time.monotonic()
         try:
-            container.stop(timeout=STOP_GRACE_S if grace_s is None else grace_s)
+            # The engine takes whole seconds only: a float fails the call, and the forced
+            # removal below would then SIGKILL the server at once.
+            container.stop(timeout=STOP_GRACE_S if grace_s is None else math.ceil(grace_s))
         except docker.errors.APIError:
             pass
         instance.extra["stop_seconds"] = round(time.monotonic() - started, 3)
