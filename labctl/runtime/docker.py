@@ -12,6 +12,7 @@ Design points, each measured on a 2-core Linux machine (see the project's measur
 from __future__ import annotations
 
 import collections
+import math
 import os
 import platform
 import re
@@ -330,7 +331,9 @@ class DockerRuntime(Runtime):
             return
         started = time.monotonic()
         try:
-            container.stop(timeout=STOP_GRACE_S if grace_s is None else grace_s)
+            # The engine takes whole seconds only: a float fails the call, and the forced
+            # removal below would then SIGKILL the server at once.
+            container.stop(timeout=STOP_GRACE_S if grace_s is None else math.ceil(grace_s))
         except docker.errors.APIError:
             pass
         instance.extra["stop_seconds"] = round(time.monotonic() - started, 3)
@@ -388,14 +391,18 @@ class DockerRuntime(Runtime):
 def connect():
     """A client for the engine DOCKER_HOST (or the current context) names, or one clear error."""
     docker = _docker_module()
+    import requests  # the SDK's transport
+
     host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
         client = docker.from_env(timeout=30)
         client.ping()
         return client
+    # Only what means "no engine here": a bug (a TypeError, a NameError) must not be reported
+    # as a missing engine, which would send the user, and the test suite, the wrong way.
     except docker.errors.DockerException as exc:
         raise _connection_problem(host, exc) from None
-    except Exception as exc:  # requests/urllib3 errors that the SDK does not wrap
+    except (requests.exceptions.RequestException, OSError) as exc:   # not wrapped by the SDK
         raise _connection_problem(host, exc) from None
 
 
