@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
@@ -54,7 +54,7 @@ class LabctlGroup(TyperGroup):
             report_usage_error(error)
             raise typer.Exit(error.exit_code) from None
 
-    def invoke(self, ctx: typer.Context):
+    def invoke(self, ctx) -> Any:  # ctx: Click's Context (Typer vendors its own Click)
         try:
             return super().invoke(ctx)
         except NoArgsIsHelpError:

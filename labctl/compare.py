@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from typing import Any
 
 from labctl import cpus, hostinfo, measure, stats, verify
 from labctl.cpus import cores
@@ -43,7 +44,7 @@ class CompareOptions:
 def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
                 on_build_line: ProgressCallback | None = None,
                 on_phase: Callable[[str], None] | None = None,
-                run_load: Callable[[Runtime, Instance, object], dict] | None = None) -> dict:
+                run_load: Callable[[Runtime, Instance, Any], dict] | None = None) -> dict:
     phase = on_phase or (lambda _text: None)
     entries: dict[str, dict] = {}
     for server in chosen:
@@ -161,8 +162,8 @@ def analyse(document: dict) -> dict:
         return analysis
     for path in measure.DEFAULT_PATHS:
         for mode in (FRESH, KEEPALIVE):
-            summaries = {name: _summary(e, path, mode) for name, e in measured.items()}
-            summaries = {k: v for k, v in summaries.items() if v is not None}
+            found = {name: _summary(e, path, mode) for name, e in measured.items()}
+            summaries = {name: s for name, s in found.items() if s is not None}
             if not summaries:
                 continue
             fastest = min(summaries, key=lambda n: summaries[n].p50)
@@ -199,7 +200,9 @@ def _reading(document: dict, measured: dict, analysis: dict) -> list[str]:
     if fresh:
         ordered = sorted(fresh["p50_ratio"].items(), key=lambda kv: kv[1])
         best = ordered[0][0]
-        best_p50 = _summary(measured[best], HEADLINE_PATH, FRESH).p50
+        best_summary = _summary(measured[best], HEADLINE_PATH, FRESH)
+        assert best_summary is not None   # a server in the ratios has this summary
+        best_p50 = best_summary.p50
         rest = ", ".join(f"{_title(document, n)} {r:.1f}×" for n, r in ordered[1:])
         lines.append(
             f"On a new connection per request, {_title(document, best)} answered GET "
@@ -213,17 +216,28 @@ def _reading(document: dict, measured: dict, analysis: dict) -> list[str]:
         lines.append(
             f"On a kept-alive connection the order changes: {_title(document, keep['fastest'])} "
             "is fastest. Connection set-up costs each server differently.")
-    savings = []
+    saving_of: dict[str, float] = {}
     for name, entry in measured.items():
         new, kept = _summary(entry, HEADLINE_PATH, FRESH), _summary(entry, HEADLINE_PATH, KEEPALIVE)
         if new and kept:
-            savings.append(new.p50 - kept.p50)
-    if savings:
+            saving_of[name] = new.p50 - kept.p50
+    savings = list(saving_of.values())
+    if savings and min(savings) > 0:
         spread = (f"{min(savings):.0f} µs" if len(savings) == 1
                   else f"{min(savings):.0f}–{max(savings):.0f} µs")
         lines.append(
             f"Reusing the connection saved {spread} per request: for the fastest servers that is "
             "a large share of what a one-shot curl measures.")
+    elif savings:
+        # A kept-alive connection cannot really be slower than a new one for the same request:
+        # when a median says so, the run's noise outweighed a TCP connect. Say that, never
+        # "saved -700 µs".
+        slower = [name for name, saving in saving_of.items() if saving <= 0]
+        lines.append(
+            "Reusing the connection did not come out faster for "
+            + ", ".join(_title(document, name) for name in slower)
+            + " on this run: the machine's own noise was larger than a TCP connect costs. "
+            "Run again on a quieter machine before reading anything into it.")
     headline_ties = [t for t in analysis["ties"]
                      if t["path"] == HEADLINE_PATH and t["mode"] == FRESH]
     for tie in headline_ties:

@@ -218,11 +218,15 @@ class Progress:
         record = self.lesson_record(lesson.id)
         if studied == 0:
             state = "new"
-        elif studied == len(views) and record.get("passed") is True:
+        elif (studied == len(views) and record.get("passed") is True
+              and not any(view.last_rating == "Again" for question, view in zip(lesson.questions(), views)
+                          if getattr(question, "kind", "") == "prompt")):
+            # a prompt last rated Again is not known yet, whatever the items scored
             state = "done"
         else:
             state = "in progress"
-        next_due = min((view.due_at() for view in views if view.due_at() is not None), default=None)
+        next_due = min((due_at for view in views if (due_at := view.due_at()) is not None),
+                       default=None)
         return LessonStatus(state=state, studied=studied, total=len(views), due=due,
                             last_score=record.get("last_score"), next_due=next_due)
 

@@ -49,8 +49,8 @@ def test_usage_problem_exits_2():
 
 # -- start-up -------------------------------------------------------------------------------
 
-HEAVY_AT_START = ("httpx", "docker", "pycurl", "rich.progress", "labctl.compare", "labctl.loadgen",
-                  "labctl.runtime.docker", "labctl.runtime.local")
+HEAVY_AT_START = ("httpx", "docker", "pycurl", "rich.progress", "markdown_it", "pygments",
+                  "labctl.compare", "labctl.loadgen", "labctl.runtime.docker", "labctl.runtime.local")
 
 
 def _modules_after(code: str) -> set[str]:
@@ -68,3 +68,16 @@ def test_importing_the_cli_loads_no_engine_client_nor_measuring_code():
     engine client, libcurl, httpx and the measuring chain load inside the commands using them."""
     loaded = _modules_after("import labctl.cli")
     assert not loaded & set(HEAVY_AT_START), sorted(loaded & set(HEAVY_AT_START))
+
+
+def test_results_show_needs_no_command_module():
+    """Every renderer lives in render.py: `results show` imports no other command module."""
+    import ast
+    from pathlib import Path
+
+    import labctl.commands.results_cmd as results_cmd
+
+    tree = ast.parse(Path(results_cmd.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    commands = {m for m in imported if m and m.startswith("labctl.commands.")}
+    assert commands <= {"labctl.commands.options"}, commands

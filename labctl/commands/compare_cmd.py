@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
 from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
@@ -16,6 +15,7 @@ from labctl.commands.options import (
     MemoryOption,
     RuntimeOption,
     ServersArgument,
+    SourcesOption,
 )
 from labctl.errors import LabctlError, UsageProblem
 
@@ -53,13 +53,14 @@ def compare_command(
     report_file: Annotated[Optional[Path], typer.Option(
         "--report", help="Also draw the run as a report page (see labctl report).")] = None,
     runtime_name: RuntimeOption = None,
+    sources: SourcesOption = None,
 ) -> None:
     """Build, verify and time the servers side by side under the same limits, then remove them."""
     from labctl import compare, export, render, servers, store
 
     from labctl.durations import duration_option
 
-    chosen = servers.select(names)
+    chosen = servers.select(names, sources)
     if json_out and csv_out:
         raise UsageProblem("--json and --csv both ask for stdout", "Choose one")
     duration_s = duration_option(duration, "--duration")   # checked before anything is built
@@ -100,38 +101,21 @@ def verify_command(
     names: ServersArgument = None,
     json_out: JsonOption = False,
     runtime_name: RuntimeOption = None,
+    sources: SourcesOption = None,
 ) -> None:
     """Check each server's answers (status, headers, body, 404, a live Date) without timing it."""
     from labctl import render, servers, verify
-    from labctl.runtime.lifecycle import running
 
-    chosen = servers.select(names)
+    chosen = servers.select(names, sources)
     runtime = prepare_runtime(runtime_name)
-    limits = default_limits(1.0, 512)
-    results = []
     with build_status("building") as (on_line, on_phase):
-        for server in chosen:
-            on_phase(f"building {server.title}")
-            runtime.prepare(server, on_line)
-            on_phase(f"checking {server.title}")
-            with running(runtime, server, limits) as instance:
-                verification = verify.verify_responses(server, instance.url)
-                verify.verify_date_changes(verification, instance.url)
-            results.append(verification.as_dict())
+        document = verify.verify_servers(runtime, chosen, default_limits(1.0, 512), on_line,
+                                         on_phase)
     if json_out:
-        ui.print_json_document({"schema": "labctl.verify/1", "runtime": runtime.name,
-                                "servers": results})
+        ui.print_json_document(document)
     else:
-        for result in results:
-            table = Table(title=f"{servers.get(result['server']).title}: {result['status']}",
-                          title_justify="left", show_edge=False, pad_edge=False)
-            table.add_column("result")
-            table.add_column("check")
-            table.add_column("detail")
-            for check in result["checks"]:
-                table.add_row(render.status_text(check["status"]), check["check"], check["reason"])
-            ui.out().print(table)
-            ui.out().print()
+        ui.out().print(render.render_verify(document))
+    results = document["servers"]
     failed = [r["server"] for r in results if r["status"] == verify.FAIL]
     if failed:
         raise LabctlError(f"{', '.join(failed)} failed verification",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from labctl import ui
@@ -14,9 +13,11 @@ from labctl.commands.options import (
     CpusOption,
     JsonOption,
     MemoryOption,
+    OptionalServerArgument,
     RebuildOption,
     RuntimeOption,
     ServerArgument,
+    SourceOption,
 )
 from labctl.errors import EnvironmentProblem, LabctlError
 
@@ -61,33 +62,18 @@ def list_servers(
             "image": image,
             "concurrency": server.concurrency_model,
         })
+    document = {"schema": "labctl.servers/1", "servers": rows,
+                "engine": engine_note or "reachable"}
     if json_out:
-        ui.print_json_document({"schema": "labctl.servers/1", "servers": rows,
-                                "engine": engine_note or "reachable"})
+        ui.print_json_document(document)
         return
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("server", "framework", "version", "base image", "image"):
-        table.add_column(column)
-    for row in rows:
-        image = row["image"]
-        if engine_note:
-            image_text = Text("? (no engine)", style="muted")
-        elif image is None:
-            image_text = Text("not built", style="warn")
-        else:
-            state = "built" if image["up_to_date"] else "built, source changed"
-            image_text = Text(f"{state}, {render.fmt_bytes(image['size_bytes'])}",
-                              style="ok" if image["up_to_date"] else "warn")
-        table.add_row(f"{row['name']} ({', '.join(row['aliases'][:2])})",
-                      f"{row['language']} {row['framework']}", row["framework_version"],
-                      row["base_image"], image_text)
-    ui.out().print(table)
+    ui.out().print(render.render_servers(document))
     if engine_note:
         ui.info(f"Docker: {engine_note}")
 
 
 def run(
-    server: ServerArgument,
+    server: OptionalServerArgument = None,
     samples: Annotated[int, typer.Option("--samples", "-n", min=1, max=100_000,
                                          help="Timed requests per path and connection mode.")] = 50,
     warmup: Annotated[int, typer.Option("--warmup", min=0,
@@ -99,11 +85,12 @@ def run(
     memory: MemoryOption = 512,
     json_out: JsonOption = False,
     runtime_name: RuntimeOption = None,
+    source: SourceOption = None,
 ) -> None:
     """Build, start, check and time one server on / and /health, then remove it."""
     from labctl import render, runner, servers
 
-    chosen = servers.get(server)
+    chosen = servers.choose_one(server, source)
     limits = default_limits(cpus, memory)   # a bad --cpus is reported before anything starts
     runtime = prepare_runtime(runtime_name)
     options = runner.RunOptions(samples=samples, warmup=warmup, keep=keep, rebuild=rebuild,

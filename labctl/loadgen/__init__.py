@@ -2,29 +2,33 @@
 
 No printing here: every function returns data; the commands render it.
 
-Three generators, chosen by ``LoadOptions.generator``:
+Where the load comes from is ``LoadOptions.generator``; the tool follows from the loop:
 
-- ``container``: Debian's wrk package in its own container (labctl/docker/wrk/Dockerfile, built
-  from the same base-image mechanism as the servers), pinned to the client CPUs with a cpuset,
+- closed loop (no ``--rate``): **wrk**, Debian's package. Each connection sends its next request
+  as soon as the previous answer arrives, so it measures maximum throughput; its latency counts
+  from when a request was really sent. wrk 4.1 cannot pace requests at a fixed rate.
+- open loop (``--rate``): **oha** (crates.io, compiled once), which sends at the rate asked
+  whatever the server does and, with ``--latency-correction``, times each request from when it
+  was due (no coordinated omission). A run whose achieved rate falls short of the target by more
+  than 5 % is flagged.
+
+- ``container``: the tool in its own container (labctl/docker/wrk, labctl/docker/oha, built on
+  the same base-image mechanism as the servers), pinned to the client CPUs with a cpuset,
   reaching the server container over the Docker bridge (never through docker-proxy). It is
   labelled like the servers, so ``labctl down`` and the orphan reaper remove it too.
-- ``host``: a wrk found on PATH, pinned to the client CPUs with ``sched_setaffinity``.
-- ``builtin``: an asyncio client with a minimal hand-written HTTP/1.1 implementation. It is the
-  bottleneck above a few thousand requests per second (see the project's measurement notes),
-  so a closed-loop run with it is flagged: it measures labctl, not the server.
-- ``auto``: Docker runtime → container wrk (host wrk, then builtin if the image cannot be
-  built); local runtime → host wrk, else builtin with the loud note.
-
-wrk (4.1, as Debian ships it) is closed loop only: each connection sends its next request as
-soon as the previous answer arrives, so it measures maximum throughput, and its latency is
-counted from when a request was really sent. It cannot pace requests at a fixed rate. A fixed
-rate (``--rate``, open loop, as wrk2 and oha do) therefore runs on the built-in client, which is
-honest for rates well below its ceiling: latency is counted from each request's *intended* send
-time whenever the connection was still busy (coordinated omission corrected, as wrk2 does), and
-a run whose achieved rate falls short of the target by more than 5 % is flagged.
+- ``host``: the tool on this machine (wrk on PATH; oha on PATH or compiled with cargo into
+  labctl's cache), pinned to the client CPUs with ``sched_setaffinity``.
+- ``builtin``: an asyncio client with a minimal hand-written HTTP/1.1 implementation, the last
+  resort. It is the bottleneck above a few thousand requests per second (see the project's
+  measurement notes), so a closed-loop run with it is flagged: it measures labctl, not the
+  server.
+- ``auto``: Docker runtime → the container (then the host tool, then builtin, each fallback
+  announced); local runtime → the host tool (oha is compiled once if missing), else builtin
+  with the loud note.
 
 The package, one job per module: ``options`` (what to send, what came back, when to flag it),
-``wrk`` (wrk's arguments and the parsers of its output), ``builtin`` (the asyncio client),
+``wrk`` (wrk's arguments and the parsers of its output), ``oha`` (oha's arguments, its JSON
+report and its two generators), ``builtin`` (the asyncio client),
 ``generators`` (the three generators) and ``choice`` (which one, with ``auto``'s fallbacks, and
 the entry points ``prepare_generator``, ``run_load`` and ``load_for_compare``). The names below
 are the package's interface; import them from ``labctl.loadgen``.

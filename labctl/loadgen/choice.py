@@ -10,26 +10,31 @@ from typing import Any
 from labctl.cpus import client_cpuset
 from labctl.errors import LabctlError
 from labctl.loadgen.generators import BuiltinClient, ContainerWrk, Generator, HostWrk
+from labctl.loadgen.oha import ContainerOha, HostOha
 from labctl.loadgen.options import LoadOptions, LoadResult
 from labctl.runtime.base import Instance, ProgressCallback, Runtime
 
 
 def choose_generator(runtime: Runtime, options: LoadOptions) -> Generator:
     """The generator ``options.generator`` names; for ``auto``, the first choice (see
-    ``prepare_generator`` for the fallbacks)."""
+    ``prepare_generator`` for the fallbacks).
+
+    ``--generator`` says where the load comes from (a container, this machine, labctl's own
+    client); the tool follows from the loop: wrk for a closed loop, oha for a fixed ``--rate``
+    (Debian's wrk cannot pace requests).
+    """
     choice = options.generator
+    open_loop = options.rate is not None
     if choice == "builtin":
         return BuiltinClient()
     if choice == "host":
-        return HostWrk()
+        return HostOha() if open_loop else HostWrk()
     if choice == "container":
-        return ContainerWrk(_docker_runtime(runtime))
+        docker_runtime = _docker_runtime(runtime)
+        return ContainerOha(docker_runtime) if open_loop else ContainerWrk(docker_runtime)
     # auto
-    if options.rate is not None:
-        generator: Generator = BuiltinClient()
-        generator.notes.append("a fixed --rate runs on the built-in open-loop client: Debian's "
-                               "wrk cannot pace requests")
-        return generator
+    if open_loop:
+        return ContainerOha(runtime) if runtime.name == "docker" else HostOha()
     if runtime.name == "docker":
         return ContainerWrk(runtime)
     return HostWrk() if shutil.which("wrk") else _fallback_builtin("no wrk on PATH")
@@ -65,9 +70,16 @@ def prepare_generator(runtime: Runtime, options: LoadOptions,
         generator.prepare(progress)
         return generator
     except LabctlError as problem:
-        if options.generator != "auto" or not isinstance(generator, ContainerWrk):
+        if options.generator != "auto" or not isinstance(generator, (ContainerWrk, ContainerOha)):
             raise
-        why = f"the wrk image could not be built: {problem.message}"
+        why = f"the {generator.name} image could not be built: {problem.message}"
+    if isinstance(generator, ContainerOha):
+        host_oha = HostOha(may_compile=False)
+        if host_oha.find():
+            host_oha.prepare(progress)
+            host_oha.notes.append(f"{why}; using the oha installed on this machine instead")
+            return host_oha
+        return _fallback_builtin(why)
     if shutil.which("wrk"):
         host = HostWrk()
         host.prepare(progress)

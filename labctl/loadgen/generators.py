@@ -114,8 +114,7 @@ class ContainerWrk(Generator):
 
     def _target(self, instance: Instance) -> tuple[str, str, str | None]:
         """(URL wrk uses, how it gets there, Docker network mode)."""
-        from labctl.runtime.docker import CONTAINER_PORT
-
+        port = instance.server.port
         if instance.path_kind == "loopback":
             # A native server on 127.0.0.1: only the host's network namespace reaches it.
             return instance.url, f"host network to {instance.url}", "host"
@@ -123,8 +122,7 @@ class ContainerWrk(Generator):
         if not bridge_ip:
             raise LabctlError(f"the {instance.server.title} container has no bridge IP for the "
                               "wrk container to reach", "Use --generator host or builtin")
-        return (f"http://{bridge_ip}:{CONTAINER_PORT}",
-                f"over the Docker bridge to {bridge_ip}:{CONTAINER_PORT}", None)
+        return (f"http://{bridge_ip}:{port}", f"over the Docker bridge to {bridge_ip}:{port}", None)
 
     def run(self, instance: Instance, options: LoadOptions, cpuset: str | None) -> LoadResult:
         base_url, route, network_mode = self._target(instance)
@@ -180,13 +178,16 @@ class HostWrk(Generator):
                                      ) from None
 
     def run(self, instance: Instance, options: LoadOptions, cpuset: str | None) -> LoadResult:
-        if self.version is None and self.executable:
-            self.prepare()
+        executable = self.executable
+        if executable is None or self.version is None:
+            self.prepare()          # no wrk: an EnvironmentProblem that says how to install it
+            executable = self.executable
+        assert executable is not None
         threads = default_threads(options, cpuset)
         url = instance.url + options.path
         args, seconds = wrk_args(options, threads, url, str(WRK_SCRIPT))
         process = subprocess.Popen(
-            [self.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             stdin=subprocess.DEVNULL, errors="replace",
             start_new_session=True,    # labctl stops it itself, on every way out
             preexec_fn=pin_child(cpuset))
@@ -207,7 +208,7 @@ class HostWrk(Generator):
         return self._wrk_result(
             process.returncode, stdout, stderr, options=options, seconds=seconds, cpuset=cpuset,
             threads=threads, url=url, version=self.version,
-            command=[self.executable or "wrk", *args],
+            command=[executable, *args],
             where_detail=f"wrk as a host process ({self.executable}), {pinned}, to "
                          f"{instance.path}")
 

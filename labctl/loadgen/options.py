@@ -50,11 +50,6 @@ class LoadOptions:
         if self.generator not in GENERATORS:
             raise UsageProblem(f"unknown generator {self.generator!r}",
                                "Choose one of: " + ", ".join(GENERATORS))
-        if self.rate is not None and self.generator in ("container", "host"):
-            raise UsageProblem(
-                "wrk cannot send requests at a fixed rate: Debian's wrk is closed loop only",
-                "Leave out --generator (a fixed --rate runs on the built-in open-loop client), "
-                "or leave out --rate for a closed loop")
 
     def describe_loop(self) -> str:
         if self.rate is None:

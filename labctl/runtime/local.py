@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from labctl import paths
 from labctl.cpus import parse_cpuset, pin_child
 from labctl.errors import EnvironmentProblem, LabctlError
@@ -81,9 +79,6 @@ def version_tuple(text: str | None) -> tuple[int, int] | None:
     match = re.search(r"(\d+)\.(\d+)", text or "")
     return (int(match.group(1)), int(match.group(2))) if match else None
 
-
-def _rust_binary_name(source: Path) -> str:
-    return tomllib.loads((source / "Cargo.toml").read_text())["package"]["name"]
 
 
 # What a native server gets from labctl's environment: enough to find its interpreter and speak the
@@ -173,39 +168,31 @@ class LocalRuntime(Runtime):
                          size_bytes=_tree_size(out), details={"build_dir": str(out)})
 
     def _build_steps(self, server: Server, out: Path) -> list[list[str]]:
-        if server.name == "go":
-            return [["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(out / "server"), "."]]
-        if server.name == "rust":
-            # One target dir for every build of the Rust server: compiled dependencies are reused
-            # when only the server's own source changed.
-            target = self._build_root() / "rust-target"
-            binary = target / "release" / _rust_binary_name(server.source_dir)
-            return [["cargo", "build", "--release", "--locked", "--target-dir", str(target)],
-                    ["cp", str(binary), str(out / "server")]]
-        if server.name == "node":
-            return [["npm", "ci", "--omit=dev", "--no-audit", "--no-fund"]]
-        if server.name == "python":
-            venv = out / "venv"
-            return [[sys.executable, "-m", "venv", str(venv)],
-                    [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                     "--disable-pip-version-check", "-r", "requirements.txt"]]
-        raise LabctlError(f"the local runtime does not know how to build {server.name}")
+        """The server.toml's [local] build steps, placeholders filled in."""
+        return [self._fill(step, server, out) for step in server.local_build]
 
     def _command(self, server: Server, out: Path) -> list[str]:
-        work = out / "src"
-        return {
-            "go": [str(out / "server")],
-            "rust": [str(out / "server")],
-            "node": ["node", str(work / "server.js")],
-            "python": [str(out / "venv" / "bin" / "python"), str(work / "main.py")],
-        }[server.name]
+        return self._fill(server.local_command, server, out)
+
+    def _fill(self, argv: tuple[str, ...], server: Server, out: Path) -> list[str]:
+        # {shared}: one folder for every build of this server (a compiler's cache, e.g. Rust's
+        # target dir), so dependencies are reused when only the server's own code changed.
+        values = {"{out}": str(out), "{src}": str(out / "src"), "{python}": sys.executable,
+                  "{shared}": str(self._build_root() / f"{server.name}-target")}
+        filled = []
+        for arg in argv:
+            for placeholder, value in values.items():
+                arg = arg.replace(placeholder, value)
+            filled.append(arg)
+        return filled
 
     # -- processes ------------------------------------------------------------------------
 
     def _state_dir(self) -> Path:
         return paths.state_dir() / "local"
 
-    def start(self, server: Server, limits: Limits, *, keep: bool = False) -> Instance:
+    def start(self, server: Server, limits: Limits, *, keep: bool = False,
+              env: dict[str, str] | None = None) -> Instance:
         out = self.build_dir(server)
         if not (out / ".complete").exists():
             self.prepare(server)
@@ -213,7 +200,9 @@ class LocalRuntime(Runtime):
         cpus = parse_cpuset(limits.cpuset) or None
         log_path = self._state_dir() / f"{SESSION_ID}-{server.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = server_environment(server.name, port)
+        # Scrubbed (see server_environment); a learner's server.toml may add its own variables.
+        env = {**server_environment(server.name, port), **(env or {}), "PORT": str(port),
+               "HOST": "127.0.0.1"}
         with open(log_path, "wb") as log:
             started_at = time.monotonic()
             process = subprocess.Popen(
@@ -247,9 +236,10 @@ class LocalRuntime(Runtime):
     def logs(self, instance: Instance, tail: int = 40) -> str:
         return _tail(Path(instance.extra.get("log", "")), tail)
 
-    def stop(self, instance: Instance) -> None:
+    def stop(self, instance: Instance, grace_s: float | None = None) -> None:
         started = time.monotonic()
-        _stop_group(int(instance.ident), self._processes.pop(instance.ident, None))
+        _stop_group(int(instance.ident), self._processes.pop(instance.ident, None),
+                    STOP_GRACE_S if grace_s is None else grace_s)
         instance.extra["stop_seconds"] = round(time.monotonic() - started, 3)
         self._state_file(instance.server.name).unlink(missing_ok=True)
         # The log has served its purpose (start-up failures show it before the stop).
@@ -354,13 +344,14 @@ def _is_ours(state: dict) -> bool:
     return bool(cmdline) and cmdline[0].decode(errors="replace") == state["command"][0]
 
 
-def _stop_group(pid: int, process: subprocess.Popen | None) -> None:
+def _stop_group(pid: int, process: subprocess.Popen | None,
+                grace_s: float = STOP_GRACE_S) -> None:
     """SIGTERM the process group, wait for a graceful exit, SIGKILL what is left."""
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + STOP_GRACE_S
+    deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         if process is not None:
             if process.poll() is not None:
