@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVERS = ["go", "python", "rust", "node"]
 client = docker.from_env()
 rows: list[tuple[str, str, str, str]] = []
+seen_tracebacks: list[str] = []
 
 
 def labctl(*args: str) -> subprocess.Popen:
@@ -70,7 +71,9 @@ def signals(count: int, rng: random.Random) -> None:
             process.send_signal(sig)
             _, stderr = process.communicate(timeout=120)
             codes[process.returncode] = codes.get(process.returncode, 0) + 1
-            tracebacks += "Traceback" in stderr
+            if "Traceback" in stderr:
+                tracebacks += 1
+                seen_tracebacks.append(f"{sig.name} during {name}:\n" + "\n".join(stderr.splitlines()[-6:]))
             left += wait_gone(process.pid)
         rows.append((f"{sig.name} ×{count} at random moments of run/compare/load",
                      f"{left} containers left, {tracebacks} tracebacks",
@@ -247,6 +250,8 @@ def main() -> None:
     for row in rows:
         table.add_row(*row)
     Console(width=160).print(table)
+    for text in seen_tracebacks:
+        print(text)
     sys.exit(0 if all(r[3] == "PASS" for r in rows) else 1)
 
 

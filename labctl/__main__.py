@@ -1,3 +1,6 @@
-from labctl.cli import main
+try:
+    from labctl.cli import main
+except KeyboardInterrupt:   # Ctrl-C while Python imports labctl: nothing started yet
+    raise SystemExit(130) from None
 
 main()

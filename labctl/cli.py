@@ -65,6 +65,14 @@ class LabctlGroup(TyperGroup):
         except LabctlError as error:
             report_error(error, debug=_debug_enabled(ctx))
             raise typer.Exit(error.exit_code) from None
+        except OSError as error:
+            # A file or device problem no command anticipated (a name too long, an I/O error):
+            # still one line and exit 2; --debug shows where it came from.
+            if _debug_enabled(ctx):
+                ui.err().print(traceback.format_exc(), markup=False, highlight=False)
+            where = f": {error.filename}" if getattr(error, "filename", None) else ""
+            ui.error_line(f"{error.strerror or error}{where}"[:300])
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             # The runtimes have already cleaned up in their own finally blocks by now.
             ui.err().print("interrupted: everything labctl started was stopped and removed")
@@ -138,4 +146,9 @@ _register_commands()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        # Ctrl-C before a command started (while Python imported labctl, or parsed its options):
+        # nothing to clean up, and no traceback.
+        sys.exit(130)
