@@ -27,8 +27,9 @@ def load(path: Path) -> dict[str, dict[str, str]]:
     """The file's predictions as {column: {row: answer text}}; exit 2 with one line if bad."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageProblem(f"cannot read the predictions file {path}: {exc.strerror}",
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageProblem(f"cannot read the predictions file {path}: {reason}",
                            "Give the path of a TOML or JSON file") from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
