@@ -42,6 +42,11 @@ class EngineLocation:
             return forced == "engine"
         return self.remote
 
+    @property
+    def engine_phrase(self) -> str:
+        """"engine 10.0.0.5" or "this machine's engine", to say where something ran."""
+        return f"engine {self.machine}" if self.remote else "this machine's engine"
+
     def describe(self) -> str:
         where = f"on {self.machine}" if self.remote else "on this machine"
         via = f"context {self.context}" if self.context else self.source

@@ -82,8 +82,13 @@ def test_real_context_api_reads_docker_config(tmp_path, monkeypatch):
     """The docker SDK's own context store: a context created with it is found by name."""
     from docker.context import ContextAPI
 
+    config_dir = tmp_path / ".docker"
+    config_dir.mkdir()
+    # The SDK puts contexts next to the config file it finds (the working directory without one).
+    (config_dir / "config.json").write_text("{}")
     monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / ".docker"))
+    monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
+    monkeypatch.chdir(tmp_path)
     try:
         ContextAPI.create_context("labctl-test-vm", host="ssh://learner@vm.example")
     except Exception as exc:  # noqa: BLE001

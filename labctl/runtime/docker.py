@@ -43,7 +43,11 @@ LABEL_SERVER = "labctl.server"
 LABEL_PID = "labctl.pid"
 LABEL_HOST = "labctl.host"
 LABEL_KEEP = "labctl.keep"
-LABEL_ROLE = "labctl.role"       # helper containers: "loadgen"
+LABEL_ROLE = "labctl.role"       # helper containers: "loadgen", "probe"
+# This machine's systemd/D-Bus machine id: host names repeat ("ubuntu", "localhost") across the
+# machines that may share one remote engine; the pair tells whose process table a pid belongs to.
+LABEL_MACHINE = "labctl.machine"
+ENGINE_PATH_KIND = "engine-bridge"   # measured from a container next to the server
 LABEL_SOURCE_HASH = "org.labctl.source-hash"
 BUILD_TAIL_LINES = 30
 STOP_GRACE_S = 3
@@ -73,6 +77,33 @@ class DockerRuntime(Runtime):
     def __init__(self) -> None:
         self._client = None
         self._bridge_reachable: bool | None = None
+        self._location = None
+        self._engine_client = None
+
+    @property
+    def location(self):
+        """Where the engine is (labctl.engine): decides whether the probe runs here or there."""
+        if self._location is None:
+            from labctl import engine
+
+            self._location = engine.locate()
+        return self._location
+
+    def engine_client(self):
+        """The probe that runs in a container next to the servers (one per runtime: the image
+        is checked once)."""
+        if self._engine_client is None:
+            from labctl.clients import EngineClient
+
+            self._engine_client = EngineClient(self)
+        return self._engine_client
+
+    def engine_cpus(self) -> int | None:
+        """How many CPUs the engine's machine has (not this one's, when it is elsewhere)."""
+        try:
+            return int(self.client.info().get("NCPU") or 0) or None
+        except Exception:  # noqa: BLE001 - a fact for display; an engine that hiccups has none
+            return None
 
     # -- connection -----------------------------------------------------------------------
 
@@ -93,6 +124,7 @@ class DockerRuntime(Runtime):
             "api_version": version.get("ApiVersion"),
             "os": version.get("Os"),
             "docker_sdk": _docker_module().__version__,
+            "engine": self.location.as_dict(),
         }
 
     # -- images ---------------------------------------------------------------------------
@@ -234,7 +266,13 @@ class DockerRuntime(Runtime):
         host_port = binding[0]["HostPort"] if binding else None
         public_url = f"http://127.0.0.1:{host_port}" if host_port else ""
         bridge_ip = network.get("IPAddress") or _first_network_ip(network)
-        if bridge_ip and self.bridge_reachable(bridge_ip):
+        if bridge_ip and self.location.measure_on_engine:
+            # The engine is elsewhere: its bridge is reached from a probe container beside it.
+            url, path, kind = (f"http://{bridge_ip}:{CONTAINER_PORT}",
+                               f"bridge IP {bridge_ip}:{CONTAINER_PORT} from a container next "
+                               f"to the server on {self.location.engine_phrase}",
+                               ENGINE_PATH_KIND)
+        elif bridge_ip and self.bridge_reachable(bridge_ip):
             url, path, kind = (f"http://{bridge_ip}:{CONTAINER_PORT}",
                                f"bridge IP {bridge_ip}:{CONTAINER_PORT}", "bridge")
         else:
@@ -245,7 +283,31 @@ class DockerRuntime(Runtime):
                         extra={"container_name": container.name, "bridge_ip": bridge_ip,
                                "host_port": host_port})
 
-    def run_tool(self, image: str, *, name: str, role: str, entrypoint: list[str], command: list[str],
+    def wait_healthy_on_engine(self, instance: Instance, timeout_s: float) -> float:
+        """Cold start on an engine elsewhere, in milliseconds, on the engine's own clock: from
+        the container's start to the first 200 on GET /health seen by a probe next to it.
+
+        When the probe's very first attempt already got a 200, the server was up before the
+        probe was, and the figure is an upper bound (it includes the probe's own start)."""
+        from labctl import cpus
+
+        answer = self.engine_client().wait_healthy(instance, timeout_s,
+                                                   cpus.client_cpuset(instance.limits))
+        if not answer.get("healthy"):
+            raise LabctlError(
+                f"the {instance.server.title} server did not answer GET /health with 200 "
+                f"within {timeout_s:g} s ({answer.get('problem')})",
+                "Its last log lines are below", details=self.logs(instance) or "(no logs)")
+        container = self._container(instance.ident)
+        started = _engine_time(container.attrs["State"]["StartedAt"]) if container else None
+        instance.extra["cold_start_clock"] = "engine"
+        instance.extra["cold_start_upper_bound"] = answer.get("attempts") == 1
+        if started is None:
+            return (time.monotonic() - instance.started_at) * 1000
+        return max(0.0, (answer["at_wall"] - started) * 1000)
+
+    def run_tool(self, image: str, *, name: str, role: str, entrypoint: list[str] | None,
+                 command: list[str],
                  cpuset: str | None, mem_limit: str, timeout_s: float,
                  network_mode: str | None = None,
                  sysctls: dict[str, str] | None = None) -> ToolRun:
@@ -360,7 +422,7 @@ class DockerRuntime(Runtime):
             labels = container.labels
             if labels.get(LABEL_KEEP) == "1" and container.status == "running":
                 continue  # left running on purpose by `run --keep`; `labctl down` removes it
-            if labels.get(LABEL_HOST) != host:
+            if labels.get(LABEL_HOST) != host or not _same_machine(labels):
                 continue  # another machine's labctl (a shared engine): not ours to judge
             if alive_text(labels.get(LABEL_PID)):
                 continue
@@ -369,8 +431,15 @@ class DockerRuntime(Runtime):
         return reaped
 
     def down(self) -> list[str]:
+        """Everything labctl started from this machine. On an engine elsewhere, which other
+        machines may share, containers started from another machine are left to their owner."""
         removed = []
+        host = socket.gethostname()
         for container in self._ours():
+            labels = container.labels
+            if self.location.remote and (labels.get(LABEL_HOST, host) != host
+                                         or not _same_machine(labels)):
+                continue
             _remove(container)
             removed.append(container.name)
         return removed
@@ -449,7 +518,44 @@ def _build_failure(what: str, step: str, error: str, tail, buildargs: dict[str, 
 def _labels(name: str) -> dict[str, str]:
     """The labels that make a container ours and let a later labctl reap it when we are gone."""
     return {LABEL: "1", LABEL_SESSION: SESSION_ID, LABEL_SERVER: name,
-            LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname()}
+            LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname(),
+            **({LABEL_MACHINE: MACHINE_ID} if MACHINE_ID else {})}
+
+
+def _machine_id() -> str | None:
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            text = Path(path).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if text:
+            return text[:32]
+    return None
+
+
+MACHINE_ID = _machine_id()
+
+
+def _same_machine(labels: dict[str, str]) -> bool:
+    """Was this container started from this machine? Its pid label means something only here.
+    A container without the machine label (an older labctl, a machine without an id) is judged
+    by its host name alone."""
+    recorded = labels.get(LABEL_MACHINE)
+    return recorded is None or MACHINE_ID is None or recorded == MACHINE_ID
+
+
+def _engine_time(text: str | None) -> float | None:
+    """An engine timestamp (RFC 3339, nanoseconds, "Z") as seconds since the epoch."""
+    import datetime as dt
+
+    if not text or text.startswith("0001-"):
+        return None
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text)
+    if not match:
+        return None
+    base, fraction, zone = match.groups()
+    moment = dt.datetime.fromisoformat(base + ("+00:00" if zone == "Z" else zone))
+    return moment.timestamp() + (int(fraction[:9].ljust(9, "0")) / 1e9 if fraction else 0.0)
 
 
 def _first_network_ip(network: dict) -> str | None:
