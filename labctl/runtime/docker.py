@@ -454,8 +454,18 @@ class DockerRuntime(Runtime):
 
 def connect():
     """A client for the engine DOCKER_HOST (or the current context) names, or one clear error."""
+    from labctl import engine
+
     docker = _docker_module()
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    location = engine.locate()
+    host = location.endpoint
+    if host.startswith("ssh://"):
+        try:
+            import paramiko  # noqa: F401 - the docker SDK's ssh transport needs it
+        except ImportError:
+            raise EnvironmentProblem(
+                f"the Docker engine at {host} is reached over ssh, which needs paramiko",
+                "Install it: python3 -m pip install 'docker[ssh]'") from None
     try:
         client = docker.from_env(timeout=30)
         client.ping()
@@ -483,6 +493,11 @@ def _connection_problem(host: str, exc: Exception) -> EnvironmentProblem:
         return EnvironmentProblem(
             f"the Docker engine is not running (no socket at {socket_path})",
             "Start it (sudo systemctl start docker), or use --runtime local")
+    if host.startswith("ssh://"):
+        return EnvironmentProblem(
+            f"cannot reach the Docker engine at {host} over ssh ({text.splitlines()[0][:120]})",
+            "Check that `ssh " + host.removeprefix("ssh://") + " docker version` works (a key "
+            "in ~/.ssh/config, the host in known_hosts), or use --runtime local")
     return EnvironmentProblem(
         f"cannot reach the Docker engine at {host}",
         "Start Docker or fix DOCKER_HOST, or use --runtime local")
