@@ -71,7 +71,7 @@ def test_lab_end_to_end_on_go_and_python(docker_engine, leftover_containers):
     assert document["schema"] == "labctl.lab.bottleneck/1"
     measured = {name: {s["step"]: s for s in entry["steps"]}
                 for name, entry in document["servers"].items()}
-    for name, steps in measured.items():
+    for steps in measured.values():
         assert [s for s in steps] == ["baseline", "blocking", "async", "sequential", "parallel"]
         for step in steps.values():
             assert step["measured"]["socket_errors"] == 0 and step["measured"]["non_2xx"] == 0

@@ -161,10 +161,12 @@ def test_aggregate_with_a_bad_mode_is_400(served, query):
 def health_during(served: Served, mode: str) -> tuple[float, httpx.Response]:
     """Milliseconds a GET /health takes while a 300 ms sleep of ``mode`` is in flight."""
     slow: list[httpx.Response] = []
-    thread = threading.Thread(
-        target=lambda: slow.append(served.get(f"/users/42?delay_ms=300&mode={mode}")))
-    # Made before the clock starts: a new httpx client alone costs ~15 ms (its TLS context).
+    # Both clients made before the clock starts: a new httpx client alone costs ~15 ms (its TLS
+    # context), far more on a busy machine, and the slow request must be in its handler first.
+    slow_client = httpx.Client(base_url=served.url, timeout=10, trust_env=False)
     client = httpx.Client(base_url=served.url, timeout=10, trust_env=False)
+    thread = threading.Thread(
+        target=lambda: slow.append(slow_client.get(f"/users/42?delay_ms=300&mode={mode}")))
     thread.start()
     try:
         time.sleep(0.05)   # let the slow request reach its handler first
@@ -174,6 +176,7 @@ def health_during(served: Served, mode: str) -> tuple[float, httpx.Response]:
     finally:
         thread.join(timeout=10)
         client.close()
+        slow_client.close()
     assert health.status_code == 200
     assert slow and slow[0].status_code == 200 and server_timing(slow[0])["db"] >= 300
     return elapsed_ms, slow[0]
