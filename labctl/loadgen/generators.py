@@ -123,8 +123,10 @@ class ContainerWrk(Generator):
         if not bridge_ip:
             raise LabctlError(f"the {instance.server.title} container has no bridge IP for the "
                               "wrk container to reach", "Use --generator host or builtin")
-        return (f"http://{bridge_ip}:{CONTAINER_PORT}",
-                f"over the Docker bridge to {bridge_ip}:{CONTAINER_PORT}", None)
+        route = f"over the Docker bridge to {bridge_ip}:{CONTAINER_PORT}"
+        if instance.path_kind == "engine-bridge":   # labctl's engine is on another machine
+            route += f", next to the server on {self.docker.location.engine_phrase}"
+        return f"http://{bridge_ip}:{CONTAINER_PORT}", route, None
 
     def run(self, instance: Instance, options: LoadOptions, cpuset: str | None) -> LoadResult:
         base_url, route, network_mode = self._target(instance)
