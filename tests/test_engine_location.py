@@ -95,3 +95,18 @@ def test_real_context_api_reads_docker_config(tmp_path, monkeypatch):
         pytest.skip(f"the SDK cannot write a context here: {exc}")
     found = engine.locate({}, "labctl-test-vm")
     assert found.remote and found.machine == "vm.example"
+
+
+def test_cpu_sets_follow_a_remote_engine(monkeypatch):
+    """On an engine elsewhere, servers and clients are pinned within that machine's CPUs."""
+    from labctl import cpus
+    from labctl.commands.common import default_limits
+
+    monkeypatch.setattr(cpus, "_engine_cpu_count", None)
+    cpus.use_engine_cpus(8)
+    try:
+        limits = default_limits(2.0, 512)
+        assert limits.cpuset == "6,7"
+        assert cpus.client_cpuset(limits) == "0,1,2,3,4,5"
+    finally:
+        cpus.use_engine_cpus(None)

@@ -20,10 +20,10 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
 
     On a one-core machine nothing can be separated, and the limit alone applies.
     """
-    from labctl import hostinfo
+    from labctl import cpus as cpu_sets
     from labctl.runtime.base import Limits
 
-    cores = hostinfo.usable_cores()
+    cores = len(cpu_sets.usable_cpus())   # the remote engine's, when the servers run there
     whole = max(1, int(-(-cpus // 1)))   # cores to pin to: the limit rounded up
     if cores >= 2 and whole < cores:
         first = cores - whole
@@ -42,6 +42,13 @@ def prepare_runtime(name: str | None) -> Runtime:
 
     install_termination_handler()
     runtime = runtimes.select(name, announce=ui.info)
+    location = getattr(runtime, "location", None) if runtime.name == "docker" else None
+    if location is not None and location.measure_on_engine:
+        from labctl import cpus
+
+        cpus.use_engine_cpus(runtime.engine_cpus())
+        ui.info(f"the Docker engine is on {location.machine}: labctl measures from containers "
+                "next to the servers there")
     reaped = runtime.reap_orphans()
     if reaped:
         ui.info(f"removed {len(reaped)} server(s) left by a labctl that no longer runs: "

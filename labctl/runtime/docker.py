@@ -124,7 +124,7 @@ class DockerRuntime(Runtime):
             "api_version": version.get("ApiVersion"),
             "os": version.get("Os"),
             "docker_sdk": _docker_module().__version__,
-            "engine": self.location.as_dict(),
+            "engine": {**self.location.as_dict(), "cpus": self.engine_cpus()},
         }
 
     # -- images ---------------------------------------------------------------------------
