@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import secrets
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,8 @@ PROBE_CONTEXT = Path(__file__).resolve().parent / "docker" / "probe"
 PYTHON_IMAGE_ARG = "PYTHON_IMAGE"
 DEFAULT_PYTHON_IMAGE = "python:3.12-slim"
 PROBE_MEMORY = "256m"
-AGENT_OVERHEAD_S = 60.0     # start-up and image load on a slow engine, on top of the job itself
+AGENT_OVERHEAD_S = 60.0
+READY_POLL_S = 0.02     # start-up and image load on a slow engine, on top of the job itself
 HERE_DESCRIPTION = "libcurl in-process (pycurl)"
 
 
@@ -39,6 +42,28 @@ class SeriesDocument(dict):
 
     def as_dict(self) -> dict:
         return dict(self)
+
+
+class HealthWatch:
+    """A waiting health-probe container and the stdin through which it gets the address."""
+
+    def __init__(self, container, stdin) -> None:
+        self.container = container
+        self._stdin = stdin
+        self.sent_at: float | None = None
+
+    def send(self, url: str) -> None:
+        raw = getattr(self._stdin, "_sock", self._stdin)   # the SDK wraps unix sockets
+        raw.sendall((url + "\n").encode())
+        self.sent_at = time.monotonic()
+
+    def close(self) -> None:
+        if self._stdin is None:
+            return
+        try:
+            getattr(self._stdin, "_sock", self._stdin).close()
+        except OSError:
+            pass
 
 
 class HereClient:
@@ -124,6 +149,61 @@ class EngineClient:
         if not answer.get("ok"):
             raise LabctlError(f"{answer.get('error')} (probe next to the server on "
                               f"{self.machine})", answer.get("hint"))
+        return answer
+
+    def start_health_watch(self, cpuset: str | None, timeout_s: float) -> HealthWatch:
+        """A health poller on the engine, started and ready *before* the server starts, so a
+        cold start is not hidden behind this container's own start-up (about a second)."""
+        from labctl.engine_agent import READY_LINE
+        from labctl.runtime import docker as docker_runtime
+
+        if not self.image:
+            self.prepare()
+        job = {"job": "health", "url_from_stdin": True, "timeout_s": timeout_s}
+        container = self.docker.client.containers.create(
+            PROBE_IMAGE_TAG, command=[json.dumps(job)], stdin_open=True,
+            name=f"labctl-probe-{docker_runtime.SESSION_ID}-{secrets.token_hex(2)}",
+            labels={**docker_runtime._labels("probe"), docker_runtime.LABEL_ROLE: "probe"},
+            cpuset_cpus=cpuset, mem_limit=PROBE_MEMORY, detach=True)
+        stdin = None
+        try:
+            stdin = self.docker.client.api.attach_socket(
+                container.id, params={"stdin": 1, "stream": 1})
+            container.start()
+            # Short log reads, not a followed stream: over ssh a stream holds one of the
+            # connection's few channels (sshd allows 10) and the SDK cannot cancel it.
+            deadline = time.monotonic() + timeout_s
+            ready = False
+            while not ready and time.monotonic() < deadline:
+                ready = READY_LINE.encode() in container.logs(stdout=True, stderr=False)
+                if not ready:
+                    container.reload()
+                    if container.status == "exited":
+                        break
+                    time.sleep(READY_POLL_S)
+            if not ready:
+                raise LabctlError("the probe container next to the server exited before it "
+                                  "was ready", "Run again with --rebuild if labctl changed",
+                                  details=container.logs().decode("utf-8", "replace")[-2000:])
+        except BaseException:
+            HealthWatch(container, stdin).close()
+            docker_runtime._remove(container)
+            raise
+        return HealthWatch(container, stdin)
+
+    def finish_health_watch(self, watch: HealthWatch, timeout_s: float) -> dict:
+        from labctl.runtime import docker as docker_runtime
+
+        try:
+            watch.container.wait(timeout=timeout_s + AGENT_OVERHEAD_S)
+            answer = _last_json_line(watch.container.logs(stdout=True, stderr=False)
+                                     .decode("utf-8", "replace"))
+        finally:
+            watch.close()
+            docker_runtime._remove(watch.container)
+        if answer is None or not answer.get("ok"):
+            raise LabctlError(f"the health probe on {self.machine} gave no answer",
+                              (answer or {}).get("hint") or "Run again; labctl down cleans up")
         return answer
 
     def wait_healthy(self, instance: Instance, timeout_s: float, cpuset: str | None) -> dict:

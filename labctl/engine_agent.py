@@ -19,13 +19,27 @@ from types import SimpleNamespace
 
 AGENT_SCHEMA = "labctl.engine-agent/1"
 HEALTH_POLL_S = 0.001
+READY_LINE = "labctl-probe-ready"
 
 
 def health(job: dict) -> dict:
-    """Poll GET /health until 200, as lifecycle.wait_healthy does from the host."""
+    """Poll GET /health until 200, as lifecycle.wait_healthy does from the host.
+
+    With ``url_from_stdin`` the job starts before the server does: it says ``ready``, then waits
+    for the server's address on stdin (labctl sends it the moment the engine has started the
+    server), so the poll begins within milliseconds of the start, not after this container's
+    own start-up. ``elapsed_s`` counts from the address's arrival to the first 200.
+    """
     import httpx
 
-    deadline = time.monotonic() + float(job.get("timeout_s", 60))
+    if job.get("url_from_stdin"):
+        sys.stdout.write(READY_LINE + "\n")
+        sys.stdout.flush()
+        job["url"] = sys.stdin.readline().strip()
+        if not job["url"]:
+            return {"healthy": False, "attempts": 0, "problem": "no address was sent"}
+    received = time.monotonic()
+    deadline = received + float(job.get("timeout_s", 60))
     attempts, last_problem = 0, "no answer yet"
     with httpx.Client(timeout=httpx.Timeout(2.0, connect=0.5), trust_env=False) as client:
         while time.monotonic() < deadline:
@@ -33,7 +47,8 @@ def health(job: dict) -> dict:
             try:
                 response = client.get(job["url"] + "/health", headers={"Connection": "close"})
                 if response.status_code == 200:
-                    return {"healthy": True, "at_wall": time.time(), "attempts": attempts}
+                    return {"healthy": True, "at_wall": time.time(), "attempts": attempts,
+                            "elapsed_s": time.monotonic() - received}
                 last_problem = f"it answered {response.status_code}"
             except httpx.TransportError as exc:
                 last_problem = type(exc).__name__

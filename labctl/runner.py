@@ -73,10 +73,15 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
 
 def cold_start_note(instance: Instance) -> str | None:
     """How a cold start timed on a remote engine differs from one timed here."""
-    if instance.extra.get("cold_start_clock") != "engine":
+    clock = instance.extra.get("cold_start_clock")
+    if clock == "split":
+        note = ("from the start request to the first 200 seen by a probe waiting next to the "
+                "server (it got the address as the engine started the server)")
+    elif clock == "engine":
+        note = ("on the engine's clock: from the container's start to the first 200 seen by a "
+                "probe next to it")
+    else:
         return None
-    note = ("on the engine's clock: from the container's start to the first 200 seen by a "
-            "probe next to it")
     if instance.extra.get("cold_start_upper_bound"):
         note += " (an upper bound: the server was up before the probe, whose start is included)"
     return note

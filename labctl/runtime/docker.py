@@ -48,6 +48,7 @@ LABEL_ROLE = "labctl.role"       # helper containers: "loadgen", "probe"
 # machines that may share one remote engine; the pair tells whose process table a pid belongs to.
 LABEL_MACHINE = "labctl.machine"
 ENGINE_PATH_KIND = "engine-bridge"   # measured from a container next to the server
+HEALTH_WATCH_TIMEOUT_S = 60.0
 LABEL_SOURCE_HASH = "org.labctl.source-hash"
 BUILD_TAIL_LINES = 30
 STOP_GRACE_S = 3
@@ -255,18 +256,29 @@ class DockerRuntime(Runtime):
             memswap_limit=f"{limits.memory_mb}m",
             detach=True,
         )
+        watch = None
+        if self.location.measure_on_engine:
+            from labctl import cpus
+
+            watch = self.engine_client().start_health_watch(cpus.client_cpuset(limits),
+                                                            HEALTH_WATCH_TIMEOUT_S)
         started_at = time.monotonic()
         try:
             container.start()
             container.reload()
         except BaseException:
             container.remove(force=True)
+            if watch is not None:
+                watch.close()
+                _remove(watch.container)
             raise
         network = container.attrs["NetworkSettings"]
         binding = (network.get("Ports") or {}).get(f"{CONTAINER_PORT}/tcp") or []
         host_port = binding[0]["HostPort"] if binding else None
         public_url = f"http://127.0.0.1:{host_port}" if host_port else ""
         bridge_ip = network.get("IPAddress") or _first_network_ip(network)
+        if watch is not None:
+            watch.send(f"http://{bridge_ip}:{CONTAINER_PORT}")
         if bridge_ip and self.location.measure_on_engine:
             # The engine is elsewhere: its bridge is reached from a probe container beside it.
             url, path, kind = (f"http://{bridge_ip}:{CONTAINER_PORT}",
@@ -279,26 +291,43 @@ class DockerRuntime(Runtime):
         else:
             url, path, kind = (public_url, f"published port 127.0.0.1:{host_port} (docker-proxy)",
                                "published-port")
+        extra = {"container_name": container.name, "bridge_ip": bridge_ip, "host_port": host_port}
+        if watch is not None:
+            extra["health_watch"] = watch
         return Instance(server=server, ident=container.id, url=url, public_url=public_url or url,
                         path=path, path_kind=kind, limits=limits, started_at=started_at,
-                        extra={"container_name": container.name, "bridge_ip": bridge_ip,
-                               "host_port": host_port})
+                        extra=extra)
 
     def wait_healthy_on_engine(self, instance: Instance, timeout_s: float) -> float:
-        """Cold start on an engine elsewhere, in milliseconds, on the engine's own clock: from
-        the container's start to the first 200 on GET /health seen by a probe next to it.
+        """Cold start on an engine elsewhere, in milliseconds: from the start request to the first
+        200 on GET /health seen by a probe next to the server.
 
-        When the probe's very first attempt already got a 200, the server was up before the
-        probe was, and the figure is an upper bound (it includes the probe's own start)."""
+        The probe container started before the server and got its address through stdin as
+        soon as the engine had started it (``start`` arranges that), so it polls as early as
+        labctl polls a local engine. Without that watch (a server started some other way), a
+        probe started now times it on the engine's clock from the container's start; when its
+        very first attempt got a 200 the server was up before the probe, and the figure is an
+        upper bound (it includes the probe's own start)."""
         from labctl import cpus
 
-        answer = self.engine_client().wait_healthy(instance, timeout_s,
-                                                   cpus.client_cpuset(instance.limits))
+        watch = instance.extra.pop("health_watch", None)
+        if watch is not None:
+            answer = self.engine_client().finish_health_watch(watch, timeout_s)
+        else:
+            answer = self.engine_client().wait_healthy(instance, timeout_s,
+                                                       cpus.client_cpuset(instance.limits))
         if not answer.get("healthy"):
             raise LabctlError(
                 f"the {instance.server.title} server did not answer GET /health with 200 "
                 f"within {timeout_s:g} s ({answer.get('problem')})",
                 "Its last log lines are below", details=self.logs(instance) or "(no logs)")
+        if watch is not None and watch.sent_at is not None and "elapsed_s" in answer:
+            # This machine's clock up to the moment the address went out, the probe's after:
+            # from the start request to the first 200, as on a local engine (plus the one-way
+            # trip of the address to the engine, a few ms over ssh).
+            # Polling starts when it would on a local engine: once start and inspect returned.
+            instance.extra["cold_start_clock"] = "split"
+            return ((watch.sent_at - instance.started_at) + answer["elapsed_s"]) * 1000
         container = self._container(instance.ident)
         started = _engine_time(container.attrs["State"]["StartedAt"]) if container else None
         instance.extra["cold_start_clock"] = "engine"
@@ -386,6 +415,10 @@ class DockerRuntime(Runtime):
         """SIGTERM first, as `docker stop` does (the servers shut down gracefully in well under a
         second), then remove. The time it took is kept: a server that ignores SIGTERM shows up."""
         docker = _docker_module()
+        watch = instance.extra.pop("health_watch", None)
+        if watch is not None:   # stopped before anyone waited for its health
+            watch.close()
+            _remove(watch.container)
         container = self._container(instance.ident)
         if container is None:
             return
