@@ -51,7 +51,7 @@ def ssh_engine(tmp_path_factory, docker_engine):
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {here / 'host_key'}\n"
         f"AuthorizedKeysFile {here / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
-        f"StrictModes no\nPidFile {here / 'sshd.pid'}\n")
+        f"StrictModes no\nMaxSessions 64\nPidFile {here / 'sshd.pid'}\n")
     # The client side, as a learner's ~/.ssh would have it: which key, and the known host key.
     home = here / "home"
     (home / ".ssh").mkdir(parents=True)

@@ -49,6 +49,7 @@ LABEL_ROLE = "labctl.role"       # helper containers: "loadgen", "probe"
 LABEL_MACHINE = "labctl.machine"
 ENGINE_PATH_KIND = "engine-bridge"   # measured from a container next to the server
 HEALTH_WATCH_TIMEOUT_S = 60.0
+LIST_ATTEMPTS = 5
 LABEL_SOURCE_HASH = "org.labctl.source-hash"
 BUILD_TAIL_LINES = 30
 STOP_GRACE_S = 3
@@ -447,7 +448,17 @@ class DockerRuntime(Runtime):
     # -- clean-up -------------------------------------------------------------------------
 
     def _ours(self, *, all_states: bool = True):
-        return self.client.containers.list(all=all_states, filters={"label": LABEL})
+        """labctl's containers. The SDK lists, then inspects each one: a container removed in
+        between (another labctl finishing, on a shared engine) fails the whole list, so try
+        again rather than fail the command."""
+        docker = _docker_module()
+        for attempt in range(LIST_ATTEMPTS):
+            try:
+                return self.client.containers.list(all=all_states, filters={"label": LABEL})
+            except docker.errors.NotFound:
+                if attempt == LIST_ATTEMPTS - 1:
+                    raise
+        return []
 
     def reap_orphans(self) -> list[str]:
         reaped = []
