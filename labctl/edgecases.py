@@ -290,7 +290,7 @@ class Column:
 
 def columns(chosen: list[Server], python_parser: str) -> list[Column]:
     """Python appears once per parser asked for (``both`` = h11 and httptools)."""
-    out = []
+    out: list[Column] = []
     for server in chosen:
         if server.name == "python":
             parsers = PYTHON_PARSERS if python_parser == "both" else (python_parser,)
@@ -345,6 +345,7 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, python_pa
         phase(f"starting {server.title}" + (f" with {column.parser}" if column.parser else ""))
         with running(runtime, server, limits, env=column.env) as instance:
             url = urlsplit(instance.url)
+            assert url.hostname and url.port   # an instance's URL names both
             cells = {}
             for case in cases:
                 phase(f"{column.key}: {case.number}. {case.title}")

@@ -6,7 +6,9 @@ renderer returns one renderable, which `labctl results show` prints too (render.
 
 from __future__ import annotations
 
-from rich.console import Group
+from typing import cast
+
+from rich.console import Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -123,7 +125,7 @@ def slow_clients(document: dict) -> Group:
                             ("cut after (median)", "right"), ("predicted", "left"),
                             ("normal p50 before", "right"), ("normal p50 during", "right"),
                             ("normal max during", "right"), ("normal errors", "right")):
-        table.add_column(column, justify=justify)
+        table.add_column(column, justify=cast(JustifyMethod, justify))
     for name, entry in document["servers"].items():
         for run_name, run in entry["runs"].items():
             ended = ", ".join(f"{how}: {n}" for how, n in sorted(run["summary"]["ended_by"].items()))
@@ -171,7 +173,7 @@ def shutdown(document: dict) -> Group:
     for column, justify in (("server", "left"), ("run", "left"), ("stop took", "right"),
                             ("in flight", "left"), ("idle connections", "left"),
                             ("steady client after SIGTERM", "left"), ("predicted", "left")):
-        table.add_column(column, justify=justify)
+        table.add_column(column, justify=cast(JustifyMethod, justify))
     for name, entry in document["servers"].items():
         for run_name, run in entry["runs"].items():
             idle_ways: dict[str, int] = {}

@@ -222,7 +222,7 @@ def exchange(host: str, port: int, writes: Sequence[Send], *, responses: int = 1
     began = time.monotonic()
     result = Exchange()
     buffer = b""
-    eof = False
+    eof: bool | str = False   # RESET when the server reset the connection
     with socket.create_connection((host, port), timeout=timeout_s) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
@@ -232,7 +232,7 @@ def exchange(host: str, port: int, writes: Sequence[Send], *, responses: int = 1
                 sock.sendall(write.data)
                 if index == 0 and expect_continue_wait_s is not None:
                     buffer, eof = _read_some(sock, buffer, expect_continue_wait_s)
-                    early, _ = parse_responses(buffer, head=head, eof=eof)
+                    early, _ = parse_responses(buffer, head=head, eof=bool(eof))
                     result.continue_before_body = any(r.status == 100 for r in early)
                     if any(not r.interim for r in early) or eof:
                         break   # a final answer (or a close) instead of 100: send no body

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 from labctl import hostinfo
@@ -34,7 +35,7 @@ from labctl.servers import Server
 
 LAB_SCHEMA = "labctl.lab.shutdown/1"
 OFF_ENV = "GRACEFUL_SHUTDOWN"
-RUNS = (("graceful", {}), ("no-handler", {OFF_ENV: "off"}))
+RUNS: tuple[tuple[str, dict[str, str]], ...] = (("graceful", {}), ("no-handler", {OFF_ENV: "off"}))
 DOCKER_GRACE_S = 10.0   # docker stop's default before SIGKILL
 LONG_MS = 2000          # the longest wait the servers allow (?delay_ms is capped there)
 STOP_AFTER_S = 0.5      # the stop comes this long after the long requests were sent
@@ -121,7 +122,7 @@ def watch_idle(socks: list[socket.socket], stop: threading.Event, out: list) -> 
         for key, _ in selector.select(0.02):
             entry = out[key.data]
             try:
-                data = key.fileobj.recv(65536)
+                data = cast(socket.socket, key.fileobj).recv(65536)
                 how = CLOSED if not data else "data"
             except OSError:
                 how = RESET
@@ -151,6 +152,7 @@ def measure_stop(runtime: Runtime, server: Server, limits: Limits, env: dict,
         wait_healthy(runtime, instance)
         url = urlsplit(instance.url)
         host, port = url.hostname, url.port
+        assert host and port   # an instance's URL names both
         idle_socks = open_idle(host, port, settings.idle)
         done = threading.Event()
         idle_out: list = []

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 from labctl import hostinfo
@@ -32,7 +33,7 @@ from labctl.servers import Server
 
 LAB_SCHEMA = "labctl.lab.slow-clients/1"
 DEFAULTS_ENV = "STACK_DEFAULT_TIMEOUTS"
-RUNS = (("shipped", {}), ("defaults", {DEFAULTS_ENV: "1"}))
+RUNS: tuple[tuple[str, dict[str, str]], ...] = (("shipped", {}), ("defaults", {DEFAULTS_ENV: "1"}))
 
 SLOW_HEAD = build_request("GET /health HTTP/1.1", ["Host: labctl.test"])[:-2] + b"X-Slow: "
 NORMAL_REQUEST = build_request("GET /health HTTP/1.1", ["Host: labctl.test", "Connection: close"])
@@ -89,17 +90,19 @@ def trickle(host: str, port: int, settings: Settings,
     while time.monotonic() < deadline and selector.get_map() and not (stop and stop.is_set()):
         timeout = max(0.0, min(next_byte, deadline) - time.monotonic())
         for key, _ in selector.select(timeout):
-            _read_end(key.fileobj, conns[key.fileobj], selector)
+            ready = cast(socket.socket, key.fileobj)
+            _read_end(ready, conns[ready], selector)
         if time.monotonic() >= next_byte:
-            for sock in list(selector.get_map().values()):
-                entry = conns[sock.fileobj]
+            for key in list(selector.get_map().values()):
+                sock = cast(socket.socket, key.fileobj)
+                entry = conns[sock]
                 try:
-                    sent = sock.fileobj.send(b"a")
+                    sent = sock.send(b"a")
                     entry["bytes_sent"] += sent
                 except BlockingIOError:
                     pass
                 except OSError:
-                    _finish(sock.fileobj, entry, selector, CUT_RESET)
+                    _finish(sock, entry, selector, CUT_RESET)
             next_byte += settings.interval_s
     for sock, entry in conns.items():
         if entry["how"] == STILL_OPEN and sock.fileno() >= 0:
@@ -151,7 +154,9 @@ def _finish(sock: socket.socket, entry: dict, selector: selectors.BaseSelector,
 
 def normal_client(host: str, port: int, settings: Settings, stop: threading.Event) -> dict:
     """GET /health on a fresh connection every ``normal_every_s`` until ``stop``."""
-    latencies, errors, statuses = [], [], {}
+    latencies: list[float] = []
+    errors: list[str] = []
+    statuses: dict[str, int] = {}
     while not stop.is_set():
         began = time.monotonic()
         try:
@@ -263,6 +268,7 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
                   f"connections for {settings.window_s:g} s")
             with running(runtime, server, limits, env=env) as instance:
                 url = urlsplit(instance.url)
+                assert url.hostname and url.port   # an instance's URL names both
                 measured = measure_run(url.hostname, url.port, settings)
                 alive_after = runtime.is_running(instance)
             how, after = typical_end(measured["summary"])

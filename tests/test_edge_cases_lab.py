@@ -34,7 +34,7 @@ def check_document(document: dict, columns: list[str]) -> None:
     assert list(document["servers"]) == columns
     for column, entry in document["servers"].items():
         assert set(entry["cells"]) == set(CASE_NUMBERS)
-        for number, cell in entry["cells"].items():
+        for cell in entry["cells"].values():
             assert cell["connection"] in ("open", "closed", "reset")
             assert set(cell) >= {"outcome", "statuses", "predicted", "prediction_holds",
                                  "breaks_must", "seconds"}

@@ -26,7 +26,7 @@ def labctl(*args: str, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedPr
         if process.poll() is None:
             process.kill()
     result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-    result.pid = process.pid
+    result.pid = process.pid  # type: ignore[attr-defined]
     return result
 
 

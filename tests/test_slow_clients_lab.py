@@ -119,9 +119,9 @@ def run_lab(*args: str) -> tuple[dict, float]:
 def check_document(document: dict, names: list[str]) -> None:
     assert document["schema"] == "labctl.lab.slow-clients/1"
     assert list(document["servers"]) == names
-    for name, entry in document["servers"].items():
+    for entry in document["servers"].values():
         assert list(entry["runs"]) == ["shipped", "defaults"]
-        for run_name, run in entry["runs"].items():
+        for run in entry["runs"].values():
             assert len(run["connections"]) == 20
             assert sum(run["summary"]["ended_by"].values()) == 20
             assert run["server_still_running"] is True

@@ -502,22 +502,30 @@ def connect():
     from labctl import engine
 
     docker = _docker_module()
+    import requests  # the SDK's transport
+
     location = engine.locate()
     host = location.endpoint
+    transport_errors: tuple[type[BaseException], ...] = (requests.exceptions.RequestException,
+                                                         OSError)
     if host.startswith("ssh://"):
         try:
-            import paramiko  # noqa: F401 - the docker SDK's ssh transport needs it
+            import paramiko  # the docker SDK's ssh transport
         except ImportError:
             raise EnvironmentProblem(
                 f"the Docker engine at {host} is reached over ssh, which needs paramiko",
                 "Install it: python3 -m pip install 'docker[ssh]'") from None
+        # A refused key, an unknown host key: paramiko's own errors, not the SDK's.
+        transport_errors += (paramiko.SSHException,)
     try:
         client = docker.from_env(timeout=30)
         client.ping()
         return client
+    # Only what means "no engine here": a bug (a TypeError, a NameError) must not be reported
+    # as a missing engine, which would send the user, and the test suite, the wrong way.
     except docker.errors.DockerException as exc:
         raise _connection_problem(host, exc) from None
-    except Exception as exc:  # requests/urllib3 errors that the SDK does not wrap
+    except transport_errors as exc:   # not wrapped by the SDK
         raise _connection_problem(host, exc) from None
 
 
@@ -541,11 +549,20 @@ def _connection_problem(host: str, exc: Exception) -> EnvironmentProblem:
     if host.startswith("ssh://"):
         return EnvironmentProblem(
             f"cannot reach the Docker engine at {host} over ssh ({text.splitlines()[0][:120]})",
-            "Check that `ssh " + host.removeprefix("ssh://") + " docker version` works (a key "
-            "in ~/.ssh/config, the host in known_hosts), or use --runtime local")
+            f"Check that `{_ssh_command(host)} docker version` works (a key in ~/.ssh/config, "
+            "the host in known_hosts), or use --runtime local")
     return EnvironmentProblem(
         f"cannot reach the Docker engine at {host}",
         "Start Docker or fix DOCKER_HOST, or use --runtime local")
+
+
+def _ssh_command(endpoint: str) -> str:
+    """ssh://user@host:2222 → "ssh -p 2222 user@host", what a person types to try the same."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    target = f"{parts.username}@{parts.hostname}" if parts.username else str(parts.hostname)
+    return f"ssh -p {parts.port} {target}" if parts.port else f"ssh {target}"
 
 
 def _docker_installed() -> bool:
