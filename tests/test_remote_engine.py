@@ -180,8 +180,9 @@ def _labelled_container(engine, *, host: str, pid: int, machine: str | None = No
 
     labels = {LABEL: "1", LABEL_SESSION: "test", LABEL_SERVER: "go", LABEL_PID: str(pid),
               LABEL_HOST: host}
-    if machine or MACHINE_ID:
-        labels[LABEL_MACHINE] = machine or MACHINE_ID
+    recorded = machine or MACHINE_ID
+    if recorded:
+        labels[LABEL_MACHINE] = recorded
     return engine.containers.create(by_name("go").image_tag, labels=labels,
                                     name=f"labctl-test-{host}-{pid}-{time.monotonic_ns() % 10**6}")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from labctl import ui
 
@@ -45,8 +45,9 @@ def prepare_runtime(name: str | None) -> Runtime:
     location = getattr(runtime, "location", None) if runtime.name == "docker" else None
     if location is not None and location.measure_on_engine:
         from labctl import cpus
+        from labctl.runtime.docker import DockerRuntime
 
-        cpus.use_engine_cpus(runtime.engine_cpus())
+        cpus.use_engine_cpus(cast(DockerRuntime, runtime).engine_cpus())
         ui.info(f"the Docker engine is on {location.machine}: labctl measures from containers "
                 "next to the servers there")
     reaped = runtime.reap_orphans()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from labctl.cpus import client_cpuset
 from labctl.errors import LabctlError, UsageProblem
@@ -28,7 +28,7 @@ def choose_generator(runtime: Runtime, options: LoadOptions) -> Generator:
     if choice in {"builtin", "host"} and _engine_elsewhere(runtime):
         raise UsageProblem(
             f"--generator {choice} runs on this machine, which cannot reach servers on "
-            f"{runtime.location.engine_phrase}",
+            f"{cast(Any, runtime).location.engine_phrase}",
             "Use --generator container (the default there): it runs next to the server")
     if choice == "builtin":
         return BuiltinClient()

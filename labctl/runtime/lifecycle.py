@@ -6,6 +6,7 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import httpx
 
@@ -40,7 +41,10 @@ def wait_healthy(runtime: Runtime, instance: Instance,
     ``wait_healthy_on_engine``): its address is not reachable from this machine.
     """
     if instance.path_kind == "engine-bridge":
-        return runtime.wait_healthy_on_engine(instance, timeout_s)
+        # Only the Docker runtime makes such instances (it provides the method).
+        from labctl.runtime.docker import DockerRuntime
+
+        return cast(DockerRuntime, runtime).wait_healthy_on_engine(instance, timeout_s)
     url = instance.url + HEALTH_PATH
     deadline = instance.started_at + timeout_s
     next_liveness_check = 0.0
