@@ -207,7 +207,8 @@ class EngineClient:
         return answer
 
     def wait_healthy(self, instance: Instance, timeout_s: float, cpuset: str | None) -> dict:
-        return self._run({"job": "health", "url": instance.url, "timeout_s": timeout_s},
+        return self._run({"job": "health", "url": instance.url + instance.server.health_path,
+                          "timeout_s": timeout_s},
                          cpuset=cpuset, timeout_s=timeout_s)
 
     def check_all(self, targets: dict[str, tuple[Any, str]]) -> dict[str, verify.Verification]:

@@ -24,7 +24,7 @@ READY_LINE = "labctl-probe-ready"
 
 
 def health(job: dict) -> dict:
-    """Poll GET /health until 200, as lifecycle.wait_healthy does from the host.
+    """Poll the server's health URL until 200, as lifecycle.wait_healthy does from the host.
 
     With ``url_from_stdin`` the job starts before the server does: it says ``ready``, then waits
     for the server's address on stdin (labctl sends it the moment the engine has started the
@@ -46,7 +46,7 @@ def health(job: dict) -> dict:
         while time.monotonic() < deadline:
             attempts += 1
             try:
-                response = client.get(job["url"] + "/health", headers={"Connection": "close"})
+                response = client.get(job["url"], headers={"Connection": "close"})
                 if response.status_code == 200:
                     return {"healthy": True, "at_wall": time.time(), "attempts": attempts,
                             "elapsed_s": time.monotonic() - received}

@@ -6,8 +6,6 @@ renderer returns one renderable, which `labctl results show` prints too (render.
 
 from __future__ import annotations
 
-from typing import cast
-
 from rich.console import Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
@@ -120,12 +118,13 @@ def slow_clients(document: dict) -> Group:
         f"{params['normal_every_s']:g} s (timeout {params['normal_timeout_s']:g} s). Each server "
         f"runs as shipped and with its stack's default timeouts ({params['defaults_env']}=1)."))
     table = Table(show_edge=False, pad_edge=False)
-    for column, justify in (("server", "left"), ("timeouts", "left"),
-                            ("trickling connections ended by", "left"),
-                            ("cut after (median)", "right"), ("predicted", "left"),
-                            ("normal p50 before", "right"), ("normal p50 during", "right"),
-                            ("normal max during", "right"), ("normal errors", "right")):
-        table.add_column(column, justify=cast(JustifyMethod, justify))
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("server", "left"), ("timeouts", "left"), ("trickling connections ended by", "left"),
+        ("cut after (median)", "right"), ("predicted", "left"), ("normal p50 before", "right"),
+        ("normal p50 during", "right"), ("normal max during", "right"),
+        ("normal errors", "right"))
+    for column, justify in columns:
+        table.add_column(column, justify=justify)
     for name, entry in document["servers"].items():
         for run_name, run in entry["runs"].items():
             ended = ", ".join(f"{how}: {n}" for how, n in sorted(run["summary"]["ended_by"].items()))
@@ -138,14 +137,18 @@ def slow_clients(document: dict) -> Group:
             during = run["normal_during"]
             errors = Text(f"{during.get('errors', 0)}/{during.get('requests', 0)}",
                           style="fail" if during.get("errors") else "")
-            table.add_row(name, run_name, ended,
+            ended_text = Text(ended)
+            if not run["server_still_running"]:
+                ended_text.append(" — the server was gone at the end", style="fail")
+            table.add_row(name, run_name, ended_text,
                           "–" if run["after_s"] is None else f"{run['after_s']:g} s",
                           predicted_text, _ms_text(run["normal_before"]["latency_p50_ms"]),
                           _ms_text(during.get("latency_p50_ms")),
                           _ms_text(during.get("latency_max_ms")), errors)
     out.print(table)
     out.print(Text("ended by: 408 (the server answered Request Timeout, then closed), closed "
-                   "(a silent close), reset, or still open when the window ended; * the "
+                   "(no answer; a FIN, or a reset when a byte was in flight), or still open when "
+                   "the window ended; * the "
                    "measurement differs from the lesson's prediction (time within "
                    f"±{params['cut_tolerance_s']:g} s). Normal client: fresh connections, "
                    "latency from connect to the whole answer.", style="muted"))
@@ -170,10 +173,12 @@ def shutdown(document: dict) -> Group:
         f"{params['stop']} ({params['grace_s']:g} s). Each server with its graceful handler and "
         f"without it ({params['off_env']}=off)."))
     table = Table(show_edge=False, pad_edge=False)
-    for column, justify in (("server", "left"), ("run", "left"), ("stop took", "right"),
-                            ("in flight", "left"), ("idle connections", "left"),
-                            ("steady client after SIGTERM", "left"), ("predicted", "left")):
-        table.add_column(column, justify=cast(JustifyMethod, justify))
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("server", "left"), ("run", "left"), ("stop took", "right"), ("in flight", "left"),
+        ("idle connections", "left"), ("steady client after SIGTERM", "left"),
+        ("predicted", "left"))
+    for column, justify in columns:
+        table.add_column(column, justify=justify)
     for name, entry in document["servers"].items():
         for run_name, run in entry["runs"].items():
             idle_ways: dict[str, int] = {}

@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 CRLF = "\r\n"
 
@@ -180,6 +181,12 @@ def _dechunk(data: bytes, start: int) -> tuple[bytes, int] | None:
         at += size + 2
 
 
+def address(url: str) -> tuple[str, int]:
+    """(host, port) of an ``http://host:port`` URL, as a socket needs them."""
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80
+
+
 # -- talking to a server --------------------------------------------------------------------
 
 OPEN, CLOSED, RESET = "open", "closed", "reset"
@@ -222,7 +229,7 @@ def exchange(host: str, port: int, writes: Sequence[Send], *, responses: int = 1
     began = time.monotonic()
     result = Exchange()
     buffer = b""
-    eof: bool | str = False   # RESET when the server reset the connection
+    eof: bool | str = False
     with socket.create_connection((host, port), timeout=timeout_s) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
@@ -269,7 +276,8 @@ def exchange(host: str, port: int, writes: Sequence[Send], *, responses: int = 1
     return result
 
 
-def _read_some(sock: socket.socket, buffer: bytes, wait_s: float) -> tuple[bytes, bool | str]:
+def _read_some(sock: socket.socket, buffer: bytes,
+               wait_s: float) -> tuple[bytes, bool | str]:
     """Whatever arrives within ``wait_s`` (at least one read): (buffer, eof) where eof is
     False, True (the peer closed) or RESET (it reset the connection)."""
     sock.settimeout(max(wait_s, 0.001))

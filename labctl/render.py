@@ -461,9 +461,12 @@ def render_servers(document: dict) -> Table:
 def render_verify(document: dict) -> Group:
     from labctl import servers
 
+    # A --source folder's server is not among the shipped ones: its name is its title here.
+    titles = {s.name: s.title for s in servers.SERVERS}
     parts: list = []
     for result in document["servers"]:
-        table = Table(title=f"{servers.get(result['server']).title}: {result['status']}",
+        title = titles.get(result["server"], result["server"])
+        table = Table(title=f"{title}: {result['status']}",
                       title_justify="left", show_edge=False, pad_edge=False)
         table.add_column("result")
         table.add_column("check")

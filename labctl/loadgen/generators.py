@@ -114,8 +114,7 @@ class ContainerWrk(Generator):
 
     def _target(self, instance: Instance) -> tuple[str, str, str | None]:
         """(URL wrk uses, how it gets there, Docker network mode)."""
-        from labctl.runtime.docker import CONTAINER_PORT
-
+        port = instance.server.port
         if instance.path_kind == "loopback":
             # A native server on 127.0.0.1: only the host's network namespace reaches it.
             return instance.url, f"host network to {instance.url}", "host"
@@ -123,10 +122,10 @@ class ContainerWrk(Generator):
         if not bridge_ip:
             raise LabctlError(f"the {instance.server.title} container has no bridge IP for the "
                               "wrk container to reach", "Use --generator host or builtin")
-        route = f"over the Docker bridge to {bridge_ip}:{CONTAINER_PORT}"
+        route = f"over the Docker bridge to {bridge_ip}:{port}"
         if instance.path_kind == "engine-bridge":   # labctl's engine is on another machine
             route += f", next to the server on {self.docker.location.engine_phrase}"
-        return f"http://{bridge_ip}:{CONTAINER_PORT}", route, None
+        return f"http://{bridge_ip}:{port}", route, None
 
     def run(self, instance: Instance, options: LoadOptions, cpuset: str | None) -> LoadResult:
         base_url, route, network_mode = self._target(instance)

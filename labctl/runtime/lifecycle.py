@@ -14,7 +14,6 @@ from labctl.errors import LabctlError
 from labctl.runtime.base import Instance, Limits, Runtime
 from labctl.servers import Server
 
-HEALTH_PATH = "/health"
 DEFAULT_HEALTH_TIMEOUT_S = 60.0
 # Between two health attempts. Keeps the cold-start figure's resolution well under 5 ms: one
 # attempt against a closed port costs well under a millisecond.
@@ -45,7 +44,7 @@ def wait_healthy(runtime: Runtime, instance: Instance,
         from labctl.runtime.docker import DockerRuntime
 
         return cast(DockerRuntime, runtime).wait_healthy_on_engine(instance, timeout_s)
-    url = instance.url + HEALTH_PATH
+    url = instance.url + instance.server.health_path
     deadline = instance.started_at + timeout_s
     next_liveness_check = 0.0
     last_problem = "no answer yet"
@@ -68,7 +67,7 @@ def wait_healthy(runtime: Runtime, instance: Instance,
                 next_liveness_check = now + 0.1
             if now >= deadline:
                 raise LabctlError(
-                    f"the {instance.server.title} server did not answer GET {HEALTH_PATH} with 200 "
+                    f"the {instance.server.title} server did not answer GET {instance.server.health_path} with 200 "
                     f"within {timeout_s:g} s ({last_problem})",
                     "Its last log lines are below",
                     details=runtime.logs(instance) or "(it wrote no logs)")
