@@ -317,9 +317,11 @@ class DockerRuntime(Runtime):
             reaped.append(container.name)
         return reaped
 
-    def down(self) -> list[str]:
+    def down(self, session: str | None = None) -> list[str]:
         removed = []
         for container in self._ours():
+            if session is not None and container.labels.get(LABEL_SESSION) != session:
+                continue
             _remove(container)
             removed.append(container.name)
         return removed
@@ -335,14 +337,18 @@ class DockerRuntime(Runtime):
 def connect():
     """A client for the engine DOCKER_HOST (or the current context) names, or one clear error."""
     docker = _docker_module()
+    import requests   # the SDK's transport
+
     host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
         client = docker.from_env(timeout=30)
         client.ping()
         return client
+    # Only what means "no engine here": a bug (a TypeError, a NameError) must not be reported
+    # as a missing engine, which would send the user, and the test suite, the wrong way.
     except docker.errors.DockerException as exc:
         raise _connection_problem(host, exc) from None
-    except Exception as exc:  # requests/urllib3 errors that the SDK does not wrap
+    except (requests.exceptions.RequestException, OSError) as exc:   # not wrapped by the SDK
         raise _connection_problem(host, exc) from None
 
 
