@@ -91,7 +91,7 @@ MEASURED_SERVER = {**COMPARE_SERVER, "latency": ENDPOINTS}
 COMPARE = {
     "schema": str, "id": str, "created": str, "runtime": dict, "host": HOST, "limits": LIMITS,
     "parameters": {"samples": int, "warmup_discarded": int, "block": int, "cold_starts": int,
-                   "paths": ListOf(str), "modes": ListOf(str), "interleaved": bool},
+                   "paths": ListOf(str), "modes": MapOf(str), "interleaved": bool},
     "servers": MapOf(COMPARE_SERVER),
     "analysis": {"ratios": MapOf({"fastest": str, "p50_ratio": MapOf(NUMBER)}),
                  "ties": ListOf({"path": str, "mode": str, "servers": ListOf(str)}),
