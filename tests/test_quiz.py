@@ -262,6 +262,15 @@ def test_review_without_a_terminal_is_refused_too():
     assert result.exit_code == 2 and "--answers" in result.stderr
 
 
-def test_option_conflicts():
-    assert runner.invoke(app, ["quiz", "003", "--json"]).exit_code == 2
-    assert runner.invoke(app, ["quiz", "--review", "--reset"]).exit_code == 2
+@pytest.mark.parametrize("args,message", [
+    (["quiz", "003", "--json"], "--json goes with --answers FILE"),
+    (["quiz", "--review", "--reset"], "--review, --answers and --reset do not go together"),
+    (["quiz", "003", "--review", "--answers", "-"], "--review, --answers and --reset do not go together"),
+])
+def test_option_conflicts(args, message):
+    """Each conflict is refused for what it is (exit 2, its own message), before anything else
+    (a missing terminal, an unreadable file) could refuse it for another reason."""
+    result = runner.invoke(app, args, input="")
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr, result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
