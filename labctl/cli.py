@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -66,9 +67,9 @@ def _version(value: bool) -> None:
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print labctl's version and exit."),
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print labctl's version and exit.")] = False,
 ) -> None:
     """labctl: hands-on labs for how HTTP servers really behave."""
     ctx.obj = {"debug": debug}
@@ -89,6 +90,7 @@ def _register_commands() -> None:
         lab_cmd,
         learn,
         load_cmd,
+        report_cmd,
         results_cmd,
         servers_cmd,
     )
@@ -99,6 +101,7 @@ def _register_commands() -> None:
     doctor_cmd.register(app)
     load_cmd.register(app)
     lab_cmd.register(app)
+    report_cmd.register(app)
     learn.register(app)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from labctl import cpus, hostinfo, measure, stats, verify
 from labctl.cpus import cores
-from labctl.probe import FRESH, KEEPALIVE, MODE_LABELS
+from labctl.modes import FRESH, KEEPALIVE, MODE_LABELS
 from labctl.runner import server_facts
 from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running, wait_healthy

@@ -10,6 +10,7 @@ from __future__ import annotations
 # pass mark). 2: the environment is not able to do it (no engine, no toolchain, bad input files).
 EXIT_FAILED = 1
 EXIT_ENVIRONMENT = 2
+EXIT_USAGE = 2      # Click's own status for a bad command line; ours for bad input alike
 
 
 class LabctlError(Exception):
@@ -35,3 +36,10 @@ class EnvironmentProblem(LabctlError):
     """Something on this machine is missing or unreachable (Docker, a toolchain, a file)."""
 
     exit_code = EXIT_ENVIRONMENT
+
+
+class UsageProblem(LabctlError):
+    """The command line or an input file asks for something impossible (a wrong name, a
+    contradiction between options): the user changes what they typed."""
+
+    exit_code = EXIT_USAGE

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from labctl.errors import LabctlError
+from labctl.errors import EnvironmentProblem, UsageProblem
 from labctl.ui import THEME
 
 CSV_LATENCY_FIELDS = ["server", "path", "connection", "samples", "errors", "non_2xx",
@@ -49,6 +49,62 @@ def compare_csv(document: dict) -> str:
     return buffer.getvalue()
 
 
+LOAD_CSV_COLUMNS = ("server", "runtime", "path", "generator", "generator_where", "loop", "rate",
+                    "keepalive", "connections", "threads", "duration_s", "server_cpus",
+                    "client_cpus", "requests", "requests_per_s", "p50_us", "p90_us", "p99_us",
+                    "max_us", "errors_connect", "errors_read", "errors_write", "errors_timeout",
+                    "non_2xx", "flagged", "reasons")
+
+
+def load_csv_row(document: dict) -> dict:
+    load = document["load"]
+    latency = load["latency_us"]
+    return {
+        "server": document["server"]["name"], "runtime": document["runtime"].get("runtime"),
+        "path": load["path"], "generator": load["generator"]["name"],
+        "generator_where": load["generator"]["where"], "loop": load["loop"],
+        "rate": "" if load["rate"] is None else load["rate"],
+        "keepalive": "on" if load["keepalive"] else "off",
+        "connections": load["connections"], "threads": load["threads"],
+        "duration_s": load["measured_duration_s"],
+        "server_cpus": document["cpus"]["server"] or "",
+        "client_cpus": document["cpus"]["client"] or "",
+        "requests": load["requests"], "requests_per_s": load["requests_per_s"],
+        "p50_us": _blank(latency.get("p50")), "p90_us": _blank(latency.get("p90")),
+        "p99_us": _blank(latency.get("p99")), "max_us": _blank(latency.get("max")),
+        **{f"errors_{kind}": load["errors"][kind]
+           for kind in ("connect", "read", "write", "timeout")},
+        "non_2xx": load["non_2xx"], "flagged": "yes" if load["flagged"] else "no",
+        "reasons": "; ".join(load["reasons"]),
+    }
+
+
+def _blank(value):
+    return "" if value is None else value
+
+
+def load_csv(document: dict) -> str:
+    """One header and one row: a load run (``labctl.load/1``)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=LOAD_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerow(load_csv_row(document))
+    return buffer.getvalue()
+
+
+# Schema prefix → CSV writer, as render.RENDERERS for the terminal view.
+CSV_WRITERS = {"labctl.compare/": compare_csv, "labctl.load/": load_csv}
+
+
+def csv_for(document: dict) -> str | None:
+    """``document`` as CSV text, or None for a schema that has no CSV form."""
+    schema = str(document.get("schema", ""))
+    for prefix, write in CSV_WRITERS.items():
+        if schema.startswith(prefix):
+            return write(document)
+    return None
+
+
 def save_picture(renderable, path: Path, *, title: str, width: int = 110) -> None:
     """Render to a recording console and save as SVG or HTML, chosen by the file's suffix."""
     console = Console(record=True, width=width, file=io.StringIO(), theme=THEME,
@@ -61,8 +117,8 @@ def save_picture(renderable, path: Path, *, title: str, width: int = 110) -> Non
         elif suffix in (".html", ".htm"):
             console.save_html(str(path))
         else:
-            raise LabctlError(f"cannot tell the picture format of {path}",
-                              "Name the file .svg or .html", exit_code=2)
+            raise UsageProblem(f"cannot tell the picture format of {path}",
+                               "Name the file .svg or .html")
     except OSError as exc:
-        raise LabctlError(f"could not write {path}: {exc.strerror}",
-                          "Check the folder exists and is writable", exit_code=2) from None
+        raise EnvironmentProblem(f"could not write {path}: {exc.strerror}",
+                                 "Check the folder exists and is writable") from None

@@ -8,7 +8,6 @@ import subprocess
 from functools import cache
 
 from labctl import __version__, paths
-from labctl.probe import libcurl_version
 
 
 @cache
@@ -48,6 +47,10 @@ def source_revision() -> str:
 
 
 def host_facts() -> dict:
+    from labctl.probe import (
+        libcurl_version,  # libcurl loads only for a document that needs it
+    )
+
     return {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),

@@ -53,6 +53,9 @@ class Series:
             "errors": len(self.errors),
             "summary": summary.as_dict() if summary else None,
             "phases_p50": self.phase_p50(),
+            # Every successful sample in the order taken, so a report can draw the whole
+            # distribution later (percentile spectrum, histogram), not only these percentiles.
+            "totals_us": [round(total) for total in self.ok_totals],
         }
 
 

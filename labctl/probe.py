@@ -15,16 +15,7 @@ from io import BytesIO
 import pycurl
 
 from labctl.errors import LabctlError
-
-FRESH = "fresh"          # a new TCP connection for every request: what one `curl` call does
-KEEPALIVE = "keepalive"  # one connection kept open and reused: what a browser or a client pool does
-MODES = (FRESH, KEEPALIVE)
-
-MODE_LABELS = {
-    FRESH: "new connection per request",
-    KEEPALIVE: "kept-alive connection",
-}
-MODE_SHORT = {FRESH: "new conn.", KEEPALIVE: "keep-alive"}
+from labctl.modes import FRESH, KEEPALIVE, MODE_LABELS, MODE_SHORT, MODES  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)

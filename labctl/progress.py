@@ -38,7 +38,7 @@ from typing import Any
 from fsrs import Card, Rating, Scheduler
 
 from labctl import paths
-from labctl.errors import EnvironmentProblem, LabctlError
+from labctl.errors import EnvironmentProblem, UsageProblem
 from labctl.fileio import CorruptFile, atomic_write_json, read_json
 
 FORMAT_VERSION = 1
@@ -56,8 +56,8 @@ def now() -> datetime:
     try:
         moment = datetime.fromisoformat(configured.replace("Z", "+00:00"))
     except ValueError:
-        raise LabctlError(f"LABCTL_NOW='{configured}' is not an ISO 8601 timestamp",
-                          "Use e.g. 2026-05-02T09:00:00Z, or unset it", exit_code=2) from None
+        raise UsageProblem(f"LABCTL_NOW='{configured}' is not an ISO 8601 timestamp",
+                           "Use e.g. 2026-05-02T09:00:00Z, or unset it") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 

@@ -326,6 +326,7 @@ class FileGrade:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "schema": "labctl.quiz.grade/1",
             "lesson": self.lesson.id,
             "score": round(self.score(), 4),
             "correct": self.correct,

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from labctl.cpus import cores
-from labctl.probe import FRESH, KEEPALIVE, MODE_SHORT
+from labctl.modes import FRESH, KEEPALIVE, MODE_SHORT
 
 STATUS_STYLE = {"pass": "ok", "warn": "warn", "fail": "fail"}
 
@@ -281,3 +281,279 @@ def latency_bars(document: dict, path: str) -> list[Text]:
             line.append(f" {fmt_us(value)}")
             lines.append(line)
     return lines
+
+
+# -- labctl load ----------------------------------------------------------------------------
+
+
+def render_load(document: dict) -> Group:
+    """Every figure labelled: what was sent, from where, to what, and what came back."""
+    from labctl.cpus import describe_cpus
+    from labctl.durations import format_duration
+
+    load = document["load"]
+    server = document["server"]
+    latency = load["latency_us"]
+    gen = load["generator"]
+    limits = document["limits"]
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="label", no_wrap=True)
+    table.add_column()
+
+    def add_row(label: str, value: str | Text) -> None:
+        # Every value as plain Text: "[epoll]" in wrk's version is not Rich markup.
+        table.add_row(label, value if isinstance(value, Text) else Text(str(value)))
+
+    warm = (f", after a {format_duration(load['warmup_s'])} warm-up (discarded)"
+            if load["warmup_s"] else ", no warm-up")
+    add_row("load", f"GET {load['path']}, {load['loop_description']}, keep-alive "
+                    f"{'on' if load['keepalive'] else 'off (a new connection per request)'}")
+    add_row("", f"{load['connections']} connections, {load['threads']} thread"
+                f"{'s' if load['threads'] != 1 else ''}, "
+                f"{format_duration(load['duration_s'])}{warm}")
+    add_row("server", f"{server['language']} {server['framework']} "
+                      f"({document['runtime'].get('runtime')}), {_server_cpus(limits)}")
+    add_row("", f"reached at {document['path']['description']}")
+    version = f" {gen['version']}" if gen["version"] else ""
+    add_row("client", f"{gen['name']}{version}: {gen['description']}")
+    if document["cpus"]["separated"]:
+        add_row("CPUs", f"server on CPU {document['cpus']['server']}, load generator on "
+                        f"{describe_cpus(document['cpus']['client'])}: kept apart")
+    else:
+        add_row("CPUs", Text("client and server share CPUs (they cannot be kept apart here)",
+                             style="warn"))
+    add_row("requests/s", Text(f"{load['requests_per_s']:,.0f}", style="figure"))
+    add_row("requests", f"{load['requests']:,} in {load['measured_duration_s']:.2f} s")
+    if load["open_loop"]:
+        loop = load["open_loop"]
+        add_row("rate", f"{loop['achieved_rate']:,.0f} req/s achieved of "
+                        f"{loop['target_rate']:g} asked; {loop['not_sent']:,} not sent")
+    add_row("latency", Text.assemble(
+        "p50 ", (fmt_us(latency.get("p50")), "figure"), "   p90 ", fmt_us(latency.get("p90")),
+        "   p99 ", fmt_us(latency.get("p99")), "   max ", fmt_us(latency.get("max"))))
+    add_row("", Text(load["percentiles"], style="muted"))
+    errors = load["errors"]
+    add_row("socket errors", Text(
+        f"{load['socket_errors']:,} (connect {errors['connect']}, read {errors['read']}, "
+        f"write {errors['write']}, timeout {errors['timeout']})",
+        style="fail" if load["socket_errors"] else ""))
+    add_row("non-2xx", Text(f"{load['non_2xx']:,}", style="fail" if load["non_2xx"] else ""))
+    parts: list = [Text(f"Load on {server['language']} {server['framework']}", style="label"),
+                   table]
+    if load["flagged"]:
+        parts.append(Text("FLAGGED: " + "; ".join(load["reasons"]), style="fail"))
+    else:
+        parts.append(Text("no socket errors, every response 2xx", style="ok"))
+    for note in load["notes"]:
+        if note not in load["reasons"]:
+            parts.append(Text(f"note: {note}", style="muted"))
+    if gen.get("by_hand"):
+        parts.append(Text.assemble(("the same load by hand: ", ""),
+                                   (" ".join(_quote(a) for a in gen["by_hand"]), "cmd")))
+    return Group(*parts)
+
+
+def _server_cpus(limits: dict) -> str:
+    where = f" on CPU {limits['cpuset']}" if limits.get("cpuset") is not None else ""
+    memory = f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ""
+    return f"{cores(limits['cpus'])}{where}{memory}"
+
+
+def _quote(arg: str) -> str:
+    return f"'{arg}'" if " " in arg else arg
+
+
+# -- labctl lab bottleneck ------------------------------------------------------------------
+
+
+def render_lab_bottleneck(document: dict) -> Group:
+    params = document["parameters"]
+    limits = document["limits"]
+    cpuset = f" on CPU {limits['cpuset']}" if limits.get("cpuset") is not None else ""
+    parts: list = [Text.assemble(
+        ("The bottleneck lab", "label"),
+        f" — closed loop, {params['connections']} kept-alive connections, "
+        f"{params['duration_s']:g} s per step after a 1 s discarded warm-up; each server "
+        f"limited to {cores(limits['cpus'])}{cpuset}; prediction agrees when requests/s is "
+        f"within ±{params['tolerance']:.0%}.")]
+    for entry in document["servers"].values():
+        parts.append(Text(""))
+        table = Table(title=f"{entry['language']} {entry['framework']} — {entry['concurrency']}",
+                      title_justify="left", show_edge=False, pad_edge=False)
+        for column, justify in (("step", "left"), ("predicted req/s", "right"),
+                                ("measured req/s", "right"), ("gap", "right"),
+                                ("p50", "right"), ("p99", "right"),
+                                ("server's own timing", "left")):
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for step in entry["steps"]:
+            predicted = step["prediction"]["requests_per_s"]
+            measured = step["measured"]
+            gap = step["gap"]
+            gap_text = Text("–") if gap is None else Text(
+                f"{gap:+.0%}", style="ok" if step["agrees"] else "warn")
+            timing = step["server_timing"]["server_timing_ms"]
+            timing_text = ", ".join(f"{k} {v:.1f}" for k, v in timing.items()) + " ms" \
+                if timing else "–"
+            rps = Text(f"{measured['requests_per_s']:,.0f}", style="figure")
+            if measured["flagged"]:
+                rps.append(" FLAGGED", style="fail")
+            table.add_row(step["title"], "–" if predicted is None else f"{predicted:,.0f}", rps,
+                          gap_text, _ms_or_dash(measured["latency_p50_ms"]),
+                          _ms_or_dash(measured["latency_p99_ms"]), timing_text)
+        parts.append(table)
+        for step in entry["steps"]:
+            parts.append(Text(f"• {step['title']}: {step['sentence']}"))
+            for reason in step["measured"]["reasons"]:
+                parts.append(Text(f"  flagged: {reason}", style="fail"))
+    parts.append(Text(""))
+    parts.append(Text("p50/p99: latency each client saw, from the load generator (wrk's "
+                      "histogram); server's own timing: the Server-Timing header of one request "
+                      "sent alone.", style="muted"))
+    if document.get("id"):
+        parts.append(Text(f"saved as {document['id']}", style="muted"))
+    return Group(*parts)
+
+
+def _ms_or_dash(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.1f} ms"
+
+
+# -- labctl servers, verify, doctor ---------------------------------------------------------
+
+
+def render_servers(document: dict) -> Table:
+    """The servers with their build state; ``engine`` other than "reachable" says why the
+    images could not be looked at."""
+    no_engine = document["engine"] != "reachable"
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("server", "framework", "version", "base image", "image"):
+        table.add_column(column)
+    for row in document["servers"]:
+        image = row["image"]
+        if no_engine:
+            image_text = Text("? (no engine)", style="muted")
+        elif image is None:
+            image_text = Text("not built", style="warn")
+        else:
+            state = "built" if image["up_to_date"] else "built, source changed"
+            image_text = Text(f"{state}, {fmt_bytes(image['size_bytes'])}",
+                              style="ok" if image["up_to_date"] else "warn")
+        table.add_row(f"{row['name']} ({', '.join(row['aliases'][:2])})",
+                      f"{row['language']} {row['framework']}", row["framework_version"],
+                      row["base_image"], image_text)
+    return table
+
+
+def render_verify(document: dict) -> Group:
+    from labctl import servers
+
+    parts: list = []
+    for result in document["servers"]:
+        table = Table(title=f"{servers.get(result['server']).title}: {result['status']}",
+                      title_justify="left", show_edge=False, pad_edge=False)
+        table.add_column("result")
+        table.add_column("check")
+        table.add_column("detail")
+        for check in result["checks"]:
+            table.add_row(status_text(check["status"]), check["check"], check["reason"])
+        parts += [table, Text("")]
+    return Group(*parts)
+
+
+DOCTOR_STYLE = {"ok": "ok", "warn": "warn", "missing": "fail"}
+
+
+def render_doctor(document: dict) -> Group:
+    parts: list = []
+    for section, items in document["sections"].items():
+        table = Table(title=section, title_justify="left", show_edge=False, pad_edge=False,
+                      show_header=False)
+        table.add_column(no_wrap=True)
+        table.add_column(no_wrap=True)
+        table.add_column()
+        for item in items:
+            detail = Text(item["detail"])
+            if item["fix"]:
+                detail.append("\n→ " + item["fix"], style="cmd")
+            table.add_row(Text(item["status"], style=DOCTOR_STYLE.get(item["status"], "")),
+                          item["name"], detail)
+        parts += [table, Text("")]
+    can = document["can_run"]
+    parts.append(Text.assemble(
+        ("Can run: ", "label"),
+        f"docker: {', '.join(can['docker']) or 'nothing'}; "
+        f"local: {', '.join(can['local']) or 'nothing'}. "
+        f"--runtime auto would use {document['auto_would_use']}."))
+    return Group(*parts)
+
+
+# -- labctl results -------------------------------------------------------------------------
+
+
+def render_results(document: dict) -> Table:
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("id", "kind", "created", "runtime", "servers"):
+        table.add_column(column)
+    for entry in document["results"]:
+        table.add_row(entry["id"], entry["kind"], entry.get("created", "?"),
+                      entry.get("runtime", "?"), ", ".join(entry.get("servers", [])))
+    return table
+
+
+def render_diff(changes: dict) -> Group:
+    """The differences between two results (``labctl.diff/1``); its warnings are the caller's
+    to print on stderr."""
+    parts: list = [Text.assemble(("Differences", "label"),
+                                 f" from {changes['a']} to {changes['b']}")]
+    if changes["context"]:
+        parts.append(Text("Conditions that changed:", style="label"))
+        for item in changes["context"]:
+            parts.append(Text(f"  {item['what']}: {item['a']} → {item['b']}"))
+    else:
+        parts.append(Text("Same conditions: runtime, machine, limits, versions and parameters."))
+    if changes["latency"]:
+        table = Table(show_edge=False, pad_edge=False, title="median latency",
+                      title_justify="left")
+        for column in ("server", "path", "connection", "p50 before", "p50 after", "change",
+                       "beyond noise?"):
+            table.add_column(column, justify="right" if column.startswith(("p50", "ch"))
+                             else "left")
+        for row in changes["latency"]:
+            pct = row["p50_change_pct"]
+            table.add_row(row["server"], row["path"], row["connection"],
+                          fmt_us(row["p50_a"]), fmt_us(row["p50_b"]),
+                          "–" if pct is None else f"{pct:+.1f}%",
+                          Text("yes", style="warn") if row["beyond_noise"] else "no (noise)")
+        parts.append(table)
+    for row in changes["load"]:
+        parts.append(Text(f"  {row['server']}: {row['rps_a']:,.0f} → {row['rps_b']:,.0f} "
+                          f"requests/s ({row['rps_change_pct']:+.1f}%)"))
+    if changes["only_in_one"]:
+        parts.append(Text("Only in one of them: " + ", ".join(changes["only_in_one"])))
+    return Group(*parts)
+
+
+# -- any document ---------------------------------------------------------------------------
+
+# Schema prefix → renderer: `labctl results show` renders any stored document through this.
+RENDERERS = {
+    "labctl.run/": render_run,
+    "labctl.compare/": render_compare,
+    "labctl.load/": render_load,
+    "labctl.lab.bottleneck/": render_lab_bottleneck,
+    "labctl.servers/": render_servers,
+    "labctl.verify/": render_verify,
+    "labctl.doctor/": render_doctor,
+    "labctl.results/": render_results,
+    "labctl.diff/": render_diff,
+}
+
+
+def renderer_for(document: dict):
+    """The renderer for ``document``'s schema, or None for a schema labctl cannot show."""
+    schema = str(document.get("schema", ""))
+    for prefix, render in RENDERERS.items():
+        if schema.startswith(prefix):
+            return render
+    return None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from labctl import stats
 
+DIFF_SCHEMA = "labctl.diff/1"
+
 CONTEXT_FIELDS = [
     ("runtime", lambda d: (d.get("runtime") or {}).get("runtime")),
     ("engine version", lambda d: (d.get("runtime") or {}).get("engine_version")),
@@ -82,5 +84,5 @@ def diff(a: dict, b: dict) -> dict:
             load_changes.append({"server": server, "rps_a": ra, "rps_b": rb,
                                  "rps_change_pct": round(100 * (rb - ra) / ra, 1)})
     only = sorted(set(latency_a) ^ set(latency_b))
-    return {"a": a.get("id"), "b": b.get("id"), "context": context, "warnings": warnings,
+    return {"schema": DIFF_SCHEMA, "a": a.get("id"), "b": b.get("id"), "context": context, "warnings": warnings,
             "latency": changes, "load": load_changes, "only_in_one": only}

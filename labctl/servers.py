@@ -65,7 +65,7 @@ SERVERS: tuple[Server, ...] = (
     ),
     Server(
         name="python", language="Python", framework="FastAPI", aliases=("py", "fastapi", "uvicorn"),
-        greeting="Hello from Python FastAPI\n", source_file="app.py",
+        greeting="Hello from Python FastAPI\n", source_file="main.py",
         base_image_arg="PYTHON_IMAGE", default_base_image="python:3.12-slim",
         concurrency_model="one uvicorn worker process, one asyncio event loop",
         toolchain=("python3",),

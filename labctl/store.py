@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 from labctl import paths
-from labctl.errors import LabctlError
+from labctl.errors import LabctlError, UsageProblem
 from labctl.fileio import CorruptFile, atomic_write_json, read_json
 
 
@@ -71,10 +71,9 @@ def load_result(reference: str) -> dict:
     if len(matches) == 1:
         return matches[0]["document"]
     if not matches:
-        raise LabctlError(f"no saved result '{reference}'", "List them with: labctl results",
-                          exit_code=2)
-    raise LabctlError(f"'{reference}' matches {len(matches)} results",
-                      "Type more of the id (labctl results lists them)", exit_code=2)
+        raise UsageProblem(f"no saved result '{reference}'", "List them with: labctl results")
+    raise UsageProblem(f"'{reference}' matches {len(matches)} results",
+                       "Type more of the id (labctl results lists them)")
 
 
 def _server_names(document: dict) -> list[str]:

@@ -58,3 +58,46 @@ def error_line(message: str) -> None:
 def print_json_document(document: Any) -> None:
     """Print one JSON document on stdout, bypassing Rich so nothing but the JSON is written."""
     print(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+class _ClockProgress:
+    """A bar on stderr that fills with wall-clock time (what a fixed-length load run has)."""
+
+    def __init__(self, title: str, seconds: float) -> None:
+        self.title = title
+        self.seconds = max(seconds, 0.001)
+
+    def __enter__(self) -> "_ClockProgress":
+        import threading
+        import time
+
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+            TextColumn(f"of {self.seconds:g} s"), console=err_console, transient=True)
+        self._task = self._progress.add_task(self.title, total=self.seconds)
+        self._stop = threading.Event()
+        started = time.monotonic()
+
+        def tick() -> None:
+            while not self._stop.wait(0.2):
+                self._progress.update(self._task,
+                                      completed=min(time.monotonic() - started, self.seconds))
+
+        self._progress.start()
+        self._thread = threading.Thread(target=tick, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._progress.stop()
+
+
+def timed_progress(title: str, seconds: float):
+    """Live progress of a run that lasts ``seconds``: a bar in a terminal, one line otherwise."""
+    if err_console.is_terminal:
+        return _ClockProgress(title, seconds)
+    return err_console.status(title)

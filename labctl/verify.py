@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 import httpx
 
+from labctl.runtime.base import Limits, ProgressCallback, Runtime
+from labctl.runtime.lifecycle import running
 from labctl.servers import Server
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
@@ -163,3 +166,24 @@ def _check_common(result: Verification, path: str, response: httpx.Response,
         result.checks.append(Check(f"GET {path} Date", FAIL, f"unparseable Date {date!r}"))
     else:
         result.checks.append(Check(f"GET {path} Date", PASS, date))
+
+
+VERIFY_SCHEMA = "labctl.verify/1"
+
+
+def verify_servers(runtime: Runtime, chosen: list[Server], limits: Limits,
+                   on_build_line: ProgressCallback | None = None,
+                   on_phase: Callable[[str], None] | None = None) -> dict:
+    """`labctl verify`: build, start and check each server in turn; the ``labctl.verify/1``
+    document."""
+    phase = on_phase or (lambda _text: None)
+    results = []
+    for server in chosen:
+        phase(f"building {server.title}")
+        runtime.prepare(server, on_build_line)
+        phase(f"checking {server.title}")
+        with running(runtime, server, limits) as instance:
+            verification = verify_responses(server, instance.url)
+            verify_date_changes(verification, instance.url)
+        results.append(verification.as_dict())
+    return {"schema": VERIFY_SCHEMA, "runtime": runtime.name, "servers": results}

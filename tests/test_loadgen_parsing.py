@@ -12,9 +12,8 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from labctl import cpus, loadgen, ui
+from labctl import cpus, export, loadgen, render, ui
 from labctl.cli import app
-from labctl.commands import load_cmd
 from labctl.errors import LabctlError
 from labctl.runtime.base import Instance, Limits
 from labctl.servers import get as get_server
@@ -169,8 +168,9 @@ def test_options_validation():
     loadgen.LoadOptions().validate()
     loadgen.LoadOptions(rate=100).validate()
     loadgen.LoadOptions(rate=100, generator="builtin").validate()
-    for bad in (loadgen.LoadOptions(rate=100, generator="container"),
-                loadgen.LoadOptions(rate=100, generator="host"),
+    loadgen.LoadOptions(rate=100, generator="container").validate()   # oha in a container
+    loadgen.LoadOptions(rate=100, generator="host").validate()        # oha on this machine
+    for bad in (loadgen.LoadOptions(rate=0),
                 loadgen.LoadOptions(threads=5, connections=4),
                 loadgen.LoadOptions(path="health"),
                 loadgen.LoadOptions(generator="ab")):
@@ -206,21 +206,28 @@ class _FakeRuntime:
 
 
 def test_auto_picks_container_wrk_on_docker_and_host_wrk_on_local(monkeypatch):
-    monkeypatch.setattr(loadgen.shutil, "which", lambda name: "/usr/bin/wrk")
+    monkeypatch.setattr(loadgen.choice.shutil, "which", lambda name: "/usr/bin/wrk")
     options = loadgen.LoadOptions()
     assert isinstance(loadgen.choose_generator(_FakeRuntime("docker"), options),
                       loadgen.ContainerWrk)
     assert isinstance(loadgen.choose_generator(_FakeRuntime("local"), options), loadgen.HostWrk)
 
 
-def test_auto_with_a_rate_runs_the_builtin_open_loop(monkeypatch):
-    generator = loadgen.choose_generator(_FakeRuntime("docker"), loadgen.LoadOptions(rate=100))
-    assert isinstance(generator, loadgen.BuiltinClient)
-    assert "cannot pace requests" in generator.notes[0]
+def test_a_rate_runs_on_oha_wherever_the_load_comes_from():
+    from labctl.loadgen.oha import ContainerOha, HostOha
+
+    rate = loadgen.LoadOptions(rate=100)
+    assert isinstance(loadgen.choose_generator(_FakeRuntime("docker"), rate), ContainerOha)
+    assert isinstance(loadgen.choose_generator(_FakeRuntime("local"), rate), HostOha)
+    host = loadgen.LoadOptions(rate=100, generator="host")
+    assert isinstance(loadgen.choose_generator(_FakeRuntime("docker"), host), HostOha)
+    builtin = loadgen.LoadOptions(rate=100, generator="builtin")
+    assert isinstance(loadgen.choose_generator(_FakeRuntime("docker"), builtin),
+                      loadgen.BuiltinClient)
 
 
 def test_auto_falls_back_loudly_without_a_real_generator(monkeypatch):
-    monkeypatch.setattr(loadgen.shutil, "which", lambda name: None)
+    monkeypatch.setattr(loadgen.choice.shutil, "which", lambda name: None)
     generator = loadgen.prepare_generator(_FakeRuntime("local"), loadgen.LoadOptions())
     assert isinstance(generator, loadgen.BuiltinClient)
     assert "no real load generator" in generator.notes[0]
@@ -231,7 +238,7 @@ def test_auto_falls_back_loudly_without_a_real_generator(monkeypatch):
 
 
 def test_an_explicit_generator_does_not_fall_back(monkeypatch):
-    monkeypatch.setattr(loadgen.shutil, "which", lambda name: None)
+    monkeypatch.setattr(loadgen.choice.shutil, "which", lambda name: None)
     with pytest.raises(LabctlError, match="no wrk on this machine"):
         loadgen.prepare_generator(_FakeRuntime("local"), loadgen.LoadOptions(generator="host"))
     with pytest.raises(LabctlError, match="apt-get failed"):
@@ -429,9 +436,9 @@ def test_load_for_compare_prepares_once_and_returns_the_document(tiny_server, mo
 
     prepared = []
     real_prepare = loadgen.prepare_generator
-    monkeypatch.setattr(loadgen, "prepare_generator",
+    monkeypatch.setattr(loadgen.choice, "prepare_generator",
                         lambda *args, **kw: prepared.append(1) or real_prepare(*args, **kw))
-    monkeypatch.setattr(loadgen, "_prepared", {})
+    monkeypatch.setattr(loadgen.choice, "_prepared", {})
     runtime = LocalRuntime()
     options = loadgen.LoadOptions(connections=2, duration_s=0.2, generator="builtin")
     first = loadgen.load_for_compare(runtime, _instance(tiny_server.url), options)
@@ -469,7 +476,6 @@ def test_host_wrk_with_the_report_script(tiny_server):
 @pytest.mark.parametrize("args,message", [
     (["go", "--json", "--csv"], "--json and --csv"),
     (["go", "-d", "ten"], "not a duration"),
-    (["go", "--rate", "100", "--generator", "container"], "fixed rate"),
     (["go", "--generator", "ab"], "unknown generator"),
     (["go", "health"], "must start with '/'"),
 ])
@@ -496,7 +502,7 @@ def test_render_labels_everything_and_flags_in_words():
     from rich.console import Console
 
     console = Console(width=200, record=True, theme=ui.THEME)
-    console.print(load_cmd.render_load(_document(flagged=False)))
+    console.print(render.render_load(_document(flagged=False)))
     text = console.export_text()
     for label in ("closed loop", "keep-alive on", "100 connections", "CPU 1", "CPU 0",
                   "requests/s", "p50", "p90", "p99", "max", "socket errors", "non-2xx",
@@ -504,13 +510,13 @@ def test_render_labels_everything_and_flags_in_words():
         assert label in text, label
     assert "FLAGGED" not in text
     console = Console(width=200, record=True, theme=ui.THEME)
-    console.print(load_cmd.render_load(_document(flagged=True)))
+    console.print(render.render_load(_document(flagged=True)))
     assert "FLAGGED: 2 socket error(s): read 2" in console.export_text()
 
 
 def test_csv_row_has_every_column():
-    row = load_cmd.csv_row(_document(flagged=True))
-    assert set(row) == set(load_cmd.CSV_COLUMNS)
+    row = export.load_csv_row(_document(flagged=True))
+    assert set(row) == set(export.LOAD_CSV_COLUMNS)
     assert row["flagged"] == "yes" and row["errors_read"] == 2 and row["p50_us"] == 1381
 
 

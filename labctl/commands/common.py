@@ -1,23 +1,18 @@
-"""Options and steps shared by every command that starts servers."""
+"""Steps shared by every command that starts servers (their options are in ``options``).
+
+Imported by command modules at start-up, so the runtimes are imported inside the functions.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Callable
 
-import typer
+from labctl import ui
 
-from labctl import hostinfo, ui
-from labctl import runtime as runtimes
-from labctl.runtime.base import Limits, Runtime
-from labctl.runtime.lifecycle import install_termination_handler
-
-RUNTIME_HELP = "Where servers run: docker, local (native processes) or auto [env: LABCTL_RUNTIME]."
-
-RuntimeOption = typer.Option(None, "--runtime", "-r", help=RUNTIME_HELP, show_default="auto")
-JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
-CpusOption = typer.Option(1.0, "--cpus", min=0.1, help="CPU cores each server may use.")
-MemoryOption = typer.Option(512, "--memory", min=64, help="Memory limit of each server, in MB.")
+if TYPE_CHECKING:
+    from labctl.runtime.base import Limits, Runtime
 
 
 def default_limits(cpus: float, memory_mb: int) -> Limits:
@@ -25,6 +20,9 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
 
     On a one-core machine nothing can be separated, and the limit alone applies.
     """
+    from labctl import hostinfo
+    from labctl.runtime.base import Limits
+
     cores = hostinfo.usable_cores()
     whole = max(1, int(-(-cpus // 1)))   # cores to pin to: the limit rounded up
     if cores >= 2 and whole < cores:
@@ -35,7 +33,13 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
 
 
 def prepare_runtime(name: str | None) -> Runtime:
-    """Select the runtime, arrange for SIGTERM to clean up like Ctrl-C, and reap orphans."""
+    """Select the runtime, arrange for SIGTERM to clean up like Ctrl-C, and reap orphans.
+
+    ``name`` is a ``RuntimeChoice`` (a str) or None: not given, so LABCTL_RUNTIME or auto.
+    """
+    from labctl import runtime as runtimes
+    from labctl.runtime.lifecycle import install_termination_handler
+
     install_termination_handler()
     runtime = runtimes.select(name, announce=ui.info)
     reaped = runtime.reap_orphans()
@@ -46,8 +50,9 @@ def prepare_runtime(name: str | None) -> Runtime:
 
 
 @contextmanager
-def build_status(title: str) -> Iterator:
-    """A spinner on stderr showing the build step in progress; returns the line callback."""
+def build_status(title: str) -> Iterator[tuple[Callable[[str], None], Callable[[str], None]]]:
+    """A spinner on stderr showing the build step in progress; yields the line and phase
+    callbacks."""
     with ui.err().status(title) as status:
         def on_line(line: str) -> None:
             if line.startswith("Step ") or line.startswith("---> Running"):

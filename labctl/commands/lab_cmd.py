@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from labctl import bottleneck, loadgen, servers, store, ui
-from labctl.commands.common import (
+from labctl import ui
+from labctl.commands.common import build_status, default_limits, prepare_runtime
+from labctl.commands.options import (
     CpusOption,
     JsonOption,
     MemoryOption,
     RuntimeOption,
-    build_status,
-    default_limits,
-    prepare_runtime,
+    ServersArgument,
 )
-from labctl.cpus import client_cpuset, cores
-from labctl.errors import LabctlError
+from labctl.errors import UsageProblem
 
 lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
                       no_args_is_help=True)
@@ -31,15 +28,16 @@ def register(app: typer.Typer) -> None:
 
 @lab_app.command("bottleneck")
 def bottleneck_command(
-    names: list[str] = typer.Argument(None, help="Servers (default: all four).",
-                                      show_default=False),
-    connections: int = typer.Option(10, "--connections", "-c", min=1, max=1000,
-                                    help="Open connections of the load generator."),
-    duration: str = typer.Option("5s", "--duration", "-d", help="Each step's load, e.g. 5s."),
-    cpus: float = CpusOption,
-    memory: int = MemoryOption,
-    json_out: bool = JsonOption,
-    runtime_name: str = RuntimeOption,
+    names: ServersArgument = None,
+    connections: Annotated[int, typer.Option(
+        "--connections", "-c", min=1, max=1000,
+        help="Open connections of the load generator.")] = 10,
+    duration: Annotated[str, typer.Option(
+        "--duration", "-d", help="Each step's load, e.g. 5s.")] = "5s",
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
 ) -> None:
     """Lesson 003: a slow dependency, blocking against non-blocking, sequential against parallel.
 
@@ -47,11 +45,14 @@ def bottleneck_command(
     non-blocking wait, then /aggregate sequential and parallel; the lesson's prediction next to
     each measurement.
     """
+    from labctl import bottleneck, loadgen, render, servers, store
+    from labctl.cpus import client_cpuset
+
     chosen = servers.select(names)
     try:
         duration_s = loadgen.parse_duration(duration)
     except ValueError as exc:
-        raise LabctlError(str(exc), exit_code=2) from None
+        raise UsageProblem(str(exc)) from None
     runtime = prepare_runtime(runtime_name)
     limits = default_limits(cpus, memory)
     base_options = loadgen.LoadOptions(connections=connections, duration_s=duration_s)
@@ -71,56 +72,4 @@ def bottleneck_command(
     if json_out:
         ui.print_json_document(document)
         return
-    render(document)
-
-
-def render(document: dict) -> None:
-    out = ui.out()
-    params = document["parameters"]
-    limits = document["limits"]
-    cpuset = f" on CPU {limits['cpuset']}" if limits.get("cpuset") is not None else ""
-    out.print(Text.assemble(
-        ("The bottleneck lab", "label"),
-        f" — closed loop, {params['connections']} kept-alive connections, "
-        f"{params['duration_s']:g} s per step after a 1 s discarded warm-up; each server "
-        f"limited to {cores(limits['cpus'])}{cpuset}; prediction agrees when requests/s is "
-        f"within ±{params['tolerance']:.0%}."))
-    for name, entry in document["servers"].items():
-        out.print()
-        table = Table(title=f"{entry['language']} {entry['framework']} — {entry['concurrency']}",
-                      title_justify="left", show_edge=False, pad_edge=False)
-        for column, justify in (("step", "left"), ("predicted req/s", "right"),
-                                ("measured req/s", "right"), ("gap", "right"),
-                                ("p50", "right"), ("p99", "right"),
-                                ("server's own timing", "left")):
-            table.add_column(column, justify=justify)
-        for step in entry["steps"]:
-            predicted = step["prediction"]["requests_per_s"]
-            measured = step["measured"]
-            gap = step["gap"]
-            gap_text = Text("–") if gap is None else Text(
-                f"{gap:+.0%}", style="ok" if step["agrees"] else "warn")
-            timing = step["server_timing"]["server_timing_ms"]
-            timing_text = ", ".join(f"{k} {v:.1f}" for k, v in timing.items()) + " ms" \
-                if timing else "–"
-            rps = Text(f"{measured['requests_per_s']:,.0f}", style="figure")
-            if measured["flagged"]:
-                rps.append(" FLAGGED", style="fail")
-            table.add_row(step["title"], "–" if predicted is None else f"{predicted:,.0f}", rps,
-                          gap_text, _ms(measured["latency_p50_ms"]),
-                          _ms(measured["latency_p99_ms"]), timing_text)
-        out.print(table)
-        for step in entry["steps"]:
-            out.print(Text(f"• {step['title']}: {step['sentence']}"))
-            for reason in step["measured"]["reasons"]:
-                out.print(Text(f"  flagged: {reason}", style="fail"))
-    out.print()
-    out.print(Text("p50/p99: latency each client saw, from the load generator (wrk's histogram); "
-                   "server's own timing: the Server-Timing header of one request sent alone.",
-                   style="muted"))
-    if document.get("id"):
-        out.print(Text(f"saved as {document['id']}", style="muted"))
-
-
-def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.1f} ms"
+    ui.out().print(render.render_lab_bottleneck(document))

@@ -74,7 +74,7 @@ def lessons_list(ctx: typer.Context, json_out: bool = JsonOption) -> None:
     moment = now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
     if json_out:
-        ui.print_json_document({"lessons": [quiz_ui.status_json(lesson, statuses[lesson.id])
+        ui.print_json_document({"schema": "labctl.lessons/1", "lessons": [quiz_ui.status_json(lesson, statuses[lesson.id])
                                             for lesson in lessons],
                                 "due_now": sum(s.due for s in statuses.values())})
         return
@@ -94,6 +94,7 @@ def lessons_check(
     good, problems = lessonlib.load_all(folder)
     if json_out:
         ui.print_json_document({
+            "schema": "labctl.lessons.check/1",
             "directory": str(folder),
             "ok": not problems and bool(good),
             "lessons": [{"id": lesson.id, "file": lesson.display_path, "prompts": len(lesson.prompts),
@@ -148,7 +149,7 @@ def next_step(json_out: bool = JsonOption) -> None:
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
     advice = _advice(lessons, statuses)
     if json_out:
-        ui.print_json_document(advice)
+        ui.print_json_document({"schema": "labctl.next/1", **advice})
         return
     ui.out().print(Text(advice["why"]))
     for command in advice["commands"]:

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from labctl import render, runner, servers, ui
-from labctl.commands.common import (
+from labctl import ui
+from labctl.commands.common import build_status, default_limits, prepare_runtime
+from labctl.commands.options import (
     CpusOption,
     JsonOption,
     MemoryOption,
+    RebuildOption,
     RuntimeOption,
-    build_status,
-    default_limits,
-    prepare_runtime,
+    ServerArgument,
 )
 from labctl.errors import EnvironmentProblem, LabctlError
 
-SERVER_HELP = "go | python | rust | node (also nethttp, fastapi, axum, express)"
+# Domain modules are imported inside each command: `labctl --help` must not pay for them.
 
 
 def register(app: typer.Typer) -> None:
@@ -31,11 +30,11 @@ def register(app: typer.Typer) -> None:
 
 
 def list_servers(
-    json_out: bool = JsonOption,
-    runtime_name: str = RuntimeOption,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
 ) -> None:
     """List the four servers: framework, pinned versions, base image, and whether it is built."""
-    from labctl import config
+    from labctl import config, render, servers
     from labctl.runtime.docker import DockerRuntime
 
     docker = DockerRuntime()
@@ -61,45 +60,33 @@ def list_servers(
             "image": image,
             "concurrency": server.concurrency_model,
         })
+    document = {"schema": "labctl.servers/1", "servers": rows,
+                "engine": engine_note or "reachable"}
     if json_out:
-        ui.print_json_document({"schema": "labctl.servers/1", "servers": rows,
-                                "engine": engine_note or "reachable"})
+        ui.print_json_document(document)
         return
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("server", "framework", "version", "base image", "image"):
-        table.add_column(column)
-    for row in rows:
-        image = row["image"]
-        if engine_note:
-            image_text = Text("? (no engine)", style="muted")
-        elif image is None:
-            image_text = Text("not built", style="warn")
-        else:
-            state = "built" if image["up_to_date"] else "built, source changed"
-            image_text = Text(f"{state}, {render.fmt_bytes(image['size_bytes'])}",
-                              style="ok" if image["up_to_date"] else "warn")
-        table.add_row(f"{row['name']} ({', '.join(row['aliases'][:2])})",
-                      f"{row['language']} {row['framework']}", row["framework_version"],
-                      row["base_image"], image_text)
-    ui.out().print(table)
+    ui.out().print(render.render_servers(document))
     if engine_note:
         ui.info(f"Docker: {engine_note}")
 
 
 def run(
-    server: str = typer.Argument(..., help=SERVER_HELP, show_default=False),
-    samples: int = typer.Option(50, "--samples", "-n", min=1, max=100_000,
-                                help="Timed requests per path and connection mode."),
-    warmup: int = typer.Option(5, "--warmup", min=0,
-                               help="Requests per series sent first and discarded."),
-    keep: bool = typer.Option(False, "--keep", help="Leave the server running and print its URL."),
-    rebuild: bool = typer.Option(False, "--rebuild", help="Build even if an up-to-date build exists."),
-    cpus: float = CpusOption,
-    memory: int = MemoryOption,
-    json_out: bool = JsonOption,
-    runtime_name: str = RuntimeOption,
+    server: ServerArgument,
+    samples: Annotated[int, typer.Option("--samples", "-n", min=1, max=100_000,
+                                         help="Timed requests per path and connection mode.")] = 50,
+    warmup: Annotated[int, typer.Option("--warmup", min=0,
+                                        help="Requests per series sent first and discarded.")] = 5,
+    keep: Annotated[bool, typer.Option("--keep",
+                                       help="Leave the server running and print its URL.")] = False,
+    rebuild: RebuildOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
 ) -> None:
     """Build, start, check and time one server on / and /health, then remove it."""
+    from labctl import render, runner, servers
+
     chosen = servers.get(server)
     runtime = prepare_runtime(runtime_name)
     options = runner.RunOptions(samples=samples, warmup=warmup, keep=keep, rebuild=rebuild,
@@ -120,11 +107,13 @@ def run(
 
 
 def logs(
-    server: str = typer.Argument(..., help=SERVER_HELP, show_default=False),
-    tail: int = typer.Option(100, "--tail", min=1, help="How many of the last lines."),
-    runtime_name: str = RuntimeOption,
+    server: ServerArgument,
+    tail: Annotated[int, typer.Option("--tail", min=1, help="How many of the last lines.")] = 100,
+    runtime_name: RuntimeOption = None,
 ) -> None:
     """Print the logs of a server left running with `labctl run --keep`."""
+    from labctl import servers
+
     chosen = servers.get(server)
     runtime = prepare_runtime(runtime_name)
     text = runtime.logs_of_kept(chosen, tail)
@@ -132,11 +121,11 @@ def logs(
 
 
 def down(
-    runtime_name: str = RuntimeOption,
-    session: Optional[str] = typer.Option(
-        None, "--session", metavar="ID",
+    runtime_name: RuntimeOption = None,
+    session: Annotated[Optional[str], typer.Option(
+        "--session", metavar="ID",
         help="Only what one labctl run started: the ID in its container names "
-             "(labctl-<server>-ID), e.g. to stop one kept server and leave the others."),
+             "(labctl-<server>-ID), e.g. to stop one kept server and leave the others.")] = None,
 ) -> None:
     """Stop and remove every server labctl started on this machine, kept ones included."""
     from labctl import runtime as runtimes

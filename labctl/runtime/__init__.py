@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from labctl import config
-from labctl.errors import EnvironmentProblem, LabctlError
+from labctl.errors import EnvironmentProblem, UsageProblem
 from labctl.runtime.base import Runtime
 
 CHOICES = ("auto", "docker", "local")
@@ -15,8 +15,7 @@ def select(name: str | None, announce: Callable[[str], None] | None = None) -> R
     """The runtime a command asked for; ``auto`` picks Docker when an engine answers."""
     choice = (name or config.default_runtime()).lower()
     if choice not in CHOICES:
-        raise LabctlError(f"unknown runtime '{choice}'", "Use one of: " + ", ".join(CHOICES),
-                          exit_code=2)
+        raise UsageProblem(f"unknown runtime '{choice}'", "Use one of: " + ", ".join(CHOICES))
     if choice == "docker":
         from labctl.runtime.docker import DockerRuntime
 

@@ -12,12 +12,13 @@ Design points, each measured on a 2-core Linux machine (see the project's measur
 from __future__ import annotations
 
 import collections
-import hashlib
 import os
 import platform
 import re
+import secrets
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from labctl.runtime.base import (
 )
 from labctl.runtime.process import alive_text
 from labctl.servers import Server
+from labctl.sourcehash import hash_tree
 
 CONTAINER_PORT = 8080
 LABEL = "labctl"
@@ -41,13 +43,22 @@ LABEL_SERVER = "labctl.server"
 LABEL_PID = "labctl.pid"
 LABEL_HOST = "labctl.host"
 LABEL_KEEP = "labctl.keep"
+LABEL_ROLE = "labctl.role"       # helper containers: "loadgen"
 LABEL_SOURCE_HASH = "org.labctl.source-hash"
 BUILD_TAIL_LINES = 30
 STOP_GRACE_S = 3
 # Skipped when hashing a server's source: build products a learner may have made by hand.
-IGNORED_PARTS = {"target", "node_modules", ".venv", "__pycache__", ".git"}
 
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    """What a helper container left behind: its exit status and its two output streams."""
+
+    exit_status: int
+    stdout: str
+    stderr: str
 
 
 def _docker_module():
@@ -194,10 +205,7 @@ class DockerRuntime(Runtime):
 
     def start(self, server: Server, limits: Limits, *, keep: bool = False,
               image: str | None = None, command: list[str] | None = None) -> Instance:
-        labels = {
-            LABEL: "1", LABEL_SESSION: SESSION_ID, LABEL_SERVER: server.name,
-            LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname(),
-        }
+        labels = _labels(server.name)
         if keep:
             labels[LABEL_KEEP] = "1"
         container = self.client.containers.create(
@@ -236,6 +244,49 @@ class DockerRuntime(Runtime):
                         path=path, path_kind=kind, limits=limits, started_at=started_at,
                         extra={"container_name": container.name, "bridge_ip": bridge_ip,
                                "host_port": host_port})
+
+    def run_tool(self, image: str, *, name: str, role: str, entrypoint: list[str], command: list[str],
+                 cpuset: str | None, mem_limit: str, timeout_s: float,
+                 network_mode: str | None = None,
+                 sysctls: dict[str, str] | None = None) -> ToolRun:
+        """Run a helper container (a load generator) to completion and remove it.
+
+        It is named and labelled like a server called ``name``, plus ``labctl.role``, so ``labctl down`` and the orphan
+        reaper remove it too if labctl dies while it runs. Raises LabctlError when it does not
+        finish within ``timeout_s`` or the engine refuses it; its exit status is returned, not
+        judged: the caller knows what its output means.
+        """
+        docker = _docker_module()
+        extra: dict[str, Any] = {}
+        if network_mode:
+            extra["network_mode"] = network_mode
+        if sysctls:
+            extra["sysctls"] = sysctls
+        container = None
+        try:
+            container = self.client.containers.create(
+                image, entrypoint=entrypoint, command=command,
+                name=f"labctl-{name}-{SESSION_ID}-{secrets.token_hex(2)}",
+                labels={**_labels(name), LABEL_ROLE: role},
+                cpuset_cpus=cpuset, mem_limit=mem_limit, detach=True, **extra)
+            container.start()
+            try:
+                status = container.wait(timeout=timeout_s)
+            except docker.errors.APIError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the SDK's HTTP read timeout: it hung
+                raise LabctlError(f"{name} did not finish within {timeout_s:g} s "
+                                  f"({type(exc).__name__})",
+                                  "Try again; `labctl down` removes anything left") from None
+            stdout = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+            stderr = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+        except docker.errors.APIError as exc:
+            raise LabctlError(f"the {name} container failed: {exc.explanation or exc}",
+                              "Check the engine with `docker info`") from None
+        finally:
+            if container is not None:
+                _remove(container)
+        return ToolRun(exit_status=status.get("StatusCode", 0), stdout=stdout, stderr=stderr)
 
     def bridge_reachable(self, ip: str) -> bool:
         """Can this host open TCP connections to container IPs? (Linux: yes; Desktop VMs: no.)
@@ -401,19 +452,10 @@ def _build_failure(what: str, step: str, error: str, tail, buildargs: dict[str, 
                        "The build's last lines are below", details=details)
 
 
-def hash_tree(root: Path, extra: list | None = None) -> str:
-    """A digest of every file under ``root`` (names and contents) plus ``extra``."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = path.relative_to(root)
-        if IGNORED_PARTS.intersection(relative.parts):
-            continue
-        digest.update(str(relative).encode())
-        digest.update(b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    digest.update(repr(extra or []).encode())
-    return digest.hexdigest()[:16]
+def _labels(name: str) -> dict[str, str]:
+    """The labels that make a container ours and let a later labctl reap it when we are gone."""
+    return {LABEL: "1", LABEL_SESSION: SESSION_ID, LABEL_SERVER: name,
+            LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname()}
 
 
 def _first_network_ip(network: dict) -> str | None:

@@ -39,9 +39,9 @@ from labctl.runtime.base import (
     ProgressCallback,
     Runtime,
 )
-from labctl.runtime.docker import IGNORED_PARTS, hash_tree
 from labctl.runtime.process import alive
 from labctl.servers import Server, required_toolchains
+from labctl.sourcehash import IGNORED_PARTS, hash_tree
 
 STOP_GRACE_S = 3.0
 BUILD_TAIL_LINES = 30

@@ -2,7 +2,7 @@
 
 import sqlite3
 
-# Seeded when the app is imported, at start-up: a broken database stops the
+# Seeded when bottleneck.py imports it, at start-up: a broken database stops the
 # server then, not on the first request. check_same_thread=False lets the
 # event loop's thread use a connection made while importing; every query
 # runs on that one thread, so two never overlap.

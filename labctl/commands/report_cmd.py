@@ -1,0 +1,65 @@
+"""`labctl report`: draw saved compare results as one self-contained HTML page."""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from labctl import store, ui
+from labctl.errors import LabctlError, UsageProblem
+
+DEFAULT_REPORT = Path("labctl-report.html")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report_command)
+
+
+def report_command(
+    result_ids: Annotated[Optional[list[str]], typer.Argument(
+        show_default=False,
+        help="Saved compare results to draw (ids or unique prefixes, see labctl results); "
+             "several are put side by side. Default: the latest compare.")] = None,
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Where to write the HTML page.")] = DEFAULT_REPORT,
+    open_it: Annotated[bool, typer.Option(
+        "--open", help="Open the page in the web browser.")] = False,
+) -> None:
+    """Write an HTML report: table, percentile plots, histograms and bars of saved compare runs."""
+    documents = [store.load_result(ref) for ref in result_ids] if result_ids \
+        else [latest_compare()]
+    path = write_report(documents, output)
+    ui.info(f"report written to {path}")
+    if open_it:
+        open_in_browser(path)
+
+
+def latest_compare() -> dict:
+    for entry in store.list_results():
+        if entry.get("kind") == "compare" and not entry.get("unreadable"):
+            return entry["document"]
+    raise UsageProblem("no saved compare result to draw", "Run labctl compare first")
+
+
+def write_report(documents: list[dict], output: Path) -> Path:
+    """Draw ``documents`` and write the page atomically; returns its absolute path."""
+    from labctl import report
+    from labctl.fileio import atomic_write_text
+
+    page = report.build_report(documents)
+    if output.is_dir():
+        raise UsageProblem(f"{output} is a directory", "Give a file name, e.g. -o report.html")
+    try:
+        atomic_write_text(output, page)
+    except OSError as exc:
+        raise LabctlError(f"cannot write {output}: {exc.strerror or exc}",
+                          "Choose another place with -o FILE", exit_code=2) from None
+    return output.resolve()
+
+
+def open_in_browser(path: Path) -> None:
+    if not webbrowser.open(path.as_uri()):
+        ui.warn(f"no web browser could be started; open {path} by hand")

@@ -1,0 +1,122 @@
+"""The open-loop generator, oha: its command line, its JSON report, and real runs against a server.
+
+The unit tests read a report shaped as oha 1.16 prints it (``--output-format json``; the field
+names are oha's own, src/printer.rs). The Docker tests build the oha image (compiled from
+crates.io once, then a cached layer) and load a real server at a rate it can hold and at one it
+cannot.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from labctl import loadgen
+from labctl.loadgen.oha import (
+    OHA_VERSION,
+    oha_args,
+    parse_oha_report,
+    parse_oha_version,
+    result_from_oha,
+)
+from labctl.errors import LabctlError
+
+REPORT = {
+    "summary": {"successRate": 1.0, "total": 10.002, "slowest": 0.0123, "fastest": 0.00005,
+                "average": 0.0004, "requestsPerSec": 1999.6, "totalData": 300000,
+                "sizePerRequest": 15, "sizePerSec": 29994.0},
+    "latencyPercentiles": {"p10": 0.0001, "p25": 0.00015, "p50": 0.0002, "p75": 0.0003,
+                           "p90": 0.0005, "p95": 0.0008, "p99": 0.002, "p99.9": 0.008,
+                           "p99.99": 0.012},
+    "statusCodeDistribution": {"200": 19990, "503": 4},
+    "errorDistribution": {"aborted due to deadline": 3, "connection closed before message "
+                          "completed": 2},
+}
+
+
+def _result(report=REPORT, rate=2000.0):
+    options = loadgen.LoadOptions(path="/health", connections=50, duration_s=10, rate=rate)
+    return result_from_oha(report, options=options, version=f"oha {OHA_VERSION}",
+                           where="container", where_detail="oha in a container",
+                           client_cpuset="0", url="http://172.17.0.2:8080/health",
+                           command=["oha", *oha_args(options, "http://x/health")], notes=[])
+
+
+def test_the_command_line_is_an_open_loop_with_latency_correction():
+    options = loadgen.LoadOptions(path="/", connections=20, duration_s=5, rate=2500,
+                                  keepalive=False)
+    args = oha_args(options, "http://10.0.0.2:8080/")
+    assert args[:6] == ["-z", "5s", "-c", "20", "-q", "2500"]
+    assert "--latency-correction" in args and "--no-tui" in args
+    assert args[args.index("--output-format") + 1] == "json"
+    assert "--disable-keepalive" in args and args[-1] == "http://10.0.0.2:8080/"
+    with pytest.raises(ValueError):
+        oha_args(loadgen.LoadOptions(), "http://x/")      # no rate: a closed loop is wrk's job
+
+
+def test_the_report_becomes_a_load_result_in_microseconds():
+    data = _result().as_dict()
+    assert data["generator"]["name"] == "oha" and data["loop"] == "open"
+    assert data["requests"] == 19_994                  # every answer, whatever its status
+    assert data["non_2xx"] == 4
+    assert data["errors"]["read"] == 2 and data["socket_errors"] == 2
+    latency = data["latency_us"]
+    assert latency["p50"] == pytest.approx(200.0) and latency["p99"] == pytest.approx(2000.0)
+    assert latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["p999"] <= latency["max"]
+    loop = data["open_loop"]
+    assert loop["target_rate"] == 2000 and loop["achieved_rate"] == pytest.approx(1999.0, abs=1)
+    assert loop["sent"] == 19_999 and loop["scheduled"] == 20_004
+    assert any("still in flight" in note for note in data["notes"])   # the 3 cut at the end
+    assert "no coordinated omission" in data["percentiles"]
+
+
+def test_a_rate_that_was_not_reached_is_flagged():
+    short = json.loads(json.dumps(REPORT))
+    short["statusCodeDistribution"] = {"200": 12_000}
+    short["errorDistribution"] = {}
+    data = _result(short).as_dict()
+    assert data["flagged"]
+    assert any("short of the 2000 req/s" in reason for reason in data["reasons"])
+
+
+def test_output_without_a_report_is_one_clear_error():
+    with pytest.raises(LabctlError, match="oha printed no report"):
+        parse_oha_report("Error: connection refused\n")
+    assert parse_oha_report("oha 1.16.0\n" + json.dumps(REPORT))["summary"]["total"] == 10.002
+    assert parse_oha_version(f"oha {OHA_VERSION}\n{{}}") == f"oha {OHA_VERSION}"
+
+
+def _load(*args: str) -> dict:
+    run = subprocess.run([sys.executable, "-m", "labctl", "load", *args, "--json"],
+                         capture_output=True, text=True, timeout=1800)
+    assert run.returncode in (0, 1), run.stderr[-3000:]
+    return json.loads(run.stdout)
+
+
+@pytest.mark.docker
+def test_oha_holds_a_rate_the_server_can_serve(docker_engine):
+    document = _load("go", "/health", "--rate", "1000", "-d", "5s", "-c", "20")
+    load = document["load"]
+    assert load["generator"]["name"] == "oha" and load["generator"]["where"] == "container"
+    assert load["generator"]["version"].startswith("oha ")
+    achieved = load["open_loop"]["achieved_rate"]
+    assert abs(achieved - 1000) <= 50, achieved            # within 5 % of the target
+    assert not load["flagged"], load["reasons"]
+    latency = load["latency_us"]
+    assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["max"]
+
+
+@pytest.mark.docker
+def test_a_rate_beyond_the_server_is_flagged(docker_engine):
+    # Each request waits 50 ms on the event loop (blocking): Node serves at most 20 req/s, so
+    # 200 req/s cannot be held, and oha's latency correction shows the queue.
+    document = _load("node", "/users/1?delay_ms=50&mode=blocking", "--rate", "200", "-d", "4s",
+                     "-c", "20")
+    load = document["load"]
+    assert load["generator"]["name"] == "oha"
+    assert load["flagged"]
+    assert load["open_loop"]["achieved_rate"] < 200 * 0.95
+    assert load["latency_us"]["p50"] > 50_000     # queued far beyond the 50 ms of one request
