@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-import schemas
+from test_contracts import assert_conforms
 from conftest import RUN_TOKEN, labctl
 from typer.testing import CliRunner
 
@@ -31,15 +31,13 @@ def test_compare_all_four_servers_end_to_end(docker_engine, leftover_containers,
                     "--runtime", "docker", "--svg", str(svg), "--html", str(page))
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    schemas.check(document, schemas.COMPARE)
-    schemas.check(document["runtime"], schemas.DOCKER_RUNTIME, "runtime")
+    assert_conforms(document)
     assert document["schema"] == "labctl.compare/1"
     assert list(document["servers"]) == ["go", "python", "rust", "node"]   # all four, in order
     parameters = document["parameters"]
     assert parameters["samples"] == 30 and parameters["cold_starts"] == 2
     assert parameters["interleaved"] is True and parameters["block"] >= 1
     for name, entry in document["servers"].items():
-        schemas.check(entry, schemas.MEASURED_SERVER, f"servers.{name}")
         assert entry["name"] == name
         assert entry["path"]["kind"] == "bridge"
         assert entry["verification"]["status"] == "pass", entry["verification"]
@@ -72,7 +70,7 @@ def test_compare_all_four_servers_end_to_end(docker_engine, leftover_containers,
     # Saved, listed (newest first) and shown as it was.
     listing = labctl("results", "--json")
     assert listing.returncode == 0, listing.stderr
-    schemas.check(json.loads(listing.stdout), schemas.RESULTS)
+    assert_conforms(json.loads(listing.stdout))
     entries = json.loads(listing.stdout)["results"]
     assert entries[0]["id"] == document["id"] and entries[0]["kind"] == "compare"
     assert entries[0]["servers"] == list(servers.NAMES)
@@ -175,7 +173,7 @@ def test_verify_command_exits_non_zero_on_a_failing_server(docker_engine, leftov
                                           "--runtime", "docker"])
         assert result.exit_code == 1, result.output
         document = json.loads(result.stdout)
-        schemas.check(document, schemas.VERIFY)
+        assert_conforms(document)
         assert {s["server"]: s["status"] for s in document["servers"]} == {
             broken.name: "fail", "go": "pass"}
         lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -190,5 +188,5 @@ def test_verify_command_passes_the_real_servers(docker_engine):
     result = labctl("verify", "go", "rust", "--json", "--runtime", "docker")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    schemas.check(document, schemas.VERIFY)
+    assert_conforms(document)
     assert [s["status"] for s in document["servers"]] == ["pass", "pass"]

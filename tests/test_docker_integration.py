@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-import schemas
+from test_contracts import assert_conforms
 from conftest import (
     RUN_TOKEN,
     answers,
@@ -37,8 +37,7 @@ def test_run_builds_checks_times_and_removes(name, docker_engine, leftover_conta
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)   # stdout holds the JSON document and nothing else
 
-    schemas.check(document, schemas.RUN)
-    schemas.check(document["runtime"], schemas.DOCKER_RUNTIME, "runtime")
+    assert_conforms(document)
     assert document["schema"] == "labctl.run/1"
     assert document["server"]["name"] == name
     assert document["runtime"]["runtime"] == "docker"
