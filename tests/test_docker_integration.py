@@ -89,12 +89,17 @@ def test_sigint_during_run_leaves_nothing_behind(docker_engine, leftover_contain
 
     def serving() -> bool:
         """Its server answers: labctl is checking or timing it (the signal, not a sleep)."""
-        running = [c for c in started_by(docker_engine, [process.pid]) if c.status == "running"]
-        if not running:
-            return False
-        running[0].reload()
-        ip = running[0].attrs["NetworkSettings"]["IPAddress"]
-        return bool(ip) and answers(f"http://{ip}:8080/health")
+        import docker
+
+        for container in started_by(docker_engine, [process.pid]):
+            try:
+                container.reload()
+            except docker.errors.NotFound:
+                continue   # removed since the listing
+            ip = container.attrs["NetworkSettings"]["IPAddress"]
+            if container.status == "running" and ip and answers(f"http://{ip}:8080/health"):
+                return True
+        return False
 
     stderr = interrupt_when_ready(process, serving, "answering server container")
     assert process.returncode == 130, stderr
