@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -35,7 +35,7 @@ def report_error(error: LabctlError, *, debug: bool) -> None:
 class LabctlGroup(TyperGroup):
     """The root group: the single place where failures become one line and an exit status."""
 
-    def invoke(self, ctx: typer.Context):
+    def invoke(self, ctx) -> Any:  # ctx: Click's Context (Typer vendors its own Click)
         try:
             return super().invoke(ctx)
         except LabctlError as error:

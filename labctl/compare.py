@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from typing import Any
 
 from labctl import cpus, hostinfo, measure, stats, verify
 from labctl.cpus import cores
@@ -43,7 +44,7 @@ class CompareOptions:
 def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
                 on_build_line: ProgressCallback | None = None,
                 on_phase: Callable[[str], None] | None = None,
-                run_load: Callable[[Runtime, Instance, object], dict] | None = None) -> dict:
+                run_load: Callable[[Runtime, Instance, Any], dict] | None = None) -> dict:
     phase = on_phase or (lambda _text: None)
     entries: dict[str, dict] = {}
     for server in chosen:
@@ -161,8 +162,8 @@ def analyse(document: dict) -> dict:
         return analysis
     for path in measure.DEFAULT_PATHS:
         for mode in (FRESH, KEEPALIVE):
-            summaries = {name: _summary(e, path, mode) for name, e in measured.items()}
-            summaries = {k: v for k, v in summaries.items() if v is not None}
+            found = {name: _summary(e, path, mode) for name, e in measured.items()}
+            summaries = {name: s for name, s in found.items() if s is not None}
             if not summaries:
                 continue
             fastest = min(summaries, key=lambda n: summaries[n].p50)
@@ -199,7 +200,9 @@ def _reading(document: dict, measured: dict, analysis: dict) -> list[str]:
     if fresh:
         ordered = sorted(fresh["p50_ratio"].items(), key=lambda kv: kv[1])
         best = ordered[0][0]
-        best_p50 = _summary(measured[best], HEADLINE_PATH, FRESH).p50
+        best_summary = _summary(measured[best], HEADLINE_PATH, FRESH)
+        assert best_summary is not None   # a server in the ratios has this summary
+        best_p50 = best_summary.p50
         rest = ", ".join(f"{_title(document, n)} {r:.1f}×" for n, r in ordered[1:])
         lines.append(
             f"On a new connection per request, {_title(document, best)} answered GET "
@@ -214,7 +217,7 @@ def _reading(document: dict, measured: dict, analysis: dict) -> list[str]:
             f"On a kept-alive connection the order changes: {_title(document, keep['fastest'])} "
             "is fastest. Connection set-up costs each server differently.")
     savings = []
-    for name, entry in measured.items():
+    for entry in measured.values():
         new, kept = _summary(entry, HEADLINE_PATH, FRESH), _summary(entry, HEADLINE_PATH, KEEPALIVE)
         if new and kept:
             savings.append(new.p50 - kept.p50)

@@ -14,12 +14,12 @@ Dockerfiles at images it does have; the Dockerfiles themselves never change.
 from __future__ import annotations
 
 import os
+import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import platformdirs
-import tomllib
 
 from labctl.errors import EnvironmentProblem
 

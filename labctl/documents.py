@@ -294,6 +294,245 @@ class LabDocument(TypedDict):
     servers: dict[str, LabServer]
 
 
+# -- labctl lab edge-cases, slow-clients, shutdown ------------------------------------------
+
+
+class JudgedPrediction(TypedDict):
+    column: str
+    row: str
+    predicted: str
+    correct: bool
+
+
+class YourPredictions(TypedDict):
+    judged: list[JudgedPrediction]
+    right: int
+    total: int
+    score: Optional[float]
+    not_measured: list[str]
+
+
+class EdgeCase(TypedDict):
+    number: int
+    key: str
+    title: str
+    level: str
+    requirement: str
+    reference: str
+    why: str
+    allowed: list[str]
+    must_close: bool
+    request: str
+
+
+class EdgeCell(TypedDict):
+    outcome: str
+    statuses: list[int]
+    connection: str
+    connection_close_header: bool
+    timed_out: bool
+    seconds: float
+    malformed: NotRequired[str]
+    continue_before_body: NotRequired[Optional[bool]]
+    in_order: NotRequired[bool]
+    breaks_must: Optional[str]
+    predicted: Optional[str]
+    prediction_holds: Optional[bool]
+
+
+class EdgeServer(ServerFacts):
+    column: str
+    path: PathPart
+    cells: dict[str, EdgeCell]
+    parser_requested: NotRequired[Optional[str]]
+    parser_reported: NotRequired[Optional[str]]
+
+
+class EdgeParameters(TypedDict):
+    python_parser: str
+    continue_wait_s: float
+    big_header_bytes: int
+    trickle_bytes: int
+    connection: str
+
+
+class EdgeBroken(TypedDict):
+    case: int
+    column: str
+    why: str
+
+
+class EdgeWrong(TypedDict):
+    case: int
+    column: str
+    predicted: str
+    measured: str
+
+
+class EdgeSummary(TypedDict):
+    musts_broken: list[EdgeBroken]
+    predictions_wrong: list[EdgeWrong]
+    rows_that_differ: list[int]
+
+
+class EdgeCasesDocument(TypedDict):
+    schema: str
+    id: NotRequired[str]
+    created: str
+    runtime: dict[str, Any]
+    host: Host
+    parameters: EdgeParameters
+    limits: LimitsPart
+    cases: list[EdgeCase]
+    servers: dict[str, EdgeServer]
+    summary: EdgeSummary
+    your_predictions: NotRequired[YourPredictions]
+
+
+class SlowConnection(TypedDict):
+    index: int
+    how: str
+    after_s: Optional[float]
+    bytes_sent: NotRequired[int]
+    status: NotRequired[int]
+    error: NotRequired[str]
+
+
+class NormalClient(TypedDict):
+    requests: int
+    answered: int
+    statuses: dict[str, int]
+    errors: int
+    error_kinds: list[str]
+    latency_p50_ms: Optional[float]
+    latency_max_ms: Optional[float]
+
+
+class CutTimes(TypedDict):
+    min: float
+    median: float
+    max: float
+
+
+class SlowSummary(TypedDict):
+    ended_by: dict[str, int]
+    cut: int
+    cut_after_s: Optional[CutTimes]
+
+
+class SlowPrediction(TypedDict):
+    how: str
+    after_s: Optional[float]
+
+
+class SlowRun(TypedDict):
+    env: dict[str, str]
+    normal_before: NormalClient
+    normal_during: NormalClient
+    connections: list[SlowConnection]
+    summary: SlowSummary
+    server_still_running: bool
+    how: str
+    after_s: Optional[float]
+    predicted: Optional[SlowPrediction]
+    prediction_holds: Optional[bool]
+
+
+class SlowServer(ServerFacts):
+    runs: dict[str, SlowRun]
+    path: PathPart
+
+
+class SlowParameters(TypedDict):
+    connections: int
+    interval_s: float
+    window_s: float
+    normal_every_s: float
+    normal_timeout_s: float
+    defaults_env: str
+    cut_tolerance_s: float
+    normal_client: str
+
+
+class SlowClientsDocument(TypedDict):
+    schema: str
+    id: NotRequired[str]
+    created: str
+    runtime: dict[str, Any]
+    host: Host
+    parameters: SlowParameters
+    limits: LimitsPart
+    servers: dict[str, SlowServer]
+    your_predictions: NotRequired[YourPredictions]
+
+
+class InFlight(TypedDict):
+    outcome: str
+    ended_after_sigterm_s: Optional[float]
+
+
+class IdleConnection(TypedDict):
+    index: int
+    how: str
+    after_sigterm_s: Optional[float]
+
+
+class SteadyBefore(TypedDict):
+    requests: int
+    answered: int
+
+
+class SteadyClient(TypedDict):
+    before_stop: SteadyBefore
+    after_sigterm: dict[str, int]
+    last_answered_after_sigterm_s: Optional[float]
+
+
+class StopPrediction(TypedDict):
+    stop_s: float
+    in_flight: str
+
+
+class StopRun(TypedDict):
+    env: dict[str, str]
+    stop_seconds: float
+    in_flight: list[InFlight]
+    in_flight_completed: int
+    in_flight_verdict: str
+    idle: list[IdleConnection]
+    steady: SteadyClient
+    predicted: StopPrediction
+    prediction_holds: bool
+
+
+class StopServer(ServerFacts):
+    runs: dict[str, StopRun]
+
+
+class StopParameters(TypedDict):
+    idle_connections: int
+    in_flight: int
+    in_flight_wait_ms: int
+    stop_after_s: float
+    grace_s: float
+    steady_every_s: float
+    off_env: str
+    stop_tolerance_s: float
+    stop: str
+
+
+class ShutdownDocument(TypedDict):
+    schema: str
+    id: NotRequired[str]
+    created: str
+    runtime: dict[str, Any]
+    host: Host
+    parameters: StopParameters
+    limits: LimitsPart
+    servers: dict[str, StopServer]
+    your_predictions: NotRequired[YourPredictions]
+
+
 # -- labctl servers, verify, doctor ---------------------------------------------------------
 
 
@@ -394,6 +633,9 @@ class CheckedLesson(TypedDict):
     file: str
     prompts: int
     items: int
+    ok: bool                         # no fault from the check rules (lessons/FORMAT.md, "Rules")
+    kinds: dict[str, int]            # items per kind: choice, true_false, numeric
+    skills: dict[str, int]           # items per skill: recall, predict, explain, apply
 
 
 class LessonFault(TypedDict):
@@ -409,6 +651,7 @@ class LessonsCheckDocument(TypedDict):
     ok: bool
     lessons: list[CheckedLesson]
     faults: list[LessonFault]
+    warnings: list[LessonFault]      # e.g. a question repeated in another lesson; do not fail
 
 
 class NextDocument(TypedDict):
@@ -453,6 +696,9 @@ SCHEMAS: dict[str, type] = {
     "labctl.compare/1": CompareDocument,
     "labctl.load/1": LoadDocument,
     "labctl.lab.bottleneck/1": LabDocument,
+    "labctl.lab.edge-cases/1": EdgeCasesDocument,
+    "labctl.lab.slow-clients/1": SlowClientsDocument,
+    "labctl.lab.shutdown/1": ShutdownDocument,
     "labctl.servers/1": ServersDocument,
     "labctl.verify/1": VerifyDocument,
     "labctl.doctor/1": DoctorDocument,

@@ -20,19 +20,14 @@ from typing import Any
 
 import tomllib
 
-from labctl import paths
+from labctl import lesson_schema as schema
+from labctl import paths, units
 from labctl.errors import EnvironmentProblem, LabctlError
 
 FORMAT_VERSION = 1
-ITEM_KINDS = ("choice", "true_false", "numeric")
-PROMPTS_PER_LESSON = 3
-MAX_CHOICES = 8
-LETTERS = "abcdefgh"
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-LESSON_FILE_RE = re.compile(r"^(\d{3})-([a-z0-9][a-z0-9-]*)\.md$")
-# Choices that would make a second answer correct, or make the right one depend on the others.
-AMBIGUOUS_CHOICES = re.compile(r"^(all|none|both|neither) of the (above|others)\b|^(all|none) of these\b",
-                               re.IGNORECASE)
+ITEM_KINDS = tuple(schema.ITEM_KINDS)
+LETTERS = schema.LETTERS
+AMBIGUOUS_CHOICES = schema.AMBIGUOUS_CHOICES
 
 
 class LessonError(EnvironmentProblem):
@@ -81,8 +76,10 @@ class Item:
     answer: Any = None               # choice: index into choices; true_false: bool; numeric: float
     tolerance: float = 0.0
     unit: str = ""
-    source: str = ""                 # where the fact comes from, e.g. "Q7" in the interview lesson
+    source: str = ""                 # where the fact can be checked: a doc, an RFC section, a command
     misconception: str = ""          # the wrong belief the item tests, if it tests one
+    hint: str = ""                   # shown at the first "?" in the quiz
+    skill: str = "recall"            # recall | predict | explain | apply
 
     def text_hash(self) -> str:
         """What identifies this version of the item: editing any of it resets only its progress.
@@ -170,8 +167,7 @@ def _hash(*parts: str) -> str:
 
 
 def format_number(value: float, unit: str = "") -> str:
-    text = f"{value:g}" if abs(value) < 1e15 else str(value)
-    return f"{text} {unit}".strip()
+    return units.format_quantity(value, unit)
 
 
 # --- where lessons live ------------------------------------------------------------------------
@@ -220,7 +216,11 @@ def load_lesson(path: Path) -> Lesson:
     except tomllib.TOMLDecodeError as exc:
         raise LessonError(shown, "front matter", f"invalid TOML: {_shift_lines(str(exc), first_line)}",
                           "Fix the TOML between the +++ lines") from None
-    return _Validator(shown, path).lesson(data, body)
+    try:
+        spec = schema.parse(data, body, path.stem)
+    except schema.Fault as fault:
+        raise LessonError(shown, fault.where, fault.problem, fault.hint) from None
+    return _build(spec, body, path, shown)
 
 
 def _split_front_matter(text: str, shown: str) -> tuple[str, str, int]:
@@ -306,295 +306,38 @@ def _choices_hint(lessons: list[Lesson]) -> str:
     return "Choose one of: " + ", ".join(f"{lesson.number} ({lesson.slug})" for lesson in lessons)
 
 
-# --- validation ----------------------------------------------------------------------------------
+# --- from the validated front matter to the model ------------------------------------------------
 
-_LESSON_KEYS = {"format_version", "id", "title", "order", "summary", "try_it", "demo", "lab",
-                "prompts", "items"}
-_PROMPT_KEYS = {"id", "text", "key_points", "hint"}
-_KEY_POINT_KEYS = {"text", "keywords"}
-_TRY_IT_KEYS = {"command", "what_to_notice"}
-_DEMO_KEYS = {"intro", "servers", "files", "snippets"}
-_SNIPPET_KEYS = {"title", "language", "code"}
-_LAB_KEYS = {"commands", "description"}
-_ITEM_KEYS = {
-    "choice": {"id", "kind", "question", "choices", "answer", "explanation", "source", "misconception"},
-    "true_false": {"id", "kind", "question", "answer", "explanation", "source", "misconception"},
-    "numeric": {"id", "kind", "question", "answer", "tolerance", "unit", "explanation", "source",
-                "misconception"},
-}
-
-
-class _Validator:
-    def __init__(self, shown: str, path: Path) -> None:
-        self.shown = shown
-        self.path = path
-
-    def fail(self, where: str, problem: str, hint: str | None = None) -> LessonError:
-        return LessonError(self.shown, where, problem, hint)
-
-    # generic field readers
-
-    def table(self, data: Any, where: str) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            raise self.fail(where, f"must be a table, not {_type_name(data)}")
-        return data
-
-    def no_unknown(self, data: dict[str, Any], allowed: set[str], where: str) -> None:
-        for key in data:
-            if key not in allowed:
-                prefix = f"{where}." if where else ""
-                raise self.fail(f"{prefix}{key}", "unknown field",
-                                "Known fields here: " + ", ".join(sorted(allowed)))
-
-    def string(self, data: dict[str, Any], key: str, where: str, *, required: bool = True) -> str:
-        name = f"{where}.{key}" if where else key
-        if key not in data:
-            if required:
-                raise self.fail(name, "missing (required)")
-            return ""
-        value = data[key]
-        if not isinstance(value, str):
-            raise self.fail(name, f"must be a string, not {_type_name(value)}")
-        if required and not value.strip():
-            raise self.fail(name, "must not be empty")
-        return value.strip()
-
-    def array(self, data: dict[str, Any], key: str, where: str, *, required: bool = True) -> list[Any]:
-        name = f"{where}.{key}" if where else key
-        if key not in data:
-            if required:
-                raise self.fail(name, "missing (required)")
-            return []
-        value = data[key]
-        if not isinstance(value, list):
-            raise self.fail(name, f"must be an array, not {_type_name(value)}")
-        return value
-
-    def strings(self, data: dict[str, Any], key: str, where: str, *, required: bool = True) -> tuple[str, ...]:
-        name = f"{where}.{key}" if where else key
-        values = self.array(data, key, where, required=required)
-        for index, value in enumerate(values):
-            if not isinstance(value, str) or not value.strip():
-                raise self.fail(f"{name}[{index}]", "must be a non-empty string")
-        return tuple(value.strip() for value in values)
-
-    def identifier(self, data: dict[str, Any], key: str, where: str) -> str:
-        value = self.string(data, key, where)
-        if not ID_RE.match(value):
-            name = f"{where}.{key}" if where else key
-            raise self.fail(name, f"'{value}' is not a valid id",
-                            "Use lower-case letters, digits and dashes, e.g. 'blocking-rps'")
-        return value
-
-    # the lesson
-
-    def lesson(self, data: dict[str, Any], body: str) -> Lesson:
-        self.format_version(data)
-        self.no_unknown(data, _LESSON_KEYS, "")
-        lesson_id = self.identifier(data, "id", "")
-        expected = self.path.stem
-        if lesson_id != expected:
-            raise self.fail("id", f"'{lesson_id}' must match the file name '{expected}'",
-                            "Rename the file or change the id; progress is stored by lesson id")
-        title = self.string(data, "title", "")
-        if "order" not in data:
-            raise self.fail("order", "missing (required)")
-        order = data["order"]
-        if not isinstance(order, int) or isinstance(order, bool) or order < 0:
-            raise self.fail("order", f"must be a whole number ≥ 0, not {order!r}")
-        summary = self.string(data, "summary", "")
-        if not body.strip():
-            raise self.fail("body", "the lesson has no prose after the front matter")
-
-        try_it = tuple(self.try_it(entry, f"try_it[{i}]")
-                       for i, entry in enumerate(self.array(data, "try_it", "")))
-        if not try_it:
-            raise self.fail("try_it", "must list at least one command")
-        demo = self.demo(data.get("demo", {}), "demo")
-        lab = self.lab(data["lab"], "lab") if "lab" in data else None
-
-        raw_prompts = self.array(data, "prompts", "")
-        if len(raw_prompts) != PROMPTS_PER_LESSON:
-            raise self.fail("prompts", f"must be exactly {PROMPTS_PER_LESSON}, in order "
-                                       f"(found {len(raw_prompts)})")
-        prompts = tuple(self.prompt(entry, f"prompts[{i}]", i + 1) for i, entry in enumerate(raw_prompts))
-
-        raw_items = self.array(data, "items", "")
-        if not raw_items:
-            raise self.fail("items", "must have at least one auto-graded item")
-        items = tuple(self.item(entry, f"items[{i}]") for i, entry in enumerate(raw_items))
-
-        seen: dict[str, str] = {}
-        for where, question in [(f"prompts[{i}]", p) for i, p in enumerate(prompts)] + \
-                               [(f"items[{i}]", it) for i, it in enumerate(items)]:
-            if question.id in seen:
-                raise self.fail(f"{where}.id", f"'{question.id}' is already the id of {seen[question.id]}",
-                                "Every prompt and item needs its own id: progress is stored by id")
-            seen[question.id] = where
-
-        return Lesson(id=lesson_id, title=title, order=order, summary=summary, body=body.strip("\n"),
-                      try_it=try_it, demo=demo, lab=lab, prompts=prompts, items=items,
-                      path=self.path, display_path=self.shown)
-
-    def format_version(self, data: dict[str, Any]) -> None:
-        if "format_version" not in data:
-            raise self.fail("format_version", "missing (required)",
-                            f"Add 'format_version = {FORMAT_VERSION}' at the top of the front matter")
-        version = data["format_version"]
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise self.fail("format_version", f"must be a whole number ≥ 1, not {version!r}")
-        if version > FORMAT_VERSION:
-            raise self.fail("format_version",
-                            f"{version} is written for a newer labctl (this one reads format "
-                            f"{FORMAT_VERSION})", "Upgrade labctl to use this lesson")
-
-    def try_it(self, entry: Any, where: str) -> TryIt:
-        entry = self.table(entry, where)
-        self.no_unknown(entry, _TRY_IT_KEYS, where)
-        return TryIt(command=self.string(entry, "command", where),
-                     what_to_notice=self.string(entry, "what_to_notice", where))
-
-    def demo(self, entry: Any, where: str) -> Demo:
-        entry = self.table(entry, where)
-        self.no_unknown(entry, _DEMO_KEYS, where)
-        from labctl import servers
-
-        names = self.strings(entry, "servers", where, required=False)
-        for index, name in enumerate(names):
-            try:
-                servers.get(name)
-            except LabctlError:
-                raise self.fail(f"{where}.servers[{index}]", f"unknown server '{name}'",
-                                "Use go, python, rust or node") from None
-        files = self.strings(entry, "files", where, required=False)
-        for index, name in enumerate(files):
-            if name.startswith("/") or ".." in Path(name).parts:
-                raise self.fail(f"{where}.files[{index}]", f"'{name}' must be a path inside servers/")
-        snippets = []
-        for index, raw in enumerate(self.array(entry, "snippets", where, required=False)):
-            snippet_where = f"{where}.snippets[{index}]"
-            raw = self.table(raw, snippet_where)
-            self.no_unknown(raw, _SNIPPET_KEYS, snippet_where)
-            code = raw.get("code")
-            if not isinstance(code, str) or not code.strip():
-                raise self.fail(f"{snippet_where}.code", "missing or empty")
-            snippets.append(Snippet(title=self.string(raw, "title", snippet_where),
-                                    language=self.string(raw, "language", snippet_where),
-                                    code=code.strip("\n")))
-        return Demo(intro=self.string(entry, "intro", where, required=False), servers=names,
-                    files=files, snippets=tuple(snippets))
-
-    def lab(self, entry: Any, where: str) -> Lab:
-        entry = self.table(entry, where)
-        self.no_unknown(entry, _LAB_KEYS, where)
-        commands = []
-        raw_commands = self.array(entry, "commands", where)
-        if not raw_commands:
-            raise self.fail(f"{where}.commands", "must list at least one command")
-        for index, argv in enumerate(raw_commands):
-            name = f"{where}.commands[{index}]"
-            if not isinstance(argv, list) or not argv or not all(isinstance(a, str) and a for a in argv):
-                raise self.fail(name, 'must be a non-empty array of strings, e.g. ["run", "go"]')
-            if argv[0] == "labctl":
-                raise self.fail(name, "leave out 'labctl': list only its arguments, e.g. [\"run\", \"go\"]")
-            commands.append(tuple(argv))
-        return Lab(commands=tuple(commands),
-                   description=self.string(entry, "description", where, required=False))
-
-    def prompt(self, entry: Any, where: str, number: int) -> Prompt:
-        entry = self.table(entry, where)
-        self.no_unknown(entry, _PROMPT_KEYS, where)
-        prompt_id = self.identifier(entry, "id", where) if "id" in entry else f"prompt-{number}"
-        text = self.string(entry, "text", where)
-        hint = self.string(entry, "hint", where)
-        raw_points = self.array(entry, "key_points", where)
-        if not raw_points:
-            raise self.fail(f"{where}.key_points", "must list at least one key point")
-        points = []
-        for index, raw in enumerate(raw_points):
-            point_where = f"{where}.key_points[{index}]"
-            raw = self.table(raw, point_where)
-            self.no_unknown(raw, _KEY_POINT_KEYS, point_where)
-            keywords = self.strings(raw, "keywords", point_where)
-            if not keywords:
-                raise self.fail(f"{point_where}.keywords",
-                                "must list at least one keyword (used to mark the point as touched)")
-            points.append(KeyPoint(text=self.string(raw, "text", point_where), keywords=keywords))
-        return Prompt(id=prompt_id, text=text, key_points=tuple(points), hint=hint, number=number)
-
-    def item(self, entry: Any, where: str) -> Item:
-        entry = self.table(entry, where)
-        item_id = self.identifier(entry, "id", where)
-        kind = self.string(entry, "kind", where)
-        if kind not in ITEM_KINDS:
-            raise self.fail(f"{where}.kind", f"'{kind}' is not a kind of item",
-                            "Use one of: " + ", ".join(ITEM_KINDS))
-        self.no_unknown(entry, _ITEM_KEYS[kind], where)
-        question = self.string(entry, "question", where)
-        explanation = self.string(entry, "explanation", where)
-        common = dict(id=item_id, kind=kind, question=question, explanation=explanation,
-                      source=self.string(entry, "source", where, required=False),
-                      misconception=self.string(entry, "misconception", where, required=False))
-        if "answer" not in entry:
-            raise self.fail(f"{where}.answer", "missing (required)")
-        answer = entry["answer"]
-        if kind == "choice":
-            choices = self.strings(entry, "choices", where)
-            if not 2 <= len(choices) <= MAX_CHOICES:
-                raise self.fail(f"{where}.choices", f"must have 2 to {MAX_CHOICES} choices (found {len(choices)})")
-            seen: dict[str, int] = {}
-            for index, choice in enumerate(choices):
-                folded = " ".join(choice.lower().split())
-                if folded in seen:
-                    raise self.fail(f"{where}.choices[{index}]",
-                                    f"same text as choices[{seen[folded]}]: an item needs exactly one correct answer")
-                if AMBIGUOUS_CHOICES.match(choice):
-                    raise self.fail(f"{where}.choices[{index}]",
-                                    f"'{choice}' makes more than one choice correct",
-                                    "Write each choice as a statement that stands alone")
-                seen[folded] = index
-            return Item(**common, choices=choices, answer=self.choice_answer(answer, choices, where))
-        if kind == "true_false":
-            if not isinstance(answer, bool):
-                raise self.fail(f"{where}.answer", f"must be true or false, not {answer!r}")
-            return Item(**common, answer=answer)
-        # numeric
-        if not _is_number(answer):
-            raise self.fail(f"{where}.answer", f"must be a number, not {answer!r}")
-        tolerance = entry.get("tolerance", 0)
-        if not _is_number(tolerance):
-            raise self.fail(f"{where}.tolerance", f"must be a number, not {tolerance!r}")
-        if tolerance < 0:
-            raise self.fail(f"{where}.tolerance", f"must be ≥ 0, not {tolerance!r}")
-        return Item(**common, answer=float(answer), tolerance=float(tolerance),
-                    unit=self.string(entry, "unit", where, required=False))
-
-    def choice_answer(self, answer: Any, choices: tuple[str, ...], where: str) -> int:
-        name = f"{where}.answer"
-        if isinstance(answer, list):
-            raise self.fail(name, f"exactly one correct answer is allowed (found {len(answer)})",
-                            "Give one letter, e.g. answer = \"b\"")
-        if not isinstance(answer, str):
-            raise self.fail(name, f"must be a letter (a–{LETTERS[len(choices) - 1]}) or the text of a "
-                                  f"choice, not {answer!r}")
-        wanted = answer.strip()
-        if len(wanted) == 1 and wanted.lower() in LETTERS:
-            index = LETTERS.index(wanted.lower())
-            if index < len(choices):
-                return index
-        for index, choice in enumerate(choices):
-            if " ".join(choice.split()) == " ".join(wanted.split()):
-                return index
-        raise self.fail(name, "must be one of the choices "
-                              f"(a letter a–{LETTERS[len(choices) - 1]} or the exact text of a choice), "
-                              f"not {answer!r}")
+def _build(spec: schema.LessonSpec, body: str, path: Path, shown: str) -> Lesson:
+    prompts = tuple(
+        Prompt(id=prompt.id or f"prompt-{number}", text=prompt.text.strip(), hint=prompt.hint.strip(),
+               number=number,
+               key_points=tuple(KeyPoint(text=point.text.strip(),
+                                         keywords=tuple(k.strip() for k in point.keywords))
+                                for point in prompt.key_points))
+        for number, prompt in enumerate(spec.prompts, 1))
+    demo = Demo(intro=spec.demo.intro.strip(), servers=tuple(s.strip() for s in spec.demo.servers),
+                files=tuple(f.strip() for f in spec.demo.files),
+                snippets=tuple(Snippet(title=s.title.strip(), language=s.language.strip(),
+                                       code=s.code.strip("\n")) for s in spec.demo.snippets))
+    lab = Lab(commands=tuple(tuple(argv) for argv in spec.lab.commands),
+              description=spec.lab.description.strip()) if spec.lab else None
+    return Lesson(id=spec.id, title=spec.title.strip(), order=spec.order, summary=spec.summary.strip(),
+                  body=body.strip("\n"),
+                  try_it=tuple(TryIt(t.command.strip(), t.what_to_notice.strip()) for t in spec.try_it),
+                  demo=demo, lab=lab, prompts=prompts, items=tuple(_item(i) for i in spec.items),
+                  path=path, display_path=shown)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value \
-        and value not in (float("inf"), float("-inf"))
-
-
-def _type_name(value: Any) -> str:
-    return {str: "a string", int: "a number", float: "a number", bool: "a boolean", list: "an array",
-            dict: "a table"}.get(type(value), type(value).__name__)
+def _item(spec: schema.ItemSpec) -> Item:
+    common: dict[str, Any] = dict(id=spec.id, question=spec.question.strip(), explanation=spec.explanation.strip(),
+                  hint=spec.hint.strip(), skill=spec.skill, source=spec.source.strip(),
+                  misconception=spec.misconception.strip())
+    if isinstance(spec, schema.ChoiceSpec):
+        choices = tuple(choice.strip() for choice in spec.choices)
+        return Item(kind="choice", choices=choices, answer=schema.choice_index(spec.answer, choices),
+                    **common)
+    if isinstance(spec, schema.TrueFalseSpec):
+        return Item(kind="true_false", answer=spec.answer, **common)
+    return Item(kind="numeric", answer=float(spec.answer), tolerance=float(spec.tolerance),
+                unit=spec.unit.strip(), **common)

@@ -213,7 +213,10 @@ class Progress:
         record = self.lesson_record(lesson.id)
         if studied == 0:
             state = "new"
-        elif studied == len(views) and record.get("passed") is True:
+        elif (studied == len(views) and record.get("passed") is True
+              and not any(view.last_rating == "Again" for question, view in zip(lesson.questions(), views)
+                          if getattr(question, "kind", "") == "prompt")):
+            # a prompt last rated Again is not known yet, whatever the items scored
             state = "done"
         else:
             state = "in progress"

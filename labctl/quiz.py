@@ -7,6 +7,8 @@ too, so ``labctl quiz LESSON --answers FILE`` and an interactive session use the
 from __future__ import annotations
 
 import json
+import os
+import random
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,9 +18,11 @@ from typing import Any
 import tomllib
 from fsrs import Rating
 
-from labctl.errors import EnvironmentProblem
+from labctl import units
+from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.lessons import LETTERS, Item, Lesson, Prompt, format_number
-from labctl.progress import Progress, rating_for
+from labctl.progress import RATING_NAMES, RATINGS_BY_NAME, Progress, rating_for
+from labctl.sittings import Sittings
 
 DEFAULT_PASS_MARK = 0.7
 
@@ -31,28 +35,30 @@ class InvalidAnswer(ValueError):
 
 _TRUE = {"t", "true", "y", "yes"}
 _FALSE = {"f", "false", "n", "no"}
-_NUMBER = re.compile(r"^[-+]?(?:\d[\d,_]*(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?")
 
 
-def parse_answer(item: Item, raw: Any) -> Any:
-    """The learner's answer as the item's kind of value: a choice index, a bool or a float."""
+def parse_answer(item: Item, raw: Any, order: tuple[int, ...] | None = None) -> Any:
+    """The learner's answer as the item's kind of value: a choice's index in the FILE, a bool, or a
+    quantity. ``order`` is how the choices were shown (file indices in display order): a letter
+    names the choice shown at that position; without it, letters follow the file (answers files)."""
     if item.kind == "choice":
-        return _parse_choice(item, raw)
+        return _parse_choice(item, raw, order)
     if item.kind == "true_false":
         return _parse_bool(raw)
     return _parse_number(item, raw)
 
 
-def _parse_choice(item: Item, raw: Any) -> int:
+def _parse_choice(item: Item, raw: Any, order: tuple[int, ...] | None = None) -> int:
+    order = order or tuple(range(len(item.choices)))
     letters = f"a–{LETTERS[len(item.choices) - 1]}"
     if isinstance(raw, bool) or not isinstance(raw, str):
         raise InvalidAnswer(f"give the letter of a choice ({letters})")
     text = raw.strip()
-    wanted = text.lower().rstrip(").")
+    wanted = text.lower().strip("().")
     if len(wanted) == 1 and wanted in LETTERS[:len(item.choices)]:
-        return LETTERS.index(wanted)
+        return order[LETTERS.index(wanted)]
     for index, choice in enumerate(item.choices):
-        if " ".join(choice.lower().split()) == " ".join(text.lower().split()):
+        if " ".join(choice.lower().split()) == " ".join(text.lower().rstrip(".").split()):
             return index
     raise InvalidAnswer(f"'{text}' is not one of the choices: give a letter ({letters})")
 
@@ -61,7 +67,7 @@ def _parse_bool(raw: Any) -> bool:
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, str):
-        word = raw.strip().lower()
+        word = raw.strip().lower().rstrip(".!")
         if word in _TRUE:
             return True
         if word in _FALSE:
@@ -69,38 +75,62 @@ def _parse_bool(raw: Any) -> bool:
     raise InvalidAnswer("answer true or false (t/f)")
 
 
-def _parse_number(item: Item, raw: Any) -> float:
-    if isinstance(raw, bool):
+def _parse_number(item: Item, raw: Any) -> units.Quantity:
+    """A quantity in any unit of the item's dimension; a bare number is in the item's unit."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
         raise InvalidAnswer("give a number")
     if isinstance(raw, (int, float)):
-        return float(raw)
-    if not isinstance(raw, str):
-        raise InvalidAnswer("give a number")
-    text = raw.strip()
-    match = _NUMBER.match(text)
-    rest = text[match.end():].strip() if match else text
-    if not match or any(ch.isdigit() for ch in rest) or rest.startswith(("/", "*", "+", "-", "x")):
-        unit = f" (in {item.unit})" if item.unit else ""
-        raise InvalidAnswer(f"give one number{unit}, e.g. 20")
+        return units.Quantity(float(raw), units.FILE_UNITS[""], "")
     try:
-        return float(match.group(0).replace(",", "").replace("_", ""))
-    except ValueError:
-        raise InvalidAnswer("give a number, e.g. 20") from None
+        quantity = units.parse(raw)
+        units.convert(quantity, item_unit(item))
+    except units.WrongDimension as exc:
+        raise InvalidAnswer(f"{exc}, e.g. {units.DIMENSIONS[item_unit(item).dimension][1]}") from None
+    except units.QuantityError as exc:
+        raise InvalidAnswer(f"{exc}{_in_unit(item)}") from None
+    return quantity
+
+
+def item_unit(item: Item) -> units.Unit:
+    return units.file_unit(item.unit) or units.lookup(item.unit) or units.FILE_UNITS[""]
+
+
+def _in_unit(item: Item) -> str:
+    return f" (in {item.unit} or another unit of {units.describe(item_unit(item).dimension)})" \
+        if item.unit else ""
 
 
 def is_correct(item: Item, value: Any) -> bool:
     if item.kind == "numeric":
+        value = units.convert(value, item_unit(item))
         # A tiny epsilon so that a tolerance of 0.1 accepts 20.1 despite binary floating point.
         return abs(value - item.answer) <= item.tolerance + 1e-9 * max(1.0, abs(item.answer))
     return value == item.answer
 
 
-def display_value(item: Item, value: Any) -> str:
+def display_value(item: Item, value: Any, order: tuple[int, ...] | None = None) -> str:
+    """The answer as understood: a choice with the letter it was shown under, or a quantity in the
+    learner's unit and, when that differs, in the item's ("0.5 s = 500 ms")."""
     if item.kind == "choice":
-        return f"{LETTERS[value]}) {item.choices[value]}"
+        return choice_display(item, value, order)
     if item.kind == "true_false":
         return "true" if value else "false"
-    return format_number(value, item.unit)
+    in_item_unit = format_number(units.convert(value, item_unit(item)), item.unit)
+    if not value.written or value.unit.factor == item_unit(item).factor:
+        return in_item_unit
+    return f"{format_number(value.value, value.written)} = {in_item_unit}"
+
+
+def choice_display(item: Item, index: int, order: tuple[int, ...] | None = None) -> str:
+    """``c) text``: the choice at file position ``index`` under the letter it was shown with."""
+    position = order.index(index) if order else index
+    return f"{LETTERS[position]}) {item.choices[index]}"
+
+
+def answer_display(item: Item, order: tuple[int, ...] | None = None) -> str:
+    if item.kind == "choice":
+        return choice_display(item, item.answer, order)
+    return item.answer_display()
 
 
 @dataclass(frozen=True)
@@ -110,10 +140,31 @@ class Grade:
     given: str                       # the answer as understood, for display
 
 
-def grade(item: Item, raw: Any) -> Grade:
+def grade(item: Item, raw: Any, order: tuple[int, ...] | None = None) -> Grade:
     """Grade one answer; ``InvalidAnswer`` if it cannot be read as this item's kind."""
-    value = parse_answer(item, raw)
-    return Grade(item=item, correct=is_correct(item, value), given=display_value(item, value))
+    value = parse_answer(item, raw, order)
+    return Grade(item=item, correct=is_correct(item, value), given=display_value(item, value, order))
+
+
+# --- shuffling -------------------------------------------------------------------------------------
+
+def make_rng() -> random.Random:
+    """Where choice orders come from: LABCTL_QUIZ_SEED (an integer) makes them repeatable, for
+    tests and for two people comparing notes; otherwise every sitting draws afresh."""
+    seed = os.environ.get("LABCTL_QUIZ_SEED", "").strip()
+    if not seed:
+        return random.Random()
+    try:
+        return random.Random(int(seed))
+    except ValueError:
+        raise LabctlError(f"LABCTL_QUIZ_SEED='{seed}' is not a whole number",
+                          "Use e.g. LABCTL_QUIZ_SEED=7, or unset it", exit_code=2) from None
+
+
+def shuffled_order(item: Item, rng: random.Random) -> tuple[int, ...]:
+    order = list(range(len(item.choices)))
+    rng.shuffle(order)
+    return tuple(order)
 
 
 # --- key points: "touched", a hint and not a grade --------------------------------------------
@@ -146,10 +197,18 @@ def keyword_in(keyword: str, answer_stems: list[str]) -> bool:
     return any(answer_stems[i:i + size] == wanted for i in range(len(answer_stems) - size + 1))
 
 
+def live_keywords(prompt: Prompt, keywords: tuple[str, ...]) -> list[str]:
+    """The keywords that can count: one made only of words in the prompt's own text never does,
+    so pasting the prompt back (or echoing its words) touches nothing."""
+    own = set(stems(prompt.text))
+    return [keyword for keyword in keywords if not set(stems(keyword)) <= own]
+
+
 def touched(prompt: Prompt, answer: str) -> list[bool]:
-    """For each reference key point, whether the answer mentions one of its keywords."""
+    """For each reference key point, whether the answer mentions one of its live keywords, as
+    whole words (after a light stemming: "blocks" meets "blocking", "go" never meets "goroutine")."""
     answer_stems = stems(answer)
-    return [any(keyword_in(keyword, answer_stems) for keyword in point.keywords)
+    return [any(keyword_in(keyword, answer_stems) for keyword in live_keywords(prompt, point.keywords))
             for point in prompt.key_points]
 
 
@@ -164,20 +223,40 @@ class Question:
     def is_prompt(self) -> bool:
         return isinstance(self.question, Prompt)
 
+    @property
+    def key(self) -> str:
+        return f"{self.lesson.id}/{self.question.id}"
+
+    @property
+    def item(self) -> Item:
+        assert isinstance(self.question, Item), "not an auto-graded item"
+        return self.question
+
+    @property
+    def prompt(self) -> Prompt:
+        assert isinstance(self.question, Prompt), "not a prompt"
+        return self.question
+
 
 @dataclass
 class ItemResult:
     question: Question
     correct: bool
     given: str
+    resumed: bool = False            # answered before an interruption, in this same sitting
 
 
 @dataclass
 class PromptResult:
     question: Question
-    rating: Rating
+    rating: Rating | None            # None: skipped on purpose (":skip"), so not studied
     touched: int
     of: int
+    resumed: bool = False
+
+    @property
+    def skipped(self) -> bool:
+        return self.rating is None
 
 
 @dataclass
@@ -185,40 +264,136 @@ class Session:
     """One sitting: the questions in the order they are asked, and what happened to each.
 
     The first answer to a question is what counts: it is scored and scheduled. The round of
-    missed items offered at the end is practice and changes neither.
+    missed items offered at the end is practice and changes neither. Choices are shuffled once
+    per sitting (``rng``); a lesson quiz that records keeps its answers in ``sittings`` so that
+    an interrupted sitting resumes where it stopped.
     """
 
     questions: list[Question]
     progress: Progress | None
     mode: str = "quiz"               # quiz | review
     record: bool = True
+    rng: random.Random = field(default_factory=make_rng)
+    sittings: Sittings | None = None
     item_results: list[ItemResult] = field(default_factory=list)
     prompt_results: list[PromptResult] = field(default_factory=list)
     retry_correct: int = 0
     retried: int = 0
+    orders: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    done: set[str] = field(default_factory=set)
+
+    # --- asking -------------------------------------------------------------------------
+
+    def order(self, question: Question) -> tuple[int, ...] | None:
+        """How a choice item's choices are shown in this sitting (file indices, display order)."""
+        item = question.question
+        if not isinstance(item, Item) or item.kind != "choice":
+            return None
+        if question.key not in self.orders:
+            self.orders[question.key] = shuffled_order(item, self.rng)
+        return self.orders[question.key]
+
+    def remaining(self) -> list[Question]:
+        return [question for question in self.questions if question.key not in self.done]
 
     def answer_item(self, question: Question, raw: Any, *, moment: datetime | None = None) -> Grade:
-        result = grade(question.question, raw)
-        self.item_results.append(ItemResult(question, result.correct, result.given))
-        if self.record and self.progress is not None:
-            self.progress.review(question.lesson.id, question.question, rating_for(result.correct),
-                                 correct=result.correct, mode=self.mode, moment=moment)
+        result = grade(question.item, raw, self.order(question))
+        self._count_item(question, result.correct, result.given, moment)
         return result
+
+    def give_up(self, question: Question, *, moment: datetime | None = None) -> Grade:
+        """'?' a second time: the answer is shown, and that counts as a wrong answer (honest for the
+        schedule; the explanation follows)."""
+        self._count_item(question, False, "?", moment)
+        return Grade(item=question.item, correct=False, given="?")
+
+    def _count_item(self, question: Question, correct: bool, given: str, moment: datetime | None) -> None:
+        self.item_results.append(ItemResult(question, correct, given))
+        self.done.add(question.key)
+        if self.record and self.progress is not None:
+            self.progress.review(question.lesson.id, question.question, rating_for(correct),
+                                 correct=correct, mode=self.mode, moment=moment)
+        self._remember(question, "correct" if correct else "wrong", given)
 
     def rate_prompt(self, question: Question, rating: Rating, answer: str, *,
                     moment: datetime | None = None) -> None:
-        marks = touched(question.question, answer)
+        marks = touched(question.prompt, answer)
         self.prompt_results.append(PromptResult(question, rating, sum(marks), len(marks)))
+        self.done.add(question.key)
         if self.record and self.progress is not None:
             self.progress.review(question.lesson.id, question.question, rating, mode=self.mode,
                                  moment=moment)
+        self._remember(question, RATING_NAMES[rating], f"{sum(marks)}/{len(marks)}")
+
+    def skip_prompt(self, question: Question) -> None:
+        """':skip': passed over on purpose; nothing is scheduled, so the prompt stays unstudied."""
+        self.prompt_results.append(PromptResult(question, None, 0, len(question.prompt.key_points)))
+        self.done.add(question.key)
+        self._remember(question, "skipped")
 
     def retry_item(self, question: Question, raw: Any) -> Grade:
         """Practice on a missed item: graded, but neither scored nor scheduled."""
-        result = grade(question.question, raw)
+        result = grade(question.item, raw, self.order(question))
         self.retried += 1
         self.retry_correct += result.correct
         return result
+
+    def retry_give_up(self, question: Question) -> Grade:
+        self.retried += 1
+        return Grade(item=question.item, correct=False, given="?")
+
+    # --- resuming -----------------------------------------------------------------------
+
+    def _remember(self, question: Question, outcome: str, given: str = "") -> None:
+        if self.sittings is not None and self.record and self.mode == "quiz":
+            self.sittings.record(question.lesson.id, question.question.id, question.question.text_hash(),
+                                 outcome, given)
+
+    def resume(self) -> int:
+        """Take back the answers of this lesson's interrupted sitting (those whose question is
+        unchanged); returns how many. Their progress was saved when they were given."""
+        if self.sittings is None:
+            return 0
+        restored = 0
+        for question in self.questions:
+            saved = self.sittings.answers(question.lesson.id).get(question.question.id)
+            if not isinstance(saved, dict) or saved.get("hash") != question.question.text_hash():
+                continue
+            outcome = saved.get("outcome")
+            given = str(saved.get("given", ""))
+            if question.is_prompt:
+                if outcome == "skipped":
+                    result = PromptResult(question, None, 0, len(question.prompt.key_points), resumed=True)
+                elif isinstance(outcome, str) and outcome.lower() in RATINGS_BY_NAME:
+                    touched_count, _, of = given.partition("/")
+                    result = PromptResult(question, RATINGS_BY_NAME[outcome.lower()],
+                                          int(touched_count) if touched_count.isdigit() else 0,
+                                          int(of) if of.isdigit() else len(question.prompt.key_points),
+                                          resumed=True)
+                else:
+                    continue
+                self.prompt_results.append(result)
+            elif outcome in ("correct", "wrong"):
+                self.item_results.append(ItemResult(question, outcome == "correct", given, resumed=True))
+            else:
+                continue
+            self.done.add(question.key)
+            restored += 1
+        if restored == len(self.questions):          # it had in fact ended: start a new sitting
+            self.restart()
+            return 0
+        return restored
+
+    def restart(self) -> None:
+        """Forget the interrupted sitting (``--restart``); its answers stay in the schedule."""
+        self.item_results = [r for r in self.item_results if not r.resumed]
+        self.prompt_results = [r for r in self.prompt_results if not r.resumed]
+        self.done.clear()
+        if self.sittings is not None:
+            for lesson_id in {question.lesson.id for question in self.questions}:
+                self.sittings.clear(lesson_id)
+
+    # --- the score ----------------------------------------------------------------------
 
     def missed(self) -> list[Question]:
         return [result.question for result in self.item_results if not result.correct]
@@ -235,11 +410,14 @@ class Session:
         return self.correct / self.graded if self.graded else 0.0
 
     def finish(self, lesson: Lesson | None, pass_mark: float) -> bool:
-        """Store the attempt on the lesson when every one of its items was answered."""
+        """Store the attempt on the lesson when every one of its items was answered; the sitting
+        is over, so there is nothing left to resume."""
         passed = self.score() >= pass_mark
         if (self.record and self.progress is not None and lesson is not None and self.mode == "quiz"
                 and self.graded == len(lesson.items)):
             self.progress.record_attempt(lesson.id, self.score(), passed, mode=self.mode)
+        if self.sittings is not None and lesson is not None:
+            self.sittings.clear(lesson.id)
         return passed
 
 

@@ -13,28 +13,37 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 
+from functools import cache
+from typing import TYPE_CHECKING
+
 from fsrs import Rating
-from pygments.token import Token
 from rich.console import Console
-from rich.markdown import Markdown
-from rich.panel import Panel
 from rich.rule import Rule
-from rich.style import Style
-from rich.syntax import ANSI_LIGHT, ANSISyntaxTheme, Syntax
 from rich.table import Table
 from rich.text import Text
 
 from labctl import quiz as quizlib
-from labctl import servers, ui
+from labctl import servers, ui, units
 from labctl.lessons import LETTERS, Item, Lesson, Prompt
 from labctl.progress import RATING_NAMES, LessonStatus
 
+if TYPE_CHECKING:
+    from rich.panel import Panel
+
 # Code colours from the terminal's own 16-colour palette (so they follow its light or dark
 # theme), minus yellow strings, which vanish on a white background.
-_CODE_STYLES = dict(ANSI_LIGHT)
-_CODE_STYLES[Token.Literal.String] = Style(color="green")
-_CODE_STYLES[Token.Name.Function] = Style(color="blue", bold=True)
-CODE_THEME = ANSISyntaxTheme(_CODE_STYLES)
+# (Built on first use: Markdown and Pygments cost ~50 ms to import, and `labctl lessons` needs
+# neither.)
+@cache
+def code_theme():
+    from pygments.token import Token
+    from rich.style import Style
+    from rich.syntax import ANSI_LIGHT, ANSISyntaxTheme
+
+    styles = dict(ANSI_LIGHT)
+    styles[Token.Literal.String] = Style(color="green")
+    styles[Token.Name.Function] = Style(color="blue", bold=True)
+    return ANSISyntaxTheme(styles)
 
 LEXERS = {".go": "go", ".py": "python", ".rs": "rust", ".js": "javascript", ".mjs": "javascript",
           ".ts": "typescript", ".toml": "toml", ".json": "json", ".mod": "text", ".txt": "text"}
@@ -84,28 +93,39 @@ def confirm(question: str, default: bool, console: Console | None = None) -> boo
     return bool(ask_choice(question + suffix, answers, console))
 
 
+SKIP = ":skip"
+
+
 def read_answer(prompt: Prompt, console: Console | None = None,
-                edit: Callable[[str], str | None] | None = None) -> str:
+                edit: Callable[[str], str | None] | None = None) -> str | None:
     """A multi-line answer: lines until one holding only ".", ``:e`` for $EDITOR, ``:h`` for
-    the hint."""
+    the hint, ``:skip`` to pass over the prompt on purpose (returns None). An empty answer is not
+    accepted: writing something down is the point of a prompt."""
     console = console or ui.err()
     console.print(f'[muted]Write your answer. End with a line holding only "{END_OF_ANSWER}". '
-                  'Type :e to write it in your $EDITOR, :h for a hint.[/muted]')
+                  f'Type :e to write it in your $EDITOR, :h for a hint, {SKIP} to skip it.[/muted]')
     lines: list[str] = []
     while True:
         line = ask("> ", console)
         command = line.strip()
         if command == END_OF_ANSWER:
-            return "\n".join(lines).strip()
+            answer = "\n".join(lines).strip()
+            if answer:
+                return answer
+            console.print(f"  write an answer first, then a line holding only \"{END_OF_ANSWER}\" "
+                          f"(or {SKIP} to skip this prompt; a skipped prompt is not studied)")
+            continue
+        if command == SKIP:
+            return None
         if command == ":h":
             console.print(Text.assemble(("hint: ", "label"), prompt.hint))
             continue
         if command == ":e":
             edited = (edit or _edit_in_editor)("\n".join(lines))
-            if edited is None:
+            if edited is None or not edited.strip():
                 console.print("  the editor did not return an answer; keep typing here")
                 continue
-            console.print(Text(edited.strip() or "(empty)", style="muted"))
+            console.print(Text(edited.strip(), style="muted"))
             return edited.strip()
         lines.append(line)
 
@@ -143,21 +163,28 @@ def _edit_in_editor(start: str) -> str | None:
 def run_session(session: quizlib.Session, *, title: str, pass_mark: float,
                 lesson: Lesson | None, out: Console | None = None, err: Console | None = None,
                 edit: Callable[[str], str | None] | None = None) -> bool:
-    """Ask every question of the session, then the score and the missed items; returns passed."""
+    """Ask every question of the session not yet answered, then the score and the missed items;
+    returns passed."""
     _enable_line_editing()
     out = out or ui.out()
     err = err or ui.err()
     err.print(Rule(title, style="label"))
-    total = len(session.questions)
     prompts_total = sum(q.is_prompt for q in session.questions)
-    items_total = total - prompts_total
+    items_total = len(session.questions) - prompts_total
+    if session.done:
+        err.print(Text(f"Resuming where you stopped: {len(session.done)} of {len(session.questions)} "
+                       "already answered in this sitting (--restart starts over).", style="muted"))
     prompt_no = item_no = 0
     for question in session.questions:
         if question.is_prompt:
             prompt_no += 1
-            _ask_prompt(session, question, f"Prompt {prompt_no} of {prompts_total}", err, edit)
         else:
             item_no += 1
+        if question.key in session.done:
+            continue
+        if question.is_prompt:
+            _ask_prompt(session, question, f"Prompt {prompt_no} of {prompts_total}", err, edit)
+        else:
             _ask_item(session, question, f"Question {item_no} of {items_total}", err)
     passed = session.finish(lesson, pass_mark)
     _print_score(session, pass_mark, passed, out)
@@ -183,6 +210,10 @@ def _ask_prompt(session, question, heading, err, edit) -> None:
     err.print(Text(heading + _lesson_tag(question, session), style="label"))
     err.print(prompt.text)
     answer = read_answer(prompt, err, edit)
+    if answer is None:
+        session.skip_prompt(question)
+        err.print(Text("skipped: this prompt stays unstudied and is asked in your next sitting", style="muted"))
+        return
     marks = quizlib.touched(prompt, answer)
     err.print()
     err.print(Text("Reference key points; [x] = your answer seems to mention it.", style="label"))
@@ -195,26 +226,49 @@ def _ask_prompt(session, question, heading, err, edit) -> None:
     err.print(Text(f"rated {RATING_NAMES[rating]}", style="muted"))
 
 
+def _what_to_type(item: Item) -> str:
+    if item.kind == "choice":
+        return f"a letter (a–{LETTERS[len(item.choices) - 1]}) or the text of a choice"
+    if item.kind == "true_false":
+        return "t or f"
+    unit = quizlib.item_unit(item)
+    if not item.unit:
+        return "a number"
+    return f"a number in {item.unit}, or with another unit of {units.describe(unit.dimension)} " \
+           f"(e.g. {units.DIMENSIONS[unit.dimension][1]})"
+
+
 def _ask_item(session, question, heading, err, retry: bool = False) -> None:
     item: Item = question.question
+    order = session.order(question)
     err.print()
     err.print(Text(heading + _lesson_tag(question, session), style="label"))
     err.print(item.question)
     if item.kind == "choice":
-        for index, choice in enumerate(item.choices):
-            err.print(Text.assemble((f"  {LETTERS[index]}) ", "label"), choice))
-        prompt = f"Your answer (a–{LETTERS[len(item.choices) - 1]}, ? if you don't know): "
+        for position, index in enumerate(order):
+            err.print(Text.assemble((f"  {LETTERS[position]}) ", "label"), item.choices[index]))
+        prompt = f"Your answer (a–{LETTERS[len(item.choices) - 1]}, ? for a hint): "
     elif item.kind == "true_false":
-        prompt = "True or false? (t/f, ? if you don't know): "
+        prompt = "True or false? (t/f, ? for a hint): "
     else:
         unit = f" in {item.unit}" if item.unit else ""
-        prompt = f"Your answer{unit} (a number, ? if you don't know): "
+        prompt = f"Your answer{unit} (a number, ? for a hint): "
+    hinted = False
     while True:
         raw = ask(prompt, err).strip()
         if not raw:
+            err.print(f"  type {_what_to_type(item)}; ? for a hint, and ? again to see the answer")
             continue
         if raw == "?":
-            result = _dont_know(session, question, retry)
+            if not hinted:
+                hinted = True
+                if item.hint:
+                    err.print(Text.assemble(("hint: ", "label"), item.hint))
+                else:
+                    err.print(Text("no hint for this one", style="muted"))
+                err.print(Text("(? again shows the answer, and counts as a wrong answer)", style="muted"))
+                continue
+            result = session.retry_give_up(question) if retry else session.give_up(question)
             break
         try:
             result = session.retry_item(question, raw) if retry else session.answer_item(question, raw)
@@ -222,25 +276,12 @@ def _ask_item(session, question, heading, err, retry: bool = False) -> None:
         except quizlib.InvalidAnswer as exc:
             err.print(f"  {exc}")
     if result.correct:
-        err.print(Text("correct", style="ok"))
+        err.print(Text.assemble(("correct", "ok"), f" — {result.given}" if item.kind == "numeric" else ""))
     else:
-        err.print(Text.assemble(("wrong", "fail"), " — the answer is ", (item.answer_display(), "label")))
-        err.print(Text(item.explanation, style="muted"))
-
-
-def _dont_know(session: quizlib.Session, question: quizlib.Question, retry: bool) -> quizlib.Grade:
-    """'?' counts as a wrong answer: honest for the schedule, and the explanation follows."""
-    item: Item = question.question
-    if retry:
-        session.retried += 1
-    else:
-        session.item_results.append(quizlib.ItemResult(question, False, "?"))
-        if session.record and session.progress is not None:
-            from labctl.progress import rating_for
-
-            session.progress.review(question.lesson.id, item, rating_for(False), correct=False,
-                                    mode=session.mode)
-    return quizlib.Grade(item=item, correct=False, given="?")
+        given = f" (you answered {result.given})" if item.kind == "numeric" and result.given != "?" else ""
+        err.print(Text.assemble(("wrong", "fail"), " — the answer is ",
+                                (quizlib.answer_display(item, order), "label"), given))
+    err.print(Text(item.explanation, style="muted"))
 
 
 def _print_score(session: quizlib.Session, pass_mark: float, passed: bool, out: Console) -> None:
@@ -255,10 +296,24 @@ def _print_score(session: quizlib.Session, pass_mark: float, passed: bool, out: 
         several = len({result.question.lesson.id for result in session.prompt_results}) > 1
         ratings = ", ".join(
             f"{result.question.lesson.number + ' ' if several else ''}"
-            f"prompt {result.question.question.number} {RATING_NAMES[result.rating]}"
-            f" ({result.touched}/{result.of} points touched)"
+            f"prompt {result.question.question.number} "
+            + ("skipped" if result.skipped else
+               f"{RATING_NAMES[result.rating]} ({result.touched}/{result.of} points touched)")
             for result in session.prompt_results)
         out.print(Text.assemble(("Prompts (self-rated): ", "label"), ratings))
+
+
+def human_date(moment: datetime, now: datetime) -> str:
+    """"today at 14:05", "tomorrow", "Tue 24 Nov", "Tue 24 Nov 2027": in the local time zone."""
+    local, today = moment.astimezone(), now.astimezone()
+    days = (local.date() - today.date()).days
+    if days <= 0:
+        return f"today at {local:%H:%M}" if days == 0 else f"{local:%a} {local.day} {local:%b}"
+    if days == 1:
+        return "tomorrow"
+    if local.year != today.year:
+        return f"{local:%a} {local.day} {local:%b %Y}"
+    return f"{local:%a} {local.day} {local:%b}"
 
 
 def next_review_line(progress, lessons: list[Lesson], moment: datetime) -> str | None:
@@ -271,9 +326,9 @@ def next_review_line(progress, lessons: list[Lesson], moment: datetime) -> str |
     if not upcoming:
         return None
     first = min(upcoming)
-    same_day = sum(1 for due in upcoming if due.date() == first.date())
-    return (f"Next review: {same_day} question{'s' if same_day != 1 else ''} due on "
-            f"{first.astimezone().strftime('%a %d %b %Y')} — then run: labctl quiz --review")
+    same_day = sum(1 for due in upcoming if due.astimezone().date() == first.astimezone().date())
+    return (f"Next review: {same_day} question{'s' if same_day != 1 else ''} due "
+            f"{human_date(first, moment)} — then run: labctl quiz --review")
 
 
 # --- lessons: list and show ---------------------------------------------------------------------
@@ -283,26 +338,30 @@ STATE_STYLE = {"new": "", "in progress": "warn", "done": "ok"}
 
 def lessons_table(lessons: list[Lesson], statuses: dict[str, LessonStatus], *,
                   numbered: bool = False) -> Table:
-    table = Table(show_edge=False, pad_edge=False, title_justify="left")
-    if numbered:
-        table.add_column("#", justify="right", style="label")
-    table.add_column("lesson", no_wrap=True)
-    table.add_column("title")
+    """The lessons with their progress, readable at 80 columns: the number (what every command
+    takes) in the first column, not the full id, so the title keeps the room. ``numbered`` is
+    kept for the menu's callers; the number column is always there."""
+    from rich import box
+
+    # no vertical rules: at 80 columns every character goes to the title
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0),
+                  title_justify="left")
+    table.add_column("#", justify="right", style="label", no_wrap=True)
+    table.add_column("lesson", ratio=1, min_width=20)
     table.add_column("progress", no_wrap=True)
     table.add_column("studied", justify="right", no_wrap=True)
-    table.add_column("due now", justify="right", no_wrap=True)
-    table.add_column("last score", justify="right", no_wrap=True)
+    table.add_column("due", justify="right", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
     for lesson in lessons:
         status = statuses[lesson.id]
-        row = [
-            lesson.id,
+        table.add_row(
+            lesson.number,
             lesson.title,
             Text(status.state, style=STATE_STYLE[status.state]),
             f"{status.studied}/{status.total}",
             str(status.due) if status.due else "–",
             f"{status.last_score:.0%}" if status.last_score is not None else "–",
-        ]
-        table.add_row(*([lesson.number] if numbered else []), *row)
+        )
     return table
 
 
@@ -316,16 +375,41 @@ def status_json(lesson: Lesson, status: LessonStatus) -> dict:
     }
 
 
-def render_lesson(lesson: Lesson, status: LessonStatus, console: Console | None = None) -> None:
+def render_lesson(lesson: Lesson, status: LessonStatus, console: Console | None = None, *,
+                  code: bool = False) -> None:
+    """The lesson: prose, then the demo (snippets always; the servers' full source files only with
+    ``code``), the try-it list, the lab and the prompts. In a terminal, output longer than the
+    screen goes through a pager (less, or $PAGER) so the prose does not scroll away."""
     console = console or ui.out()
+    if console.is_terminal:
+        rendered = _rendered_lines(lambda c: _render_lesson_body(lesson, status, c, code=code), console)
+        if rendered > console.height:
+            os.environ.setdefault("LESS", "-R -F -X")      # keep colours; quit if it fits
+            with console.pager(styles=True):
+                _render_lesson_body(lesson, status, console, code=code)
+            return
+    _render_lesson_body(lesson, status, console, code=code)
+
+
+def _rendered_lines(render: Callable[[Console], None], console: Console) -> int:
+    import io
+
+    buffer = io.StringIO()
+    render(Console(width=console.width, file=buffer, theme=ui.THEME, highlight=False))
+    return buffer.getvalue().count("\n")
+
+
+def _render_lesson_body(lesson: Lesson, status: LessonStatus, console: Console, *, code: bool) -> None:
     console.print(Rule(f"{lesson.number} · {lesson.title}", style="label"))
     console.print(Text(lesson.summary, style="muted"))
     console.print(Text.assemble(("Progress: ", "label"), (status.state, STATE_STYLE[status.state]),
                                 f" — {status.studied}/{status.total} questions studied",
                                 f", {status.due} due now" if status.due else ""))
     console.print()
-    console.print(Markdown(lesson.body, code_theme=CODE_THEME, inline_code_theme=CODE_THEME))
-    _render_demo(lesson, console)
+    from rich.markdown import Markdown
+
+    console.print(Markdown(lesson.body, code_theme=code_theme(), inline_code_theme=code_theme()))
+    _render_demo(lesson, console, code=code)
     _render_try_it(lesson, console)
     if lesson.lab:
         console.print()
@@ -345,7 +429,7 @@ def render_lesson(lesson: Lesson, status: LessonStatus, console: Console | None 
                                 " for text to paste"))
 
 
-def _render_demo(lesson: Lesson, console: Console) -> None:
+def _render_demo(lesson: Lesson, console: Console, *, code: bool = False) -> None:
     demo = lesson.demo
     if not (demo.servers or demo.files or demo.snippets):
         return
@@ -353,26 +437,36 @@ def _render_demo(lesson: Lesson, console: Console) -> None:
     console.print(Rule("The demo", style="label", align="left"))
     if demo.intro:
         console.print(demo.intro)
-    shown = [(servers.get(name).source_dir / servers.get(name).source_file, servers.get(name).title)
-             for name in demo.servers]
     from labctl import paths
 
+    shown = [(servers.get(name).source_dir / servers.get(name).source_file, servers.get(name).title)
+             for name in demo.servers]
     shown += [(paths.servers_dir() / name, "") for name in demo.files]
-    for path, label in shown:
-        relative = f"servers/{path.relative_to(paths.servers_dir()).as_posix()}"
+    for snippet in demo.snippets:
+        console.print(_code_panel(snippet.code, snippet.language, f"{snippet.title} (illustration)"))
+    if not shown:
+        return
+    names = [f"servers/{path.relative_to(paths.servers_dir()).as_posix()}" for path, _ in shown]
+    if not code:
+        console.print(Text.assemble("The source files: ", ", ".join(names), " — ",
+                                    (f"labctl show {lesson.number} --code", "cmd"), " prints them here."),
+                      soft_wrap=True)
+        return
+    for (path, label), relative in zip(shown, names):
         title = f"{label} — {relative}" if label else relative
         try:
-            code = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             console.print(Text.assemble((f"{title}: ", "label"), ("not there yet in this copy of labctl", "warn")))
             continue
-        console.print(_code_panel(code, LEXERS.get(path.suffix, "text"), title))
-    for snippet in demo.snippets:
-        console.print(_code_panel(snippet.code, snippet.language, f"{snippet.title} (illustration)"))
+        console.print(_code_panel(text, LEXERS.get(path.suffix, "text"), title))
 
 
 def _code_panel(code: str, lexer: str, title: str) -> Panel:
-    syntax = Syntax(code.rstrip("\n"), lexer, theme=CODE_THEME, line_numbers=True,
+    from rich.panel import Panel
+    from rich.syntax import Syntax
+
+    syntax = Syntax(code.rstrip("\n"), lexer, theme=code_theme(), line_numbers=True,
                     background_color="default", word_wrap=True)
     return Panel(syntax, title=title, title_align="left", border_style="label", expand=True)
 
@@ -384,6 +478,22 @@ def _render_try_it(lesson: Lesson, console: Console) -> None:
         console.print(Text.assemble((f"{number}. ", "label"), ("$ ", ""), (step.command, "cmd")),
                       soft_wrap=True)
         console.print(Text("   " + step.what_to_notice))
+
+
+def items_plain(lesson: Lesson) -> str:
+    """Every auto-graded item with its choices lettered in FILE order: the letters an answers file
+    uses. No answers are printed. (The interactive quiz shuffles choices in every sitting.)"""
+    parts = [f"Lesson {lesson.number}: {lesson.title} — {len(lesson.items)} auto-graded items",
+             "Choices are lettered in file order, as an answers file names them "
+             "(labctl quiz --answers; lessons/FORMAT.md).", ""]
+    for number, item in enumerate(lesson.items, 1):
+        kind = {"choice": "choice", "true_false": "true or false",
+                "numeric": f"number{' in ' + item.unit if item.unit else ''}"}[item.kind]
+        parts.append(f"{number}. [{item.id}] ({kind}) {' '.join(item.question.split())}")
+        for index, choice in enumerate(item.choices):
+            parts.append(f"   {LETTERS[index]}) {' '.join(choice.split())}")
+        parts.append("")
+    return "\n".join(parts).rstrip() + "\n"
 
 
 def prompts_plain(lesson: Lesson) -> str:

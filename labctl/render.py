@@ -7,6 +7,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from labctl import lab_render
 from labctl.cpus import cores
 from labctl.modes import FRESH, KEEPALIVE, MODE_SHORT
 
@@ -542,6 +543,9 @@ RENDERERS = {
     "labctl.compare/": render_compare,
     "labctl.load/": render_load,
     "labctl.lab.bottleneck/": render_lab_bottleneck,
+    "labctl.lab.edge-cases/": lab_render.edge_cases,
+    "labctl.lab.slow-clients/": lab_render.slow_clients,
+    "labctl.lab.shutdown/": lab_render.shutdown,
     "labctl.servers/": render_servers,
     "labctl.verify/": render_verify,
     "labctl.doctor/": render_doctor,

@@ -408,7 +408,7 @@ def _comparison_table(run: _Run) -> str:
     has_load = any(entry.get("load") for entry in run.servers.values())
     if has_load:
         head += "<th>load req/s</th><th>load p99</th>"
-    rows = []
+    rows: list[str] = []
     for name, entry in run.servers.items():
         cells = [f'<th><span class="dot" style="background:{_colour(name, len(rows))}"></span>'
                  f"{html.escape(_server_title(entry, name))}"

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomllib
-
 from labctl import paths
-from labctl.errors import LabctlError
+from labctl.errors import UsageProblem
 
 
 @dataclass(frozen=True)
@@ -97,8 +96,7 @@ def get(name_or_alias: str) -> Server:
         if wanted == server.name or wanted in server.aliases:
             return server
     choices = ", ".join(f"{s.name} ({'/'.join(s.aliases[:2])})" for s in SERVERS)
-    raise LabctlError(f"unknown server '{name_or_alias}'", f"Choose one of: {choices}",
-                      exit_code=2)
+    raise UsageProblem(f"unknown server '{name_or_alias}'", f"Choose one of: {choices}")
 
 
 def select(names: list[str] | None) -> list[Server]:

@@ -8,8 +8,9 @@ therefore the slowest sample, and ``Summary.p99_is_max`` says so.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from statistics import fmean
+from statistics import fmean, median  # noqa: F401 - median re-exported: the standard one
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -46,8 +47,8 @@ class Summary:
         return {k: (round(v, 1) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
-def summarize(samples_us: list[float]) -> Summary:
-    values = sorted(samples_us)
+def summarize(samples_us: Iterable[float]) -> Summary:
+    values: list[float] = sorted(samples_us)
     if not values:
         raise ValueError("no samples to summarize")
     low, high = median_interval(values)
@@ -77,11 +78,3 @@ def overlaps(a: Summary, b: Summary) -> bool:
 
 def ratio(value: float, best: float) -> float:
     return value / best if best > 0 else float("inf")
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        raise ValueError("median of no values")
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

@@ -67,7 +67,7 @@ class _ClockProgress:
         self.title = title
         self.seconds = max(seconds, 0.001)
 
-    def __enter__(self) -> "_ClockProgress":
+    def __enter__(self) -> _ClockProgress:
         import threading
         import time
 

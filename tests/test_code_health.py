@@ -49,8 +49,8 @@ def test_usage_problem_exits_2():
 
 # -- start-up -------------------------------------------------------------------------------
 
-HEAVY_AT_START = ("httpx", "docker", "pycurl", "rich.progress", "labctl.compare", "labctl.loadgen",
-                  "labctl.runtime.docker", "labctl.runtime.local")
+HEAVY_AT_START = ("httpx", "docker", "pycurl", "rich.progress", "markdown_it", "pygments",
+                  "labctl.compare", "labctl.loadgen", "labctl.runtime.docker", "labctl.runtime.local")
 
 
 def _modules_after(code: str) -> set[str]:

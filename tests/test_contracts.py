@@ -95,9 +95,9 @@ def assert_renders(document: dict) -> str:
 
     renderer = render.renderer_for(document)
     assert renderer is not None, f"no renderer for {document['schema']}"
-    console = Console(file=io.StringIO(), width=120, theme=ui.THEME)
-    console.print(renderer(document))
-    return console.file.getvalue()
+    buffer = io.StringIO()
+    Console(file=buffer, width=120, theme=ui.THEME).print(renderer(document))
+    return buffer.getvalue()
 
 
 def test_the_checker_catches_a_missing_an_extra_and_a_wrong_key():
@@ -169,7 +169,8 @@ class FakeRuntime(Runtime):
         return BuildInfo(artifact=f"fake/{server.name}", built=False, seconds=0.0,
                          size_bytes=1000)
 
-    def start(self, server: Server, limits: Limits, *, keep: bool = False) -> Instance:
+    def start(self, server: Server, limits: Limits, *, keep: bool = False,
+              env: dict[str, str] | None = None) -> Instance:
         return Instance(server=server, ident="1", url=self.url, public_url=self.url,
                         path=f"loopback {self.url}", path_kind="loopback", limits=limits,
                         started_at=time.monotonic())
@@ -180,7 +181,7 @@ class FakeRuntime(Runtime):
     def logs(self, instance: Instance, tail: int = 40) -> str:
         return ""
 
-    def stop(self, instance: Instance) -> None:
+    def stop(self, instance: Instance, grace_s: float | None = None) -> None:
         instance.extra["stop_seconds"] = 0.01
 
     def idle_memory_bytes(self, instance: Instance) -> int | None:
@@ -268,6 +269,45 @@ def test_lab_document(fake_runtime):
     assert document["schema"] == "labctl.lab.bottleneck/1"
     assert_conforms(document)
     assert "The bottleneck lab" in assert_renders(document)
+
+
+def test_edge_cases_document(fake_runtime, tmp_path):
+    from labctl import edgecases, predictions
+
+    chosen = [c for c in edgecases.CASES if c.number in (7, 12, 19)]
+    document = edgecases.run_lab(fake_runtime, [get_server("go"), get_server("python")],
+                                 limits=Limits(), python_parser="h11", cases=tuple(chosen))
+    mine = tmp_path / "mine.toml"
+    mine.write_text("[go]\n7 = 400\n[python]\n19 = 405\n")
+    cells = {column: entry["cells"] for column, entry in document["servers"].items()}
+    document["your_predictions"] = predictions.score(predictions.load(mine), cells,
+                                                     edgecases.judge_learner)
+    assert document["schema"] == "labctl.lab.edge-cases/1"
+    assert_conforms(document)
+    assert "The edge-cases lab" in assert_renders(document)
+
+
+def test_slow_clients_document(fake_runtime):
+    from labctl import slowclients
+
+    settings = slowclients.Settings(connections=2, interval_s=0.1, window_s=0.5,
+                                    normal_every_s=0.05, normal_timeout_s=1.0)
+    document = slowclients.run_lab(fake_runtime, [get_server("node")], limits=Limits(),
+                                   settings=settings)
+    assert document["schema"] == "labctl.lab.slow-clients/1"
+    assert_conforms(document)
+    assert "The slow-clients lab" in assert_renders(document)
+
+
+def test_shutdown_document(fake_runtime):
+    from labctl import shutdown
+
+    settings = shutdown.Settings(idle=1, long=1, grace_s=1.0)
+    document = shutdown.run_lab(fake_runtime, [get_server("rust")], limits=Limits(),
+                                settings=settings)
+    assert document["schema"] == "labctl.lab.shutdown/1"
+    assert_conforms(document)
+    assert "The shutdown lab" in assert_renders(document)
 
 
 def test_verify_document(fake_runtime):

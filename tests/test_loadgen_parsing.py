@@ -258,6 +258,7 @@ def _wrk_result(figures: dict, *, from_script: bool = True, **overrides) -> load
 
 def _figures(**changes) -> dict:
     figures = loadgen.parse_wrk_report(WRK_OUTPUT)
+    assert figures is not None
     figures.update(errors_status=0)
     figures.update(changes)
     return figures

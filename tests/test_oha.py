@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from labctl import loadgen
+from labctl.errors import LabctlError
 from labctl.loadgen.oha import (
     OHA_VERSION,
     oha_args,
@@ -22,7 +23,6 @@ from labctl.loadgen.oha import (
     parse_oha_version,
     result_from_oha,
 )
-from labctl.errors import LabctlError
 
 REPORT = {
     "summary": {"successRate": 1.0, "total": 10.002, "slowest": 0.0123, "fastest": 0.00005,

@@ -5,9 +5,9 @@ Imported by command modules at start-up, so the runtimes are imported inside the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from labctl import ui
 

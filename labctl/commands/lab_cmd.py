@@ -1,9 +1,11 @@
-"""`labctl lab`: the lessons' labs as commands. `labctl lab bottleneck` is lesson 003's."""
+"""`labctl lab`: the lessons' labs as commands. `labctl lab bottleneck` is lesson 003's,
+`edge-cases` 005's."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -73,3 +75,161 @@ def bottleneck_command(
         ui.print_json_document(document)
         return
     ui.out().print(render.render_lab_bottleneck(document))
+
+
+PREDICT_HELP = ("Your own predictions, written before the run (TOML or JSON: one table per "
+                "server, row = answer); the lab scores them. --sheet prints a blank one.")
+PredictOption = Annotated[Optional[Path], typer.Option(
+    "--predict", help=PREDICT_HELP, show_default=False, dir_okay=False)]
+SheetOption = Annotated[bool, typer.Option(
+    "--sheet", help="Print a blank predictions file for this lab and exit.")]
+
+
+def _score_predictions(document: dict, path: Path | None, judge, row_keys: dict) -> None:
+    """Add the learner's scored predictions to the document (before it is saved)."""
+    if path is None:
+        return
+    from labctl import predictions
+
+    cells = {column: entry["cells"] for column, entry in document["servers"].items()}
+    document["your_predictions"] = predictions.score(predictions.load(path), cells, judge,
+                                                     row_keys=row_keys)
+
+
+@lab_app.command("edge-cases")
+def edge_cases_command(
+    names: ServersArgument = None,
+    python_parser: Annotated[str, typer.Option(
+        "--python-parser",
+        help="The Python server's HTTP parser: h11, httptools, or both (two columns).")] = "both",
+    predict: PredictOption = None,
+    sheet: SheetOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
+) -> None:
+    """Lesson 005: about 20 odd HTTP/1.1 requests sent byte by byte; status and connection
+    per server, the RFC's requirement, the MUSTs broken, and where the prediction was wrong."""
+    from labctl import edgecases, lab_render, predictions, servers, store
+
+    chosen = servers.select(names)
+    if python_parser not in (*edgecases.PYTHON_PARSERS, "both"):
+        raise UsageProblem(f"unknown Python parser '{python_parser}'",
+                           "Use h11, httptools or both")
+    if sheet:
+        keys = [c.key for c in edgecases.columns(chosen, python_parser)]
+        print(predictions.sheet(
+            "labctl lab edge-cases", keys,
+            [(str(c.number), c.title) for c in edgecases.CASES],
+            'An answer is a status (400), a status and the connection ("200 open", '
+            '"200 closed"), "closed" (no answer), or for row 11 "100 -> 200".'), end="")
+        return
+    if predict is not None:
+        predictions.load(predict)   # a bad file fails now, not after the run
+    runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)
+    with build_status("preparing the edge-cases lab") as (on_line, on_phase):
+        document = edgecases.run_lab(runtime, chosen, limits=limits, python_parser=python_parser,
+                                     on_phase=on_phase, on_build_line=on_line)
+    _score_predictions(document, predict, edgecases.judge_learner,
+                       {c.key: str(c.number) for c in edgecases.CASES})
+    store.save_result("lab", document)
+    if json_out:
+        ui.print_json_document(document)
+        return
+    ui.out().print(lab_render.edge_cases(document))
+
+
+@lab_app.command("slow-clients")
+def slow_clients_command(
+    names: ServersArgument = None,
+    connections: Annotated[int, typer.Option(
+        "--connections", "-c", min=1, max=500,
+        help="Trickling (slowloris) connections.")] = 20,
+    window: Annotated[float, typer.Option(
+        "--window", min=2.0, max=55.0,
+        help="Seconds each run watches the trickling connections.")] = 15.0,
+    predict: PredictOption = None,
+    sheet: SheetOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
+) -> None:
+    """Lesson 006: a slowloris attack (connections sending one header byte a second) on each
+    server, as shipped and with its stack's default timeouts, while a normal client keeps
+    requesting: when and how each trickling connection is cut, and what the normal client saw."""
+    from labctl import lab_render, predictions, servers, slowclients, store
+
+    chosen = servers.select(names)
+    if sheet:
+        print(predictions.sheet(
+            "labctl lab slow-clients", [s.name for s in chosen],
+            [(run, f"{run} timeouts: how a trickling connection ends")
+             for run, _ in slowclients.RUNS],
+            'An answer is how it ends: "408", "closed", "reset" or "open", optionally with '
+            'the seconds it takes ("closed 5").'), end="")
+        return
+    if predict is not None:
+        predictions.load(predict)
+    runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)
+    settings = slowclients.Settings(connections=connections, window_s=window)
+    with build_status("preparing the slow-clients lab") as (on_line, on_phase):
+        document = slowclients.run_lab(runtime, chosen, limits=limits, settings=settings,
+                                       on_phase=on_phase, on_build_line=on_line)
+    if predict is not None:
+        cells = {name: {run: {"how": r["how"], "after_s": r["after_s"]}
+                        for run, r in entry["runs"].items()}
+                 for name, entry in document["servers"].items()}
+        document["your_predictions"] = predictions.score(predictions.load(predict), cells,
+                                                         slowclients.judge_learner)
+    store.save_result("lab", document)
+    if json_out:
+        ui.print_json_document(document)
+        return
+    ui.out().print(lab_render.slow_clients(document))
+
+
+@lab_app.command("shutdown")
+def shutdown_command(
+    names: ServersArgument = None,
+    predict: PredictOption = None,
+    sheet: SheetOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
+) -> None:
+    """Lesson 007: stop each server (docker stop, or SIGTERM locally) while requests are in
+    flight, connections sit idle and a steady client keeps asking; with its graceful handler and
+    without it. What each client got, and how long the stop took."""
+    from labctl import lab_render, predictions, servers, shutdown, store
+
+    chosen = servers.select(names)
+    if sheet:
+        print(predictions.sheet(
+            "labctl lab shutdown", [s.name for s in chosen],
+            [(run, f"{run}: the requests in flight, and the seconds the stop takes")
+             for run, _ in shutdown.RUNS],
+            'An answer is "completed" or "cut", optionally with the stop\'s seconds '
+            '("completed 10").'), end="")
+        return
+    if predict is not None:
+        predictions.load(predict)
+    runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)
+    with build_status("preparing the shutdown lab") as (on_line, on_phase):
+        document = shutdown.run_lab(runtime, chosen, limits=limits,
+                                    settings=shutdown.Settings(), on_phase=on_phase,
+                                    on_build_line=on_line)
+    if predict is not None:
+        cells = {name: entry["runs"] for name, entry in document["servers"].items()}
+        document["your_predictions"] = predictions.score(predictions.load(predict), cells,
+                                                         shutdown.judge_learner)
+    store.save_result("lab", document)
+    if json_out:
+        ui.print_json_document(document)
+        return
+    ui.out().print(lab_render.shutdown(document))

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.text import Text
 
 from labctl import lessons as lessonlib
 from labctl import quiz as quizlib
-from labctl import quiz_ui, ui
+from labctl import ui
 from labctl.errors import EnvironmentProblem, LabctlError
+from labctl.lazy import lazy_module
 from labctl.lessons import Lesson
 from labctl.progress import Progress, now
+
+if TYPE_CHECKING:
+    from labctl import quiz_ui
+else:   # Markdown and Pygments load when a lesson is shown, not for `labctl --help`
+    quiz_ui = lazy_module("labctl.quiz_ui")
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 LESSON_HELP = "A lesson: its id, its number (3 or 003) or the start of its name (bottleneck)."
@@ -74,7 +81,8 @@ def lessons_list(ctx: typer.Context, json_out: bool = JsonOption) -> None:
     moment = now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
     if json_out:
-        ui.print_json_document({"schema": "labctl.lessons/1", "lessons": [quiz_ui.status_json(lesson, statuses[lesson.id])
+        ui.print_json_document({"schema": "labctl.lessons/1",
+                                "lessons": [quiz_ui.status_json(lesson, statuses[lesson.id])
                                             for lesson in lessons],
                                 "due_now": sum(s.due for s in statuses.values())})
         return
@@ -88,32 +96,52 @@ def lessons_check(
                                              file_okay=False, show_default=False),
     json_out: bool = JsonOption,
 ) -> None:
-    """Validate every lesson file; exit status 2 if any of them has a fault."""
+    """Validate every lesson file and hold it to the rules in lessons/FORMAT.md; exit status 2 if
+    any lesson has a fault (warnings alone do not fail)."""
+    from labctl import lesson_rules
+
     folder = directory or lessonlib.lessons_root()
     files = lessonlib.lesson_files(folder)
     good, problems = lessonlib.load_all(folder)
+    findings = lesson_rules.check(good)
+    faults = [f for f in findings if f.severity == "fault"]
+    warnings = [f for f in findings if f.severity == "warning"]
+    faulty = {f.file for f in faults}
     if json_out:
         ui.print_json_document({
             "schema": "labctl.lessons.check/1",
             "directory": str(folder),
-            "ok": not problems and bool(good),
+            "ok": not problems and not faults and bool(good),
             "lessons": [{"id": lesson.id, "file": lesson.display_path, "prompts": len(lesson.prompts),
-                         "items": len(lesson.items)} for lesson in good],
+                         "items": len(lesson.items), "ok": lesson.display_path not in faulty,
+                         "kinds": dict(Counter(item.kind for item in lesson.items)),
+                         "skills": dict(Counter(item.skill for item in lesson.items))}
+                        for lesson in good],
             "faults": [{"file": p.file, "field": p.where, "problem": p.problem, "message": p.one_line()}
-                       for p in problems],
+                       for p in problems]
+                      + [{"file": f.file, "field": f.where, "problem": f.message, "message": f.one_line()}
+                         for f in faults],
+            "warnings": [{"file": f.file, "field": f.where, "problem": f.message, "message": f.one_line()}
+                         for f in warnings],
         })
     else:
+        out = ui.out()
         for lesson in good:
-            ui.out().print(Text.assemble(("ok    ", "ok"), f"{lesson.display_path}  "
-                                         f"({len(lesson.prompts)} prompts, {len(lesson.items)} items)"))
+            if lesson.display_path not in faulty:
+                out.print(Text.assemble(("ok    ", "ok"), f"{lesson.display_path}  "
+                                        f"({len(lesson.prompts)} prompts, {len(lesson.items)} items)"))
         for problem in problems:
-            ui.out().print(Text.assemble(("fault ", "fail"), problem.one_line()), soft_wrap=True)
+            out.print(Text.assemble(("fault ", "fail"), problem.one_line()), soft_wrap=True)
+        for finding in faults:
+            out.print(Text.assemble(("fault ", "fail"), finding.one_line()), soft_wrap=True)
+        for finding in warnings:
+            out.print(Text.assemble(("warn  ", "warn"), finding.one_line()), soft_wrap=True)
         items = sum(len(lesson.items) for lesson in good)
-        ui.info(f"{len(good)} lesson(s) valid, {len(problems)} with faults, {items} auto-graded items "
-                f"in {folder}")
+        ui.info(f"{len(good) - len(faulty)} lesson(s) pass, {len(problems) + len(faulty)} with faults, "
+                f"{len(warnings)} warning(s), {items} auto-graded items in {folder}")
     if not files:
         raise EnvironmentProblem(f"no lesson files in {folder}", "Lesson files are named NNN-slug.md")
-    if problems:
+    if problems or faults:
         raise typer.Exit(2)
 
 
@@ -128,15 +156,22 @@ def show(
     lesson: str = typer.Argument(..., help=LESSON_HELP, show_default=False),
     prompts: bool = typer.Option(False, "--prompts", help="Print only the three prompts, as plain text "
                                                           "ready to paste into an AI assistant."),
+    items: bool = typer.Option(False, "--items", help="Print only the auto-graded items, choices "
+                                                      "lettered in file order (the letters an answers "
+                                                      "file uses), without answers."),
+    code: bool = typer.Option(False, "--code", help="Also print the servers' source files the lesson "
+                                                    "shows."),
 ) -> None:
-    """Show a lesson: the why, the demo code of each server, the try-it list and the prompts."""
+    """Show a lesson: the why, its demo, the try-it list and the prompts (paged in a terminal)."""
+    if prompts and items:
+        raise LabctlError("--prompts and --items do not go together", "Use one of them", exit_code=2)
     chosen = lessonlib.find(lesson, load_lessons())
-    if prompts:
-        sys.stdout.write(quiz_ui.prompts_plain(chosen))
+    if prompts or items:
+        sys.stdout.write(quiz_ui.prompts_plain(chosen) if prompts else quiz_ui.items_plain(chosen))
         sys.stdout.flush()
         return
     progress = load_progress()
-    quiz_ui.render_lesson(chosen, progress.lesson_status(chosen, now()))
+    quiz_ui.render_lesson(chosen, progress.lesson_status(chosen, now()), code=code)
 
 
 # --- labctl next ---------------------------------------------------------------------------------
@@ -155,7 +190,10 @@ def next_step(json_out: bool = JsonOption) -> None:
     for command in advice["commands"]:
         ui.out().print(Text.assemble("  ", (command, "cmd")))
     if advice.get("next_review"):
-        ui.out().print(Text(f"Next review due {advice['next_review']}.", style="muted"))
+        from datetime import datetime
+
+        due = datetime.fromisoformat(advice["next_review"])
+        ui.out().print(Text(f"Next review due {quiz_ui.human_date(due, now())}.", style="muted"))
 
 
 def _advice(lessons: list[Lesson], statuses) -> dict:
@@ -208,6 +246,10 @@ def quiz(
     reset: bool = typer.Option(False, "--reset", help="Forget your progress in LESSON (or in every "
                                                       "lesson); asks first."),
     yes: bool = typer.Option(False, "--yes", "-y", help="With --reset: do not ask for confirmation."),
+    restart: bool = typer.Option(False, "--restart", help="Start the lesson's quiz from the first "
+                                                          "question instead of resuming an interrupted one."),
+    print_items: bool = typer.Option(False, "--print", help="Print LESSON's auto-graded items, choices "
+                                                            "lettered as an answers file names them, and exit."),
 ) -> None:
     """Take a lesson's quiz: its three prompts (self-rated), then auto-graded questions.
 
@@ -216,9 +258,15 @@ def quiz(
     Without a terminal, grade a file of answers with `--answers FILE` (format: lessons/FORMAT.md).
     """
     mark = _pass_mark(pass_mark)
-    if sum([review, answers is not None, reset]) > 1:
-        raise LabctlError("--review, --answers and --reset do not go together", "Use one of them",
+    if sum([review, answers is not None, reset, print_items]) > 1:
+        raise LabctlError("--review, --answers, --reset and --print do not go together", "Use one of them",
                           exit_code=2)
+    if print_items:
+        if not lesson:
+            raise LabctlError("--print needs a lesson", "e.g. labctl quiz 003 --print", exit_code=2)
+        sys.stdout.write(quiz_ui.items_plain(lessonlib.find(lesson, load_lessons())))
+        sys.stdout.flush()
+        return
     if json_out and answers is None:
         raise LabctlError("--json goes with --answers FILE", "The interactive quiz has no JSON output",
                           exit_code=2)
@@ -242,12 +290,19 @@ def quiz(
     chosen = lessonlib.find(lesson, lessons) if lesson else _choose_lesson(lessons, progress)
     if chosen is None:
         return
-    run_quiz(chosen, lessons, progress, mark, record=not no_record)
+    run_quiz(chosen, lessons, progress, mark, record=not no_record, restart=restart)
 
 
 def run_quiz(chosen: Lesson, lessons: list[Lesson], progress: Progress, mark: float, *,
-             record: bool = True) -> bool:
-    session = quizlib.Session(quizlib.lesson_questions(chosen), progress, mode="quiz", record=record)
+             record: bool = True, restart: bool = False) -> bool:
+    from labctl.sittings import Sittings
+
+    session = quizlib.Session(quizlib.lesson_questions(chosen), progress, mode="quiz", record=record,
+                              sittings=Sittings() if record else None)
+    if restart:
+        session.restart()
+    else:
+        session.resume()
     title = f"Quiz · {chosen.number} {chosen.title} · {len(chosen.prompts)} prompts, {len(chosen.items)} questions"
     passed = _run(session, title, mark, chosen, lessons, progress)
     if not passed:
@@ -260,8 +315,10 @@ def _run(session, title, mark, lesson, lessons, progress) -> bool:
         passed = quiz_ui.run_session(session, title=title, pass_mark=mark, lesson=lesson)
     except (quiz_ui.QuizStopped, KeyboardInterrupt):
         answered = session.graded + len(session.prompt_results)
+        resumable = session.sittings is not None and answered
         ui.err().print(f"quiz stopped after {answered} answer(s)"
-                       + ("; those are saved in your progress" if session.record and answered else ""))
+                       + ("; those are saved in your progress" if session.record and answered else "")
+                       + (f"; labctl quiz {lesson.number} resumes here" if resumable and lesson else ""))
         raise typer.Exit(130) from None
     line = quiz_ui.next_review_line(progress, lessons, now())
     if line and session.record:

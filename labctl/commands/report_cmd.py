@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from labctl import store, ui
-from labctl.errors import LabctlError, UsageProblem
+from labctl.errors import EnvironmentProblem, UsageProblem
 
 DEFAULT_REPORT = Path("labctl-report.html")
 
@@ -55,8 +55,8 @@ def write_report(documents: list[dict], output: Path) -> Path:
     try:
         atomic_write_text(output, page)
     except OSError as exc:
-        raise LabctlError(f"cannot write {output}: {exc.strerror or exc}",
-                          "Choose another place with -o FILE", exit_code=2) from None
+        raise EnvironmentProblem(f"cannot write {output}: {exc.strerror or exc}",
+                                 "Choose another place with -o FILE") from None
     return output.resolve()
 
 

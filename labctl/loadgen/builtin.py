@@ -131,7 +131,7 @@ class _Connection:
 async def _connect(host: str, port: int, timeout_s: float) -> _Connection:
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise _RequestFailed("connect") from None
     except OSError:
         raise _RequestFailed("connect") from None
@@ -181,7 +181,7 @@ async def run_builtin(url: str, options: LoadOptions) -> BuiltinOutcome:
         """One request; returns the connection to reuse (None: closed) and the done time."""
         nonlocal last_done
         try:
-            async with _timeout_scope(timeout):
+            async with _TimeoutScope(timeout):
                 if conn is None:
                     conn = await _connect(host, port, timeout)
                     if rate is None:
@@ -192,7 +192,7 @@ async def run_builtin(url: str, options: LoadOptions) -> BuiltinOutcome:
             if conn is not None:
                 conn.close()
             return None, clock()
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             fail("timeout")
             if conn is not None:
                 conn.close()
@@ -251,7 +251,7 @@ async def run_builtin(url: str, options: LoadOptions) -> BuiltinOutcome:
     return outcome
 
 
-class _timeout_scope:
+class _TimeoutScope:
     """``asyncio.timeout`` where it exists (3.11+), else no per-request timeout beyond connect."""
 
     def __init__(self, seconds: float) -> None:

@@ -180,13 +180,16 @@ class HostWrk(Generator):
                                      ) from None
 
     def run(self, instance: Instance, options: LoadOptions, cpuset: str | None) -> LoadResult:
-        if self.version is None and self.executable:
-            self.prepare()
+        executable = self.executable
+        if executable is None or self.version is None:
+            self.prepare()          # no wrk: an EnvironmentProblem that says how to install it
+            executable = self.executable
+        assert executable is not None
         threads = default_threads(options, cpuset)
         url = instance.url + options.path
         args, seconds = wrk_args(options, threads, url, str(WRK_SCRIPT))
         process = subprocess.Popen(
-            [self.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             stdin=subprocess.DEVNULL, errors="replace",
             start_new_session=True,    # labctl stops it itself, on every way out
             preexec_fn=pin_child(cpuset))
@@ -207,7 +210,7 @@ class HostWrk(Generator):
         return self._wrk_result(
             process.returncode, stdout, stderr, options=options, seconds=seconds, cpuset=cpuset,
             threads=threads, url=url, version=self.version,
-            command=[self.executable or "wrk", *args],
+            command=[executable, *args],
             where_detail=f"wrk as a host process ({self.executable}), {pinned}, to "
                          f"{instance.path}")
 

@@ -22,7 +22,7 @@ from typing import Any
 from labctl import config, paths
 from labctl.cpus import describe_cpus, pin_child
 from labctl.errors import EnvironmentProblem, LabctlError
-from labctl.loadgen.generators import EXTRA_WAIT_S, CONTAINER_MEMORY, Generator
+from labctl.loadgen.generators import CONTAINER_MEMORY, EXTRA_WAIT_S, Generator
 from labctl.loadgen.options import LoadOptions, LoadResult
 from labctl.runtime.base import Instance, ProgressCallback
 

@@ -81,8 +81,12 @@ class Runtime(abc.ABC):
         """Build the server (or reuse an up-to-date build)."""
 
     @abc.abstractmethod
-    def start(self, server: Server, limits: Limits, *, keep: bool = False) -> Instance:
-        """Start the server and return once the engine or OS has started it (not yet healthy)."""
+    def start(self, server: Server, limits: Limits, *, keep: bool = False,
+              env: dict[str, str] | None = None) -> Instance:
+        """Start the server and return once the engine or OS has started it (not yet healthy).
+
+        ``env``: extra environment variables, the switches a lab flips (a parser, timeouts off).
+        """
 
     @abc.abstractmethod
     def is_running(self, instance: Instance) -> bool: ...
@@ -91,8 +95,10 @@ class Runtime(abc.ABC):
     def logs(self, instance: Instance, tail: int = 40) -> str: ...
 
     @abc.abstractmethod
-    def stop(self, instance: Instance) -> None:
-        """Stop and remove; never raises for something already gone."""
+    def stop(self, instance: Instance, grace_s: float | None = None) -> None:
+        """Stop and remove; never raises for something already gone. ``grace_s``: how long
+        SIGTERM may take before SIGKILL (the runtime's short default when None; the shutdown
+        lab passes Docker's own 10 s)."""
 
     @abc.abstractmethod
     def idle_memory_bytes(self, instance: Instance) -> int | None: ...

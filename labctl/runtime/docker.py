@@ -204,6 +204,7 @@ class DockerRuntime(Runtime):
     # -- containers -----------------------------------------------------------------------
 
     def start(self, server: Server, limits: Limits, *, keep: bool = False,
+              env: dict[str, str] | None = None,
               image: str | None = None, command: list[str] | None = None) -> Instance:
         labels = _labels(server.name)
         if keep:
@@ -213,7 +214,7 @@ class DockerRuntime(Runtime):
             command=command,
             name=f"labctl-{server.name}-{SESSION_ID}",
             labels=labels,
-            environment={"PORT": str(CONTAINER_PORT)},
+            environment={**(env or {}), "PORT": str(CONTAINER_PORT)},
             # Host port None: the engine picks a free one; bound to loopback only.
             ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", None)},
             nano_cpus=int(limits.cpus * 1e9),
@@ -319,7 +320,7 @@ class DockerRuntime(Runtime):
             return ""
         return container.logs(tail=tail).decode("utf-8", "replace").rstrip()
 
-    def stop(self, instance: Instance) -> None:
+    def stop(self, instance: Instance, grace_s: float | None = None) -> None:
         """SIGTERM first, as `docker stop` does (the servers shut down gracefully in well under a
         second), then remove. The time it took is kept: a server that ignores SIGTERM shows up."""
         docker = _docker_module()
@@ -328,7 +329,7 @@ class DockerRuntime(Runtime):
             return
         started = time.monotonic()
         try:
-            container.stop(timeout=STOP_GRACE_S)
+            container.stop(timeout=STOP_GRACE_S if grace_s is None else grace_s)
         except docker.errors.APIError:
             pass
         instance.extra["stop_seconds"] = round(time.monotonic() - started, 3)

@@ -68,13 +68,14 @@ def wait_healthy(runtime: Runtime, instance: Instance,
 
 @contextmanager
 def running(runtime: Runtime, server: Server, limits: Limits, *, keep: bool = False,
-            health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S) -> Iterator[Instance]:
+            health_timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S,
+            env: dict[str, str] | None = None) -> Iterator[Instance]:
     """Start ``server``, wait until healthy, and always stop it afterwards (unless ``keep``).
 
     A failure or Ctrl-C stops it even with ``keep``: a server that never became healthy is not
     worth keeping.
     """
-    instance = runtime.start(server, limits, keep=keep)
+    instance = runtime.start(server, limits, keep=keep, env=env)
     try:
         instance.cold_start_ms = wait_healthy(runtime, instance, health_timeout_s)
         yield instance

@@ -21,11 +21,10 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from labctl import paths
 from labctl.cpus import parse_cpuset, pin_child
@@ -176,7 +175,8 @@ class LocalRuntime(Runtime):
     def _state_dir(self) -> Path:
         return paths.state_dir() / "local"
 
-    def start(self, server: Server, limits: Limits, *, keep: bool = False) -> Instance:
+    def start(self, server: Server, limits: Limits, *, keep: bool = False,
+              env: dict[str, str] | None = None) -> Instance:
         out = self.build_dir(server)
         if not (out / ".complete").exists():
             self.prepare(server)
@@ -184,7 +184,7 @@ class LocalRuntime(Runtime):
         cpus = parse_cpuset(limits.cpuset) or None
         log_path = self._state_dir() / f"{SESSION_ID}-{server.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
+        env = {**os.environ, **(env or {}), "PORT": str(port), "HOST": "127.0.0.1"}
         with open(log_path, "wb") as log:
             started_at = time.monotonic()
             process = subprocess.Popen(
@@ -217,9 +217,10 @@ class LocalRuntime(Runtime):
     def logs(self, instance: Instance, tail: int = 40) -> str:
         return _tail(Path(instance.extra.get("log", "")), tail)
 
-    def stop(self, instance: Instance) -> None:
+    def stop(self, instance: Instance, grace_s: float | None = None) -> None:
         started = time.monotonic()
-        _stop_group(int(instance.ident), self._processes.pop(instance.ident, None))
+        _stop_group(int(instance.ident), self._processes.pop(instance.ident, None),
+                    STOP_GRACE_S if grace_s is None else grace_s)
         instance.extra["stop_seconds"] = round(time.monotonic() - started, 3)
         self._state_file(instance.server.name).unlink(missing_ok=True)
         # The log has served its purpose (start-up failures show it before the stop).
@@ -326,13 +327,14 @@ def _is_ours(state: dict) -> bool:
     return bool(cmdline) and cmdline[0].decode(errors="replace") == state["command"][0]
 
 
-def _stop_group(pid: int, process: subprocess.Popen | None) -> None:
+def _stop_group(pid: int, process: subprocess.Popen | None,
+                grace_s: float = STOP_GRACE_S) -> None:
     """SIGTERM the process group, wait for a graceful exit, SIGKILL what is left."""
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + STOP_GRACE_S
+    deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         if process is not None:
             if process.poll() is not None:

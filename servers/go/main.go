@@ -39,6 +39,7 @@ func main() {
 		w.Write([]byte(`{"status":"ok"}`))
 	})
 	addBottleneckRoutes(mux) // lesson 003: /users/{id} and /aggregate
+	addEdgeCaseRoutes(mux)   // lesson 005: POST /echo
 
 	// Start: the zero-value server has no timeouts at all, so set them;
 	// a slow or silent client must not be able to hold a connection forever.
@@ -49,6 +50,16 @@ func main() {
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,
 		IdleTimeout:       60 * time.Second,
+	}
+	// Lesson 006: STACK_DEFAULT_TIMEOUTS=1 keeps net/http's defaults, which are
+	// no timeouts at all, so the slow-clients lab can show what they prevent.
+	if os.Getenv("STACK_DEFAULT_TIMEOUTS") == "1" {
+		srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = 0, 0, 0, 0
+	}
+	// Lesson 007: GRACEFUL_SHUTDOWN=off serves without a signal handler, so
+	// SIGTERM takes Go's default action: exit at once, cutting every request.
+	if os.Getenv("GRACEFUL_SHUTDOWN") == "off" {
+		log.Fatal(srv.ListenAndServe())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

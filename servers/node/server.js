@@ -4,6 +4,7 @@
 
 const express = require('express');
 const bottleneck = require('./bottleneck');
+const edgecases = require('./edgecases');
 
 // Configuration: read from the environment so the same code runs
 // unchanged in a container and on a laptop.
@@ -25,12 +26,24 @@ app.get('/health', (req, res) => {
 });
 
 app.use(bottleneck.routes()); // lesson 003: /users/:id and /aggregate
+app.use(edgecases.routes()); // lesson 005: POST /echo
 
 // Start: keep the http.Server that listen() returns; we need it to stop.
 const server = app.listen(port, host, (err) => {
   if (err) throw err; // Express 5 passes listen errors (e.g. port in use) here
   console.log(`listening on ${host}:${port}`);
 });
+
+// Timeouts: a client still sending its headers after 5 s gets a 408 and is
+// cut off. Node checks every connectionsCheckingInterval (30 s by default;
+// read when listening starts, so set here), and its defaults are 60 s for
+// headers, 300 s for a whole request. Lesson 006: STACK_DEFAULT_TIMEOUTS=1
+// keeps Node's defaults, so the slow-clients lab can compare.
+if (process.env.STACK_DEFAULT_TIMEOUTS !== '1') {
+  server.headersTimeout = 5000;
+  server.requestTimeout = 10000;
+  server.connectionsCheckingInterval = 1000;
+}
 
 // Graceful stop: unhandled, SIGTERM would kill Node mid-request, and as
 // PID 1 in a container it would be ignored, so handle it. close() stops
@@ -47,5 +60,9 @@ function shutdown() {
   setTimeout(() => process.exit(1), 5000).unref();
 }
 // once: a second Ctrl-C falls back to the default action and kills at once.
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);
+// Lesson 007: GRACEFUL_SHUTDOWN=off installs no handler, so the signal's
+// default action applies (and as PID 1 in a container, nothing happens).
+if (process.env.GRACEFUL_SHUTDOWN !== 'off') {
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}

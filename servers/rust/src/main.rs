@@ -2,6 +2,7 @@
 //! endpoints live in bottleneck.rs and are added to the routes with one call.
 
 mod bottleneck;
+mod edgecases;
 mod users;
 
 use axum::{routing::get, Json, Router};
@@ -21,7 +22,13 @@ async fn main() {
     let app = Router::new()
         .route("/", get(root))
         .route("/health", get(health))
-        .merge(bottleneck::routes()); // lesson 003: /users/{id} and /aggregate
+        .merge(bottleneck::routes()) // lesson 003: /users/{id} and /aggregate
+        .merge(edgecases::routes()); // lesson 005: POST /echo
+
+    // Timeouts: axum::serve sets none, and gives hyper no timer to run its
+    // header-read timeout with, so a slow client can hold a connection as
+    // long as it likes; STACK_DEFAULT_TIMEOUTS (lesson 006) has nothing to
+    // turn off here.
 
     // Start: bind first so a taken port fails loudly before we serve.
     let listener = TcpListener::bind(&addr).await.expect("bind");
@@ -29,10 +36,14 @@ async fn main() {
 
     // Graceful stop: once the signal future resolves, axum stops accepting,
     // closes idle keep-alive connections and lets in-flight requests finish.
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .expect("server error");
+    // Lesson 007: GRACEFUL_SHUTDOWN=off serves without it, so SIGTERM takes
+    // its default action (and as PID 1 in a container, nothing happens).
+    let serve = axum::serve(listener, app);
+    if std::env::var("GRACEFUL_SHUTDOWN").as_deref() == Ok("off") {
+        serve.await.expect("server error");
+    } else {
+        serve.with_graceful_shutdown(shutdown_signal()).await.expect("server error");
+    }
 }
 
 // A &'static str becomes a text/plain; charset=utf-8 response.
