@@ -421,16 +421,17 @@ def test_review_without_a_terminal_is_refused_too():
 
 
 @pytest.mark.parametrize("args,message", [
-    (["quiz", "000", "--json"], "--json goes with --answers FILE"),
-    (["quiz", "--review", "--reset"], "--review, --answers and --reset do not go together"),
-    (["quiz", "000", "--review", "--answers", "-"], "--review, --answers and --reset do not go together"),
+    (["quiz", "000", "--json"], ["--json goes with --answers FILE"]),
+    (["quiz", "--review", "--reset"], ["do not go together", "--review", "--reset"]),
+    (["quiz", "000", "--review", "--answers", "-"], ["do not go together", "--review", "--answers"]),
 ])
 def test_option_conflicts(args, message):
-    """Each conflict is refused for what it is (exit 2, its own message), before anything else
-    (a missing terminal, an unreadable file) could refuse it for another reason."""
+    """Each conflict is refused for what it is (exit 2, its own message naming the options),
+    before anything else (a missing terminal, an unreadable file) could refuse it otherwise."""
     result = runner.invoke(app, args, input="")
     assert result.exit_code == 2, result.output
-    assert message in result.stderr, result.stderr
+    for part in message:
+        assert part in result.stderr, result.stderr
     assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
 
 
