@@ -175,8 +175,17 @@ def labctl(*args: str, env: dict | None = None, timeout: float = LABCTL_TIMEOUT_
 
 
 def labctl_containers(client) -> list:
-    """Every labctl container on the engine, whoever started it (look, never remove)."""
-    return client.containers.list(all=True, filters={"label": "labctl"})
+    """Every labctl container on the engine, whoever started it (look, never remove). Listed
+    sparse and inspected one by one: another labctl may remove one in between."""
+    import docker
+
+    found = []
+    for sparse in client.containers.list(all=True, sparse=True, filters={"label": "labctl"}):
+        try:
+            found.append(client.containers.get(sparse.id))
+        except docker.errors.NotFound:
+            continue
+    return found
 
 
 def started_by(client, pids) -> list:

@@ -352,7 +352,18 @@ class DockerRuntime(Runtime):
     # -- clean-up -------------------------------------------------------------------------
 
     def _ours(self, *, all_states: bool = True):
-        return self.client.containers.list(all=all_states, filters={"label": LABEL})
+        """Every labctl container. Listed sparse, then inspected one by one, skipping any removed
+        in between: on a shared engine another labctl may remove one at any moment, and the
+        SDK's full listing would fail on it with NotFound."""
+        docker = _docker_module()
+        found = []
+        for sparse in self.client.containers.list(all=all_states, sparse=True,
+                                                  filters={"label": LABEL}):
+            try:
+                found.append(self.client.containers.get(sparse.id))
+            except docker.errors.NotFound:
+                continue
+        return found
 
     def reap_orphans(self) -> list[str]:
         reaped = []
