@@ -13,10 +13,19 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from labctl import hostinfo
-from labctl.rawhttp import CLOSED, OPEN, Exchange, Send, build_request, chunked, exchange, pieces
+from labctl.rawhttp import (
+    CLOSED,
+    OPEN,
+    Exchange,
+    Send,
+    address,
+    build_request,
+    chunked,
+    exchange,
+    pieces,
+)
 from labctl.runner import server_facts
 from labctl.runtime.base import Limits, Runtime
 from labctl.runtime.lifecycle import running
@@ -290,7 +299,7 @@ class Column:
 
 def columns(chosen: list[Server], python_parser: str) -> list[Column]:
     """Python appears once per parser asked for (``both`` = h11 and httptools)."""
-    out = []
+    out: list[Column] = []
     for server in chosen:
         if server.name == "python":
             parsers = PYTHON_PARSERS if python_parser == "both" else (python_parser,)
@@ -344,11 +353,11 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, python_pa
         runtime.prepare(server, on_build_line)
         phase(f"starting {server.title}" + (f" with {column.parser}" if column.parser else ""))
         with running(runtime, server, limits, env=column.env) as instance:
-            url = urlsplit(instance.url)
+            host, port = address(instance.url)
             cells = {}
             for case in cases:
                 phase(f"{column.key}: {case.number}. {case.title}")
-                cell = run_case(case, url.hostname, url.port)
+                cell = run_case(case, host, port)
                 prediction = case.predicted.get(column.key) or case.predicted.get(server.name)
                 cell["predicted"] = prediction
                 cell["prediction_holds"] = prediction_holds(prediction, cell["outcome"],

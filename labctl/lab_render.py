@@ -6,7 +6,7 @@ renderer returns one renderable, which `labctl results show` prints too (render.
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -118,11 +118,12 @@ def slow_clients(document: dict) -> Group:
         f"{params['normal_every_s']:g} s (timeout {params['normal_timeout_s']:g} s). Each server "
         f"runs as shipped and with its stack's default timeouts ({params['defaults_env']}=1)."))
     table = Table(show_edge=False, pad_edge=False)
-    for column, justify in (("server", "left"), ("timeouts", "left"),
-                            ("trickling connections ended by", "left"),
-                            ("cut after (median)", "right"), ("predicted", "left"),
-                            ("normal p50 before", "right"), ("normal p50 during", "right"),
-                            ("normal max during", "right"), ("normal errors", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("server", "left"), ("timeouts", "left"), ("trickling connections ended by", "left"),
+        ("cut after (median)", "right"), ("predicted", "left"), ("normal p50 before", "right"),
+        ("normal p50 during", "right"), ("normal max during", "right"),
+        ("normal errors", "right"))
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for name, entry in document["servers"].items():
         for run_name, run in entry["runs"].items():
@@ -136,7 +137,10 @@ def slow_clients(document: dict) -> Group:
             during = run["normal_during"]
             errors = Text(f"{during.get('errors', 0)}/{during.get('requests', 0)}",
                           style="fail" if during.get("errors") else "")
-            table.add_row(name, run_name, ended,
+            ended_text = Text(ended)
+            if not run["server_still_running"]:
+                ended_text.append(" — the server was gone at the end", style="fail")
+            table.add_row(name, run_name, ended_text,
                           "–" if run["after_s"] is None else f"{run['after_s']:g} s",
                           predicted_text, _ms_text(run["normal_before"]["latency_p50_ms"]),
                           _ms_text(during.get("latency_p50_ms")),
@@ -168,9 +172,11 @@ def shutdown(document: dict) -> Group:
         f"{params['stop']} ({params['grace_s']:g} s). Each server with its graceful handler and "
         f"without it ({params['off_env']}=off)."))
     table = Table(show_edge=False, pad_edge=False)
-    for column, justify in (("server", "left"), ("run", "left"), ("stop took", "right"),
-                            ("in flight", "left"), ("idle connections", "left"),
-                            ("steady client after SIGTERM", "left"), ("predicted", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("server", "left"), ("run", "left"), ("stop took", "right"), ("in flight", "left"),
+        ("idle connections", "left"), ("steady client after SIGTERM", "left"),
+        ("predicted", "left"))
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for name, entry in document["servers"].items():
         for run_name, run in entry["runs"].items():

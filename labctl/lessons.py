@@ -14,11 +14,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from labctl import lesson_schema as schema
 from labctl import paths, units

@@ -220,7 +220,8 @@ class Progress:
             state = "done"
         else:
             state = "in progress"
-        next_due = min((view.due_at() for view in views if view.due_at() is not None), default=None)
+        next_due = min((due_at for view in views if (due_at := view.due_at()) is not None),
+                       default=None)
         return LessonStatus(state=state, studied=studied, total=len(views), due=due,
                             last_score=record.get("last_score"), next_due=next_due)
 

@@ -10,12 +10,12 @@ import json
 import os
 import random
 import re
+import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import tomllib
 from fsrs import Rating
 
 from labctl import units

@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -77,7 +76,7 @@ def ask(prompt: str, console: Console | None = None) -> str:
         raise QuizStopped() from None
 
 
-def ask_choice(prompt: str, accepted: dict[str, object], console: Console | None = None):
+def ask_choice(prompt: str, accepted: Mapping[str, object], console: Console | None = None):
     """Ask until the answer is one of ``accepted``'s keys (case-insensitive)."""
     console = console or ui.err()
     while True:
@@ -296,8 +295,8 @@ def _print_score(session: quizlib.Session, pass_mark: float, passed: bool, out: 
         several = len({result.question.lesson.id for result in session.prompt_results}) > 1
         ratings = ", ".join(
             f"{result.question.lesson.number + ' ' if several else ''}"
-            f"prompt {result.question.question.number} "
-            + ("skipped" if result.skipped else
+            f"prompt {result.question.prompt.number} "
+            + ("skipped" if result.rating is None else
                f"{RATING_NAMES[result.rating]} ({result.touched}/{result.of} points touched)")
             for result in session.prompt_results)
         out.print(Text.assemble(("Prompts (self-rated): ", "label"), ratings))
@@ -415,8 +414,8 @@ def _render_lesson_body(lesson: Lesson, status: LessonStatus, console: Console, 
         console.print()
         console.print(Rule("The lab", style="label", align="left"))
         commands = " then ".join(f"labctl {' '.join(argv)}" for argv in lesson.lab.commands)
-        console.print(Text.assemble((commands, "cmd"), (f" — {lesson.lab.description}" if lesson.lab.description else "")),
-                      soft_wrap=True)
+        description = f" — {lesson.lab.description}" if lesson.lab.description else ""
+        console.print(Text.assemble((commands, "cmd"), description), soft_wrap=True)
     console.print()
     console.print(Rule("Three prompts, in order", style="label", align="left"))
     console.print("Use them in this order, each builds on the one before: paste them into an AI "

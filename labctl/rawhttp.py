@@ -13,6 +13,7 @@ import socket
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 CRLF = "\r\n"
 
@@ -180,6 +181,12 @@ def _dechunk(data: bytes, start: int) -> tuple[bytes, int] | None:
         at += size + 2
 
 
+def address(url: str) -> tuple[str, int]:
+    """(host, port) of an ``http://host:port`` URL, as a socket needs them."""
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80
+
+
 # -- talking to a server --------------------------------------------------------------------
 
 OPEN, CLOSED, RESET = "open", "closed", "reset"
@@ -222,7 +229,7 @@ def exchange(host: str, port: int, writes: Sequence[Send], *, responses: int = 1
     began = time.monotonic()
     result = Exchange()
     buffer = b""
-    eof = False
+    eof: bool | str = False
     with socket.create_connection((host, port), timeout=timeout_s) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
@@ -232,7 +239,7 @@ def exchange(host: str, port: int, writes: Sequence[Send], *, responses: int = 1
                 sock.sendall(write.data)
                 if index == 0 and expect_continue_wait_s is not None:
                     buffer, eof = _read_some(sock, buffer, expect_continue_wait_s)
-                    early, _ = parse_responses(buffer, head=head, eof=eof)
+                    early, _ = parse_responses(buffer, head=head, eof=bool(eof))
                     result.continue_before_body = any(r.status == 100 for r in early)
                     if any(not r.interim for r in early) or eof:
                         break   # a final answer (or a close) instead of 100: send no body
@@ -269,7 +276,8 @@ def exchange(host: str, port: int, writes: Sequence[Send], *, responses: int = 1
     return result
 
 
-def _read_some(sock: socket.socket, buffer: bytes, wait_s: float) -> tuple[bytes, bool | str]:
+def _read_some(sock: socket.socket, buffer: bytes,
+               wait_s: float) -> tuple[bytes, bool | str]:
     """Whatever arrives within ``wait_s`` (at least one read): (buffer, eof) where eof is
     False, True (the peer closed) or RESET (it reset the connection)."""
     sock.settimeout(max(wait_s, 0.001))

@@ -3,7 +3,7 @@ a person sees and what ``--json`` prints can never disagree."""
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -382,11 +382,11 @@ def render_lab_bottleneck(document: dict) -> Group:
         parts.append(Text(""))
         table = Table(title=f"{entry['language']} {entry['framework']} — {entry['concurrency']}",
                       title_justify="left", show_edge=False, pad_edge=False)
-        for column, justify in (("step", "left"), ("predicted req/s", "right"),
-                                ("measured req/s", "right"), ("gap", "right"),
-                                ("p50", "right"), ("p99", "right"),
-                                ("server's own timing", "left")):
-            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        columns: tuple[tuple[str, JustifyMethod], ...] = (
+            ("step", "left"), ("predicted req/s", "right"), ("measured req/s", "right"),
+            ("gap", "right"), ("p50", "right"), ("p99", "right"), ("server's own timing", "left"))
+        for column, justify in columns:
+            table.add_column(column, justify=justify)
         for step in entry["steps"]:
             predicted = step["prediction"]["requests_per_s"]
             measured = step["measured"]
@@ -449,9 +449,12 @@ def render_servers(document: dict) -> Table:
 def render_verify(document: dict) -> Group:
     from labctl import servers
 
+    # A --source folder's server is not among the shipped ones: its name is its title here.
+    titles = {s.name: s.title for s in servers.SERVERS}
     parts: list = []
     for result in document["servers"]:
-        table = Table(title=f"{servers.get(result['server']).title}: {result['status']}",
+        title = titles.get(result["server"], result["server"])
+        table = Table(title=f"{title}: {result['status']}",
                       title_justify="left", show_edge=False, pad_edge=False)
         table.add_column("result")
         table.add_column("check")

@@ -408,6 +408,9 @@ def _comparison_table(run: _Run) -> str:
     has_load = any(entry.get("load") for entry in run.servers.values())
     if has_load:
         head += "<th>load req/s</th><th>load p99</th>"
+    # Servers whose medians are within the run's noise of each other get no ranking badge.
+    tied = {(t.get("path"), t.get("mode")): set(t.get("servers") or ())
+            for t in (run.document.get("analysis") or {}).get("ties") or []}
     rows: list[str] = []
     for name, entry in run.servers.items():
         cells = [f'<th><span class="dot" style="background:{_colour(name, len(rows))}"></span>'
@@ -421,7 +424,7 @@ def _comparison_table(run: _Run) -> str:
                 series = run.series(name, path, mode) or {}
                 p50 = (series.get("summary") or {}).get("p50")
                 ratio = ((ratios.get(f"{path} {mode}") or {}).get("p50_ratio") or {}).get(name)
-                cells.append(_latency_cell(p50, ratio))
+                cells.append(_latency_cell(p50, ratio, tied=name in tied.get((path, mode), ())))
         cold = _cold_start(entry)
         memory, image = _memory_mb(entry), _image_mb(entry)
         cells.append(f"<td>{_fmt(cold, 'ms')}</td><td>{_fmt(memory, 'MB')}</td>"
@@ -436,11 +439,14 @@ def _comparison_table(run: _Run) -> str:
             + "".join(rows) + "</tbody></table>")
 
 
-def _latency_cell(p50: float | None, ratio: float | None) -> str:
+def _latency_cell(p50: float | None, ratio: float | None, *, tied: bool = False) -> str:
     if p50 is None:
         return "<td>–</td>"
-    badge = "best" if ratio is not None and math.isclose(ratio, 1.0) else (
-        f"{ratio:.1f}×" if ratio is not None else "")
+    if tied:
+        badge = "within noise"
+    else:
+        badge = "best" if ratio is not None and math.isclose(ratio, 1.0) else (
+            f"{ratio:.1f}×" if ratio is not None else "")
     return f'<td>{p50:,.0f} µs <small class="ratio">{badge}</small></td>'
 
 

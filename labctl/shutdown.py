@@ -23,10 +23,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import cast
 
 from labctl import hostinfo
-from labctl.rawhttp import CLOSED, RESET, Send, build_request, exchange, parse_responses
+from labctl.rawhttp import (
+    CLOSED,
+    RESET,
+    Send,
+    address,
+    build_request,
+    exchange,
+    parse_responses,
+)
 from labctl.runner import server_facts
 from labctl.runtime.base import Limits, Runtime
 from labctl.runtime.lifecycle import wait_healthy
@@ -34,7 +42,8 @@ from labctl.servers import Server
 
 LAB_SCHEMA = "labctl.lab.shutdown/1"
 OFF_ENV = "GRACEFUL_SHUTDOWN"
-RUNS = (("graceful", {}), ("no-handler", {OFF_ENV: "off"}))
+RUNS: tuple[tuple[str, dict[str, str]], ...] = (("graceful", {}),
+                                                ("no-handler", {OFF_ENV: "off"}))
 DOCKER_GRACE_S = 10.0   # docker stop's default before SIGKILL
 LONG_MS = 2000          # the longest wait the servers allow (?delay_ms is capped there)
 STOP_AFTER_S = 0.5      # the stop comes this long after the long requests were sent
@@ -121,7 +130,7 @@ def watch_idle(socks: list[socket.socket], stop: threading.Event, out: list) -> 
         for key, _ in selector.select(0.02):
             entry = out[key.data]
             try:
-                data = key.fileobj.recv(65536)
+                data = cast(socket.socket, key.fileobj).recv(65536)
                 how = CLOSED if not data else "data"
             except OSError:
                 how = RESET
@@ -149,8 +158,7 @@ def measure_stop(runtime: Runtime, server: Server, limits: Limits, env: dict,
     stopped = False
     try:
         wait_healthy(runtime, instance)
-        url = urlsplit(instance.url)
-        host, port = url.hostname, url.port
+        host, port = address(instance.url)
         idle_socks = open_idle(host, port, settings.idle)
         done = threading.Event()
         idle_out: list = []

@@ -21,10 +21,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import cast
 
 from labctl import hostinfo
-from labctl.rawhttp import MalformedResponse, Send, build_request, exchange, parse_response
+from labctl.rawhttp import (
+    MalformedResponse,
+    Send,
+    address,
+    build_request,
+    exchange,
+    parse_response,
+)
 from labctl.runner import server_facts
 from labctl.runtime.base import Limits, Runtime
 from labctl.runtime.lifecycle import running
@@ -32,7 +39,8 @@ from labctl.servers import Server
 
 LAB_SCHEMA = "labctl.lab.slow-clients/1"
 DEFAULTS_ENV = "STACK_DEFAULT_TIMEOUTS"
-RUNS = (("shipped", {}), ("defaults", {DEFAULTS_ENV: "1"}))
+RUNS: tuple[tuple[str, dict[str, str]], ...] = (("shipped", {}),
+                                                ("defaults", {DEFAULTS_ENV: "1"}))
 
 SLOW_HEAD = build_request("GET /health HTTP/1.1", ["Host: labctl.test"])[:-2] + b"X-Slow: "
 NORMAL_REQUEST = build_request("GET /health HTTP/1.1", ["Host: labctl.test", "Connection: close"])
@@ -72,13 +80,13 @@ def trickle(host: str, port: int, settings: Settings,
     selector = selectors.DefaultSelector()
     began = time.monotonic()
     conns: dict[socket.socket, dict] = {}
+    refused: list[dict] = []   # connections the server would not even take
     for index in range(settings.connections):
         try:
             sock = socket.create_connection((host, port), timeout=2)
             sock.sendall(SLOW_HEAD)
         except OSError as exc:
-            conns_entry = {"index": index, "how": "refused", "after_s": 0.0, "error": str(exc)}
-            conns[socket.socket()] = conns_entry   # a placeholder, closed below
+            refused.append({"index": index, "how": "refused", "after_s": 0.0, "error": str(exc)})
             continue
         sock.setblocking(False)
         conns[sock] = {"index": index, "opened_at": time.monotonic(), "how": STILL_OPEN,
@@ -89,26 +97,43 @@ def trickle(host: str, port: int, settings: Settings,
     while time.monotonic() < deadline and selector.get_map() and not (stop and stop.is_set()):
         timeout = max(0.0, min(next_byte, deadline) - time.monotonic())
         for key, _ in selector.select(timeout):
-            _read_end(key.fileobj, conns[key.fileobj], selector)
+            readable = cast(socket.socket, key.fileobj)
+            _read_end(readable, conns[readable], selector)
         if time.monotonic() >= next_byte:
-            for sock in list(selector.get_map().values()):
-                entry = conns[sock.fileobj]
+            for key in list(selector.get_map().values()):
+                waiting = cast(socket.socket, key.fileobj)
+                entry = conns[waiting]
+                if _answered(waiting):
+                    # Read the server's answer (a 408, a close) before sending more: a byte
+                    # sent to a socket the server has closed comes back as a reset, which
+                    # would hide the answer.
+                    _read_end(waiting, entry, selector)
+                    continue
                 try:
-                    sent = sock.fileobj.send(b"a")
-                    entry["bytes_sent"] += sent
+                    entry["bytes_sent"] += waiting.send(b"a")
                 except BlockingIOError:
                     pass
                 except OSError:
-                    _finish(sock.fileobj, entry, selector, CUT_RESET)
+                    _finish(waiting, entry, selector, CUT_RESET)
             next_byte += settings.interval_s
     for sock, entry in conns.items():
-        if entry["how"] == STILL_OPEN and sock.fileno() >= 0:
+        if entry["how"] == STILL_OPEN:
             selector.unregister(sock)
         sock.close()
-        entry.pop("buffer", None)
-        entry.pop("opened_at", None)
+        del entry["buffer"], entry["opened_at"]
     selector.close()
-    return sorted(conns.values(), key=lambda e: e["index"])
+    return sorted([*conns.values(), *refused], key=lambda e: e["index"])
+
+
+def _answered(sock: socket.socket) -> bool:
+    """Has the server sent something (or closed) that is not read yet?"""
+    try:
+        sock.recv(1, socket.MSG_PEEK)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _read_end(sock: socket.socket, entry: dict, selector: selectors.BaseSelector) -> None:
@@ -151,7 +176,9 @@ def _finish(sock: socket.socket, entry: dict, selector: selectors.BaseSelector,
 
 def normal_client(host: str, port: int, settings: Settings, stop: threading.Event) -> dict:
     """GET /health on a fresh connection every ``normal_every_s`` until ``stop``."""
-    latencies, errors, statuses = [], [], {}
+    latencies: list[float] = []
+    errors: list[str] = []
+    statuses: dict[str, int] = {}
     while not stop.is_set():
         began = time.monotonic()
         try:
@@ -262,8 +289,7 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
             phase(f"{server.title}, {run_name} timeouts: {settings.connections} trickling "
                   f"connections for {settings.window_s:g} s")
             with running(runtime, server, limits, env=env) as instance:
-                url = urlsplit(instance.url)
-                measured = measure_run(url.hostname, url.port, settings)
+                measured = measure_run(*address(instance.url), settings)
                 alive_after = runtime.is_running(instance)
             how, after = typical_end(measured["summary"])
             predicted = PREDICTED.get(server.name, {}).get(run_name)

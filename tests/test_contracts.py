@@ -190,7 +190,7 @@ class FakeRuntime(Runtime):
     def reap_orphans(self) -> list[str]:
         return []
 
-    def down(self) -> list[str]:
+    def down(self, session: str | None = None) -> list[str]:
         return []
 
     def logs_of_kept(self, server: Server, tail: int) -> str:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 
+import labrun
 import pytest
 
 from labctl import edgecases
@@ -17,12 +16,9 @@ CASE_NUMBERS = [str(c.number) for c in edgecases.CASES]
 CERTAIN = {"7": "400", "15": "400", "3": "400", "12": "200, 200"}
 
 
-def run_lab(*args: str, tmp_path=None) -> dict:
-    result = subprocess.run([sys.executable, "-m", "labctl", "lab", "edge-cases", *args, "--json"],
-                            capture_output=True, text=True, timeout=900, env=os.environ.copy(),
-                            stdin=subprocess.DEVNULL)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+def run_lab(*args: str) -> tuple[dict, int]:
+    document, _, pid = labrun.run_lab("edge-cases", *args)
+    return document, pid
 
 
 def check_document(document: dict, columns: list[str]) -> None:
@@ -34,7 +30,7 @@ def check_document(document: dict, columns: list[str]) -> None:
     assert list(document["servers"]) == columns
     for column, entry in document["servers"].items():
         assert set(entry["cells"]) == set(CASE_NUMBERS)
-        for number, cell in entry["cells"].items():
+        for cell in entry["cells"].values():
             assert cell["connection"] in ("open", "closed", "reset")
             assert set(cell) >= {"outcome", "statuses", "predicted", "prediction_holds",
                                  "breaks_must", "seconds"}
@@ -52,7 +48,7 @@ def check_document(document: dict, columns: list[str]) -> None:
 def test_edge_cases_on_docker(docker_engine, leftover_containers, tmp_path):
     predictions = tmp_path / "mine.toml"
     predictions.write_text('[go]\n7 = 400\n10 = "200 closed"\n[node]\nspace-before-colon = 400\n')
-    document = run_lab("go", "node", "--runtime", "docker", "--predict", str(predictions))
+    document, pid = run_lab("go", "node", "--runtime", "docker", "--predict", str(predictions))
     check_document(document, ["go", "node"])
     # Go answers an HTTP/1.0 keep-alive request and keeps the connection (so "closed" is wrong);
     # it cleans a dot-segment path with a redirect; Node's header limit is 16 KiB.
@@ -62,12 +58,12 @@ def test_edge_cases_on_docker(docker_engine, leftover_containers, tmp_path):
     assert node["16"]["outcome"] == "431"
     mine = document["your_predictions"]
     assert (mine["right"], mine["total"]) == (2, 3)
-    assert leftover_containers() == []
+    assert labrun.own(leftover_containers(), pid) == []
 
 
 @pytest.mark.local
 def test_edge_cases_on_the_local_runtime():
-    document = run_lab("go", "node", "--runtime", "local")
+    document, _ = run_lab("go", "node", "--runtime", "local")
     check_document(document, ["go", "node"])
     assert document["runtime"]["runtime"] == "local"
 

@@ -48,9 +48,10 @@ def correct_answers(lesson: lessons.Lesson) -> dict:
 
 def session_answer(session: quiz.Session, question: quiz.Question, right: bool = True) -> str:
     """The letter (as shown in this sitting) or value a learner would type."""
-    item = question.question
+    item = question.item
     if item.kind == "choice":
         order = session.order(question)
+        assert order is not None
         target = item.answer if right else next(i for i in order if i != item.answer)
         return lessons.LETTERS[order.index(target)]
     if item.kind == "true_false":

@@ -42,6 +42,20 @@ def spawn(args: list[str], rows: int = 40, **extra_env: str):
     return child
 
 
+def end_input(child, then, tries: int = 10) -> None:
+    """Type Ctrl-D at a prompt until the program reacts with ``then``.
+
+    readline drops what arrives before its first read, and on a loaded machine the prompt can be
+    on the screen a moment before that read starts; a Ctrl-D that was dropped changed nothing,
+    so sending it again is safe (no sleep guessing how long the start takes).
+    """
+    for _ in range(tries):
+        child.sendeof()
+        if child.expect([then, pexpect.TIMEOUT], timeout=3) == 0:
+            return
+    raise AssertionError(f"Ctrl-D was never taken: {child.before[-500:]!r}")
+
+
 def shown_choices(child) -> dict[str, str]:
     """letter → choice text, as printed above the answer prompt just matched."""
     screen = ANSI.sub("", child.before).replace("\r", "")
@@ -220,9 +234,8 @@ def test_an_interrupted_quiz_resumes_where_it_stopped():
         child.sendline(answer(child, item, right=number != 2))
     child.expect(f"Question 5 of {len(LESSON.items)}")
     child.expect(ANSWER_PROMPT)
-    child.sendeof()
-    child.expect(r"quiz stopped after 7 answer\(s\); those are saved in your progress; "
-                 r"labctl quiz 000 resumes here")
+    end_input(child, r"quiz stopped after 7 answer\(s\); those are saved in your progress; "
+                     r"labctl quiz 000 resumes here")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
@@ -254,8 +267,7 @@ def test_an_interrupted_quiz_resumes_where_it_stopped():
     child.sendline(":skip")
     child.expect("Prompt 2 of 3")
     child.expect("> ")
-    child.sendeof()
-    child.expect(pexpect.EOF)
+    end_input(child, pexpect.EOF)
     child.close()
     restarted = spawn(["quiz", "000", "--restart"])
     restarted.expect("Prompt 1 of 3")
@@ -263,8 +275,7 @@ def test_an_interrupted_quiz_resumes_where_it_stopped():
     restarted.sendline(":h")                 # (readline drops what is typed before its first read)
     restarted.expect("hint: ")
     restarted.expect("> ")
-    restarted.sendeof()
-    restarted.expect(pexpect.EOF)
+    end_input(restarted, pexpect.EOF)
     restarted.close()
     assert "Resuming" not in restarted.logfile_read.getvalue()
 

@@ -96,6 +96,8 @@ def test_report_is_one_self_contained_page_with_every_chart():
                   "1.0 core(s) pinned to CPU 1, 512 MB", "Rust axum answered GET /health fastest",
                   "within noise on GET /"):
         assert words in page, words
+    # go and rust tie on GET / (new connection): neither cell claims a rank
+    assert page.count("within noise</small>") == 2
 
 
 def test_two_runs_side_by_side_are_told_apart():

@@ -44,6 +44,17 @@ def test_ratios_and_reading_name_the_fastest():
     assert "noise" not in reading
 
 
+def test_a_kept_alive_connection_slower_than_a_new_one_is_called_noise_not_a_saving():
+    doc = document(go=entry("go", range(100, 300), range(40, 240)),
+                   rust=entry("rust", range(100, 300), range(900, 1100)))
+    reading = " ".join(doc["analysis"]["reading"])
+    assert "saved" not in reading and "-" not in reading.split("Reusing")[1][:40]
+    assert "did not come out faster for Rust fw on this run" in reading
+    healthy = document(go=entry("go", range(100, 300), range(40, 240)))
+    assert "Reusing the connection saved 60 µs per request" in " ".join(
+        healthy["analysis"]["reading"])
+
+
 def test_servers_within_noise_are_called_a_tie():
     doc = document(go=entry("go", range(100, 300), range(40, 240)),
                    rust=entry("rust", range(101, 301), range(41, 241)))

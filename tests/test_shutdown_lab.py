@@ -3,12 +3,7 @@ with a bound on its time and nothing left running."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
-
+import labrun
 import pytest
 
 from labctl import shutdown
@@ -48,13 +43,8 @@ def test_prediction_and_learner_judging():
     assert not shutdown.judge_learner("completed 2", cell)
 
 
-def run_lab(*args: str) -> tuple[dict, float]:
-    began = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "labctl", "lab", "shutdown", *args, "--json"],
-                            capture_output=True, text=True, timeout=900, env=os.environ.copy(),
-                            stdin=subprocess.DEVNULL)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout), time.monotonic() - began
+def run_lab(*args: str) -> tuple[dict, float, int]:
+    return labrun.run_lab("shutdown", *args)
 
 
 def check_graceful(document: dict) -> None:
@@ -70,7 +60,7 @@ def check_graceful(document: dict) -> None:
 
 @pytest.mark.docker
 def test_shutdown_on_docker(docker_engine, leftover_containers):
-    document, seconds = run_lab("go", "node", "--runtime", "docker")
+    document, seconds, pid = run_lab("go", "node", "--runtime", "docker")
     check_graceful(document)
     go = document["servers"]["go"]["runs"]["no-handler"]
     node = document["servers"]["node"]["runs"]["no-handler"]
@@ -81,14 +71,14 @@ def test_shutdown_on_docker(docker_engine, leftover_containers):
     assert 9 <= node["stop_seconds"] <= 14
     assert node["in_flight_verdict"] == "completed"
     assert seconds < 240
-    assert leftover_containers() == []
+    assert labrun.own(leftover_containers(), pid) == []
 
 
 @pytest.mark.local
 def test_shutdown_on_the_local_runtime():
     from labctl import paths
 
-    document, seconds = run_lab("go", "python", "--runtime", "local")
+    document, seconds, _ = run_lab("go", "python", "--runtime", "local")
     check_graceful(document)
     for entry in document["servers"].values():
         # Not PID 1: without a handler SIGTERM's default action ends the process at once.

@@ -15,6 +15,7 @@ from labctl.commands.options import (
     MemoryOption,
     RuntimeOption,
     ServersArgument,
+    SourcesOption,
 )
 from labctl.errors import LabctlError, UsageProblem
 
@@ -52,11 +53,12 @@ def compare_command(
     report_file: Annotated[Optional[Path], typer.Option(
         "--report", help="Also draw the run as a report page (see labctl report).")] = None,
     runtime_name: RuntimeOption = None,
+    sources: SourcesOption = None,
 ) -> None:
     """Build, verify and time the servers side by side under the same limits, then remove them."""
     from labctl import compare, export, render, servers, store
 
-    chosen = servers.select(names)
+    chosen = servers.select(names, sources)
     if json_out and csv_out:
         raise UsageProblem("--json and --csv both ask for stdout", "Choose one")
     runtime = prepare_runtime(runtime_name)
@@ -95,11 +97,12 @@ def verify_command(
     names: ServersArgument = None,
     json_out: JsonOption = False,
     runtime_name: RuntimeOption = None,
+    sources: SourcesOption = None,
 ) -> None:
     """Check each server's answers (status, headers, body, 404, a live Date) without timing it."""
     from labctl import render, servers, verify
 
-    chosen = servers.select(names)
+    chosen = servers.select(names, sources)
     runtime = prepare_runtime(runtime_name)
     with build_status("building") as (on_line, on_phase):
         document = verify.verify_servers(runtime, chosen, default_limits(1.0, 512), on_line,

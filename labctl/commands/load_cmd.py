@@ -20,9 +20,10 @@ from labctl.commands.options import (
     GeneratorOption,
     JsonOption,
     MemoryOption,
+    OptionalServerArgument,
     RebuildOption,
     RuntimeOption,
-    ServerArgument,
+    SourceOption,
 )
 from labctl.errors import LabctlError, UsageProblem
 
@@ -43,7 +44,7 @@ def _duration(text: str, option: str, *, zero_ok: bool = False) -> float:
 
 
 def load(
-    server: ServerArgument,
+    server: OptionalServerArgument = None,
     path: Annotated[str, typer.Argument(help="The path to request, e.g. / or /health.")] = "/",
     connections: Annotated[int, typer.Option(
         "--connections", "-c", min=1, max=100_000, help="Connections kept open at once.")] = 100,
@@ -70,12 +71,19 @@ def load(
     csv_out: Annotated[bool, typer.Option(
         "--csv", help="Print one CSV header and row on stdout.")] = False,
     runtime_name: RuntimeOption = None,
+    source: SourceOption = None,
 ) -> None:
     """Put one server under load (wrk; oha with --rate) and report req/s, latency and errors."""
     from labctl import export, loadgen, loadtest, render, servers, store
     from labctl.durations import format_duration
 
-    chosen = servers.get(server)
+    if source and server and server.startswith("/") and path == "/":
+        # `labctl load --source DIR /health`: with the server given by --source, the one
+        # argument is the path.
+        chosen = servers.choose_one(None, source)
+        path = server
+    else:
+        chosen = servers.choose_one(server, source)
     if json_out and csv_out:
         raise UsageProblem("--json and --csv cannot be used together")
     options = loadgen.LoadOptions(

@@ -11,6 +11,7 @@ same one-line error, exit status 2, as every other bad input, not Click's boxed 
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -18,7 +19,8 @@ import typer
 from labctl.errors import UsageProblem
 
 SERVER_HELP = "go | python | rust | node (also nethttp, fastapi, axum, express)"
-SERVERS_HELP = "Servers to include (default: all four): go, python, rust, node or their aliases."
+SERVERS_HELP = ("Servers to include (default: all four): go, python, rust, node, their aliases, "
+                "or folders with a server.toml.")
 
 
 class RuntimeChoice(str, Enum):
@@ -76,6 +78,15 @@ MemoryOption = Annotated[int, typer.Option(
 RebuildOption = Annotated[bool, typer.Option(
     "--rebuild", help="Build even if an up-to-date build exists.")]
 ServerArgument = Annotated[str, typer.Argument(help=SERVER_HELP, show_default=False)]
+# run and load: a name, a folder path (./my-server), or none when --source names the folder.
+OptionalServerArgument = Annotated[Optional[str], typer.Argument(
+    help=SERVER_HELP + ", or a folder with a server.toml", show_default=False)]
+SourceOption = Annotated[Optional[Path], typer.Option(
+    "--source", file_okay=False, help="A server folder with a server.toml and a Dockerfile "
+    "(docs/server-toml.md) to build and measure instead of a named server.")]
+SourcesOption = Annotated[Optional[list[Path]], typer.Option(
+    "--source", file_okay=False, help="A server folder with a server.toml and a Dockerfile "
+    "(docs/server-toml.md), added to the servers named; repeat for more.")]
 ServersArgument = Annotated[Optional[list[str]], typer.Argument(help=SERVERS_HELP,
                                                                 show_default=False)]
 

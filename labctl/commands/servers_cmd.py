@@ -13,9 +13,11 @@ from labctl.commands.options import (
     CpusOption,
     JsonOption,
     MemoryOption,
+    OptionalServerArgument,
     RebuildOption,
     RuntimeOption,
     ServerArgument,
+    SourceOption,
 )
 from labctl.errors import EnvironmentProblem, LabctlError
 
@@ -71,7 +73,7 @@ def list_servers(
 
 
 def run(
-    server: ServerArgument,
+    server: OptionalServerArgument = None,
     samples: Annotated[int, typer.Option("--samples", "-n", min=1, max=100_000,
                                          help="Timed requests per path and connection mode.")] = 50,
     warmup: Annotated[int, typer.Option("--warmup", min=0,
@@ -83,11 +85,12 @@ def run(
     memory: MemoryOption = 512,
     json_out: JsonOption = False,
     runtime_name: RuntimeOption = None,
+    source: SourceOption = None,
 ) -> None:
     """Build, start, check and time one server on / and /health, then remove it."""
     from labctl import render, runner, servers
 
-    chosen = servers.get(server)
+    chosen = servers.choose_one(server, source)
     runtime = prepare_runtime(runtime_name)
     options = runner.RunOptions(samples=samples, warmup=warmup, keep=keep, rebuild=rebuild,
                                 limits=default_limits(cpus, memory))

@@ -114,8 +114,7 @@ class ContainerWrk(Generator):
 
     def _target(self, instance: Instance) -> tuple[str, str, str | None]:
         """(URL wrk uses, how it gets there, Docker network mode)."""
-        from labctl.runtime.docker import CONTAINER_PORT
-
+        port = instance.server.port
         if instance.path_kind == "loopback":
             # A native server on 127.0.0.1: only the host's network namespace reaches it.
             return instance.url, f"host network to {instance.url}", "host"
@@ -123,8 +122,7 @@ class ContainerWrk(Generator):
         if not bridge_ip:
             raise LabctlError(f"the {instance.server.title} container has no bridge IP for the "
                               "wrk container to reach", "Use --generator host or builtin")
-        return (f"http://{bridge_ip}:{CONTAINER_PORT}",
-                f"over the Docker bridge to {bridge_ip}:{CONTAINER_PORT}", None)
+        return (f"http://{bridge_ip}:{port}", f"over the Docker bridge to {bridge_ip}:{port}", None)
 
     def run(self, instance: Instance, options: LoadOptions, cpuset: str | None) -> LoadResult:
         base_url, route, network_mode = self._target(instance)

@@ -22,7 +22,7 @@ from typing import Any
 from labctl import config, paths
 from labctl.cpus import describe_cpus, pin_child
 from labctl.errors import EnvironmentProblem, LabctlError
-from labctl.loadgen.generators import CONTAINER_MEMORY, EXTRA_WAIT_S, Generator
+from labctl.loadgen.generators import CONTAINER_MEMORY, EXTRA_WAIT_S, Generator, default_threads
 from labctl.loadgen.options import LoadOptions, LoadResult
 from labctl.runtime.base import Instance, ProgressCallback
 
@@ -85,7 +85,7 @@ def _error_kinds(distribution: dict[str, int]) -> tuple[dict[str, int], int]:
 
 
 def result_from_oha(report: dict[str, Any], *, options: LoadOptions, version: str | None,
-                    where: str, where_detail: str, client_cpuset: str | None, url: str,
+                    threads: int, where: str, where_detail: str, client_cpuset: str | None, url: str,
                     command: list[str], notes: list[str]) -> LoadResult:
     summary = report.get("summary") or {}
     percentiles = report.get("latencyPercentiles") or {}
@@ -112,7 +112,7 @@ def result_from_oha(report: dict[str, Any], *, options: LoadOptions, version: st
     return LoadResult(
         generator="oha", version=version, where=where, where_detail=where_detail,
         client_cpuset=client_cpuset, target_url=url, options=options,
-        threads=options.connections, requests=answered, duration_s=duration,
+        threads=threads, requests=answered, duration_s=duration,
         latency_us=latency, percentile_kind=OHA_PERCENTILES, errors=errors,
         non_2xx=sum(count for code, count in statuses.items() if code >= 400),
         non_2xx_definition=OHA_NON_2XX, command=command,
@@ -127,9 +127,10 @@ def result_from_oha(report: dict[str, Any], *, options: LoadOptions, version: st
 
 
 def parse_oha_version(text: str) -> str | None:
+    """"1.16.0" from oha's ``--version`` line ("oha 1.16.0")."""
     for line in text.splitlines():
         if line.strip().startswith("oha "):
-            return line.strip()
+            return line.strip().removeprefix("oha ").strip()
     return None
 
 
@@ -180,7 +181,8 @@ class ContainerOha(Generator):
                               "Its output is below", details=(run.stdout + run.stderr).strip())
         return result_from_oha(
             parse_oha_report(run.stdout), options=options,
-            version=parse_oha_version(run.stdout), where=self.where,
+            version=parse_oha_version(run.stdout), threads=default_threads(options, cpuset),
+            where=self.where,
             where_detail=(f"oha in a container ({OHA_IMAGE_TAG}) on {describe_cpus(cpuset)}, "
                           f"{route}"),
             client_cpuset=cpuset, url=url, command=["oha", *args], notes=list(self.notes))
@@ -232,8 +234,7 @@ class HostOha(Generator):
         if progress:
             progress(f"compiling oha {OHA_VERSION} with cargo, once (several minutes)")
         done = subprocess.run(
-            [cargo, "install", "oha", "--locked", "--no-default-features",
-             "--version", OHA_VERSION, "--root", str(root)],
+            [cargo, "install", "oha", "--locked", "--version", OHA_VERSION, "--root", str(root)],
             capture_output=True, text=True, check=False)
         if done.returncode != 0 or not cached_oha().exists():
             raise EnvironmentProblem(f"compiling oha {OHA_VERSION} failed",
@@ -265,7 +266,8 @@ class HostOha(Generator):
             raise LabctlError(f"oha exited with status {process.returncode}",
                               "Its output is below", details=(stdout + stderr).strip())
         return result_from_oha(
-            parse_oha_report(stdout), options=options, version=self.version, where=self.where,
+            parse_oha_report(stdout), options=options, version=self.version,
+            threads=default_threads(options, cpuset), where=self.where,
             where_detail=f"oha on this machine ({self.executable}) on {describe_cpus(cpuset)}",
             client_cpuset=cpuset, url=url, command=[self.executable, *args],
             notes=list(self.notes))

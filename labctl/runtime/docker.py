@@ -12,6 +12,7 @@ Design points, each measured on a 2-core Linux machine (see the project's measur
 from __future__ import annotations
 
 import collections
+import math
 import os
 import platform
 import re
@@ -105,10 +106,11 @@ class DockerRuntime(Runtime):
                 *, rebuild: bool = False) -> BuildInfo:
         buildargs = self.base_images(server)
         return self.build_image(server.source_dir, server.image_tag, buildargs, progress,
-                                rebuild=rebuild, what=server.title)
+                                rebuild=rebuild, what=server.title, dockerfile=server.dockerfile)
 
     def build_image(self, context: Path, tag: str, buildargs: dict[str, str],
-                    progress: ProgressCallback | None, *, rebuild: bool, what: str) -> BuildInfo:
+                    progress: ProgressCallback | None, *, rebuild: bool, what: str,
+                    dockerfile: str = "Dockerfile") -> BuildInfo:
         """Build ``context`` as ``tag`` unless an image of the same source and base exists.
 
         Streams the engine's output (the SDK's low-level ``api.build``) so the user sees each
@@ -127,7 +129,7 @@ class DockerRuntime(Runtime):
         started = time.monotonic()
         try:
             stream = self.client.api.build(
-                path=str(context), tag=tag, buildargs=buildargs, decode=True, rm=True,
+                path=str(context), dockerfile=dockerfile, tag=tag, buildargs=buildargs, decode=True, rm=True,
                 forcerm=True, pull=False,
                 labels={LABEL: "1", LABEL_SOURCE_HASH: source_hash, "org.labctl.version": __version__},
             )
@@ -214,9 +216,9 @@ class DockerRuntime(Runtime):
             command=command,
             name=f"labctl-{server.name}-{SESSION_ID}",
             labels=labels,
-            environment={**(env or {}), "PORT": str(CONTAINER_PORT)},
+            environment={**(env or {}), "PORT": str(server.port)},
             # Host port None: the engine picks a free one; bound to loopback only.
-            ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", None)},
+            ports={f"{server.port}/tcp": ("127.0.0.1", None)},
             nano_cpus=int(limits.cpus * 1e9),
             cpuset_cpus=limits.cpuset,
             mem_limit=f"{limits.memory_mb}m",
@@ -231,13 +233,13 @@ class DockerRuntime(Runtime):
             container.remove(force=True)
             raise
         network = container.attrs["NetworkSettings"]
-        binding = (network.get("Ports") or {}).get(f"{CONTAINER_PORT}/tcp") or []
+        binding = (network.get("Ports") or {}).get(f"{server.port}/tcp") or []
         host_port = binding[0]["HostPort"] if binding else None
         public_url = f"http://127.0.0.1:{host_port}" if host_port else ""
         bridge_ip = network.get("IPAddress") or _first_network_ip(network)
-        if bridge_ip and self.bridge_reachable(bridge_ip):
-            url, path, kind = (f"http://{bridge_ip}:{CONTAINER_PORT}",
-                               f"bridge IP {bridge_ip}:{CONTAINER_PORT}", "bridge")
+        if bridge_ip and self.bridge_reachable(bridge_ip, server.port):
+            url, path, kind = (f"http://{bridge_ip}:{server.port}",
+                               f"bridge IP {bridge_ip}:{server.port}", "bridge")
         else:
             url, path, kind = (public_url, f"published port 127.0.0.1:{host_port} (docker-proxy)",
                                "published-port")
@@ -289,7 +291,7 @@ class DockerRuntime(Runtime):
                 _remove(container)
         return ToolRun(exit_status=status.get("StatusCode", 0), stdout=stdout, stderr=stderr)
 
-    def bridge_reachable(self, ip: str) -> bool:
+    def bridge_reachable(self, ip: str, port: int = CONTAINER_PORT) -> bool:
         """Can this host open TCP connections to container IPs? (Linux: yes; Desktop VMs: no.)
 
         Forced with LABCTL_DOCKER_PATH=bridge|published. Otherwise a connect to the container's
@@ -300,7 +302,7 @@ class DockerRuntime(Runtime):
         if forced in {"bridge", "published"}:
             return forced == "bridge"
         if self._bridge_reachable is None:
-            self._bridge_reachable = platform.system() == "Linux" and _tcp_answers(ip, CONTAINER_PORT)
+            self._bridge_reachable = platform.system() == "Linux" and _tcp_answers(ip, port)
         return self._bridge_reachable
 
     def _container(self, ident: str):
@@ -329,7 +331,9 @@ class DockerRuntime(Runtime):
             return
         started = time.monotonic()
         try:
-            container.stop(timeout=STOP_GRACE_S if grace_s is None else grace_s)
+            # The engine takes whole seconds only: a float fails the call, and the forced
+            # removal below would then SIGKILL the server at once.
+            container.stop(timeout=STOP_GRACE_S if grace_s is None else math.ceil(grace_s))
         except docker.errors.APIError:
             pass
         instance.extra["stop_seconds"] = round(time.monotonic() - started, 3)
@@ -400,7 +404,7 @@ class DockerRuntime(Runtime):
 def connect():
     """A client for the engine DOCKER_HOST (or the current context) names, or one clear error."""
     docker = _docker_module()
-    import requests   # the SDK's transport
+    import requests  # the SDK's transport
 
     host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:

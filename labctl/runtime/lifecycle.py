@@ -13,7 +13,6 @@ from labctl.errors import LabctlError
 from labctl.runtime.base import Instance, Limits, Runtime
 from labctl.servers import Server
 
-HEALTH_PATH = "/health"
 DEFAULT_HEALTH_TIMEOUT_S = 60.0
 # Between two health attempts. Keeps the cold-start figure's resolution well under 5 ms: one
 # attempt against a closed port costs well under a millisecond.
@@ -36,7 +35,7 @@ def wait_healthy(runtime: Runtime, instance: Instance,
     An HTTP answer is required, not a TCP connect: Docker's published port accepts connections
     before the server inside is listening.
     """
-    url = instance.url + HEALTH_PATH
+    url = instance.url + instance.server.health_path
     deadline = instance.started_at + timeout_s
     next_liveness_check = 0.0
     last_problem = "no answer yet"
@@ -59,7 +58,7 @@ def wait_healthy(runtime: Runtime, instance: Instance,
                 next_liveness_check = now + 0.1
             if now >= deadline:
                 raise LabctlError(
-                    f"the {instance.server.title} server did not answer GET {HEALTH_PATH} with 200 "
+                    f"the {instance.server.title} server did not answer GET {instance.server.health_path} with 200 "
                     f"within {timeout_s:g} s ({last_problem})",
                     "Its last log lines are below",
                     details=runtime.logs(instance) or "(it wrote no logs)")

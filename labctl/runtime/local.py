@@ -21,7 +21,6 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,9 +79,6 @@ def version_tuple(text: str | None) -> tuple[int, int] | None:
     match = re.search(r"(\d+)\.(\d+)", text or "")
     return (int(match.group(1)), int(match.group(2))) if match else None
 
-
-def _rust_binary_name(source: Path) -> str:
-    return tomllib.loads((source / "Cargo.toml").read_text())["package"]["name"]
 
 
 class LocalRuntime(Runtime):
@@ -143,32 +139,23 @@ class LocalRuntime(Runtime):
                          size_bytes=_tree_size(out), details={"build_dir": str(out)})
 
     def _build_steps(self, server: Server, out: Path) -> list[list[str]]:
-        if server.name == "go":
-            return [["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(out / "server"), "."]]
-        if server.name == "rust":
-            # One target dir for every build of the Rust server: compiled dependencies are reused
-            # when only the server's own source changed.
-            target = self._build_root() / "rust-target"
-            binary = target / "release" / _rust_binary_name(server.source_dir)
-            return [["cargo", "build", "--release", "--locked", "--target-dir", str(target)],
-                    ["cp", str(binary), str(out / "server")]]
-        if server.name == "node":
-            return [["npm", "ci", "--omit=dev", "--no-audit", "--no-fund"]]
-        if server.name == "python":
-            venv = out / "venv"
-            return [[sys.executable, "-m", "venv", str(venv)],
-                    [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                     "--disable-pip-version-check", "-r", "requirements.txt"]]
-        raise LabctlError(f"the local runtime does not know how to build {server.name}")
+        """The server.toml's [local] build steps, placeholders filled in."""
+        return [self._fill(step, server, out) for step in server.local_build]
 
     def _command(self, server: Server, out: Path) -> list[str]:
-        work = out / "src"
-        return {
-            "go": [str(out / "server")],
-            "rust": [str(out / "server")],
-            "node": ["node", str(work / "server.js")],
-            "python": [str(out / "venv" / "bin" / "python"), str(work / "main.py")],
-        }[server.name]
+        return self._fill(server.local_command, server, out)
+
+    def _fill(self, argv: tuple[str, ...], server: Server, out: Path) -> list[str]:
+        # {shared}: one folder for every build of this server (a compiler's cache, e.g. Rust's
+        # target dir), so dependencies are reused when only the server's own code changed.
+        values = {"{out}": str(out), "{src}": str(out / "src"), "{python}": sys.executable,
+                  "{shared}": str(self._build_root() / f"{server.name}-target")}
+        filled = []
+        for arg in argv:
+            for placeholder, value in values.items():
+                arg = arg.replace(placeholder, value)
+            filled.append(arg)
+        return filled
 
     # -- processes ------------------------------------------------------------------------
 
