@@ -157,8 +157,14 @@ def start_labctl(*args: str, env: dict | None = None, **popen) -> subprocess.Pop
     return process
 
 
+class LabctlRun(subprocess.CompletedProcess[str]):
+    """A finished labctl run, and the process id its containers are labelled with."""
+
+    pid: int
+
+
 def labctl(*args: str, env: dict | None = None, timeout: float = LABCTL_TIMEOUT_S,
-           input: str | None = None) -> subprocess.CompletedProcess:
+           input: str | None = None) -> LabctlRun:
     """Run ``python -m labctl ARGS`` to the end. The result's ``pid`` is that labctl's process id
     (label ``labctl.pid`` of every container it started)."""
     process = start_labctl(*args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -169,7 +175,7 @@ def labctl(*args: str, env: dict | None = None, timeout: float = LABCTL_TIMEOUT_
         if process.poll() is None:
             process.kill()
             process.wait()
-    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    result = LabctlRun(process.args, process.returncode, stdout, stderr)
     result.pid = process.pid
     return result
 

@@ -201,6 +201,7 @@ def health_during(served: Served, mode: str) -> During:
     from the connection's state, not a guess with a sleep), send GET /health; then see which
     answer came first."""
     url = httpx.URL(served.url)
+    assert url.port is not None
     # Made before the clock starts: a new httpx client alone costs ~15 ms (its TLS context).
     client = httpx.Client(base_url=served.url, timeout=10, trust_env=False)
     slow = socket.create_connection((url.host, url.port), timeout=10)

@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 import pytest
-from test_contracts import assert_conforms
 from conftest import RUN_TOKEN, labctl
+from test_contracts import assert_conforms
 from typer.testing import CliRunner
 
 from labctl import servers

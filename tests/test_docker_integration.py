@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-from test_contracts import assert_conforms
 from conftest import (
     RUN_TOKEN,
     answers,
@@ -20,6 +19,7 @@ from conftest import (
     start_labctl,
     started_by,
 )
+from test_contracts import assert_conforms
 
 from labctl import servers
 from labctl.runtime.docker import STOP_GRACE_S
