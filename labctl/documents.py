@@ -394,6 +394,7 @@ class SlowConnection(TypedDict):
     how: str
     after_s: Optional[float]
     bytes_sent: NotRequired[int]
+    by_reset: NotRequired[bool]
     status: NotRequired[int]
     error: NotRequired[str]
 

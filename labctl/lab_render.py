@@ -147,7 +147,8 @@ def slow_clients(document: dict) -> Group:
                           _ms_text(during.get("latency_max_ms")), errors)
     out.print(table)
     out.print(Text("ended by: 408 (the server answered Request Timeout, then closed), closed "
-                   "(a silent close), reset, or still open when the window ended; * the "
+                   "(no answer; a FIN, or a reset when a byte was in flight), or still open when "
+                   "the window ended; * the "
                    "measurement differs from the lesson's prediction (time within "
                    f"±{params['cut_tolerance_s']:g} s). Normal client: fresh connections, "
                    "latency from connect to the whole answer.", style="muted"))

@@ -75,12 +75,12 @@ class Server:
 
     @property
     def image_tag(self) -> str:
-        # A folder elsewhere gets its own tag, so building a learner's copy of the Go server
-        # never replaces the image of servers/go (the layer cache is shared all the same).
-        if self.shipped:
-            return f"labctl/{self.name}:latest"
-        where = hashlib.sha256(str(self.source_dir.resolve()).encode()).hexdigest()[:8]
-        return f"labctl/{self.name}-{where}:latest"
+        # A copy of a shipped server elsewhere (a learner's exercise, say) gets its own tag, so
+        # building it never replaces the image of servers/<name>; the layer cache is shared.
+        if self.name in SHIPPED and not self.shipped:
+            where = hashlib.sha256(str(self.source_dir.resolve()).encode()).hexdigest()[:8]
+            return f"labctl/{self.name}-{where}:latest"
+        return f"labctl/{self.name}:latest"
 
     def framework_version(self) -> str:
         """The framework version pinned by the server's own lockfile (what really runs)."""
