@@ -1,8 +1,8 @@
 """Saved results: every compare and load run, as one JSON file each in the user's data directory.
 
 Files are written atomically and never rewritten. An id looks like
-``20261123-160512.123-compare-3fa2`` (date, time to the millisecond, kind, random): sortable by
-time even for runs saved within one second, readable, and unique enough to type a prefix.
+``20261123-160512.123456-compare-3fa2`` (date, time to the microsecond, kind, random): sortable
+by time even for runs saved a millisecond apart, readable, and unique enough to type a prefix.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def results_dir() -> Path:
 def save_result(kind: str, document: dict) -> str:
     """Store ``document`` (a compare/load/run document) and return its new id."""
     now = dt.datetime.now()
-    stamp = f"{now:%Y%m%d-%H%M%S}.{now.microsecond // 1000:03d}"
+    stamp = f"{now:%Y%m%d-%H%M%S.%f}"   # to the microsecond: saves a millisecond apart happen
     result_id = f"{stamp}-{kind}-{secrets.token_hex(2)}"
     document["id"] = result_id
     atomic_write_json(results_dir() / f"{result_id}.json", document)

@@ -8,7 +8,8 @@
 - LABCTL_REQUIRE_DOCKER=1 turns every skip into a failure (a missing wrk, pexpect or toolchain
   included): a skipped test proves nothing, and CI must not go green by skipping.
 - The engine is shared (other test runs, other people's labctl): a test only ever looks at, and
-  removes, the containers of the labctl processes it started itself (label ``labctl.pid``).
+  removes, the containers of the labctl processes it started itself (label ``labctl.pid``; every
+  labctl a test starts through subprocess is noted, however it was started).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -142,19 +144,34 @@ def docker_engine(request, _engine):
 _started_pids: list[int] = []   # labctl processes the current test started
 
 
+def _runs_labctl(args) -> bool:
+    words = [str(a) for a in args] if isinstance(args, (list, tuple)) else str(args).split()
+    return any(Path(w).name == "labctl" for w in words) or \
+        any(a == "-m" and b == "labctl" for a, b in zip(words, words[1:]))
+
+
+class _RecordingPopen(subprocess.Popen):
+    """subprocess.Popen that notes the pid of every labctl it starts, so a test that runs
+    labctl with subprocess.run directly still has its containers counted as its own."""
+
+    def __init__(self, args, *rest, **kwargs):
+        super().__init__(args, *rest, **kwargs)
+        if _runs_labctl(args):
+            _started_pids.append(self.pid)
+
+
 @pytest.fixture(autouse=True)
-def _forget_started_pids():
+def _labctl_started_by_this_test(monkeypatch):
     _started_pids.clear()
+    monkeypatch.setattr(subprocess, "Popen", _RecordingPopen)
     yield
     _started_pids.clear()
 
 
 def start_labctl(*args: str, env: dict | None = None, **popen) -> subprocess.Popen:
     """``python -m labctl ARGS`` in the background; its containers count as this test's."""
-    process = subprocess.Popen([sys.executable, "-m", "labctl", *args], text=True,
-                               env=env or os.environ.copy(), **popen)
-    _started_pids.append(process.pid)
-    return process
+    return subprocess.Popen([sys.executable, "-m", "labctl", *args], text=True,
+                            env=env or os.environ.copy(), **popen)   # noted by _RecordingPopen
 
 
 class LabctlRun(subprocess.CompletedProcess[str]):
@@ -202,8 +219,8 @@ def started_by(client, pids) -> list:
 
 @pytest.fixture
 def leftover_containers(docker_engine):
-    """A callable listing the containers this test's labctl runs (``labctl()``,
-    ``start_labctl()``, or labctl code called in this process) started and left behind.
+    """A callable listing the containers this test's labctl runs (any labctl it started as a
+    process, or labctl code called in this process) started and left behind.
 
     Containers of other labctl processes on the same engine (another test run, a person's kept
     server) are not this test's business, even when they appear during it."""

@@ -138,7 +138,7 @@ def test_a_corrupt_result_is_moved_aside_with_a_warning():
 
     good = store.save_result("compare", {"schema": "labctl.compare/1", "created": "t",
                                          "servers": {"go": {}}})
-    corrupt = store.results_dir() / "20260101-000000.000-compare-dead.json"
+    corrupt = store.results_dir() / "20260101-000000.000000-compare-dead.json"
     corrupt.write_text('{"schema": "labctl.compare/1", "servers": {')   # cut short
     result = CliRunner().invoke(app, ["results", "--json"])
     assert result.exit_code == 0, result.output
