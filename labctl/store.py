@@ -1,19 +1,19 @@
 """Saved results: every compare and load run, as one JSON file each in the user's data directory.
 
 Files are written atomically and never rewritten. An id looks like
-``20261123-160512-compare-3fa2``: sortable by time, readable, and unique enough to type a prefix.
+``20261123-160512.123456-compare-3fa2`` (date, time to the microsecond, kind, random): sortable
+by time even for runs saved a millisecond apart, readable, and unique enough to type a prefix.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets
 from pathlib import Path
 
 from labctl import paths
 from labctl.errors import LabctlError, UsageProblem
-from labctl.fileio import atomic_write_json
+from labctl.fileio import CorruptFile, atomic_write_json, read_json
 
 
 def results_dir() -> Path:
@@ -22,7 +22,8 @@ def results_dir() -> Path:
 
 def save_result(kind: str, document: dict) -> str:
     """Store ``document`` (a compare/load/run document) and return its new id."""
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    now = dt.datetime.now()
+    stamp = f"{now:%Y%m%d-%H%M%S.%f}"   # to the microsecond: saves a millisecond apart happen
     result_id = f"{stamp}-{kind}-{secrets.token_hex(2)}"
     document["id"] = result_id
     atomic_write_json(results_dir() / f"{result_id}.json", document)
@@ -30,14 +31,23 @@ def save_result(kind: str, document: dict) -> str:
 
 
 def list_results() -> list[dict]:
-    """Every saved result, newest first, with the fields a listing needs."""
+    """Every saved result, newest first, with the fields a listing needs.
+
+    A file that does not parse is moved aside (kept, never deleted) with a warning on stderr,
+    and left out.
+    """
     found = []
     for path in sorted(results_dir().glob("*.json"), reverse=True):
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            found.append({"id": path.stem, "kind": "?", "created": "?", "unreadable": True})
+            document = read_json(path)
+        except CorruptFile as corrupt:
+            from labctl import ui
+
+            ui.warn(f"the saved result {path.stem} could not be read ({corrupt.reason}); moved it "
+                    f"to {corrupt.moved_to}")
             continue
+        if not isinstance(document, dict):
+            continue   # gone since the listing (read_json's default), or not a result at all
         found.append({
             "id": path.stem,
             "kind": document.get("schema", "?").split("/")[0].removeprefix("labctl."),
@@ -51,7 +61,7 @@ def list_results() -> list[dict]:
 
 def load_result(reference: str) -> dict:
     """A saved result by id, unique id prefix, or ``latest``."""
-    entries = [e for e in list_results() if not e.get("unreadable")]
+    entries = list_results()
     if not entries:
         raise LabctlError("no saved results yet", "Run labctl compare or labctl load first")
     if reference == "latest":

@@ -108,8 +108,9 @@ class Runtime(abc.ABC):
         """Remove what a labctl process that no longer exists left running; return their names."""
 
     @abc.abstractmethod
-    def down(self) -> list[str]:
-        """Remove everything labctl started on this machine (kept ones included)."""
+    def down(self, session: str | None = None) -> list[str]:
+        """Remove everything labctl started on this machine (kept ones included); with
+        ``session``, only what the labctl run with that session id started."""
 
     @abc.abstractmethod
     def logs_of_kept(self, server: Server, tail: int) -> str: ...

@@ -50,7 +50,6 @@ LABEL_ROLE = "labctl.role"       # helper containers: "loadgen", "probe"
 LABEL_MACHINE = "labctl.machine"
 ENGINE_PATH_KIND = "engine-bridge"   # measured from a container next to the server
 HEALTH_WATCH_TIMEOUT_S = 60.0
-LIST_ATTEMPTS = 5
 LABEL_SOURCE_HASH = "org.labctl.source-hash"
 BUILD_TAIL_LINES = 30
 STOP_GRACE_S = 3
@@ -452,17 +451,18 @@ class DockerRuntime(Runtime):
     # -- clean-up -------------------------------------------------------------------------
 
     def _ours(self, *, all_states: bool = True):
-        """labctl's containers. The SDK lists, then inspects each one: a container removed in
-        between (another labctl finishing, on a shared engine) fails the whole list, so try
-        again rather than fail the command."""
+        """Every labctl container. Listed sparse, then inspected one by one, skipping any removed
+        in between: on a shared engine another labctl may remove one at any moment, and the
+        SDK's full listing would fail on it with NotFound."""
         docker = _docker_module()
-        for attempt in range(LIST_ATTEMPTS):
+        found = []
+        for sparse in self.client.containers.list(all=all_states, sparse=True,
+                                                  filters={"label": LABEL}):
             try:
-                return self.client.containers.list(all=all_states, filters={"label": LABEL})
+                found.append(self.client.containers.get(sparse.id))
             except docker.errors.NotFound:
-                if attempt == LIST_ATTEMPTS - 1:
-                    raise
-        return []
+                continue
+        return found
 
     def reap_orphans(self) -> list[str]:
         reaped = []
@@ -479,15 +479,18 @@ class DockerRuntime(Runtime):
             reaped.append(container.name)
         return reaped
 
-    def down(self) -> list[str]:
-        """Everything labctl started from this machine. On an engine elsewhere, which other
-        machines may share, containers started from another machine are left to their owner."""
+    def down(self, session: str | None = None) -> list[str]:
+        """Everything labctl started from this machine (only one run's with ``session``). On an
+        engine elsewhere, which other machines may share, containers started from another
+        machine are left to their owner."""
         removed = []
         host = socket.gethostname()
         for container in self._ours():
             labels = container.labels
             if self.location.remote and (labels.get(LABEL_HOST, host) != host
                                          or not _same_machine(labels)):
+                continue
+            if session is not None and labels.get(LABEL_SESSION) != session:
                 continue
             _remove(container)
             removed.append(container.name)
