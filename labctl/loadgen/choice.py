@@ -9,7 +9,13 @@ from typing import Any, cast
 
 from labctl.cpus import client_cpuset
 from labctl.errors import LabctlError, UsageProblem
-from labctl.loadgen.generators import BuiltinClient, ContainerWrk, Generator, HostWrk
+from labctl.loadgen.generators import (
+    BuiltinClient,
+    ContainerGenerator,
+    ContainerWrk,
+    Generator,
+    HostWrk,
+)
 from labctl.loadgen.oha import ContainerOha, HostOha
 from labctl.loadgen.options import LoadOptions, LoadResult
 from labctl.runtime.base import Instance, ProgressCallback, Runtime
@@ -81,7 +87,7 @@ def prepare_generator(runtime: Runtime, options: LoadOptions,
         generator.prepare(progress)
         return generator
     except LabctlError as problem:
-        if options.generator != "auto" or not isinstance(generator, (ContainerWrk, ContainerOha)):
+        if options.generator != "auto" or not isinstance(generator, ContainerGenerator):
             raise
         if _engine_elsewhere(runtime):
             raise   # a host fallback could not reach a server on another machine
