@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
@@ -102,9 +102,21 @@ def root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print labctl's version and exit.")] = False,
+    context: Annotated[Optional[str], typer.Option(
+        "--context", metavar="NAME",
+        help="Docker context to use, as `docker --context` (wins over DOCKER_HOST). On an "
+             "engine elsewhere labctl measures from a container next to the servers.")] = None,
 ) -> None:
     """labctl: hands-on labs for how HTTP servers really behave."""
     ctx.obj = {"debug": debug}
+    if context:
+        from labctl import engine
+
+        try:
+            engine.use_context(context)
+        except LabctlError as error:
+            report_error(error, debug=debug)
+            raise typer.Exit(error.exit_code) from None
     if ctx.invoked_subcommand is not None:
         from labctl.runtime import reaper
 

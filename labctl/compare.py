@@ -19,10 +19,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from labctl import cpus, hostinfo, measure, stats, verify
+from labctl import clients, cpus, hostinfo, measure, stats, verify
 from labctl.cpus import cores
 from labctl.modes import FRESH, KEEPALIVE, MODE_LABELS
-from labctl.runner import server_facts
+from labctl.runner import cold_start_note, server_facts
 from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running, wait_healthy
 from labctl.servers import Server
@@ -52,6 +52,11 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
         entries[server.name] = {**server_facts(server),
                                 "build": _build(runtime, server, on_build_line)}
 
+    client = clients.for_runtime(runtime)
+    if client.on_engine:
+        phase("preparing the probe that runs next to the servers")
+        client.prepare(on_build_line)
+
     with ExitStack() as stack:
         instances: dict[str, Instance] = {}
         for server in chosen:
@@ -62,10 +67,15 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
             entry["path"] = {"kind": instance.path_kind, "description": instance.path}
             entry["limits"] = instance.limits.as_dict()
             entry["first_cold_start_ms"] = instance.cold_start_ms
+            entry["cold_start_note"] = cold_start_note(instance)
 
         phase("checking every server before measuring")
-        verifications = {name: verify.verify_responses(instances[name].server, inst.url)
-                         for name, inst in instances.items()}
+        if client.on_engine:   # one container run checks them all
+            verifications = client.check_all({name: (inst.server, inst.url)
+                                              for name, inst in instances.items()})
+        else:
+            verifications = {name: client.check(inst.server, inst.url)
+                             for name, inst in instances.items()}
         # Memory at rest, before any load: read it now, while nothing has been sent but checks.
         for name, instance in instances.items():
             entries[name]["idle_memory_bytes"] = runtime.idle_memory_bytes(instance)
@@ -74,16 +84,18 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
 
         if measurable:
             phase(f"timing {len(measurable)} server(s) in interleaved rounds")
-            with cpus.pinned(cpus.client_cpuset(options.limits)) as probe_cpus:
-                results = measure.measure(
-                    measurable, samples=options.samples, warmup=options.warmup,
-                    block=options.block,
-                    on_round=lambda done, total: phase(
-                        f"timing in interleaved rounds: {done}/{total}"))
+            if client.on_engine:
+                phase(f"timing {len(measurable)} server(s) in interleaved rounds, "
+                      f"{client.where}")
+            results, probe_cpus = client.measure(
+                measurable, cpuset=cpus.client_cpuset(options.limits),
+                samples=options.samples, warmup=options.warmup, block=options.block,
+                on_round=lambda done, total: phase(
+                    f"timing in interleaved rounds: {done}/{total}"))
         else:
             results, probe_cpus = {}, None
         for name, verification in verifications.items():
-            verify.verify_date_changes(verification, instances[name].url)
+            client.date_changes(verification, instances[name].url)
             entries[name]["verification"] = verification.as_dict()
             entries[name]["measured"] = name in measurable and verification.status != verify.FAIL
             if name in results:
@@ -105,6 +117,9 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
             samples.append(_cold_start(runtime, server, options.limits))
         entry["cold_start_ms"] = {"median": round(stats.median(samples), 1),
                                   "samples": [round(s, 1) for s in samples]}
+        note = entry.pop("cold_start_note", None)
+        if note:
+            entry["cold_start_ms"]["note"] = note
 
     document = {
         "schema": COMPARE_SCHEMA,
@@ -116,7 +131,8 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
             "samples": options.samples, "warmup_discarded": options.warmup,
             "cold_starts": options.cold_starts, "paths": list(measure.DEFAULT_PATHS),
             "modes": MODE_LABELS, "interleaved": True, "block": options.block,
-            "probe": "libcurl in-process (pycurl), time_total as curl -w reports it",
+            "probe": f"{client.description}, time_total as curl -w reports it",
+            "probe_where": client.where,
             "probe_cpus": probe_cpus,
             "load": getattr(options.load, "as_dict", lambda: None)() if options.load else None,
         },

@@ -29,7 +29,21 @@ def format_cpuset(cpus: set[int]) -> str:
     return ",".join(str(c) for c in sorted(cpus))
 
 
+# Set when the servers run on an engine on another machine: CPU sets then name that machine's
+# CPUs (0 … NCPU-1, as its engine reports them), not this one's.
+_engine_cpu_count: int | None = None
+
+
+def use_engine_cpus(count: int | None) -> None:
+    """Pin servers and clients within the remote engine's ``count`` CPUs from now on."""
+    global _engine_cpu_count
+    _engine_cpu_count = count
+
+
 def usable_cpus() -> set[int]:
+    """The CPUs servers and clients may be pinned to: this machine's, or the remote engine's."""
+    if _engine_cpu_count:
+        return set(range(_engine_cpu_count))
     try:
         return set(os.sched_getaffinity(0))
     except (AttributeError, OSError):

@@ -5,7 +5,6 @@ Collects facts only (a JSON-ready report); the command renders it.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -47,15 +46,32 @@ def check_docker() -> tuple[list[dict], bool]:
         items.append(_item("Docker engine", MISSING, problem.message, problem.hint))
         return items, False
     facts = runtime.describe()
-    host = os.environ.get("DOCKER_HOST", "default socket or context")
+    location = runtime.location
     items.append(_item("Docker engine", OK,
-                       f"{facts['engine_version']} (API {facts['api_version']}) at {host}"))
+                       f"{facts['engine_version']} (API {facts['api_version']})"))
+    items.append(_item("engine location", OK, location.describe()))
+    engine_cpus = runtime.engine_cpus()
+    items.append(_item("engine CPUs", OK if engine_cpus else WARN,
+                       f"{engine_cpus} ({location.engine_phrase})"
+                       if engine_cpus else "the engine did not say"))
+    if location.measure_on_engine:
+        items.append(_item(
+            "where labctl measures", OK,
+            f"in a container next to the servers on {location.engine_phrase} (the libcurl "
+            "probe and wrk run there, over its bridge network; nothing is published)"))
+        return _base_image_items(items, runtime), True
+    items.append(_item("where labctl measures", OK,
+                       "here: labctl's in-process libcurl probe on this machine"))
     bridge = Path("/sys/class/net/docker0").exists()
     items.append(_item(
         "bridge network from this host", OK if bridge else WARN,
         "docker0 is up: labctl measures over container IPs, without docker-proxy" if bridge else
         "no docker0 bridge visible (Docker Desktop?): labctl measures over published ports, "
         "which adds docker-proxy's ~80 µs to every new connection"))
+    return _base_image_items(items, runtime), True
+
+
+def _base_image_items(items: list[dict], runtime) -> list[dict]:
     wanted = [(f"base image for {s.name}", s.base_image_arg, s.default_base_image)
               for s in servers.SERVERS]
     wanted.append(("base image for the wrk container", config.DEBIAN_IMAGE_ARG,
@@ -67,7 +83,7 @@ def check_docker() -> tuple[list[dict], bool]:
             label, OK if present else WARN,
             f"{image} is {'present' if present else 'not present; the first build pulls it'}",
             None if present else f"docker pull {image}  (or export LABCTL_{arg}=an image you have)"))
-    return items, True
+    return items
 
 
 def check_toolchains() -> tuple[list[dict], list[str]]:

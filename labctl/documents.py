@@ -84,6 +84,10 @@ class Verification(TypedDict):
 
 class ProbePart(TypedDict):
     client: str
+    where: str                      # "in labctl's own process on this machine" or next to it
+    engine: NotRequired[str]        # the engine's machine, when the probe ran there
+    libcurl: NotRequired[Optional[str]]
+    image: NotRequired[Optional[str]]
     samples: int
     warmup_discarded: int
     modes: dict[str, str]
@@ -101,6 +105,7 @@ class RunDocument(TypedDict):
     path: PathPart
     url: str
     cold_start_ms: float
+    cold_start_note: NotRequired[str]   # set when timed on a remote engine's clock
     verification: Verification
     probe: ProbePart
     endpoints: dict[str, dict[str, Series]]
@@ -183,6 +188,7 @@ class LoadDocument(TypedDict):
 class ColdStart(TypedDict):
     median: float
     samples: list[float]
+    note: NotRequired[str]          # set when timed on a remote engine's clock
 
 
 class CompareEntry(ServerFacts):
@@ -206,6 +212,7 @@ class CompareParameters(TypedDict):
     interleaved: bool
     block: int
     probe: str
+    probe_where: str
     probe_cpus: Optional[str]
     load: Optional[dict[str, Any]]
 
@@ -558,6 +565,7 @@ class ServersDocument(TypedDict):
 class VerifyDocument(TypedDict):
     schema: str
     runtime: str
+    checked_from: str
     servers: list[Verification]
 
 

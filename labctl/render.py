@@ -115,13 +115,16 @@ def render_run(document: dict) -> Group:
     memory = f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ", no memory limit"
     probe_cpus = document["probe"].get("cpus")
     probe = f"  ·  probe on CPU {probe_cpus}" if probe_cpus else "  ·  probe shares the CPUs"
+    if document["probe"].get("engine"):
+        probe += f" ({document['probe']['where']})"
     parts.append(Text(
         f"server limited to {cores(limits['cpus'])}{cpuset}"
         f"{memory}{probe}  ·  {server['processes']} process: {server['concurrency']}"))
     built = (f"built in {build['seconds']:.1f} s" if build["built"] else "up to date, not rebuilt")
     parts.append(Text(
         f"{build['artifact']}: {fmt_bytes(build.get('size_bytes'))}, {built}  ·  "
-        f"cold start (start → first 200 on /health): {document['cold_start_ms']:.0f} ms"))
+        f"cold start (start → first 200 on /health): {document['cold_start_ms']:.0f} ms"
+        + (f" ({document['cold_start_note']})" if document.get("cold_start_note") else "")))
     verification = document["verification"]
     line = Text("checks: ")
     line.append_text(status_text(verification["status"]))
@@ -139,6 +142,8 @@ def render_run(document: dict) -> Group:
     parts.append(Text(""))
     via = ("through the published port" if document["path"]["kind"] != "loopback"
            else "on loopback")
+    if document["path"]["kind"] == "engine-bridge":
+        via += ", on the engine's machine"
     parts.append(Text(f"Reproduce one sample by hand (a new connection, {via}):"))
     parts.append(Text("  " + document["curl"], style="cmd"))
     return Group(*parts)
@@ -148,7 +153,8 @@ def render_run(document: dict) -> Group:
 
 BAR_WIDTH = 36
 PATH_KINDS = {"bridge": "each container's bridge IP", "published-port":
-              "published ports (through docker-proxy)", "loopback": "loopback"}
+              "published ports (through docker-proxy)", "loopback": "loopback",
+              "engine-bridge": "each container's bridge IP, from a probe container next to them"}
 
 
 def _cell_p50(entry: dict, path: str, mode: str, ratios: dict) -> Text:
@@ -198,6 +204,7 @@ def render_compare(document: dict) -> Group:
         f"to {cores(limits['cpus'])}{cpuset}"
         + (f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ", no memory limit")
         + (f"; probe on CPU {params['probe_cpus']}" if params.get("probe_cpus") else "")
+        + (f", {params['probe_where']}" if "next to" in params.get("probe_where", "") else "")
         + f"; {params['samples']} samples per path and connection, servers taking turns in "
           f"blocks of {params.get('block', 1)}, {params['warmup_discarded']} warm-up requests "
           "discarded."))
@@ -217,7 +224,9 @@ def render_compare(document: dict) -> Group:
         row(f"GET {path} keep-alive p50",
             [_cell_p50(servers[n], path, KEEPALIVE, ratios) for n in names])
         row("  p99", [_cell_p99(servers[n], path, KEEPALIVE) for n in names])
-    row("cold start (median)", [fmt_ms(servers[n]["cold_start_ms"]["median"]) for n in names])
+    row("cold start (median)", [("≤ " if "upper bound" in (servers[n]["cold_start_ms"].get("note")
+                                                          or "") else "")
+                                 + fmt_ms(servers[n]["cold_start_ms"]["median"]) for n in names])
     row("idle memory", [fmt_bytes(servers[n].get("idle_memory_bytes")) for n in names])
     row("image / build size", [fmt_bytes(servers[n]["build"].get("size_bytes")) for n in names])
     row("build time", [_build_cell(servers[n]["build"]) for n in names])
@@ -230,6 +239,9 @@ def render_compare(document: dict) -> Group:
                           for n in names])
     parts.append(Text(""))
     parts.append(table)
+    notes = sorted({servers[n]["cold_start_ms"].get("note") for n in names} - {None})
+    for note in notes:
+        parts.append(Text(f"cold start {note}", style="dim"))
     parts.append(Text(""))
     parts.extend(latency_bars(document, "/health"))
     parts.append(Text(""))

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from labctl import cpus, hostinfo, measure, verify
+from labctl import clients, cpus, hostinfo
 from labctl.probe import MODE_LABELS, curl_command
 from labctl.runtime.base import BuildInfo, Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running
@@ -34,20 +34,25 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
     phase = on_phase or (lambda _text: None)
     phase(f"preparing {server.title}")
     build = runtime.prepare(server, on_build_line, rebuild=options.rebuild)
+    client = clients.for_runtime(runtime)
+    if client.on_engine:
+        phase("preparing the probe that runs next to the server")
+        client.prepare(on_build_line)
     phase(f"starting {server.title}")
     with running(runtime, server, options.limits, keep=options.keep) as instance:
         phase(f"checking {server.title}")
-        checks = verify.verify_responses(server, instance.url)
-        phase(f"timing {server.title}: {options.samples} samples per path and connection mode")
-        with cpus.pinned(cpus.client_cpuset(instance.limits)) as probe_cpus:
-            results = measure.measure({server.name: instance.url}, samples=options.samples,
-                                      warmup=options.warmup)
-        verify.verify_date_changes(checks, instance.url)
+        checks = client.check(server, instance.url)
+        phase(f"timing {server.title}: {options.samples} samples per path and connection mode"
+              + (f", {client.where}" if client.on_engine else ""))
+        results, probe_cpus = client.measure({server.name: instance.url},
+                                             cpuset=cpus.client_cpuset(instance.limits),
+                                             samples=options.samples, warmup=options.warmup)
+        client.date_changes(checks, instance.url)
         document = {
             **document_head(RUN_SCHEMA, runtime, build, instance),
             "cold_start_ms": round(instance.cold_start_ms or 0.0, 1),
             "verification": checks.as_dict(),
-            "probe": {"client": "libcurl in-process (pycurl)", "samples": options.samples,
+            "probe": {**client.facts(), "samples": options.samples,
                       "warmup_discarded": options.warmup, "modes": MODE_LABELS,
                       "cpus": probe_cpus},
             "endpoints": {
@@ -58,9 +63,28 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
             "kept_running": options.keep,
             "host": hostinfo.host_facts(),
         }
+    note = cold_start_note(instance)
+    if note:
+        document["cold_start_note"] = note
     if "stop_seconds" in instance.extra:
         document["stop_seconds"] = instance.extra["stop_seconds"]
     return document
+
+
+def cold_start_note(instance: Instance) -> str | None:
+    """How a cold start timed on a remote engine differs from one timed here."""
+    clock = instance.extra.get("cold_start_clock")
+    if clock == "split":
+        note = ("from the start request to the first 200 seen by a probe waiting next to the "
+                "server (it got the address as the engine started the server)")
+    elif clock == "engine":
+        note = ("on the engine's clock: from the container's start to the first 200 seen by a "
+                "probe next to it")
+    else:
+        return None
+    if instance.extra.get("cold_start_upper_bound"):
+        note += " (an upper bound: the server was up before the probe, whose start is included)"
+    return note
 
 
 def document_head(schema: str, runtime: Runtime, build: BuildInfo, instance: Instance) -> dict:

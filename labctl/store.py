@@ -1,21 +1,21 @@
 """Saved results: every compare and load run, as one JSON file each in the user's data directory.
 
 Files are written atomically and never rewritten. An id looks like
-``20261123-160512-compare-3fa2``: sortable by time, readable, and unique enough to type a prefix.
+``20261123-160512.123456-compare-3fa2`` (date, time to the microsecond, kind, random): sortable
+by time even for runs saved a millisecond apart, readable, and unique enough to type a prefix.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 from labctl import paths
 from labctl.errors import EnvironmentProblem, LabctlError, UsageProblem
-from labctl.fileio import atomic_write_json, locked
+from labctl.fileio import CorruptFile, atomic_write_json, locked, read_json
 
 
 def results_dir() -> Path:
@@ -32,7 +32,8 @@ def save_result(kind: str, document: dict) -> str:
     folder = results_dir()
     try:
         with locked(folder / "results"):
-            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            now = dt.datetime.now()
+            stamp = f"{now:%Y%m%d-%H%M%S.%f}"   # to the microsecond: saves a millisecond apart happen
             result_id = f"{stamp}-{kind}-{secrets.token_hex(2)}"
             while (folder / f"{result_id}.json").exists():
                 result_id = f"{stamp}-{kind}-{secrets.token_hex(2)}"
@@ -64,16 +65,25 @@ def saved(kind: str, document: dict) -> Iterator[str | None]:
 
 
 def list_results() -> list[dict]:
-    """Every saved result, newest first, with the fields a listing needs."""
+    """Every saved result, newest first, with the fields a listing needs.
+
+    A file that does not parse is moved aside (kept, never deleted) with a warning on stderr,
+    and left out.
+    """
     found = []
     for path in sorted(results_dir().glob("*.json"), reverse=True):
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            document = None
-        if not isinstance(document, dict) or not isinstance(document.get("schema", ""), str):
-            found.append({"id": path.stem, "kind": "?", "created": "?", "unreadable": True})
+            document = read_json(path)
+        except CorruptFile as corrupt:
+            from labctl import ui
+
+            ui.warn(f"the saved result {path.stem} could not be read ({corrupt.reason}); moved it "
+                    f"to {corrupt.moved_to}")
             continue
+        except OSError:
+            continue   # a directory named like a result, a file that cannot be read
+        if not isinstance(document, dict) or not isinstance(document.get("schema", ""), str):
+            continue   # gone since the listing (read_json's default), or not a result at all
         runtime = document.get("runtime")
         found.append({
             "id": path.stem,
@@ -91,7 +101,7 @@ def load_result(reference: str) -> dict:
     if not reference.strip():
         raise UsageProblem("an empty result id", "Give an id or its start (labctl results lists them), "
                            "or 'latest'")
-    entries = [e for e in list_results() if not e.get("unreadable")]
+    entries = list_results()
     if not entries:
         raise LabctlError("no saved results yet", "Run labctl compare or labctl load first")
     if reference == "latest":

@@ -176,14 +176,21 @@ def verify_servers(runtime: Runtime, chosen: list[Server], limits: Limits,
                    on_phase: Callable[[str], None] | None = None) -> dict:
     """`labctl verify`: build, start and check each server in turn; the ``labctl.verify/1``
     document."""
+    from labctl import clients
+
     phase = on_phase or (lambda _text: None)
+    client = clients.for_runtime(runtime)
+    if client.on_engine:
+        phase("preparing the probe that runs next to the servers")
+        client.prepare(on_build_line)
     results = []
     for server in chosen:
         phase(f"building {server.title}")
         runtime.prepare(server, on_build_line)
         phase(f"checking {server.title}")
         with running(runtime, server, limits) as instance:
-            verification = verify_responses(server, instance.url)
-            verify_date_changes(verification, instance.url)
+            verification = client.check(server, instance.url)
+            client.date_changes(verification, instance.url)
         results.append(verification.as_dict())
-    return {"schema": VERIFY_SCHEMA, "runtime": runtime.name, "servers": results}
+    return {"schema": VERIFY_SCHEMA, "runtime": runtime.name, "checked_from": client.where,
+            "servers": results}

@@ -1,8 +1,26 @@
-"""Shared fixtures: every test gets its own user data directory, never the real one."""
+"""Shared fixtures and rules for the whole suite.
+
+- Every test gets its own user data directory, never the real one.
+- The Docker engine: a test that uses it carries the ``docker`` marker (enforced: a test without
+  it sees a dead engine socket), and is skipped without an engine, unless
+  LABCTL_REQUIRE_DOCKER=1 (CI), where a missing engine is a failure. Only the errors that mean
+  "no engine" count as no engine; anything else (a labctl bug) fails.
+- LABCTL_REQUIRE_DOCKER=1 turns every skip into a failure (a missing wrk, pexpect or toolchain
+  included): a skipped test proves nothing, and CI must not go green by skipping.
+- The engine is shared (other test runs, other people's labctl): a test only ever looks at, and
+  removes, the containers of the labctl processes it started itself (label ``labctl.pid``; every
+  labctl a test starts through subprocess is noted, however it was started).
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +28,43 @@ import pytest
 os.environ.setdefault("LABCTL_WIDTH", "120")
 os.environ.pop("FORCE_COLOR", None)
 
+STRICT = os.environ.get("LABCTL_REQUIRE_DOCKER") == "1"
+
+# Unique to this test run: names and tags of fixture images and containers carry it, so two test
+# runs on one engine never build over, remove or reap each other's.
+RUN_TOKEN = secrets.token_hex(3)
+
+LABCTL_TIMEOUT_S = 1200   # a first Rust build on 2 cores takes minutes
+
+
+# -- no silent skips --------------------------------------------------------------------------
+
+def _strict_reason(report) -> str:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+    return f"skipped under LABCTL_REQUIRE_DOCKER=1, where every test must run: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if STRICT and report.skipped and not hasattr(report, "wasxfail"):
+        report.longrepr = _strict_reason(report)
+        report.outcome = "failed"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """A module skipped as a whole (``pytest.importorskip``) fails too under the strict rule."""
+    outcome = yield
+    report = outcome.get_result()
+    if STRICT and report.skipped:
+        report.longrepr = _strict_reason(report)
+        report.outcome = "failed"
+
+
+# -- isolation --------------------------------------------------------------------------------
 
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(tmp_path, monkeypatch, shared_cache_dir):
@@ -22,7 +77,19 @@ def isolated_user_dirs(tmp_path, monkeypatch, shared_cache_dir):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(shared_cache_dir))
+    monkeypatch.delenv("LABCTL_RUNTIME", raising=False)   # the default is a test's own choice
     yield
+
+
+@pytest.fixture(autouse=True)
+def engine_only_with_the_marker(request, monkeypatch, tmp_path):
+    """A test marked ``docker`` gets the engine (or is skipped/failed without one); any other
+    test sees a dead engine socket, so one that touches the engine without the marker cannot
+    pass by accident on a machine that happens to have Docker."""
+    if request.node.get_closest_marker("docker"):
+        request.getfixturevalue("docker_engine")
+    else:
+        monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine-without-the-docker-marker.sock")
 
 
 @pytest.fixture(scope="session")
@@ -33,65 +100,162 @@ def shared_cache_dir(tmp_path_factory):
     return str(tmp_path_factory.mktemp("cache"))
 
 
-def _engine_problem() -> str | None:
-    """None when a Docker engine answers, else why not."""
-    try:
-        from labctl.runtime.docker import connect
+# -- the engine -------------------------------------------------------------------------------
 
-        connect()
-        return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "no engine" here
-        return getattr(exc, "message", None) or str(exc)
+def _no_engine_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "no engine answers here", and nothing else."""
+    import docker
+    import requests
+
+    from labctl.errors import EnvironmentProblem
+
+    return (EnvironmentProblem, docker.errors.DockerException,
+            requests.exceptions.ConnectionError)
 
 
 @pytest.fixture(scope="session")
-def docker_engine():
-    """Skip a Docker test when no engine answers, unless LABCTL_REQUIRE_DOCKER=1 (CI), where a
-    missing engine is a failure: a skipped integration test proves nothing."""
-    problem = _engine_problem()
-    if problem is None:
-        from labctl.runtime.docker import connect
+def _engine():
+    """A client for the engine, or why there is none. Any other exception (a bug in labctl's
+    connect()) propagates and fails every Docker test instead of skipping them."""
+    from labctl.runtime.docker import connect
 
-        return connect()
-    if os.environ.get("LABCTL_REQUIRE_DOCKER") == "1":
+    try:
+        return connect(), None
+    except _no_engine_errors() as exc:
+        return None, getattr(exc, "message", None) or str(exc)
+
+
+@pytest.fixture
+def docker_engine(request, _engine):
+    """The Docker client. Only for tests marked ``docker``."""
+    if not request.node.get_closest_marker("docker"):
+        pytest.fail(f"{request.node.name} uses the Docker engine without the docker marker",
+                    pytrace=False)
+    client, problem = _engine
+    if client is not None:
+        return client
+    if STRICT:
         pytest.fail(f"LABCTL_REQUIRE_DOCKER=1 but no Docker engine: {problem}", pytrace=False)
     pytest.skip(f"no Docker engine: {problem}")
 
 
-def interrupt_when_ready(process, ready, what: str, timeout_s: float = 60) -> str:
-    """Wait until ``ready()`` (e.g. a container of the run exists), then Ctrl-C the labctl
-    ``process`` as a person would, and return its stderr."""
-    import signal
-    import time
+# -- labctl processes and the containers they leave -------------------------------------------
 
+_started_pids: list[int] = []   # labctl processes the current test started
+
+
+def _runs_labctl(args) -> bool:
+    words = [str(a) for a in args] if isinstance(args, (list, tuple)) else str(args).split()
+    return any(Path(w).name == "labctl" for w in words) or \
+        any(a == "-m" and b == "labctl" for a, b in zip(words, words[1:]))
+
+
+class _RecordingPopen(subprocess.Popen):
+    """subprocess.Popen that notes the pid of every labctl it starts, so a test that runs
+    labctl with subprocess.run directly still has its containers counted as its own."""
+
+    def __init__(self, args, *rest, **kwargs):
+        super().__init__(args, *rest, **kwargs)
+        if _runs_labctl(args):
+            _started_pids.append(self.pid)
+
+
+@pytest.fixture(autouse=True)
+def _labctl_started_by_this_test(monkeypatch):
+    _started_pids.clear()
+    monkeypatch.setattr(subprocess, "Popen", _RecordingPopen)
+    yield
+    _started_pids.clear()
+
+
+def start_labctl(*args: str, env: dict | None = None, **popen) -> subprocess.Popen:
+    """``python -m labctl ARGS`` in the background; its containers count as this test's."""
+    return subprocess.Popen([sys.executable, "-m", "labctl", *args], text=True,
+                            env=env or os.environ.copy(), **popen)   # noted by _RecordingPopen
+
+
+class LabctlRun(subprocess.CompletedProcess[str]):
+    """A finished labctl run, and the process id its containers are labelled with."""
+
+    pid: int
+
+
+def labctl(*args: str, env: dict | None = None, timeout: float = LABCTL_TIMEOUT_S,
+           input: str | None = None) -> LabctlRun:
+    """Run ``python -m labctl ARGS`` to the end. The result's ``pid`` is that labctl's process id
+    (label ``labctl.pid`` of every container it started)."""
+    process = start_labctl(*args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL)
+    try:
+        stdout, stderr = process.communicate(input=input, timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    result = LabctlRun(process.args, process.returncode, stdout, stderr)
+    result.pid = process.pid
+    return result
+
+
+def labctl_containers(client) -> list:
+    """Every labctl container on the engine, whoever started it (look, never remove). Listed
+    sparse and inspected one by one: another labctl may remove one in between."""
+    import docker
+
+    found = []
+    for sparse in client.containers.list(all=True, sparse=True, filters={"label": "labctl"}):
+        try:
+            found.append(client.containers.get(sparse.id))
+        except docker.errors.NotFound:
+            continue
+    return found
+
+
+def started_by(client, pids) -> list:
+    """The labctl containers that the labctl processes ``pids`` started and that still exist."""
+    wanted = {str(pid) for pid in pids}
+    return [c for c in labctl_containers(client) if c.labels.get("labctl.pid") in wanted]
+
+
+@pytest.fixture
+def leftover_containers(docker_engine):
+    """A callable listing the containers this test's labctl runs (any labctl it started as a
+    process, or labctl code called in this process) started and left behind.
+
+    Containers of other labctl processes on the same engine (another test run, a person's kept
+    server) are not this test's business, even when they appear during it."""
+    before = {c.id for c in labctl_containers(docker_engine)}
+
+    def leftovers() -> list:
+        return [c for c in started_by(docker_engine, [*_started_pids, os.getpid()])
+                if c.id not in before]
+
+    return leftovers
+
+
+def interrupt_when_ready(process, ready, what: str, timeout_s: float = 120) -> str:
+    """Wait until ``ready()`` (a signal from what the labctl ``process`` started: a container
+    running, a server answering), then Ctrl-C it as a person would, and return its stderr."""
     try:
         deadline = time.monotonic() + timeout_s
         while not ready():
             assert process.poll() is None, process.communicate()[1]
             assert time.monotonic() < deadline, f"no {what} started within {timeout_s:g} s"
-            time.sleep(0.1)
-        time.sleep(0.5)   # let it get into its measuring loop
+            time.sleep(0.05)
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait()
     return stderr
 
 
-def labctl_containers(client) -> list:
-    return client.containers.list(all=True, filters={"label": "labctl"})
+def answers(url: str) -> bool:
+    """True when ``url`` answers 200 (a server that is up and serving)."""
+    import httpx
 
-
-@pytest.fixture
-def leftover_containers(docker_engine):
-    """A callable listing labctl containers that appeared during the test and are still there.
-
-    Containers that existed before the test (another labctl run on the same engine) are not
-    this test's business."""
-    before = {c.id for c in labctl_containers(docker_engine)}
-
-    def leftovers() -> list:
-        return [c for c in labctl_containers(docker_engine) if c.id not in before]
-
-    return leftovers
+    try:
+        return httpx.get(url, timeout=1, trust_env=False).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from conftest import labctl
+from test_contracts import assert_conforms
 
 from labctl import bottleneck, servers
 from labctl.runtime.base import Limits
@@ -62,29 +61,32 @@ def test_server_timing_parsing():
 
 @pytest.mark.docker
 def test_lab_end_to_end_on_go_and_python(docker_engine, leftover_containers):
-    result = subprocess.run(
-        [sys.executable, "-m", "labctl", "lab", "bottleneck", "go", "python", "--json",
-         "-d", "2s", "--runtime", "docker"],
-        capture_output=True, text=True, timeout=1200, env=os.environ.copy())
+    result = labctl("lab", "bottleneck", "go", "python", "--json", "-d", "2s",
+                    "--runtime", "docker")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
+    assert_conforms(document)
     assert document["schema"] == "labctl.lab.bottleneck/1"
     measured = {name: {s["step"]: s for s in entry["steps"]}
                 for name, entry in document["servers"].items()}
-    for steps in measured.values():
-        assert [s for s in steps] == ["baseline", "blocking", "async", "sequential", "parallel"]
+    rps = {name: {key: step["measured"]["requests_per_s"] for key, step in steps.items()}
+           for name, steps in measured.items()}
+    # One at a time, a 50 ms wait allows 20 req/s at most: what a stalled event loop gets.
+    one_at_a_time = 1000 / 50
+    for name, steps in measured.items():
+        assert list(steps) == ["baseline", "blocking", "async", "sequential", "parallel"]
         for step in steps.values():
             assert step["measured"]["socket_errors"] == 0 and step["measured"]["non_2xx"] == 0
-        db = steps["async"]["server_timing"]["server_timing_ms"]["db"]
-        assert 50 <= db < 60
-        # Coarse bounds, far from both predictions, so a busy machine cannot flip them: 10
-        # connections waiting 50 ms without blocking allow ~200 req/s.
-        assert steps["async"]["measured"]["requests_per_s"] > 100
-        assert steps["parallel"]["measured"]["requests_per_s"] > \
-            steps["sequential"]["measured"]["requests_per_s"]
-    # The lesson's point: a blocking wait stalls Python's one event loop (~20 req/s), while Go
-    # parks only the goroutine of that connection (~200 req/s).
-    assert measured["python"]["blocking"]["measured"]["requests_per_s"] < 40
-    assert measured["go"]["blocking"]["measured"]["requests_per_s"] > 100
+        timing = steps["async"]["server_timing"]
+        # The db step waited the 50 ms asked for, and is part of the request's own total.
+        assert 50 <= timing["server_timing_ms"]["db"] <= timing["x_timing_ms"] + 0.5, timing
+        # 10 connections waiting without blocking overlap their waits: several times what one
+        # at a time allows (~200 req/s predicted; a busy machine lowers it, not to 20).
+        assert rps[name]["async"] > 4 * one_at_a_time, rps
+        assert rps[name]["parallel"] > rps[name]["sequential"], rps
+    # The lesson's point: a blocking wait stalls Python's one event loop (~20 req/s: it cannot
+    # exceed one at a time), while Go parks only the goroutine of that connection (~200 req/s).
+    assert rps["python"]["blocking"] <= one_at_a_time * 1.25, rps   # edge effects of a 2 s run
+    assert rps["go"]["blocking"] > 4 * rps["python"]["blocking"], rps
     assert measured["python"]["blocking"]["prediction"]["requests_per_s"] == 20
     assert leftover_containers() == []

@@ -103,3 +103,46 @@ def test_base_image_override_from_config_file(monkeypatch, tmp_path):
     monkeypatch.delenv("LABCTL_RUST_IMAGE", raising=False)
     assert config.base_image("RUST_IMAGE", "rust:1.95") == "mirror.example/rust:1.95"
     config._file_settings.cache_clear()
+
+
+def _config_file(tmp_path, text: str) -> None:
+    from labctl import config
+
+    folder = tmp_path / "config" / "labctl"   # XDG_CONFIG_HOME is tmp_path/config (conftest)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text(text)
+    config._file_settings.cache_clear()
+
+
+@pytest.mark.parametrize("where", ["environment", "config file"])
+def test_the_default_runtime_comes_from_labctl_runtime_or_the_config_file(where, monkeypatch,
+                                                                          tmp_path):
+    """With no --runtime, LABCTL_RUNTIME (else the config file's runtime =) decides. Asked for
+    docker with a dead engine, `run` fails at once, where auto would fall back to local."""
+    if where == "environment":
+        monkeypatch.setenv("LABCTL_RUNTIME", "docker")
+    else:
+        _config_file(tmp_path, 'runtime = "docker"\n')
+    result = runner.invoke(app, ["run", "go"])
+    assert result.exit_code == 2, result.output
+    assert "no-engine" in result.stderr and "--runtime local" in result.stderr
+    doctor = json.loads(runner.invoke(app, ["doctor", "--json"]).stdout)
+    assert doctor["default_runtime"] == "docker"
+
+
+def test_labctl_runtime_wins_over_the_config_file(monkeypatch, tmp_path):
+    from labctl import runtime
+
+    _config_file(tmp_path, 'runtime = "docker"\n')
+    monkeypatch.setenv("LABCTL_RUNTIME", "local")
+    assert runtime.select(None).name == "local"
+    monkeypatch.delenv("LABCTL_RUNTIME")
+    _config_file(tmp_path, 'runtime = "local"\n')
+    assert runtime.select(None).name == "local"
+
+
+def test_a_bad_default_runtime_is_one_line_and_exit_2(monkeypatch):
+    monkeypatch.setenv("LABCTL_RUNTIME", "podman")
+    result = runner.invoke(app, ["run", "go"])
+    assert result.exit_code == 2
+    assert "unknown runtime 'podman'" in result.stderr and "Traceback" not in result.stderr

@@ -1,15 +1,20 @@
-"""Integration on the real engine: compare end to end, verification of a broken server, and
-saved results listed, shown and diffed."""
+"""Integration on the real engine: the README's main job (all four servers compared) end to end,
+its exports, verification of a broken server through the command line, and saved results
+listed, shown and diffed."""
 
 from __future__ import annotations
 
+import csv
+import html
+import io
 import json
-import os
-import subprocess
-import sys
+import re
 from pathlib import Path
 
 import pytest
+from conftest import RUN_TOKEN, labctl
+from test_contracts import assert_conforms
+from typer.testing import CliRunner
 
 from labctl import servers
 from labctl.servers import Server
@@ -19,85 +24,111 @@ pytestmark = pytest.mark.docker
 ASSETS = Path(__file__).parent / "assets"
 
 
-def labctl(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "labctl", *args], capture_output=True, text=True,
-                          timeout=1200, env=os.environ.copy(), stdin=subprocess.DEVNULL)
-
-
-def check_shape(value, shape, where="document"):
-    """A small structural schema check: dict shapes, list/type leaves."""
-    if isinstance(shape, dict):
-        assert isinstance(value, dict), f"{where} is not an object"
-        for key, sub in shape.items():
-            assert key in value, f"{where}.{key} is missing"
-            check_shape(value[key], sub, f"{where}.{key}")
-    elif isinstance(shape, type) or isinstance(shape, tuple):
-        assert isinstance(value, shape), f"{where} is {type(value).__name__}, expected {shape}"
-
-
-SUMMARY = {k: (int, float) for k in ("count", "min", "p50", "p90", "p99", "max", "mean",
-                                    "p50_low", "p50_high")}
-SERIES = {"unit": str, "samples": int, "non_2xx": int, "errors": int, "summary": SUMMARY,
-          "phases_p50": {"connect_us": (int, float), "ttfb_us": (int, float)}}
-SERVER_ENTRY = {
-    "name": str, "language": str, "framework": str, "framework_version": str, "processes": int,
-    "concurrency": str, "build": {"artifact": str, "built": bool, "seconds": (int, float)},
-    "path": {"kind": str, "description": str},
-    "limits": {"cpus": (int, float), "memory_mb": int},
-    "verification": {"server": str, "status": str, "checks": list},
-    "idle_memory_bytes": int, "measured": bool,
-    "latency": {p: {"fresh": SERIES, "keepalive": SERIES} for p in ("/", "/health")},
-    "cold_start_ms": {"median": (int, float), "samples": list},
-}
-COMPARE_SHAPE = {
-    "schema": str, "id": str, "created": str,
-    "runtime": {"runtime": str, "engine_version": str},
-    "host": {"cpu": str, "cores": int, "labctl_version": str, "source_revision": str},
-    "limits": {"cpus": (int, float), "memory_mb": int},
-    "parameters": {"samples": int, "warmup_discarded": int, "cold_starts": int, "paths": list,
-                   "interleaved": bool},
-    "servers": dict,
-    "analysis": {"ratios": dict, "ties": list, "reading": list},
-}
-
-
-def test_compare_two_servers_end_to_end(docker_engine, leftover_containers, tmp_path):
-    svg = tmp_path / "compare.svg"
-    result = labctl("compare", "go", "node", "--json", "--samples", "30", "--cold-starts", "2",
-                    "--runtime", "docker", "--svg", str(svg))
+def test_compare_all_four_servers_end_to_end(docker_engine, leftover_containers, tmp_path):
+    """`labctl compare`, the README's main job: the four servers, one table, every export."""
+    svg, page = tmp_path / "compare.svg", tmp_path / "compare.html"
+    result = labctl("compare", "--json", "--samples", "30", "--warmup", "5", "--cold-starts", "2",
+                    "--runtime", "docker", "--svg", str(svg), "--html", str(page))
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    check_shape(document, COMPARE_SHAPE)
+    assert_conforms(document)
     assert document["schema"] == "labctl.compare/1"
-    assert list(document["servers"]) == ["go", "node"]
+    assert list(document["servers"]) == ["go", "python", "rust", "node"]   # all four, in order
+    parameters = document["parameters"]
+    assert parameters["samples"] == 30 and parameters["cold_starts"] == 2
+    assert parameters["interleaved"] is True and parameters["block"] >= 1
     for name, entry in document["servers"].items():
-        check_shape(entry, SERVER_ENTRY, f"servers.{name}")
+        assert entry["name"] == name
         assert entry["path"]["kind"] == "bridge"
-        assert entry["verification"]["status"] == "pass"
+        assert entry["verification"]["status"] == "pass", entry["verification"]
+        assert entry["measured"] is True
         assert len(entry["cold_start_ms"]["samples"]) == 2
         assert entry["limits"] == document["limits"]   # the same limits for every server
-    ratios = document["analysis"]["ratios"]["/health fresh"]
-    assert min(ratios["p50_ratio"].values()) == 1.0
-    assert svg.read_text().startswith("<svg")
+        assert entry["idle_memory_bytes"] > 0
+        for path in ("/", "/health"):
+            for mode in ("fresh", "keepalive"):
+                series = entry["latency"][path][mode]
+                assert series["samples"] == 30 and series["errors"] == 0, (name, path, mode)
+                assert series["non_2xx"] == 0
+    for key in ("/ fresh", "/ keepalive", "/health fresh", "/health keepalive"):
+        ratios = document["analysis"]["ratios"][key]
+        assert set(ratios["p50_ratio"]) == set(servers.NAMES)
+        assert ratios["p50_ratio"][ratios["fastest"]] == 1.0
+        assert min(ratios["p50_ratio"].values()) == 1.0
+    assert document["analysis"]["reading"]
     assert leftover_containers() == []
 
-    # Saved, listed, shown and diffed.
-    listing = json.loads(labctl("results", "--json").stdout)["results"]
-    assert listing[0]["id"] == document["id"] and listing[0]["kind"] == "compare"
-    shown = json.loads(labctl("results", "show", document["id"][:20], "--json").stdout)
-    assert shown == document
-    again = labctl("compare", "go", "--json", "--samples", "20", "--cold-starts", "1",
+    # The pictures show the same table.
+    assert svg.read_text().startswith("<svg")
+    page_text = page.read_text()
+    assert page_text.lstrip().lower().startswith("<!doctype html")
+    shown = " ".join(html.unescape(re.sub(r"<[^>]+>", "", page_text)).split())
+    for server in servers.SERVERS:
+        assert server.title in shown, server.title
+    assert "p50" in shown and "keep-alive" in shown
+
+    # Saved, listed (newest first) and shown as it was.
+    listing = labctl("results", "--json")
+    assert listing.returncode == 0, listing.stderr
+    assert_conforms(json.loads(listing.stdout))
+    entries = json.loads(listing.stdout)["results"]
+    assert entries[0]["id"] == document["id"] and entries[0]["kind"] == "compare"
+    assert entries[0]["servers"] == list(servers.NAMES)
+    shown_again = labctl("results", "show", document["id"][:20], "--json")
+    assert shown_again.returncode == 0, shown_again.stderr
+    assert json.loads(shown_again.stdout) == document
+
+
+def test_compare_as_csv_then_diff(docker_engine, leftover_containers):
+    """`compare --csv`: a row per server, path and connection mode, with the saved figures;
+    then two saved runs diffed."""
+    first = labctl("compare", "go", "node", "--csv", "--samples", "20", "--cold-starts", "1",
                    "--runtime", "docker")
-    assert again.returncode == 0, again.stderr
-    second = json.loads(again.stdout)
-    diff = labctl("results", "diff", document["id"], second["id"], "--json")
+    assert first.returncode == 0, first.stderr
+    rows = list(csv.DictReader(io.StringIO(first.stdout)))
+    assert [(r["server"], r["path"], r["connection"]) for r in rows] == [
+        (server, path, mode) for server in ("go", "node") for path in ("/", "/health")
+        for mode in ("fresh", "keepalive")]
+    saved = json.loads(labctl("results", "show", "latest", "--json").stdout)
+    for row in rows:
+        series = saved["servers"][row["server"]]["latency"][row["path"]][row["connection"]]
+        assert int(row["samples"]) == series["samples"] == 20
+        assert float(row["p50_us"]) == series["summary"]["p50"]
+        assert row["verification"] == "pass" and row["runtime"] == "docker"
+
+    second = labctl("compare", "go", "--json", "--samples", "10", "--cold-starts", "1",
+                    "--runtime", "docker")
+    assert second.returncode == 0, second.stderr
+    later = json.loads(second.stdout)
+    entries = json.loads(labctl("results", "--json").stdout)["results"]
+    assert [e["id"] for e in entries] == [later["id"], saved["id"]]   # newest first
+    diff = labctl("results", "diff", saved["id"], later["id"], "--json")
     assert diff.returncode == 0, diff.stderr
     changes = json.loads(diff.stdout)
     assert {c["what"] for c in changes["context"]} >= {"samples"}
     assert {c["server"] for c in changes["latency"]} == {"go"}
     assert changes["only_in_one"] == ["node"]
-    text = labctl("results", "diff", document["id"], "latest")
-    assert text.returncode == 0 and "samples: 30 → 20" in text.stdout
+    text = labctl("results", "diff", saved["id"], "latest")
+    assert text.returncode == 0 and "samples: 20 → 10" in text.stdout
+    assert leftover_containers() == []
+
+
+def broken_server() -> Server:
+    """A Python server that answers wrongly (tests/assets/broken-server), named for this run."""
+    return Server(
+        name=f"broken-{RUN_TOKEN}", language="Broken", framework="fixture", aliases=(),
+        greeting="Hello from Go net/http\n", source_file="broken.py",
+        base_image_arg="PYTHON_IMAGE", default_base_image="python:3.12-slim",
+        concurrency_model="one thread", source_override=ASSETS / "broken-server")
+
+
+def _remove_image(client, tag: str) -> None:
+    import docker
+
+    try:
+        client.images.remove(tag, force=True)
+    except docker.errors.ImageNotFound:
+        pass
 
 
 def test_verify_catches_a_broken_server(docker_engine, leftover_containers):
@@ -105,17 +136,17 @@ def test_verify_catches_a_broken_server(docker_engine, leftover_containers):
     from labctl.commands.common import default_limits
     from labctl.runtime.docker import DockerRuntime
 
-    broken = Server(
-        name="broken", language="Broken", framework="fixture", aliases=(),
-        greeting="Hello from Go net/http\n", source_file="broken.py",
-        base_image_arg="PYTHON_IMAGE", default_base_image="python:3.12-slim",
-        concurrency_model="one thread", source_override=ASSETS / "broken-server")
+    broken = broken_server()
     runtime = DockerRuntime()
-    document = compare.run_compare(
-        runtime, [broken, servers.get("go")],
-        compare.CompareOptions(samples=10, warmup=1, cold_starts=1,
-                               limits=default_limits(1.0, 256)))
-    entry = document["servers"]["broken"]
+    try:
+        document = compare.run_compare(
+            runtime, [broken, servers.get("go")],
+            compare.CompareOptions(samples=10, warmup=1, cold_starts=1,
+                                   limits=default_limits(1.0, 256)))
+    finally:
+        _remove_image(docker_engine, broken.image_tag)
+    assert leftover_containers() == []
+    entry = document["servers"][broken.name]
     assert entry["verification"]["status"] == "fail"
     assert entry["measured"] is False and "latency" not in entry
     failed = {c["check"]: c["reason"] for c in entry["verification"]["checks"]
@@ -127,12 +158,35 @@ def test_verify_catches_a_broken_server(docker_engine, leftover_containers):
     assert any(c["check"] == "Date changes" for c in warned)
     assert document["servers"]["go"]["measured"] is True
     assert any("Broken fixture failed its checks" in s for s in document["analysis"]["reading"])
-    assert leftover_containers() == []
-    docker_engine.images.remove("labctl/broken:latest", force=True)
+
+
+def test_verify_command_exits_non_zero_on_a_failing_server(docker_engine, leftover_containers,
+                                                           monkeypatch):
+    """`labctl verify` through the command line: the broken fixture fails, go passes, the exit
+    status is 1 and stderr says which server failed in one line."""
+    from labctl.cli import app
+
+    broken = broken_server()
+    monkeypatch.setattr(servers, "SERVERS", (*servers.SERVERS, broken))
+    try:
+        result = CliRunner().invoke(app, ["verify", broken.name, "go", "--json",
+                                          "--runtime", "docker"])
+        assert result.exit_code == 1, result.output
+        document = json.loads(result.stdout)
+        assert_conforms(document)
+        assert {s["server"]: s["status"] for s in document["servers"]} == {
+            broken.name: "fail", "go": "pass"}
+        lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and f"{broken.name} failed verification" in lines[0], result.stderr
+        assert "Traceback" not in result.stderr
+        assert leftover_containers() == []
+    finally:
+        _remove_image(docker_engine, broken.image_tag)
 
 
 def test_verify_command_passes_the_real_servers(docker_engine):
     result = labctl("verify", "go", "rust", "--json", "--runtime", "docker")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
+    assert_conforms(document)
     assert [s["status"] for s in document["servers"]] == ["pass", "pass"]

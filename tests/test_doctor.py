@@ -24,6 +24,7 @@ def test_doctor_without_an_engine_still_finds_the_toolchains(monkeypatch, tmp_pa
     assert report["auto_would_use"] == "local"
 
 
+@pytest.mark.docker
 def test_doctor_with_the_engine(docker_engine):
     result = runner.invoke(app, ["doctor", "--json"])
     assert result.exit_code == 0, result.stderr
@@ -42,10 +43,20 @@ def test_doctor_fails_when_nothing_can_run(monkeypatch, tmp_path):
     monkeypatch.setitem(doctor.TOOLCHAINS, "python3",
                         doctor.TOOLCHAINS["python3"].__class__("no-such-python", ("--version",),
                                                                "install Python"))
+    from labctl import ui
+
+    monkeypatch.setattr(ui.console, "width", 400)   # no wrapping inside the table's cells
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 2
     assert "nothing can run here" in result.stderr
-    assert "→" in result.stdout   # every missing piece comes with its fix
+    # Every missing piece comes with its fix, in the JSON and printed under it in the text.
+    report = json.loads(runner.invoke(app, ["doctor", "--json"]).stdout)
+    missing = [item for items in report["sections"].values() for item in items
+               if item["status"] == "missing"]
+    assert {"Docker engine", "python3", "go"} <= {item["name"] for item in missing}, missing
+    for item in missing:
+        assert item["fix"], f"{item['name']} is missing with no fix"
+        assert "→ " + item["fix"] in result.stdout, item
 
 
 @pytest.mark.parametrize("text,expected", [("go version go1.26.8 linux/amd64", (1, 26)),

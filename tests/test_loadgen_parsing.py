@@ -417,8 +417,12 @@ def test_builtin_open_loop_keeps_its_rate(tiny_server):
     outcome = asyncio.run(loadgen.run_builtin(tiny_server.url + "/", options))
     facts = outcome.open_loop_facts(options)
     assert facts["scheduled"] == 200
-    assert 180 <= outcome.requests <= 200
-    assert facts["achieved_rate"] >= 180
+    # Never more than the schedule, every slot accounted for (sent or not sent on time)...
+    assert outcome.requests <= facts["sent"] <= 200
+    assert facts["sent"] + facts["not_sent"] == 200
+    # ...and keeping up: a generous floor (200 req/s is a tenth of what this client
+    # manages against a loopback server; a busy machine slows it, not by half).
+    assert facts["achieved_rate"] >= 100, facts
     assert _in_order(outcome.latency_summary())
 
 

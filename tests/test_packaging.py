@@ -59,11 +59,15 @@ def test_installed_labctl_has_the_lessons(installed_labctl, tmp_path):
     assert result.returncode == 0, result.stderr + result.stdout
 
 
-def test_python_dash_m_works(installed_labctl):
+def test_python_dash_m_works_and_says_the_version_built(installed_labctl, built_wheel):
+    from labctl import __version__
+
+    assert built_wheel.name.startswith(f"labctl-{__version__}-")
     python = installed_labctl.parent / "python"
     result = subprocess.run([str(python), "-m", "labctl", "--version"], capture_output=True,
                             text=True, timeout=60)
-    assert result.returncode == 0 and result.stdout.startswith("labctl ")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"labctl {__version__}"
 
 
 def test_wheel_has_no_build_products(built_wheel):

@@ -88,11 +88,51 @@ def test_curl_line_matches_the_lesson():
         "curl -w 'time=%{time_total}\\n' -o /dev/null -s http://127.0.0.1:8080/")
 
 
-def test_measure_takes_turns_in_blocks(http_server):
-    """Two targets, blocks of 3: each series gets exactly its samples, warm-up excluded."""
-    url, connections = http_server
-    results = measure.measure({"a": url, "b": url}, samples=7, warmup=2, block=3,
-                              paths=("/health",), modes=(FRESH,))
+@pytest.fixture
+def two_servers():
+    """Two servers that tell themselves apart: each request is logged as (server, path), in
+    the order the requests arrived at either of them."""
+    arrivals: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    started = []
+    for name in ("a", "b"):
+        class Logging(_Handler):
+            server_name = name
+
+            def do_GET(self):  # noqa: N802 - name fixed by http.server
+                with lock:
+                    arrivals.append((self.server_name, self.path))
+                super().do_GET()
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Logging)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        started.append(server)
+    yield {s.RequestHandlerClass.server_name: f"http://127.0.0.1:{s.server_address[1]}"
+           for s in started}, arrivals
+    for server in started:
+        server.shutdown()
+        server.server_close()
+
+
+def test_measure_takes_turns_in_blocks(two_servers):
+    """Two servers, blocks of 3: a, a, a, b, b, b, a, … — each series gets exactly its samples,
+    warm-up excluded, and no server gets all its requests in one go."""
+    urls, arrivals = two_servers
+    results = measure.measure(urls, samples=7, warmup=2, block=3, paths=("/health",),
+                              modes=(FRESH,))
     assert len(results["a"]["/health"][FRESH].samples) == 7
     assert len(results["b"]["/health"][FRESH].samples) == 7
-    assert len(connections) == 2 * (7 + 2)   # every request, warm-up included, was sent
+    # 9 requests each (2 warm-up + 7 timed) in rounds of 3, 3 and the last 3.
+    assert [name for name, _ in arrivals] == ["a"] * 3 + ["b"] * 3 + ["a"] * 3 + ["b"] * 3 \
+        + ["a"] * 3 + ["b"] * 3
+
+
+def test_turns_cover_every_path_and_mode_in_each_round(two_servers):
+    """Within a round every path and mode takes its turn before the next round starts, so a
+    slow moment on the machine cannot land on one series only."""
+    urls, arrivals = two_servers
+    measure.measure(urls, samples=2, warmup=0, block=1, paths=("/health", "/"),
+                    modes=(FRESH, KEEPALIVE))
+    one_round = [(name, path) for path in ("/health", "/") for _mode in (FRESH, KEEPALIVE)
+                 for name in ("a", "b")]
+    assert arrivals == one_round * 2

@@ -421,9 +421,19 @@ def test_review_without_a_terminal_is_refused_too():
     assert result.exit_code == 2 and "--answers" in result.stderr
 
 
-def test_option_conflicts():
-    assert runner.invoke(app, ["quiz", "000", "--json"]).exit_code == 2
-    assert runner.invoke(app, ["quiz", "--review", "--reset"]).exit_code == 2
+@pytest.mark.parametrize("args,message", [
+    (["quiz", "000", "--json"], ["--json goes with --answers FILE"]),
+    (["quiz", "--review", "--reset"], ["do not go together", "--review", "--reset"]),
+    (["quiz", "000", "--review", "--answers", "-"], ["do not go together", "--review", "--answers"]),
+])
+def test_option_conflicts(args, message):
+    """Each conflict is refused for what it is (exit 2, its own message naming the options),
+    before anything else (a missing terminal, an unreadable file) could refuse it otherwise."""
+    result = runner.invoke(app, args, input="")
+    assert result.exit_code == 2, result.output
+    for part in message:
+        assert part in result.stderr, result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.strip()]) == 1
 
 
 def test_answers_file_quantities_are_converted_and_echoed_in_both_units(tmp_path):

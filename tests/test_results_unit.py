@@ -114,3 +114,40 @@ def test_store_without_results_says_what_to_do():
     with pytest.raises(LabctlError) as caught:
         store.load_result("latest")
     assert "labctl compare" in caught.value.hint
+
+
+def test_results_are_listed_newest_first_even_within_one_second():
+    from typer.testing import CliRunner
+
+    from labctl.cli import app
+
+    saved = [store.save_result(kind, {"schema": f"labctl.{kind}/1", "created": "t",
+                                      "servers": {"go": {}}})
+             for kind in ("load", "compare", "load", "compare")]
+    assert [e["id"] for e in store.list_results()] == saved[::-1]
+    result = CliRunner().invoke(app, ["results", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [e["id"] for e in json.loads(result.stdout)["results"]] == saved[::-1]
+    assert store.load_result("latest")["id"] == saved[-1]
+
+
+def test_a_corrupt_result_is_moved_aside_with_a_warning():
+    from typer.testing import CliRunner
+
+    from labctl.cli import app
+
+    good = store.save_result("compare", {"schema": "labctl.compare/1", "created": "t",
+                                         "servers": {"go": {}}})
+    corrupt = store.results_dir() / "20260101-000000.000000-compare-dead.json"
+    corrupt.write_text('{"schema": "labctl.compare/1", "servers": {')   # cut short
+    result = CliRunner().invoke(app, ["results", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [e["id"] for e in json.loads(result.stdout)["results"]] == [good]
+    assert "warning:" in result.stderr and corrupt.stem in result.stderr
+    assert not corrupt.exists()
+    moved = list(store.results_dir().glob(corrupt.name + ".corrupt-*"))
+    assert len(moved) == 1 and str(moved[0]) in "".join(result.stderr.split())   # Rich wraps
+    assert moved[0].read_text().startswith('{"schema"')   # kept as it was, for the learner
+    again = CliRunner().invoke(app, ["results", "show", "latest", "--json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["id"] == good
+    assert "warning" not in again.stderr   # moved once, not warned about forever

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from labctl import ui
 
@@ -22,11 +22,12 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
     """
     import math
 
+    from labctl import cpus as cpu_sets
     from labctl import hostinfo
     from labctl.errors import UsageProblem
     from labctl.runtime.base import Limits
 
-    cores = hostinfo.usable_cores()
+    cores = len(cpu_sets.usable_cpus())   # the remote engine's, when the servers run there
     if not math.isfinite(cpus) or cpus > cores:
         raise UsageProblem(f"--cpus {cpus:g}: this machine lets labctl use {cores} core(s)",
                            f"Give at most --cpus {cores}")
@@ -52,7 +53,17 @@ def prepare_runtime(name: str | None) -> Runtime:
     from labctl.runtime.lifecycle import install_termination_handler
 
     install_termination_handler()
-    return runtimes.select(name, announce=ui.info)
+    runtime = runtimes.select(name, announce=ui.info)
+    location = getattr(runtime, "location", None) if runtime.name == "docker" else None
+    if location is not None and location.measure_on_engine:
+        from labctl import cpus
+        from labctl.runtime.docker import DockerRuntime
+
+        cpus.use_engine_cpus(cast(DockerRuntime, runtime).engine_cpus())
+        ui.info(f"the Docker engine is on {location.machine}: labctl measures from containers "
+                "next to the servers there")
+    # Orphans of a killed labctl were already reaped by the root command (runtime.reaper).
+    return runtime
 
 
 @contextmanager

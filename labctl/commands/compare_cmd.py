@@ -64,8 +64,8 @@ def compare_command(
     if json_out and csv_out:
         raise UsageProblem("--json and --csv both ask for stdout", "Choose one")
     duration_s = duration_option(duration, "--duration")   # checked before anything is built
-    limits = default_limits(cpus, memory)
     runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)   # the engine's cores (after prepare_runtime)
     options = compare.CompareOptions(samples=samples, warmup=warmup, cold_starts=cold_starts,
                                      limits=limits)
     load_runner = None

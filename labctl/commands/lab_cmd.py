@@ -54,8 +54,8 @@ def bottleneck_command(
     from labctl.durations import duration_option
 
     duration_s = duration_option(duration, "--duration")
-    limits = default_limits(cpus, memory)
     runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)   # the engine's cores (after prepare_runtime)
     base_options = loadgen.LoadOptions(connections=connections, duration_s=duration_s)
 
     with build_status("preparing the bottleneck lab") as (on_line, on_phase):

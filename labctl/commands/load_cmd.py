@@ -86,8 +86,8 @@ def load(
         threads=threads, rate=rate, keepalive=not no_keepalive, generator=generator.value)
     options.validate()
     warmup_s = _duration(warmup, "--warmup", zero_ok=True)
-    limits = default_limits(cpus, memory)
     runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)   # the engine's cores (after prepare_runtime)
     with build_status(f"building {chosen.title}") as (on_line, on_phase):
         prepared = loadtest.prepare(runtime, chosen, options, rebuild=rebuild,
                                     on_build_line=on_line, on_phase=on_phase)

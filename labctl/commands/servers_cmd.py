@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from rich.text import Text
@@ -91,8 +91,8 @@ def run(
     from labctl import render, runner, servers
 
     chosen = servers.choose_one(server, source)
-    limits = default_limits(cpus, memory)   # a bad --cpus is reported before anything starts
     runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)   # the engine's cores (after prepare_runtime)
     options = runner.RunOptions(samples=samples, warmup=warmup, keep=keep, rebuild=rebuild,
                                 limits=limits)
     with build_status(f"building {chosen.title}") as (on_line, on_phase):
@@ -124,14 +124,20 @@ def logs(
     ui.out().print(text or "(no log lines)", markup=False, highlight=False)
 
 
-def down(runtime_name: RuntimeOption = None) -> None:
+def down(
+    runtime_name: RuntimeOption = None,
+    session: Annotated[Optional[str], typer.Option(
+        "--session", metavar="ID",
+        help="Only what one labctl run started: the ID in its container names "
+             "(labctl-<server>-ID), e.g. to stop one kept server and leave the others.")] = None,
+) -> None:
     """Stop and remove every server labctl started on this machine, kept ones included."""
     from labctl import runtime as runtimes
 
     removed: list[str] = []
     for name in (["docker", "local"] if runtime_name in (None, "auto") else [runtime_name]):
         try:
-            removed += runtimes.select(name).down()
+            removed += runtimes.select(name).down(session)
         except EnvironmentProblem:
             if runtime_name == name:
                 raise

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from labctl.cpus import client_cpuset
-from labctl.errors import LabctlError
-from labctl.loadgen.generators import BuiltinClient, ContainerWrk, Generator, HostWrk
+from labctl.errors import LabctlError, UsageProblem
+from labctl.loadgen.generators import (
+    BuiltinClient,
+    ContainerGenerator,
+    ContainerWrk,
+    Generator,
+    HostWrk,
+)
 from labctl.loadgen.oha import ContainerOha, HostOha
 from labctl.loadgen.options import LoadOptions, LoadResult
 from labctl.runtime.base import Instance, ProgressCallback, Runtime
@@ -25,6 +31,11 @@ def choose_generator(runtime: Runtime, options: LoadOptions) -> Generator:
     """
     choice = options.generator
     open_loop = options.rate is not None
+    if choice in {"builtin", "host"} and _engine_elsewhere(runtime):
+        raise UsageProblem(
+            f"--generator {choice} runs on this machine, which cannot reach servers on "
+            f"{cast(Any, runtime).location.engine_phrase}",
+            "Use --generator container (the default there): it runs next to the server")
     if choice == "builtin":
         return BuiltinClient()
     if choice == "host":
@@ -45,6 +56,12 @@ def _fallback_builtin(why: str) -> BuiltinClient:
     generator.notes.append(f"no real load generator could be had ({why}): falling back to the "
                            "built-in Python client")
     return generator
+
+
+def _engine_elsewhere(runtime: Runtime) -> bool:
+    """Are the servers on an engine whose bridge only a container next to them can reach?"""
+    location = getattr(runtime, "location", None) if runtime.name == "docker" else None
+    return bool(location and location.measure_on_engine)
 
 
 def _docker_runtime(runtime: Runtime):
@@ -70,8 +87,10 @@ def prepare_generator(runtime: Runtime, options: LoadOptions,
         generator.prepare(progress)
         return generator
     except LabctlError as problem:
-        if options.generator != "auto" or not isinstance(generator, (ContainerWrk, ContainerOha)):
+        if options.generator != "auto" or not isinstance(generator, ContainerGenerator):
             raise
+        if _engine_elsewhere(runtime):
+            raise   # a host fallback could not reach a server on another machine
         why = f"the {generator.name} image could not be built: {problem.message}"
     if isinstance(generator, ContainerOha):
         host_oha = HostOha(may_compile=False)

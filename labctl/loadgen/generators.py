@@ -94,10 +94,10 @@ class Generator(abc.ABC):
             by_hand=by_hand_command(options, threads, url, cpuset), notes=notes)
 
 
-class ContainerWrk(Generator):
-    """Debian's wrk in a container of its own, on the client CPUs, over the Docker bridge."""
+class ContainerGenerator(Generator):
+    """A load generator in a container of its own (an image labctl builds), pinned to the client
+    CPUs, reaching the server over the Docker bridge: what wrk and oha have in common."""
 
-    name = "wrk"
     where = "container"
 
     def __init__(self, docker_runtime) -> None:
@@ -105,15 +105,14 @@ class ContainerWrk(Generator):
         self.docker = docker_runtime
         self.image_details: dict[str, Any] = {}
 
-    def prepare(self, progress: ProgressCallback | None = None, *, rebuild: bool = False) -> None:
-        buildargs = {config.DEBIAN_IMAGE_ARG: config.base_image(config.DEBIAN_IMAGE_ARG,
-                                                                config.DEFAULT_DEBIAN_IMAGE)}
-        build = self.docker.build_image(WRK_CONTEXT, WRK_IMAGE_TAG, buildargs, progress,
-                                        rebuild=rebuild, what="wrk load generator")
+    def _build(self, context, tag: str, buildargs: dict[str, str],
+               progress: ProgressCallback | None, *, rebuild: bool, what: str) -> None:
+        build = self.docker.build_image(context, tag, buildargs, progress, rebuild=rebuild,
+                                        what=what)
         self.image_details = build.as_dict()
 
     def _target(self, instance: Instance) -> tuple[str, str, str | None]:
-        """(URL wrk uses, how it gets there, Docker network mode)."""
+        """(URL the generator uses, how it gets there, Docker network mode)."""
         port = instance.server.port
         if instance.path_kind == "loopback":
             # A native server on 127.0.0.1: only the host's network namespace reaches it.
@@ -121,8 +120,37 @@ class ContainerWrk(Generator):
         bridge_ip = instance.extra.get("bridge_ip")
         if not bridge_ip:
             raise LabctlError(f"the {instance.server.title} container has no bridge IP for the "
-                              "wrk container to reach", "Use --generator host or builtin")
-        return (f"http://{bridge_ip}:{port}", f"over the Docker bridge to {bridge_ip}:{port}", None)
+                              f"{self.name} container to reach", "Use --generator host or builtin")
+        route = f"over the Docker bridge to {bridge_ip}:{port}"
+        if instance.path_kind == "engine-bridge":   # labctl's engine is on another machine
+            route += f", next to the server on {self.docker.location.engine_phrase}"
+        return f"http://{bridge_ip}:{port}", route, None
+
+    def _run_container(self, tag: str, *, entry: list[str], args: list[str], cpuset: str | None,
+                       timeout_s: float, network_mode: str | None):
+        # Without the host's network: the client's own namespace gets a wide port range, so a
+        # keep-alive-off run never runs out of ephemeral ports. The server's side is untouched.
+        sysctls = None if network_mode else {"net.ipv4.ip_local_port_range": "1024 65535"}
+        try:
+            return self.docker.run_tool(
+                tag, name=self.name, role="loadgen", entrypoint=entry, command=args,
+                cpuset=cpuset, mem_limit=CONTAINER_MEMORY, timeout_s=timeout_s,
+                network_mode=network_mode, sysctls=sysctls)
+        except LabctlError as problem:
+            problem.hint = f"{problem.hint}, or use --generator host or builtin"
+            raise
+
+
+class ContainerWrk(ContainerGenerator):
+    """Debian's wrk in a container of its own, on the client CPUs, over the Docker bridge."""
+
+    name = "wrk"
+
+    def prepare(self, progress: ProgressCallback | None = None, *, rebuild: bool = False) -> None:
+        buildargs = {config.DEBIAN_IMAGE_ARG: config.base_image(config.DEBIAN_IMAGE_ARG,
+                                                                config.DEFAULT_DEBIAN_IMAGE)}
+        self._build(WRK_CONTEXT, WRK_IMAGE_TAG, buildargs, progress, rebuild=rebuild,
+                    what="wrk load generator")
 
     def run(self, instance: Instance, options: LoadOptions, cpuset: str | None) -> LoadResult:
         base_url, route, network_mode = self._target(instance)
@@ -131,18 +159,9 @@ class ContainerWrk(Generator):
         # Print the version first, then become wrk (exec: it gets the signals itself).
         entry = ["sh", "-c", f'printf "{VERSION_PREFIX}%s\\n" "$(head -n 1 {WRK_VERSION_IN_IMAGE})"'
                              '; exec wrk "$@"', "wrk"]
-        # Without the host's network: the client's own namespace gets a wide port range, so a
-        # keep-alive-off run never runs out of ephemeral ports. The server's side is untouched.
-        sysctls = None if network_mode else {"net.ipv4.ip_local_port_range": "1024 65535"}
-        try:
-            run = self.docker.run_tool(
-                WRK_IMAGE_TAG, name="wrk", role="loadgen", entrypoint=entry, command=args,
-                cpuset=cpuset, mem_limit=CONTAINER_MEMORY,
-                timeout_s=seconds + options.timeout_s + EXTRA_WAIT_S,
-                network_mode=network_mode, sysctls=sysctls)
-        except LabctlError as problem:
-            problem.hint = f"{problem.hint}, or use --generator host or builtin"
-            raise
+        run = self._run_container(WRK_IMAGE_TAG, entry=entry, args=args, cpuset=cpuset,
+                                  timeout_s=seconds + options.timeout_s + EXTRA_WAIT_S,
+                                  network_mode=network_mode)
         return self._wrk_result(
             run.exit_status, run.stdout, run.stderr, options=options, seconds=seconds,
             cpuset=cpuset, threads=threads, url=base_url + options.path,

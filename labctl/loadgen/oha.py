@@ -22,7 +22,12 @@ from typing import Any
 from labctl import config, paths
 from labctl.cpus import describe_cpus, pin_child
 from labctl.errors import EnvironmentProblem, LabctlError
-from labctl.loadgen.generators import CONTAINER_MEMORY, EXTRA_WAIT_S, Generator, default_threads
+from labctl.loadgen.generators import (
+    EXTRA_WAIT_S,
+    ContainerGenerator,
+    Generator,
+    default_threads,
+)
 from labctl.loadgen.options import LoadOptions, LoadResult
 from labctl.runtime.base import Instance, ProgressCallback
 
@@ -134,16 +139,10 @@ def parse_oha_version(text: str) -> str | None:
     return None
 
 
-class ContainerOha(Generator):
+class ContainerOha(ContainerGenerator):
     """oha in a container of its own (built from crates.io once), on the client CPUs."""
 
     name = "oha"
-    where = "container"
-
-    def __init__(self, docker_runtime) -> None:
-        super().__init__()
-        self.docker = docker_runtime
-        self.image_details: dict[str, Any] = {}
 
     def prepare(self, progress: ProgressCallback | None = None, *, rebuild: bool = False) -> None:
         from labctl import servers
@@ -156,26 +155,17 @@ class ContainerOha(Generator):
             rust.base_image_arg: config.base_image(rust.base_image_arg, rust.default_base_image),
             "OHA_VERSION": OHA_VERSION,
         }
-        build = self.docker.build_image(OHA_CONTEXT, OHA_IMAGE_TAG, buildargs, progress,
-                                        rebuild=rebuild,
-                                        what=f"oha {OHA_VERSION} load generator (compiled once)")
-        self.image_details = build.as_dict()
+        self._build(OHA_CONTEXT, OHA_IMAGE_TAG, buildargs, progress, rebuild=rebuild,
+                    what=f"oha {OHA_VERSION} load generator (compiled once)")
 
     def run(self, instance: Instance, options: LoadOptions, cpuset: str | None) -> LoadResult:
-        from labctl.loadgen.generators import ContainerWrk
-
-        # The same route to the server as the wrk container: the bridge, or the host network
-        # for a native server on 127.0.0.1.
-        base_url, route, network_mode = ContainerWrk._target(self, instance)  # type: ignore[arg-type]
+        base_url, route, network_mode = self._target(instance)
         url = base_url + options.path
         args = oha_args(options, url)
         entry = ["sh", "-c", 'cat /etc/labctl/oha-version; exec oha "$@"', "oha"]
-        sysctls = None if network_mode else {"net.ipv4.ip_local_port_range": "1024 65535"}
-        run = self.docker.run_tool(
-            OHA_IMAGE_TAG, name="oha", role="loadgen", entrypoint=entry, command=args,
-            cpuset=cpuset, mem_limit=CONTAINER_MEMORY,
-            timeout_s=options.duration_s + options.timeout_s + EXTRA_WAIT_S,
-            network_mode=network_mode, sysctls=sysctls)
+        run = self._run_container(OHA_IMAGE_TAG, entry=entry, args=args, cpuset=cpuset,
+                                  timeout_s=options.duration_s + options.timeout_s + EXTRA_WAIT_S,
+                                  network_mode=network_mode)
         if run.exit_status != 0:
             raise LabctlError(f"oha exited with status {run.exit_status}",
                               "Its output is below", details=(run.stdout + run.stderr).strip())

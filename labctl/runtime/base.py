@@ -57,7 +57,7 @@ class Instance:
     url: str                    # where labctl measures it
     public_url: str             # where a learner reaches it from this machine (curl, browser)
     path: str                   # how labctl reaches it, for people: "bridge IP 172.17.0.2:8080"
-    path_kind: str              # "bridge" | "published-port" | "loopback"
+    path_kind: str              # "bridge" | "published-port" | "loopback" | "engine-bridge"
     limits: Limits
     started_at: float           # time.monotonic() when the start was requested
     cold_start_ms: float | None = None
@@ -108,8 +108,9 @@ class Runtime(abc.ABC):
         """Remove what a labctl process that no longer exists left running; return their names."""
 
     @abc.abstractmethod
-    def down(self) -> list[str]:
-        """Remove everything labctl started on this machine (kept ones included)."""
+    def down(self, session: str | None = None) -> list[str]:
+        """Remove everything labctl started on this machine (kept ones included); with
+        ``session``, only what the labctl run with that session id started."""
 
     @abc.abstractmethod
     def logs_of_kept(self, server: Server, tail: int) -> str: ...

@@ -45,7 +45,12 @@ LABEL_PID = "labctl.pid"
 LABEL_PID_STARTED = "labctl.pid-started"
 LABEL_HOST = "labctl.host"
 LABEL_KEEP = "labctl.keep"
-LABEL_ROLE = "labctl.role"       # helper containers: "loadgen"
+LABEL_ROLE = "labctl.role"       # helper containers: "loadgen", "probe"
+# This machine's systemd/D-Bus machine id: host names repeat ("ubuntu", "localhost") across the
+# machines that may share one remote engine; the pair tells whose process table a pid belongs to.
+LABEL_MACHINE = "labctl.machine"
+ENGINE_PATH_KIND = "engine-bridge"   # measured from a container next to the server
+HEALTH_WATCH_TIMEOUT_S = 60.0
 LABEL_SOURCE_HASH = "org.labctl.source-hash"
 BUILD_TAIL_LINES = 30
 STOP_GRACE_S = 3
@@ -108,6 +113,33 @@ class DockerRuntime(Runtime):
     def __init__(self) -> None:
         self._client = None
         self._bridge_reachable: bool | None = None
+        self._location = None
+        self._engine_client = None
+
+    @property
+    def location(self):
+        """Where the engine is (labctl.engine): decides whether the probe runs here or there."""
+        if self._location is None:
+            from labctl import engine
+
+            self._location = engine.locate()
+        return self._location
+
+    def engine_client(self):
+        """The probe that runs in a container next to the servers (one per runtime: the image
+        is checked once)."""
+        if self._engine_client is None:
+            from labctl.clients import EngineClient
+
+            self._engine_client = EngineClient(self)
+        return self._engine_client
+
+    def engine_cpus(self) -> int | None:
+        """How many CPUs the engine's machine has (not this one's, when it is elsewhere)."""
+        try:
+            return int(self.client.info().get("NCPU") or 0) or None
+        except Exception:  # noqa: BLE001 - a fact for display; an engine that hiccups has none
+            return None
 
     # -- connection -----------------------------------------------------------------------
 
@@ -128,6 +160,7 @@ class DockerRuntime(Runtime):
             "api_version": version.get("ApiVersion"),
             "os": version.get("Os"),
             "docker_sdk": _docker_module().__version__,
+            "engine": {**self.location.as_dict(), "cpus": self.engine_cpus()},
         }
 
     # -- images ---------------------------------------------------------------------------
@@ -266,30 +299,88 @@ class DockerRuntime(Runtime):
             raise LabctlError(f"the engine refused to create the {server.title} container: "
                               f"{exc.explanation or exc}",
                               "Check --cpus and --memory against `docker info`") from None
+        watch = None
+        if self.location.measure_on_engine:
+            from labctl import cpus
+
+            watch = self.engine_client().start_health_watch(cpus.client_cpuset(limits),
+                                                            HEALTH_WATCH_TIMEOUT_S)
         started_at = time.monotonic()
         try:
             container.start()
             container.reload()
         except BaseException:
             container.remove(force=True)
+            if watch is not None:
+                watch.close()
+                _remove(watch.container)
             raise
         network = container.attrs["NetworkSettings"]
         binding = (network.get("Ports") or {}).get(f"{server.port}/tcp") or []
         host_port = binding[0]["HostPort"] if binding else None
         public_url = f"http://127.0.0.1:{host_port}" if host_port else ""
         bridge_ip = network.get("IPAddress") or _first_network_ip(network)
-        if bridge_ip and self.bridge_reachable(bridge_ip, server.port):
+        if watch is not None:
+            watch.send(f"http://{bridge_ip}:{server.port}{server.health_path}")
+        if bridge_ip and self.location.measure_on_engine:
+            # The engine is elsewhere: its bridge is reached from a probe container beside it.
+            url, path, kind = (f"http://{bridge_ip}:{server.port}",
+                               f"bridge IP {bridge_ip}:{server.port} from a container next "
+                               f"to the server on {self.location.engine_phrase}",
+                               ENGINE_PATH_KIND)
+        elif bridge_ip and self.bridge_reachable(bridge_ip, server.port):
             url, path, kind = (f"http://{bridge_ip}:{server.port}",
                                f"bridge IP {bridge_ip}:{server.port}", "bridge")
         else:
             url, path, kind = (public_url, f"published port 127.0.0.1:{host_port} (docker-proxy)",
                                "published-port")
+        extra = {"container_name": container.name, "bridge_ip": bridge_ip, "host_port": host_port}
+        if watch is not None:
+            extra["health_watch"] = watch
         return Instance(server=server, ident=container.id, url=url, public_url=public_url or url,
                         path=path, path_kind=kind, limits=limits, started_at=started_at,
-                        extra={"container_name": container.name, "bridge_ip": bridge_ip,
-                               "host_port": host_port})
+                        extra=extra)
 
-    def run_tool(self, image: str, *, name: str, role: str, entrypoint: list[str], command: list[str],
+    def wait_healthy_on_engine(self, instance: Instance, timeout_s: float) -> float:
+        """Cold start on an engine elsewhere, in milliseconds: from the start request to the first
+        200 on GET /health seen by a probe next to the server.
+
+        The probe container started before the server and got its address through stdin as
+        soon as the engine had started it (``start`` arranges that), so it polls as early as
+        labctl polls a local engine. Without that watch (a server started some other way), a
+        probe started now times it on the engine's clock from the container's start; when its
+        very first attempt got a 200 the server was up before the probe, and the figure is an
+        upper bound (it includes the probe's own start)."""
+        from labctl import cpus
+
+        watch = instance.extra.pop("health_watch", None)
+        if watch is not None:
+            answer = self.engine_client().finish_health_watch(watch, timeout_s)
+        else:
+            answer = self.engine_client().wait_healthy(instance, timeout_s,
+                                                       cpus.client_cpuset(instance.limits))
+        if not answer.get("healthy"):
+            raise LabctlError(
+                f"the {instance.server.title} server did not answer GET /health with 200 "
+                f"within {timeout_s:g} s ({answer.get('problem')})",
+                "Its last log lines are below", details=self.logs(instance) or "(no logs)")
+        if watch is not None and watch.sent_at is not None and "elapsed_s" in answer:
+            # This machine's clock up to the moment the address went out, the probe's after:
+            # from the start request to the first 200, as on a local engine (plus the one-way
+            # trip of the address to the engine, a few ms over ssh).
+            # Polling starts when it would on a local engine: once start and inspect returned.
+            instance.extra["cold_start_clock"] = "split"
+            return ((watch.sent_at - instance.started_at) + answer["elapsed_s"]) * 1000
+        container = self._container(instance.ident)
+        started = _engine_time(container.attrs["State"]["StartedAt"]) if container else None
+        instance.extra["cold_start_clock"] = "engine"
+        instance.extra["cold_start_upper_bound"] = answer.get("attempts") == 1
+        if started is None:
+            return (time.monotonic() - instance.started_at) * 1000
+        return max(0.0, (answer["at_wall"] - started) * 1000)
+
+    def run_tool(self, image: str, *, name: str, role: str, entrypoint: list[str] | None,
+                 command: list[str],
                  cpuset: str | None, mem_limit: str, timeout_s: float,
                  network_mode: str | None = None,
                  sysctls: dict[str, str] | None = None) -> ToolRun:
@@ -367,6 +458,10 @@ class DockerRuntime(Runtime):
         """SIGTERM first, as `docker stop` does (the servers shut down gracefully in well under a
         second), then remove. The time it took is kept: a server that ignores SIGTERM shows up."""
         docker = _docker_module()
+        watch = instance.extra.pop("health_watch", None)
+        if watch is not None:   # stopped before anyone waited for its health
+            watch.close()
+            _remove(watch.container)
         container = self._container(instance.ident)
         if container is None:
             return
@@ -397,7 +492,18 @@ class DockerRuntime(Runtime):
     # -- clean-up -------------------------------------------------------------------------
 
     def _ours(self, *, all_states: bool = True):
-        return self.client.containers.list(all=all_states, filters={"label": LABEL})
+        """Every labctl container. Listed sparse, then inspected one by one, skipping any removed
+        in between: on a shared engine another labctl may remove one at any moment, and the
+        SDK's full listing would fail on it with NotFound."""
+        docker = _docker_module()
+        found = []
+        for sparse in self.client.containers.list(all=all_states, sparse=True,
+                                                  filters={"label": LABEL}):
+            try:
+                found.append(self.client.containers.get(sparse.id))
+            except docker.errors.NotFound:
+                continue
+        return found
 
     def reap_orphans(self) -> list[str]:
         reaped = []
@@ -406,7 +512,7 @@ class DockerRuntime(Runtime):
             labels = container.labels
             if labels.get(LABEL_KEEP) == "1" and container.status == "running":
                 continue  # left running on purpose by `run --keep`; `labctl down` removes it
-            if labels.get(LABEL_HOST) != host:
+            if labels.get(LABEL_HOST) != host or not _same_machine(labels):
                 continue  # another machine's labctl (a shared engine): not ours to judge
             if owner_alive(labels.get(LABEL_PID), labels.get(LABEL_PID_STARTED)):
                 continue
@@ -414,9 +520,19 @@ class DockerRuntime(Runtime):
             reaped.append(container.name)
         return reaped
 
-    def down(self) -> list[str]:
+    def down(self, session: str | None = None) -> list[str]:
+        """Everything labctl started from this machine (only one run's with ``session``). On an
+        engine elsewhere, which other machines may share, containers started from another
+        machine are left to their owner."""
         removed = []
+        host = socket.gethostname()
         for container in self._ours():
+            labels = container.labels
+            if self.location.remote and (labels.get(LABEL_HOST, host) != host
+                                         or not _same_machine(labels)):
+                continue
+            if session is not None and labels.get(LABEL_SESSION) != session:
+                continue
             _remove(container)
             removed.append(container.name)
         return removed
@@ -431,10 +547,24 @@ class DockerRuntime(Runtime):
 
 def connect():
     """A client for the engine DOCKER_HOST (or the current context) names, or one clear error."""
+    from labctl import engine
+
     docker = _docker_module()
     import requests  # the SDK's transport
 
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    location = engine.locate()
+    host = location.endpoint
+    transport_errors: tuple[type[BaseException], ...] = (requests.exceptions.RequestException,
+                                                         OSError)
+    if host.startswith("ssh://"):
+        try:
+            import paramiko  # the docker SDK's ssh transport
+        except ImportError:
+            raise EnvironmentProblem(
+                f"the Docker engine at {host} is reached over ssh, which needs paramiko",
+                "Install it: python3 -m pip install 'docker[ssh]'") from None
+        # A refused key, an unknown host key: paramiko's own errors, not the SDK's.
+        transport_errors += (paramiko.SSHException,)
     try:
         client = docker.from_env(timeout=30)
         client.ping()
@@ -443,7 +573,7 @@ def connect():
     # as a missing engine, which would send the user, and the test suite, the wrong way.
     except docker.errors.DockerException as exc:
         raise _connection_problem(host, exc) from None
-    except (requests.exceptions.RequestException, OSError) as exc:   # not wrapped by the SDK
+    except transport_errors as exc:   # not wrapped by the SDK
         raise _connection_problem(host, exc) from None
 
 
@@ -464,9 +594,23 @@ def _connection_problem(host: str, exc: Exception) -> EnvironmentProblem:
         return EnvironmentProblem(
             f"the Docker engine is not running (no socket at {socket_path})",
             "Start it (sudo systemctl start docker), or use --runtime local")
+    if host.startswith("ssh://"):
+        return EnvironmentProblem(
+            f"cannot reach the Docker engine at {host} over ssh ({text.splitlines()[0][:120]})",
+            f"Check that `{_ssh_command(host)} docker version` works (a key in ~/.ssh/config, "
+            "the host in known_hosts), or use --runtime local")
     return EnvironmentProblem(
         f"cannot reach the Docker engine at {host}",
         "Start Docker or fix DOCKER_HOST, or use --runtime local")
+
+
+def _ssh_command(endpoint: str) -> str:
+    """ssh://user@host:2222 → "ssh -p 2222 user@host", what a person types to try the same."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    target = f"{parts.username}@{parts.hostname}" if parts.username else str(parts.hostname)
+    return f"ssh -p {parts.port} {target}" if parts.port else f"ssh {target}"
 
 
 def _docker_installed() -> bool:
@@ -500,11 +644,48 @@ def _labels(name: str) -> dict[str, str]:
     """The labels that make a container ours and let a later labctl reap it when we are gone: the
     owning process's pid and start time (so a recycled pid is not taken for it), and its host."""
     labels = {LABEL: "1", LABEL_SESSION: SESSION_ID, LABEL_SERVER: name,
-              LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname()}
+              LABEL_PID: str(os.getpid()), LABEL_HOST: socket.gethostname(),
+              **({LABEL_MACHINE: MACHINE_ID} if MACHINE_ID else {})}
     started = start_time(os.getpid())
     if started:
         labels[LABEL_PID_STARTED] = started
     return labels
+
+
+def _machine_id() -> str | None:
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            text = Path(path).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if text:
+            return text[:32]
+    return None
+
+
+MACHINE_ID = _machine_id()
+
+
+def _same_machine(labels: dict[str, str]) -> bool:
+    """Was this container started from this machine? Its pid label means something only here.
+    A container without the machine label (an older labctl, a machine without an id) is judged
+    by its host name alone."""
+    recorded = labels.get(LABEL_MACHINE)
+    return recorded is None or MACHINE_ID is None or recorded == MACHINE_ID
+
+
+def _engine_time(text: str | None) -> float | None:
+    """An engine timestamp (RFC 3339, nanoseconds, "Z") as seconds since the epoch."""
+    import datetime as dt
+
+    if not text or text.startswith("0001-"):
+        return None
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text)
+    if not match:
+        return None
+    base, fraction, zone = match.groups()
+    moment = dt.datetime.fromisoformat(base + ("+00:00" if zone == "Z" else zone))
+    return moment.timestamp() + (int(fraction[:9].ljust(9, "0")) / 1e9 if fraction else 0.0)
 
 
 def _first_network_ip(network: dict) -> str | None:

@@ -6,6 +6,7 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import httpx
 
@@ -34,7 +35,15 @@ def wait_healthy(runtime: Runtime, instance: Instance,
 
     An HTTP answer is required, not a TCP connect: Docker's published port accepts connections
     before the server inside is listening.
+
+    A server on an engine elsewhere is polled from a container next to it (the runtime's
+    ``wait_healthy_on_engine``): its address is not reachable from this machine.
     """
+    if instance.path_kind == "engine-bridge":
+        # Only the Docker runtime makes such instances (it provides the method).
+        from labctl.runtime.docker import DockerRuntime
+
+        return cast(DockerRuntime, runtime).wait_healthy_on_engine(instance, timeout_s)
     url = instance.url + instance.server.health_path
     deadline = instance.started_at + timeout_s
     next_liveness_check = 0.0

@@ -273,9 +273,11 @@ class LocalRuntime(Runtime):
             reaped.append(f"{state['server']} (pid {state['pid']})")
         return reaped
 
-    def down(self) -> list[str]:
+    def down(self, session: str | None = None) -> list[str]:
         removed = []
         for path, state in self._states():
+            if session is not None and not path.name.startswith(f"{session}-"):
+                continue
             if alive(state["pid"]) and _is_ours(state):
                 _stop_group(state["pid"], None)
                 removed.append(f"{state['server']} (pid {state['pid']})")

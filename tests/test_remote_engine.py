@@ -1,0 +1,225 @@
+"""A Docker engine reached over ssh, as a cloud VM would be: DOCKER_HOST=ssh://root@127.0.0.1:PORT.
+
+A real second path to the engine: an sshd of our own on a free loopback port (openssh-server is
+installed by scripts/test, as root), a throwaway key pair under the test's tmp dir authorised
+for root, and the docker SDK's ssh transport (paramiko). labctl must take the remote path: the
+libcurl probe and wrk run in containers next to the servers, never through a published port;
+nothing is left afterwards; the reaper and `down` judge only containers started from here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.docker
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+COMMAND_TIMEOUT_S = 900
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _keygen(path: Path) -> None:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True,
+                   timeout=30)
+
+
+@pytest.fixture(scope="module")
+def ssh_engine(tmp_path_factory, docker_engine):
+    """The environment that makes labctl talk to this machine's engine over ssh."""
+    if os.geteuid() != 0 or not Path(SSHD).exists() or not shutil.which("ssh-keygen"):
+        pytest.skip("needs root and openssh-server (scripts/test installs it as root)")
+    here = tmp_path_factory.mktemp("ssh")
+    _keygen(here / "host_key")
+    _keygen(here / "client_key")
+    shutil.copy(here / "client_key.pub", here / "authorized_keys")
+    port = _free_port()
+    (here / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {here / 'host_key'}\n"
+        f"AuthorizedKeysFile {here / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+        f"StrictModes no\nMaxSessions 64\nPidFile {here / 'sshd.pid'}\n")
+    # The client side, as a learner's ~/.ssh would have it: which key, and the known host key.
+    home = here / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        f"Host 127.0.0.1\n  User root\n  IdentityFile {here / 'client_key'}\n")
+    host_key = " ".join((here / "host_key.pub").read_text().split()[:2])
+    (home / ".ssh" / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key}\n")
+    Path("/run/sshd").mkdir(exist_ok=True)   # sshd's privilege-separation directory
+    sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", str(here / "sshd_config")],
+                            stdout=subprocess.DEVNULL, stderr=open(here / "sshd.log", "w"))
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert sshd.poll() is None, (here / "sshd.log").read_text()
+                assert time.monotonic() < deadline, "sshd did not listen within 20 s"
+                time.sleep(0.1)
+        yield {"HOME": str(home), "DOCKER_HOST": f"ssh://root@127.0.0.1:{port}"}
+    finally:
+        sshd.terminate()
+        try:
+            sshd.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            sshd.kill()
+
+
+def labctl_over_ssh(env: dict, *args: str) -> tuple[subprocess.CompletedProcess, int]:
+    """Run labctl against the ssh engine; also return its pid (the owner label of its
+    containers)."""
+    process = subprocess.Popen([sys.executable, "-m", "labctl", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                               env={**os.environ, **env})
+    try:
+        stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr), process.pid
+
+
+def containers_of(engine, pid: int) -> list:
+    return engine.containers.list(all=True, filters={"label": [f"labctl.pid={pid}"]})
+
+
+def test_run_measures_next_to_the_server(ssh_engine, docker_engine):
+    result, pid = labctl_over_ssh(ssh_engine, "run", "go", "--json", "--samples", "30",
+                                  "--runtime", "docker")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["runtime"]["engine"]["remote"] is True
+    assert document["runtime"]["engine"]["endpoint"] == ssh_engine["DOCKER_HOST"]
+    # Measured over the engine's bridge from a probe container, not through a published port.
+    assert document["path"]["kind"] == "engine-bridge"
+    assert "next to the server on engine 127.0.0.1" in document["probe"]["where"]
+    assert document["probe"]["libcurl"]
+    assert document["verification"]["status"] == "pass"
+    for by_mode in document["endpoints"].values():
+        for series in by_mode.values():
+            assert series["samples"] == 30 and series["summary"]["p50"] > 0
+    # Timed by a probe that waited next to the server before it started (not an upper bound).
+    assert "probe waiting next to the server" in document["cold_start_note"]
+    assert "upper bound" not in document["cold_start_note"]
+    assert containers_of(docker_engine, pid) == []
+
+
+def test_compare_two_servers_over_ssh(ssh_engine, docker_engine):
+    result, pid = labctl_over_ssh(ssh_engine, "compare", "go", "rust", "--json", "--samples",
+                                  "30", "--warmup", "5", "--cold-starts", "2",
+                                  "--runtime", "docker")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert "next to the server on engine 127.0.0.1" in document["parameters"]["probe_where"]
+    assert set(document["servers"]) == {"go", "rust"}
+    for entry in document["servers"].values():
+        assert entry["path"]["kind"] == "engine-bridge"
+        assert entry["verification"]["status"] == "pass" and entry["measured"]
+        assert entry["latency"]["/health"]["fresh"]["summary"]["p50"] > 0
+        assert len(entry["cold_start_ms"]["samples"]) == 2
+    assert containers_of(docker_engine, pid) == []
+
+
+def test_load_over_ssh_runs_wrk_next_to_the_server(ssh_engine, docker_engine):
+    result, pid = labctl_over_ssh(ssh_engine, "load", "go", "--json", "--duration", "2s",
+                                  "--connections", "20", "--runtime", "docker")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    text = json.dumps(document)
+    assert "over the Docker bridge" in text and "wrk in a container" in text
+    assert containers_of(docker_engine, pid) == []
+    # A generator on this machine could not reach a server on another one: one clear line.
+    refused, _ = labctl_over_ssh(ssh_engine, "load", "go", "--generator", "builtin",
+                                 "--duration", "1s", "--runtime", "docker")
+    assert refused.returncode == 2
+    assert "--generator builtin runs on this machine" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+@pytest.fixture
+def remote_runtime(ssh_engine, monkeypatch):
+    """A DockerRuntime in this process talking over ssh, under a host name of its own, so that
+    `down` and the reaper here can only ever see containers this test made."""
+    for name, value in ssh_engine.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(socket, "gethostname", lambda: f"labctl-test-{os.getpid()}")
+    from labctl.runtime.docker import DockerRuntime
+
+    runtime = DockerRuntime()
+    assert runtime.location.remote
+    return runtime
+
+
+def _labelled_container(engine, *, host: str, pid: int, machine: str | None = None):
+    from labctl.runtime.docker import (
+        LABEL,
+        LABEL_HOST,
+        LABEL_MACHINE,
+        LABEL_PID,
+        LABEL_SERVER,
+        LABEL_SESSION,
+        MACHINE_ID,
+    )
+    from labctl.servers import get as by_name
+
+    labels = {LABEL: "1", LABEL_SESSION: "test", LABEL_SERVER: "go", LABEL_PID: str(pid),
+              LABEL_HOST: host}
+    recorded = machine or MACHINE_ID
+    if recorded:
+        labels[LABEL_MACHINE] = recorded
+    return engine.containers.create(by_name("go").image_tag, labels=labels,
+                                    name=f"labctl-test-{host}-{pid}-{time.monotonic_ns() % 10**6}")
+
+
+def test_reaper_over_ssh_judges_only_pids_from_this_machine(remote_runtime, docker_engine):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    here = socket.gethostname()
+    ours = _labelled_container(docker_engine, host=here, pid=dead.pid)
+    # Same host name, another machine (a shared engine): its pid means nothing here.
+    twin = _labelled_container(docker_engine, host=here, pid=dead.pid, machine="0" * 32)
+    foreign = _labelled_container(docker_engine, host="another-laptop", pid=dead.pid)
+    try:
+        reaped = remote_runtime.reap_orphans()
+        assert ours.name in reaped
+        assert twin.name not in reaped and foreign.name not in reaped
+        remaining = {c.id for c in docker_engine.containers.list(all=True)}
+        assert ours.id not in remaining and {twin.id, foreign.id} <= remaining
+    finally:
+        for container in (ours, twin, foreign):
+            try:
+                container.remove(force=True)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+
+def test_down_over_ssh_leaves_other_machines_containers(remote_runtime, docker_engine):
+    from labctl.runtime.base import Limits
+    from labctl.servers import get as by_name
+
+    kept = remote_runtime.start(by_name("go"), Limits(), keep=True)
+    foreign = _labelled_container(docker_engine, host="another-laptop", pid=1)
+    try:
+        removed = remote_runtime.down()
+        assert kept.extra["container_name"] in removed
+        assert foreign.name not in removed
+        remaining = {c.id for c in docker_engine.containers.list(all=True)}
+        assert kept.ident not in remaining and foreign.id in remaining
+    finally:
+        foreign.remove(force=True)
