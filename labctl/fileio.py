@@ -113,11 +113,11 @@ def read_json(path: Path, default: Any = None) -> Any:
     and start afresh.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return default
     try:
-        return json.loads(text)
+        return json.loads(data.decode("utf-8"))   # decoded here: bad bytes are corruption too
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         moved_to = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
         os.replace(path, moved_to)
