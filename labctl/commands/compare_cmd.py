@@ -57,7 +57,6 @@ def compare_command(
 ) -> None:
     """Build, verify and time the servers side by side under the same limits, then remove them."""
     from labctl import compare, export, render, servers, store
-
     from labctl.durations import duration_option
 
     chosen = servers.select(names, sources)

@@ -11,7 +11,6 @@ import typer
 
 from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
-from labctl.errors import UsageProblem
 from labctl.commands.options import (
     CpusOption,
     JsonOption,
@@ -19,6 +18,7 @@ from labctl.commands.options import (
     RuntimeOption,
     ServersArgument,
 )
+from labctl.errors import UsageProblem
 
 lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
                       no_args_is_help=True)
