@@ -41,7 +41,9 @@ def mutate(text: str, rng: random.Random) -> tuple[str, str]:
     if kind == "drop field":
         del lines[index]
     else:
-        prefix, _ = VALUE_LINE.match(lines[index]).groups()
+        match = VALUE_LINE.match(lines[index])
+        assert match, lines[index]          # front_matter_lines only picks `key = value` lines
+        prefix, _ = match.groups()
         lines[index] = prefix + rng.choice(OTHER_TYPES)
     return kind, "\n".join(lines) + "\n"
 

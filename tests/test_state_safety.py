@@ -53,6 +53,7 @@ SAVER = textwrap.dedent("""
 def start_saver(path: Path, tag: str, count: int) -> subprocess.Popen:
     process = subprocess.Popen([sys.executable, "-c", SAVER, str(path), tag, str(count)],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
     assert process.stdout.readline().strip() == "ready"
     return process
 
