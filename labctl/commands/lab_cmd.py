@@ -47,7 +47,7 @@ def bottleneck_command(
     non-blocking wait, then /aggregate sequential and parallel; the lesson's prediction next to
     each measurement.
     """
-    from labctl import bottleneck, loadgen, render, servers, store
+    from labctl import bottleneck, loadgen, render, servers
     from labctl.cpus import client_cpuset
 
     chosen = servers.select(names)
@@ -69,11 +69,7 @@ def bottleneck_command(
         document = bottleneck.run_lab(runtime, chosen, connections=connections,
                                       duration_s=duration_s, limits=limits, run_step=run_step,
                                       on_phase=on_phase, on_build_line=on_line)
-    with store.saved("lab", document):
-        if json_out:
-            ui.print_json_document(document)
-        else:
-            ui.out().print(render.render_lab_bottleneck(document))
+    _show_and_save(document, render.render_lab_bottleneck, json_out)
 
 
 PREDICT_HELP = ("Your own predictions, written before the run (TOML or JSON: one table per "
@@ -82,6 +78,31 @@ PredictOption = Annotated[Optional[Path], typer.Option(
     "--predict", help=PREDICT_HELP, show_default=False, dir_okay=False)]
 SheetOption = Annotated[bool, typer.Option(
     "--sheet", help="Print a blank predictions file for this lab and exit.")]
+
+
+def _sheet_or_check_predictions(sheet: bool, predict: Path | None, blank_sheet) -> bool:
+    """--sheet prints the blank predictions file (True: nothing else to do); a --predict file is
+    read now, so a bad one fails before the lab runs rather than after it."""
+    from labctl import predictions
+
+    if sheet:
+        print(blank_sheet(), end="")
+        return True
+    if predict is not None:
+        predictions.load(predict)
+    return False
+
+
+def _show_and_save(document: dict, view, json_out: bool) -> None:
+    """Save the lab's document and show it; a save that fails is reported after the figures are
+    on screen, so a full disk costs the learner nothing they have not seen."""
+    from labctl import store
+
+    with store.saved("lab", document):
+        if json_out:
+            ui.print_json_document(document)
+        else:
+            ui.out().print(view(document))
 
 
 def _score_predictions(document: dict, path: Path | None, judge, row_keys: dict) -> None:
@@ -110,22 +131,18 @@ def edge_cases_command(
 ) -> None:
     """Lesson 005: about 20 odd HTTP/1.1 requests sent byte by byte; status and connection
     per server, the RFC's requirement, the MUSTs broken, and where the prediction was wrong."""
-    from labctl import edgecases, lab_render, predictions, servers, store
+    from labctl import edgecases, lab_render, predictions, servers
 
     chosen = servers.select(names)
     if python_parser not in (*edgecases.PYTHON_PARSERS, "both"):
         raise UsageProblem(f"unknown Python parser '{python_parser}'",
                            "Use h11, httptools or both")
-    if sheet:
-        keys = [c.key for c in edgecases.columns(chosen, python_parser)]
-        print(predictions.sheet(
-            "labctl lab edge-cases", keys,
+    if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
+            "labctl lab edge-cases", [c.key for c in edgecases.columns(chosen, python_parser)],
             [(str(c.number), c.title) for c in edgecases.CASES],
             'An answer is a status (400), a status and the connection ("200 open", '
-            '"200 closed"), "closed" (no answer), or for row 11 "100 -> 200".'), end="")
+            '"200 closed"), "closed" (no answer), or for row 11 "100 -> 200".')):
         return
-    if predict is not None:
-        predictions.load(predict)   # a bad file fails now, not after the run
     runtime = prepare_runtime(runtime_name)
     limits = default_limits(cpus, memory)
     with build_status("preparing the edge-cases lab") as (on_line, on_phase):
@@ -133,11 +150,7 @@ def edge_cases_command(
                                      on_phase=on_phase, on_build_line=on_line)
     _score_predictions(document, predict, edgecases.judge_learner,
                        {c.key: str(c.number) for c in edgecases.CASES})
-    store.save_result("lab", document)
-    if json_out:
-        ui.print_json_document(document)
-        return
-    ui.out().print(lab_render.edge_cases(document))
+    _show_and_save(document, lab_render.edge_cases, json_out)
 
 
 @lab_app.command("slow-clients")
@@ -159,19 +172,16 @@ def slow_clients_command(
     """Lesson 006: a slowloris attack (connections sending one header byte a second) on each
     server, as shipped and with its stack's default timeouts, while a normal client keeps
     requesting: when and how each trickling connection is cut, and what the normal client saw."""
-    from labctl import lab_render, predictions, servers, slowclients, store
+    from labctl import lab_render, predictions, servers, slowclients
 
     chosen = servers.select(names)
-    if sheet:
-        print(predictions.sheet(
+    if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
             "labctl lab slow-clients", [s.name for s in chosen],
             [(run, f"{run} timeouts: how a trickling connection ends")
              for run, _ in slowclients.RUNS],
             'An answer is how it ends: "408", "closed", "reset" or "open", optionally with '
-            'the seconds it takes ("closed 5").'), end="")
+            'the seconds it takes ("closed 5").')):
         return
-    if predict is not None:
-        predictions.load(predict)
     runtime = prepare_runtime(runtime_name)
     limits = default_limits(cpus, memory)
     settings = slowclients.Settings(connections=connections, window_s=window)
@@ -184,11 +194,7 @@ def slow_clients_command(
                  for name, entry in document["servers"].items()}
         document["your_predictions"] = predictions.score(predictions.load(predict), cells,
                                                          slowclients.judge_learner)
-    store.save_result("lab", document)
-    if json_out:
-        ui.print_json_document(document)
-        return
-    ui.out().print(lab_render.slow_clients(document))
+    _show_and_save(document, lab_render.slow_clients, json_out)
 
 
 @lab_app.command("shutdown")
@@ -204,19 +210,16 @@ def shutdown_command(
     """Lesson 007: stop each server (docker stop, or SIGTERM locally) while requests are in
     flight, connections sit idle and a steady client keeps asking; with its graceful handler and
     without it. What each client got, and how long the stop took."""
-    from labctl import lab_render, predictions, servers, shutdown, store
+    from labctl import lab_render, predictions, servers, shutdown
 
     chosen = servers.select(names)
-    if sheet:
-        print(predictions.sheet(
+    if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
             "labctl lab shutdown", [s.name for s in chosen],
             [(run, f"{run}: the requests in flight, and the seconds the stop takes")
              for run, _ in shutdown.RUNS],
             'An answer is "completed" or "cut", optionally with the stop\'s seconds '
-            '("completed 10").'), end="")
+            '("completed 10").')):
         return
-    if predict is not None:
-        predictions.load(predict)
     runtime = prepare_runtime(runtime_name)
     limits = default_limits(cpus, memory)
     with build_status("preparing the shutdown lab") as (on_line, on_phase):
@@ -227,8 +230,4 @@ def shutdown_command(
         cells = {name: entry["runs"] for name, entry in document["servers"].items()}
         document["your_predictions"] = predictions.score(predictions.load(predict), cells,
                                                          shutdown.judge_learner)
-    store.save_result("lab", document)
-    if json_out:
-        ui.print_json_document(document)
-        return
-    ui.out().print(lab_render.shutdown(document))
+    _show_and_save(document, lab_render.shutdown, json_out)
