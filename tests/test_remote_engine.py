@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import STRICT
 
 pytestmark = pytest.mark.docker
 
@@ -38,8 +39,13 @@ def _keygen(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def ssh_engine(tmp_path_factory, docker_engine):
+def ssh_engine(tmp_path_factory, _engine):
     """The environment that makes labctl talk to this machine's engine over ssh."""
+    if _engine[0] is None:     # the same rule as conftest's docker_engine, for a module fixture
+        message = f"no Docker engine: {_engine[1]}"
+        if STRICT:
+            pytest.fail(f"LABCTL_REQUIRE_DOCKER=1 but {message}", pytrace=False)
+        pytest.skip(message)
     if os.geteuid() != 0 or not Path(SSHD).exists() or not shutil.which("ssh-keygen"):
         pytest.skip("needs root and openssh-server (scripts/test installs it as root)")
     here = tmp_path_factory.mktemp("ssh")
