@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.theme import Theme
 
 # Styles chosen to stay readable on dark and light terminal themes alike: no dim grey text, no
@@ -48,11 +49,12 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    err_console.print(f"[warn]warning:[/warn] {message}")
+    # The message is text, not markup: "pip install 'labctl[report]'" must keep its brackets.
+    err_console.print(f"[warn]warning:[/warn] {escape(message)}")
 
 
 def error_line(message: str) -> None:
-    err_console.print(f"[fail]error:[/fail] {message}", soft_wrap=True)
+    err_console.print(f"[fail]error:[/fail] {escape(message)}", soft_wrap=True)
 
 
 def print_json_document(document: Any) -> None:

@@ -133,6 +133,16 @@ def test_missing_plotly_is_one_line_naming_the_extra(monkeypatch):
 
 # --- the command -----------------------------------------------------------------------------
 
+def test_missing_plotly_through_the_cli_keeps_the_extra_in_brackets(monkeypatch, tmp_path):
+    """Rich would read "[report]" as markup and print "pip install 'labctl'"."""
+    monkeypatch.setitem(sys.modules, "plotly", None)
+    monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)
+    store.save_result("compare", compare_document())
+    result = CliRunner().invoke(app, ["report", "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 2
+    assert "pip install 'labctl[report]'" in result.stderr
+
+
 def test_report_command_without_results_says_what_to_do(tmp_path):
     result = CliRunner().invoke(app, ["report", "-o", str(tmp_path / "r.html")])
     assert result.exit_code == 2
