@@ -105,13 +105,15 @@ def _show_and_save(document: dict, view, json_out: bool) -> None:
             ui.out().print(view(document))
 
 
-def _score_predictions(document: dict, path: Path | None, judge, row_keys: dict) -> None:
-    """Add the learner's scored predictions to the document (before it is saved)."""
+def _score_predictions(document: dict, path: Path | None, judge, cell_of,
+                       row_keys: dict | None = None) -> None:
+    """Add the learner's scored predictions to the document (before it is saved); ``cell_of``
+    turns one server's entry into its measured cells, row → cell."""
     if path is None:
         return
     from labctl import predictions
 
-    cells = {column: entry["cells"] for column, entry in document["servers"].items()}
+    cells = {column: cell_of(entry) for column, entry in document["servers"].items()}
     document["your_predictions"] = predictions.score(predictions.load(path), cells, judge,
                                                      row_keys=row_keys)
 
@@ -148,7 +150,7 @@ def edge_cases_command(
     with build_status("preparing the edge-cases lab") as (on_line, on_phase):
         document = edgecases.run_lab(runtime, chosen, limits=limits, python_parser=python_parser,
                                      on_phase=on_phase, on_build_line=on_line)
-    _score_predictions(document, predict, edgecases.judge_learner,
+    _score_predictions(document, predict, edgecases.judge_learner, lambda e: e["cells"],
                        {c.key: str(c.number) for c in edgecases.CASES})
     _show_and_save(document, lab_render.edge_cases, json_out)
 
@@ -188,12 +190,9 @@ def slow_clients_command(
     with build_status("preparing the slow-clients lab") as (on_line, on_phase):
         document = slowclients.run_lab(runtime, chosen, limits=limits, settings=settings,
                                        on_phase=on_phase, on_build_line=on_line)
-    if predict is not None:
-        cells = {name: {run: {"how": r["how"], "after_s": r["after_s"]}
-                        for run, r in entry["runs"].items()}
-                 for name, entry in document["servers"].items()}
-        document["your_predictions"] = predictions.score(predictions.load(predict), cells,
-                                                         slowclients.judge_learner)
+    _score_predictions(document, predict, slowclients.judge_learner,
+                       lambda e: {run: {"how": r["how"], "after_s": r["after_s"]}
+                                  for run, r in e["runs"].items()})
     _show_and_save(document, lab_render.slow_clients, json_out)
 
 
@@ -226,8 +225,5 @@ def shutdown_command(
         document = shutdown.run_lab(runtime, chosen, limits=limits,
                                     settings=shutdown.Settings(), on_phase=on_phase,
                                     on_build_line=on_line)
-    if predict is not None:
-        cells = {name: entry["runs"] for name, entry in document["servers"].items()}
-        document["your_predictions"] = predictions.score(predictions.load(predict), cells,
-                                                         shutdown.judge_learner)
+    _score_predictions(document, predict, shutdown.judge_learner, lambda e: e["runs"])
     _show_and_save(document, lab_render.shutdown, json_out)
