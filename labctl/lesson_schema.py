@@ -73,6 +73,7 @@ class DemoSpec(_Strict, kw_only=True):
 class LabSpec(_Strict, kw_only=True):
     commands: Annotated[list[Annotated[list[Text], Meta(min_length=1)]], Meta(min_length=1)]
     description: str = ""
+    exercises: list[Id] = []         # exercises/ folders that practise this lesson
 
 
 class _ItemSpec(_Strict, tag_field="kind", kw_only=True):

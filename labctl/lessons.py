@@ -124,6 +124,7 @@ class Demo:
 class Lab:
     commands: tuple[tuple[str, ...], ...]
     description: str = ""
+    exercises: tuple[str, ...] = ()   # names of exercises/ folders
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,8 @@ def _build(spec: schema.LessonSpec, body: str, path: Path, shown: str) -> Lesson
                 snippets=tuple(Snippet(title=s.title.strip(), language=s.language.strip(),
                                        code=s.code.strip("\n")) for s in spec.demo.snippets))
     lab = Lab(commands=tuple(tuple(argv) for argv in spec.lab.commands),
-              description=spec.lab.description.strip()) if spec.lab else None
+              description=spec.lab.description.strip(),
+              exercises=tuple(spec.lab.exercises)) if spec.lab else None
     return Lesson(id=spec.id, title=spec.title.strip(), order=spec.order, summary=spec.summary.strip(),
                   body=body.strip("\n"),
                   try_it=tuple(TryIt(t.command.strip(), t.what_to_notice.strip()) for t in spec.try_it),
