@@ -1,0 +1,366 @@
+"""Exercises as data: reading ``exercises/<name>/``, and making and finding a learner's workspace.
+
+An exercise folder holds ``exercise.toml`` (what to do, and the behavioural check with its
+thresholds), ``starter/`` (the files that differ from ``servers/<base>``), ``solution/`` (the
+files that differ from the starter) and ``hints.md``. The format is described in
+docs/exercises.md; running a check is exercise_checks.py's job.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import shutil
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import msgspec
+from msgspec import Meta, Struct
+
+from labctl import lesson_schema, paths
+from labctl.errors import UsageProblem
+
+EXERCISE_FILE = "exercise.toml"
+HINTS_FILE = "hints.md"
+HINT_SEPARATOR = "---"
+# Written into a workspace by `exercise start`: which exercise the folder is, so `check`, `hint`
+# and the others work from inside it without a name.
+WORKSPACE_MARK = ".labctl-exercise.json"
+DEFAULT_WORKSPACES = "labctl-exercises"
+# Build products and caches a copy of a server folder must not carry along.
+NOT_COPIED = ("node_modules", "target", "__pycache__", ".venv", WORKSPACE_MARK)
+
+Text = Annotated[str, Meta(pattern=r"\S")]
+Id = Annotated[str, Meta(pattern=lesson_schema.ID_PATTERN)]
+UrlPath = Annotated[str, Meta(pattern=r"^/\S*$")]
+Positive = Annotated[float, Meta(gt=0)]
+Count = Annotated[int, Meta(ge=1, le=1000)]
+
+
+class _Strict(Struct, forbid_unknown_fields=True, kw_only=True, tag_field="kind"):
+    pass
+
+
+class ThroughputCheck(_Strict, tag="throughput"):
+    path: UrlPath
+    min_rps: Positive
+    connections: Annotated[int, Meta(ge=1, le=256)] = 10
+    duration_s: Annotated[float, Meta(gt=0, le=30)] = 4.0
+    max_errors: Annotated[int, Meta(ge=0)] = 0
+
+
+class LatencyCheck(_Strict, tag="latency"):
+    path: UrlPath
+    max_ms: Positive
+    samples: Annotated[int, Meta(ge=3, le=200)] = 15
+
+
+class ResponseCheck(_Strict, tag="response"):
+    path: UrlPath
+    method: Literal["GET", "HEAD"] = "GET"
+    status: Annotated[int, Meta(ge=100, le=599)] = 200
+    headers: list[Text] = []
+    same_headers_as_get: bool = False
+    empty_body: bool = False
+
+
+class SlowClientsCheck(_Strict, tag="slow-clients"):
+    cut_within_s: Positive
+    connections: Annotated[int, Meta(ge=1, le=200)] = 10
+    window_s: Annotated[float, Meta(gt=0, le=60)] = 10.0
+    normal_max_ms: Positive = 1000.0
+
+
+class ShutdownDrainCheck(_Strict, tag="shutdown-drain"):
+    max_stop_s: Positive = 5.0
+
+
+class ConnectionReuseCheck(_Strict, tag="connection-reuse"):
+    path: UrlPath
+    requests: Count = 100
+    max_connections: Count = 2
+
+
+CheckSpec = Union[ThroughputCheck, LatencyCheck, ResponseCheck, SlowClientsCheck,
+                  ShutdownDrainCheck, ConnectionReuseCheck]
+CHECK_KINDS = ("throughput", "latency", "response", "slow-clients", "shutdown-drain",
+               "connection-reuse")
+
+
+class ExerciseSpec(Struct, forbid_unknown_fields=True, kw_only=True):
+    format_version: Literal[1]
+    title: Text
+    lesson: Id
+    base: Id
+    files: Annotated[list[Text], Meta(min_length=1)]
+    task: Text
+    check: CheckSpec
+
+
+@dataclass(frozen=True)
+class Exercise:
+    name: str
+    folder: Path
+    spec: ExerciseSpec
+    hints: tuple[str, ...]
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+    @property
+    def check(self) -> CheckSpec:
+        return self.spec.check
+
+    @property
+    def base_dir(self) -> Path:
+        return paths.servers_dir() / self.spec.base
+
+    @property
+    def starter_dir(self) -> Path:
+        return self.folder / "starter"
+
+    @property
+    def solution_dir(self) -> Path:
+        return self.folder / "solution"
+
+    def changed_files(self) -> list[str]:
+        """The files the solution changes, relative to the workspace."""
+        return sorted(_relative_files(self.solution_dir))
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def exercises_dir() -> Path:
+    return paths.resource_root() / "exercises"
+
+
+def display(path: Path) -> str:
+    """A path as people should read it: relative to the current folder when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _fault(path: Path, where: str, what: str, hint: str | None = None) -> UsageProblem:
+    return UsageProblem(f"{display(path)}: {where}: {what}",
+                        hint or "See docs/exercises.md for the format")
+
+
+def load(folder: Path) -> Exercise:
+    """One exercise folder, validated; raises ``UsageProblem`` naming the file and field."""
+    toml_path = folder / EXERCISE_FILE
+    try:
+        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _fault(folder, EXERCISE_FILE, "missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fault(toml_path, "file", f"cannot be read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _fault(toml_path, "TOML", str(exc)) from None
+    spec = _convert(toml_path, data)
+    exercise = Exercise(name=folder.name, folder=folder, spec=spec, hints=_read_hints(folder))
+    for rule in RULES:
+        rule(exercise)
+    return exercise
+
+
+def _convert(toml_path: Path, data: dict[str, Any]) -> ExerciseSpec:
+    check = data.get("check")
+    if isinstance(check, dict) and "kind" not in check:
+        raise _fault(toml_path, "check.kind", "missing (required)",
+                     "Use one of: " + ", ".join(CHECK_KINDS))
+    if isinstance(check, dict) and check.get("kind") not in CHECK_KINDS:
+        raise _fault(toml_path, "check.kind", f"{check.get('kind')!r} is not a check kind",
+                     "Use one of: " + ", ".join(CHECK_KINDS))
+    if data.get("format_version", 1) != 1:
+        raise _fault(toml_path, "format_version", f"{data.get('format_version')!r} is not supported",
+                     "This labctl reads format_version = 1")
+    try:
+        return msgspec.convert(data, ExerciseSpec)
+    except msgspec.ValidationError as exc:
+        fault = lesson_schema.translate(str(exc), data)
+        raise _fault(toml_path, fault.where, fault.problem, fault.hint) from None
+
+
+def _read_hints(folder: Path) -> tuple[str, ...]:
+    try:
+        text = (folder / HINTS_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ()
+    hints, current = [], []
+    for line in text.splitlines():
+        if line.strip() == HINT_SEPARATOR:
+            hints.append("\n".join(current).strip())
+            current = []
+        else:
+            current.append(line)
+    hints.append("\n".join(current).strip())
+    return tuple(hint for hint in hints if hint)
+
+
+# --- the rules a schema cannot say ----------------------------------------------------------------
+
+def _base_is_shipped(exercise: Exercise) -> None:
+    from labctl import servers
+
+    names = [server.name for server in servers.shipped()]
+    if exercise.spec.base not in names:
+        raise _fault(exercise.folder / EXERCISE_FILE, "base",
+                     f"'{exercise.spec.base}' is not one of the shipped servers",
+                     "Use one of: " + ", ".join(names))
+
+
+def _lesson_exists(exercise: Exercise) -> None:
+    if not (paths.lessons_dir() / f"{exercise.spec.lesson}.md").is_file():
+        raise _fault(exercise.folder / EXERCISE_FILE, "lesson",
+                     f"no lesson '{exercise.spec.lesson}' in lessons/",
+                     "Give a lesson id, the name of its file without .md")
+
+
+def _folders_present(exercise: Exercise) -> None:
+    for folder in (exercise.starter_dir, exercise.solution_dir):
+        if not folder.is_dir() or not any(_relative_files(folder)):
+            raise _fault(folder, "folder", "missing or empty",
+                         "starter/ and solution/ each hold at least the files they change")
+    if not exercise.hints:
+        raise _fault(exercise.folder, HINTS_FILE, "missing or empty",
+                     "Write at least one hint; separate hints with a line holding only ---")
+
+
+def _files_exist(exercise: Exercise) -> None:
+    for index, name in enumerate(exercise.spec.files):
+        if not ((exercise.starter_dir / name).is_file() or (exercise.base_dir / name).is_file()):
+            raise _fault(exercise.folder / EXERCISE_FILE, f"files[{index}]",
+                         f"'{name}' is in neither starter/ nor servers/{exercise.spec.base}/")
+
+
+def _solution_changes_something(exercise: Exercise) -> None:
+    for name in exercise.changed_files():
+        if _starting_text(exercise, name) != (exercise.solution_dir / name).read_text(encoding="utf-8"):
+            return
+    raise _fault(exercise.solution_dir, "folder", "the solution changes nothing in the starter")
+
+
+def _thresholds_consistent(exercise: Exercise) -> None:
+    check = exercise.check
+    if isinstance(check, SlowClientsCheck) and check.cut_within_s >= check.window_s:
+        raise _fault(exercise.folder / EXERCISE_FILE, "check.cut_within_s",
+                     f"must be shorter than check.window_s ({check.window_s:g} s), "
+                     "or no cut could be seen in time")
+
+
+RULES = (_base_is_shipped, _lesson_exists, _folders_present, _files_exist,
+         _solution_changes_something, _thresholds_consistent)
+
+
+def load_all(directory: Path | None = None) -> tuple[list[Exercise], list[UsageProblem]]:
+    """Every exercise, sorted by lesson then name, and the faults of those that did not load."""
+    directory = directory or exercises_dir()
+    found: list[Exercise] = []
+    faults: list[UsageProblem] = []
+    if not directory.is_dir():
+        return found, faults
+    for folder in sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            found.append(load(folder))
+        except UsageProblem as fault:
+            faults.append(fault)
+    found.sort(key=lambda e: (e.spec.lesson, e.name))
+    return found, faults
+
+
+def find(name: str, directory: Path | None = None) -> Exercise:
+    folder = (directory or exercises_dir()) / name
+    if (folder / EXERCISE_FILE).is_file():
+        return load(folder)
+    names = [e.name for e in load_all(directory)[0]]
+    close = difflib.get_close_matches(name, names, n=1)
+    raise UsageProblem(f"no exercise named '{name}'",
+                       f"Did you mean {close[0]}?" if close else
+                       "See `labctl exercises` for the list")
+
+
+# --- workspaces -----------------------------------------------------------------------------------
+
+def _relative_files(root: Path) -> Iterator[str]:
+    if not root.is_dir():
+        return
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_file() and not any(part in NOT_COPIED for part in relative.parts):
+            yield relative.as_posix()
+
+
+def _starting_text(exercise: Exercise, name: str) -> str:
+    for root in (exercise.starter_dir, exercise.base_dir):
+        if (root / name).is_file():
+            return (root / name).read_text(encoding="utf-8")
+    return ""
+
+
+def _overlay(source: Path, dest: Path) -> None:
+    for name in _relative_files(source):
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / name, target)
+
+
+def materialise(exercise: Exercise, dest: Path, *, solution: bool = False) -> Path:
+    """Write the starter (or, with ``solution``, the reference solution) into ``dest``, which
+    must not exist or be empty; mark it as this exercise's workspace."""
+    dest.mkdir(parents=True, exist_ok=True)
+    _overlay(exercise.base_dir, dest)
+    _overlay(exercise.starter_dir, dest)
+    if solution:
+        _overlay(exercise.solution_dir, dest)
+    mark = {"exercise": exercise.name, "base": exercise.spec.base, "format_version": 1}
+    (dest / WORKSPACE_MARK).write_text(json.dumps(mark, indent=2) + "\n", encoding="utf-8")
+    return dest
+
+
+def restore_starter(exercise: Exercise, workspace: Path) -> list[str]:
+    """Put the starter's version of every file the exercise touches back; returns their names.
+    Files the learner added are left alone (they may be notes)."""
+    restored = []
+    for name in sorted({*_relative_files(exercise.starter_dir), *exercise.changed_files(),
+                        *exercise.spec.files}):
+        text = _starting_text(exercise, name)
+        target = workspace / name
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            restored.append(name)
+    return restored
+
+
+def workspace_of(start: Path) -> tuple[str, Path] | None:
+    """The exercise whose workspace holds ``start`` (searching upwards), and that workspace."""
+    for folder in (start.resolve(), *start.resolve().parents):
+        mark = folder / WORKSPACE_MARK
+        if mark.is_file():
+            try:
+                name = json.loads(mark.read_text(encoding="utf-8"))["exercise"]
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+            return (name, folder) if isinstance(name, str) else None
+    return None
+
+
+def default_workspace(name: str) -> Path:
+    return Path.cwd() / DEFAULT_WORKSPACES / name
+
+
+def solution_diff(exercise: Exercise) -> str:
+    """The reference solution as a unified diff against the starter."""
+    chunks = []
+    for name in exercise.changed_files():
+        before = _starting_text(exercise, name).splitlines(keepends=True)
+        after = (exercise.solution_dir / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        chunks.append("".join(difflib.unified_diff(before, after, f"starter/{name}",
+                                                   f"solution/{name}")))
+    return "".join(chunks)
