@@ -358,7 +358,7 @@ def lessons_table(lessons: list[Lesson], statuses: dict[str, LessonStatus], *,
         table.add_column("exercises", justify="right", no_wrap=True)
     for lesson in lessons:
         status = statuses[lesson.id]
-        cells = [
+        cells: list[str | Text] = [
             lesson.number,
             lesson.title,
             Text(status.state, style=STATE_STYLE[status.state]),
