@@ -136,6 +136,7 @@ def _register_commands() -> None:
     from labctl.commands import (
         compare_cmd,
         doctor_cmd,
+        exercise_cmd,
         lab_cmd,
         learn,
         load_cmd,
@@ -150,6 +151,7 @@ def _register_commands() -> None:
     doctor_cmd.register(app)
     load_cmd.register(app)
     lab_cmd.register(app)
+    exercise_cmd.register(app)
     report_cmd.register(app)
     learn.register(app)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import shutil
 import tomllib
 from collections.abc import Iterator
@@ -135,7 +136,9 @@ class Exercise:
 # --- reading ------------------------------------------------------------------------------------
 
 def exercises_dir() -> Path:
-    return paths.resource_root() / "exercises"
+    """LABCTL_EXERCISES_DIR if set (authors, tests), else the exercises shipped with labctl."""
+    configured = os.environ.get("LABCTL_EXERCISES_DIR")
+    return Path(configured) if configured else paths.resource_root() / "exercises"
 
 
 def display(path: Path) -> str:
@@ -192,7 +195,8 @@ def _read_hints(folder: Path) -> tuple[str, ...]:
         text = (folder / HINTS_FILE).read_text(encoding="utf-8")
     except FileNotFoundError:
         return ()
-    hints, current = [], []
+    hints: list[str] = []
+    current: list[str] = []
     for line in text.splitlines():
         if line.strip() == HINT_SEPARATOR:
             hints.append("\n".join(current).strip())
@@ -216,7 +220,9 @@ def _base_is_shipped(exercise: Exercise) -> None:
 
 
 def _lesson_exists(exercise: Exercise) -> None:
-    if not (paths.lessons_dir() / f"{exercise.spec.lesson}.md").is_file():
+    from labctl.lessons import lessons_root
+
+    if not (lessons_root() / f"{exercise.spec.lesson}.md").is_file():
         raise _fault(exercise.folder / EXERCISE_FILE, "lesson",
                      f"no lesson '{exercise.spec.lesson}' in lessons/",
                      "Give a lesson id, the name of its file without .md")

@@ -78,6 +78,10 @@ class Prober:
             total_us=float(curl.getinfo(pycurl.TOTAL_TIME_T)),
         )
 
+    def new_connections(self) -> int:
+        """How many connections libcurl had to open for the last request (0: it reused one)."""
+        return int(self._curl.getinfo(pycurl.NUM_CONNECTS))
+
     @property
     def last_body(self) -> bytes:
         return self._body.getvalue()

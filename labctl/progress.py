@@ -47,6 +47,10 @@ RATING_NAMES = {Rating.Again: "Again", Rating.Hard: "Hard", Rating.Good: "Good",
 RATINGS_BY_NAME = {name.lower(): rating for rating, name in RATING_NAMES.items()}
 
 
+# The file's top-level sections: FSRS cards, quiz attempts per lesson, exercise states.
+SECTIONS = ("cards", "lessons", "exercises")
+
+
 def now() -> datetime:
     """The current time, or LABCTL_NOW (an ISO 8601 timestamp) when set: a testing aid that lets a
     test, or a curious learner, see what ``labctl quiz --review`` would ask on another day."""
@@ -105,8 +109,8 @@ class Progress:
         self.clock = clock
         # What this process changed, so that saving merges with changes another labctl (a second
         # terminal) wrote meanwhile instead of overwriting them.
-        self._changed: dict[str, set[str]] = {"cards": set(), "lessons": set()}
-        self._removed: dict[str, set[str]] = {"cards": set(), "lessons": set()}
+        self._changed: dict[str, set[str]] = {section: set() for section in SECTIONS}
+        self._removed: dict[str, set[str]] = {section: set() for section in SECTIONS}
 
     # --- loading and saving ----------------------------------------------------------------
 
@@ -131,7 +135,8 @@ class Progress:
 
     @staticmethod
     def _check_shape(path: Path, raw: Any, warnings: list[str]) -> dict[str, Any]:
-        empty = {"format_version": FORMAT_VERSION, "cards": {}, "lessons": {}}
+        empty: dict[str, Any] = {"format_version": FORMAT_VERSION,
+                                 **{section: {} for section in SECTIONS}}
         if raw is None:
             return empty
         version = raw.get("format_version") if isinstance(raw, dict) else None
@@ -139,13 +144,13 @@ class Progress:
             raise EnvironmentProblem(f"{path} was written by a newer labctl (progress format {version})",
                                      "Upgrade labctl; the file was left as it is")
         if not (isinstance(raw, dict) and version == FORMAT_VERSION
-                and isinstance(raw.get("cards", {}), dict) and isinstance(raw.get("lessons", {}), dict)):
+                and all(isinstance(raw.get(section, {}), dict) for section in SECTIONS)):
             moved = _move_aside(path)
             warnings.append(f"your quiz progress file is not in the expected shape; moved it to {moved} "
                             "and started afresh")
             return empty
-        raw.setdefault("cards", {})
-        raw.setdefault("lessons", {})
+        for section in SECTIONS:
+            raw.setdefault(section, {})
         return raw
 
     def save(self) -> None:
@@ -160,7 +165,7 @@ class Progress:
         except OSError as exc:
             raise EnvironmentProblem(f"cannot write quiz progress {self.path}: {exc.strerror or exc}",
                                      f"Free some disk space or make {self.path.parent} writable") from None
-        for section in ("cards", "lessons"):
+        for section in SECTIONS:
             self._changed[section].clear()
             self._removed[section].clear()
 
@@ -170,9 +175,11 @@ class Progress:
         except (CorruptFile, OSError):
             disk = None
         if not (isinstance(disk, dict) and disk.get("format_version") == FORMAT_VERSION
-                and isinstance(disk.get("cards"), dict) and isinstance(disk.get("lessons"), dict)):
+                and isinstance(disk.get("cards"), dict) and isinstance(disk.get("lessons"), dict)
+                and isinstance(disk.get("exercises", {}), dict)):
             return self.data
-        for section in ("cards", "lessons"):
+        disk.setdefault("exercises", {})
+        for section in SECTIONS:
             for key in self._removed[section]:
                 disk[section].pop(key, None)
             for key in self._changed[section]:
@@ -266,6 +273,33 @@ class Progress:
         self.data["lessons"][lesson_id] = {"last_score": round(score, 4), "passed": passed,
                                            "at": _iso(moment), "mode": mode}
         self.save()
+
+    def exercise_record(self, name: str) -> dict[str, Any]:
+        record = self.data["exercises"].get(name)
+        return record if isinstance(record, dict) else {}
+
+    def exercise_state(self, name: str) -> str:
+        """not started | started | passed (a pass is kept even if a later check fails)."""
+        record = self.exercise_record(name)
+        if record.get("passed_at"):
+            return "passed"
+        return "started" if record.get("started_at") else "not started"
+
+    def update_exercise(self, name: str, moment: datetime | None = None, **fields: Any) -> dict[str, Any]:
+        """Merge ``fields`` into the exercise's record and write the file. ``passed=True`` sets
+        ``passed_at`` the first time; ``started=True`` sets ``started_at``."""
+        moment = moment or self.clock()
+        record = dict(self.exercise_record(name))
+        if fields.pop("started", False):
+            record["started_at"] = _iso(moment)
+        if fields.pop("passed", False) and not record.get("passed_at"):
+            record["passed_at"] = _iso(moment)
+        record.update(fields)
+        self._changed["exercises"].add(name)
+        self._removed["exercises"].discard(name)
+        self.data["exercises"][name] = record
+        self.save()
+        return record
 
     def reset(self, lesson_id: str | None = None) -> int:
         """Forget progress of one lesson (or all); returns how many cards were removed."""

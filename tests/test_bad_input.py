@@ -32,12 +32,14 @@ runner = CliRunner()
 # A valid value for each required argument, by parameter name, so that the option under test is
 # what goes wrong. "@result" is replaced by the id of a result saved for the test.
 VALID_ARGUMENTS = {"server": "go", "lesson": "003", "result_id": "@result", "first": "@result",
-                   "second": "@result"}
+                   "second": "@result", "name": "go-slow-clients"}
 
 
 # Options naming a file labctl writes: a file that does not exist yet is fine there, so they get
 # the bad values of an output (a new option that writes a file is added here).
 OUTPUT_FILES = {"output", "svg", "html", "report_file"}
+# Options naming a folder labctl creates: a missing one is fine, a file or an unwritable place is not.
+OUTPUT_FOLDERS = {"directory"}
 # Options that filter by any text (an unknown session is "nothing to remove", not an error): a
 # bad value there must still never give a traceback, but exit 0 is a fair answer.
 ANY_TEXT = {"session"}
@@ -93,6 +95,9 @@ def bad_values(param) -> list[tuple[str, str]]:
             values.append(("below the minimum", str(param.min - 1)))
     elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         values += [("unknown name", "bogus"), ("empty", "")]
+    elif annotation is Path and param.name in OUTPUT_FOLDERS:
+        values += [("a file", "@garbage"), ("under a file", "@garbage/folder"),
+                   ("unwritable place", "/proc/labctl-folder")]
     elif annotation is Path and param.name in OUTPUT_FILES:
         values += [("a directory", "@directory"), ("under a file", "@garbage/out.html"),
                    ("unwritable place", "/proc/labctl-out.html"), ("empty", "")]

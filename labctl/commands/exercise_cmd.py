@@ -1,0 +1,383 @@
+"""`labctl exercises` (list them, and check them as an author) and `labctl exercise` (start one,
+check your copy, get a hint, see the solution, reset it)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from labctl import ui
+from labctl.commands.options import CpusOption, JsonOption, MemoryOption, RuntimeOption
+from labctl.errors import LabctlError, UsageProblem
+
+if TYPE_CHECKING:
+    from labctl.exercises import Exercise
+    from labctl.progress import Progress
+
+exercises_app = typer.Typer(help="List the exercises with your status; check them (authors).",
+                            no_args_is_help=False)
+exercise_app = typer.Typer(help="Change a server until it behaves: start, check, hint, solution, reset.",
+                           no_args_is_help=True)
+
+NameArgument = Annotated[Optional[str], typer.Argument(
+    help="The exercise (default: the one whose workspace you are in).", show_default=False)]
+WATCH_DEBOUNCE_MS = 600
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(exercises_app, name="exercises")
+    app.add_typer(exercise_app, name="exercise")
+
+
+# --- shared steps -----------------------------------------------------------------------------
+
+def _progress() -> Progress:
+    from labctl.commands.learn import load_progress
+
+    return load_progress()
+
+
+def _resolve(name: str | None, progress: Progress) -> tuple[Exercise, Path]:
+    """The exercise a command is about, and its workspace: NAME, or the workspace around the
+    current folder."""
+    from labctl import exercises
+
+    here = exercises.workspace_of(Path.cwd())
+    if name is None:
+        if here is None:
+            raise UsageProblem("this folder is not an exercise workspace",
+                               "Name the exercise (labctl exercises lists them), or cd into the "
+                               "folder `labctl exercise start` made")
+        name = here[0]
+    exercise = exercises.find(name)
+    if here is not None and here[0] == exercise.name:
+        return exercise, here[1]
+    recorded = progress.exercise_record(exercise.name).get("workspace")
+    workspace = Path(recorded) if recorded else exercises.default_workspace(exercise.name)
+    return exercise, workspace
+
+
+def _require_workspace(exercise: Exercise, workspace: Path) -> None:
+    from labctl import exercises
+
+    if not (workspace / exercises.WORKSPACE_MARK).is_file():
+        raise UsageProblem(f"no workspace for {exercise.name} at {exercises.display(workspace)}",
+                           f"Start it first: labctl exercise start {exercise.name}")
+
+
+# --- labctl exercises ---------------------------------------------------------------------------
+
+@exercises_app.callback(invoke_without_command=True)
+def exercises_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
+    """Every exercise: its language, lesson, what it checks, and your status."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from labctl import exercises
+
+    found, faults = exercises.load_all()
+    for fault in faults:
+        ui.warn(f"skipped a broken exercise: {fault.one_line()}")
+    progress = _progress()
+    rows = [_row(exercise, progress) for exercise in found]
+    if json_out:
+        ui.print_json_document({"schema": "labctl.exercises/1", "exercises": rows})
+        return
+    table = Table(title="Exercises", title_justify="left", header_style="label")
+    for column in ("exercise", "server", "lesson", "check", "status"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], row["base"], row["lesson"], row["check"],
+                      Text(row["status"], style=STATUS_STYLE[row["status"]]))
+    ui.out().print(table)
+    ui.out().print(Text.assemble("Start one with ", ("labctl exercise start NAME", "cmd"),
+                                 "; docs/exercises.md explains the checks."))
+
+
+STATUS_STYLE = {"passed": "pass", "started": "warn", "not started": "muted"}
+
+
+def _row(exercise: Exercise, progress: Progress) -> dict[str, Any]:
+    return {"name": exercise.name, "title": exercise.title, "base": exercise.spec.base,
+            "lesson": exercise.spec.lesson, "check": exercise.check.__struct_config__.tag,
+            "status": progress.exercise_state(exercise.name),
+            "workspace": progress.exercise_record(exercise.name).get("workspace")}
+
+
+@exercises_app.command("check")
+def exercises_check(
+    names: Annotated[Optional[list[str]], typer.Argument(
+        help="Exercises to check (default: all).", show_default=False)] = None,
+    run_them: Annotated[bool, typer.Option(
+        "--run", help="Also build each starter and solution and prove the check fails on the "
+                      "starter and passes on the solution.")] = False,
+    runtime_name: RuntimeOption = None,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+) -> None:
+    """For authors: validate every exercise.toml, and with --run prove each check tells the
+    starter from the solution on a real runtime."""
+    import tempfile
+
+    from labctl import exercises
+    from labctl.commands.common import default_limits, prepare_runtime
+
+    default_limits(cpus, memory)   # a bad --cpus is refused even without --run
+    found, faults = exercises.load_all()
+    if names:
+        wanted = {exercises.find(name).name for name in names}
+        found = [e for e in found if e.name in wanted]
+        faults = []
+    if faults:
+        for fault in faults[1:]:
+            ui.error_line(fault.one_line())
+        raise faults[0]
+    report: list[dict[str, Any]] = []
+    if run_them:
+        runtime = prepare_runtime(runtime_name)
+        limits = default_limits(cpus, memory)
+        with tempfile.TemporaryDirectory(prefix="labctl-exercises-") as scratch:
+            for exercise in found:
+                entry: dict[str, Any] = {"name": exercise.name}
+                for side in ("starter", "solution"):
+                    folder = exercises.materialise(exercise, Path(scratch) / exercise.name / side,
+                                                   solution=side == "solution")
+                    outcome = _check_folder(exercise, folder, runtime, limits,
+                                            f"{exercise.name}: {side}")
+                    entry[side] = outcome.as_dict()
+                    if not json_out:
+                        _print_author_line(exercise.name, side, outcome)
+                entry["ok"] = not entry["starter"]["passed"] and entry["solution"]["passed"]
+                report.append(entry)
+    else:
+        report = [{"name": e.name, "ok": True} for e in found]
+    bad = [entry["name"] for entry in report if not entry["ok"]]
+    if json_out:
+        ui.print_json_document({"schema": "labctl.exercises-check/1", "ran": run_them,
+                                "exercises": report, "ok": not bad})
+    elif not run_them:
+        ui.out().print(f"{len(found)} exercise{'s' if len(found) != 1 else ''} valid "
+                       "(add --run to build them and prove each starter fails and each solution passes)")
+    if bad:
+        raise LabctlError(f"{len(bad)} exercise(s) do not tell the starter from the solution: "
+                          + ", ".join(bad), "See the lines above: tune the thresholds or the starter")
+
+
+def _print_author_line(name: str, side: str, outcome) -> None:
+    wanted = side == "solution"
+    good = outcome.passed == wanted
+    ui.out().print(Text.assemble((f"{'ok ' if good else 'BAD'} ", "pass" if good else "fail"),
+                                 f"{name} {side}: ", ("passes" if outcome.passed else "fails"),
+                                 f" — {outcome.measured}"))
+
+
+def _check_folder(exercise: Exercise, folder: Path, runtime, limits, title: str):
+    from labctl import exercise_checks, servers
+    from labctl.commands.common import build_status
+
+    server = servers.load_folder(folder)
+    with build_status(f"building {title}") as (on_line, on_phase):
+        generator = exercise_checks.prepare(runtime, server, exercise.check, on_line)
+        on_phase(f"checking {title}: {exercise.check.__struct_config__.tag}")
+        return exercise_checks.run(runtime, server, exercise.check, limits, generator)
+
+
+# --- labctl exercise ----------------------------------------------------------------------------
+
+@exercise_app.command("start")
+def start(
+    name: Annotated[str, typer.Argument(help="The exercise (see labctl exercises).")],
+    directory: Annotated[Optional[Path], typer.Option(
+        "--dir", file_okay=False, help="Where to put your copy [default: ./labctl-exercises/NAME]",
+        show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a folder that is not empty.")] = False,
+) -> None:
+    """Copy the exercise's starter server into a folder of your own, and say what to do."""
+    import shutil
+
+    from labctl import exercises
+
+    exercise = exercises.find(name)
+    workspace = (directory or exercises.default_workspace(exercise.name)).resolve()
+    if workspace.exists() and not workspace.is_dir():
+        raise UsageProblem(f"{exercises.display(workspace)} is a file, not a folder",
+                           "Give --dir a folder that does not exist yet, or an empty one")
+    if workspace.exists() and any(workspace.iterdir()):
+        if not force:
+            raise UsageProblem(f"{exercises.display(workspace)} exists and is not empty",
+                               "Choose another --dir, or add --force to replace it")
+        if not (workspace / exercises.WORKSPACE_MARK).is_file():
+            raise UsageProblem(f"{exercises.display(workspace)} is not an exercise workspace; "
+                               "labctl will not delete it", "Choose another --dir")
+        shutil.rmtree(workspace)
+    exercises.materialise(exercise, workspace)
+    _progress().update_exercise(exercise.name, started=True, workspace=str(workspace),
+                                hints_seen=0)
+    out = ui.out()
+    out.print(Text(f"{exercise.name}: {exercise.title}", style="label"))
+    out.print(exercise.spec.task.strip(), markup=False, highlight=False)
+    out.print()
+    out.print(Text.assemble("Your copy: ", (exercises.display(workspace), "cmd"),
+                            "   edit: ", ", ".join(exercise.spec.files)))
+    out.print(Text.assemble("Then: ", (f"cd {exercises.display(workspace)} && labctl exercise check",
+                                       "cmd"), " (add --watch to re-check on every save)"))
+
+
+@exercise_app.command("check")
+def check(
+    name: NameArgument = None,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Check again on every save, until Ctrl-C.")] = False,
+    runtime_name: RuntimeOption = None,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+) -> None:
+    """Build your copy, run the exercise's behavioural check, and say pass or fail."""
+    from labctl.commands.common import default_limits, prepare_runtime
+
+    progress = _progress()
+    exercise, workspace = _resolve(name, progress)
+    _require_workspace(exercise, workspace)
+    if watch and json_out:
+        raise UsageProblem("--watch and --json do not go together",
+                           "Use --json for one check, --watch to keep checking")
+    runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)
+    if not watch:
+        passed = _check_once(exercise, workspace, runtime, limits, json_out=json_out)
+        if not passed:
+            raise typer.Exit(1)
+        return
+    _watch(exercise, workspace, runtime, limits)
+
+
+def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_out: bool) -> bool:
+    try:
+        outcome = _check_folder(exercise, workspace, runtime, limits, exercise.name)
+    except LabctlError:
+        _progress().update_exercise(exercise.name, last_check={
+            "at": _now_iso(), "passed": False, "runtime": runtime.name, "measured": "build failed"})
+        raise
+    progress = _progress()
+    record = progress.update_exercise(
+        exercise.name, passed=outcome.passed,
+        last_check={"at": _now_iso(), "passed": outcome.passed, "runtime": runtime.name,
+                    "measured": outcome.measured})
+    if json_out:
+        ui.print_json_document({"schema": "labctl.exercise-check/1", "exercise": exercise.name,
+                                "workspace": str(workspace), "runtime": runtime.describe(),
+                                "limits": limits.as_dict(), "check": outcome.as_dict(),
+                                "passed_before": bool(record.get("passed_at"))})
+        return outcome.passed
+    out = ui.out()
+    out.print(Text.assemble((f"{exercise.name}", "label"), f" · {outcome.kind} check · ",
+                            f"{runtime.name} runtime, {limits.cpus:g} CPU"))
+    out.print(Text.assemble(("  expected  ", "muted"), outcome.expected))
+    out.print(Text.assemble(("  measured  ", "muted"), outcome.measured))
+    if outcome.passed:
+        out.print(Text.assemble(("  PASS", "pass"), "  — see the reference fix with ",
+                                (f"labctl exercise solution {exercise.name}", "cmd")))
+        return True
+    out.print(Text("  FAIL", style="fail"))
+    seen = int(progress.exercise_record(exercise.name).get("hints_seen", 0) or 0)
+    if exercise.hints:
+        hint_index = min(seen, len(exercise.hints) - 1)
+        if seen == 0:
+            progress.update_exercise(exercise.name, hints_seen=1)
+        out.print(Text.assemble(("  hint ", "muted"), f"{hint_index + 1}/{len(exercise.hints)}: ",
+                                exercise.hints[hint_index]))
+        if seen:
+            out.print(Text.assemble("  more: ", (f"labctl exercise hint {exercise.name}", "cmd")))
+    return False
+
+
+def _now_iso() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _watch(exercise: Exercise, workspace: Path, runtime, limits) -> None:
+    """Check, then wait for a save and check again; a failed build is shown and waited out."""
+    import watchfiles
+
+    from labctl import exercises
+
+    def relevant(change: watchfiles.Change, path: str) -> bool:
+        parts = Path(path).relative_to(workspace).parts
+        return not any(part in exercises.NOT_COPIED or part.startswith(".") for part in parts)
+
+    err = ui.err()
+    while True:
+        try:
+            _check_once(exercise, workspace, runtime, limits, json_out=False)
+        except LabctlError as error:
+            ui.error_line(error.one_line())
+            if error.details:
+                err.print(error.details, markup=False, highlight=False)
+        err.print(Text(f"watching {exercises.display(workspace)} for changes (Ctrl-C to stop)",
+                       style="muted"))
+        for _changes in watchfiles.watch(workspace, watch_filter=relevant,
+                                         debounce=WATCH_DEBOUNCE_MS, raise_interrupt=True):
+            break
+        time.sleep(0.05)
+
+
+@exercise_app.command("hint")
+def hint(name: NameArgument = None) -> None:
+    """Show the next hint (the first one again after the last)."""
+    progress = _progress()
+    exercise, _workspace = _resolve(name, progress)
+    seen = int(progress.exercise_record(exercise.name).get("hints_seen", 0) or 0)
+    index = seen % len(exercise.hints)
+    progress.update_exercise(exercise.name, hints_seen=seen + 1)
+    ui.out().print(Text.assemble((f"hint {index + 1}/{len(exercise.hints)}", "label"), "  ",
+                                 exercise.hints[index]))
+
+
+@exercise_app.command("solution")
+def solution(
+    name: NameArgument = None,
+    force: Annotated[bool, typer.Option("--force", help="Show it before you have passed.")] = False,
+) -> None:
+    """The reference solution as a diff against the starter: after a pass, or with --force."""
+    from rich.syntax import Syntax
+
+    from labctl import exercises
+
+    progress = _progress()
+    exercise, _workspace = _resolve(name, progress)
+    if progress.exercise_state(exercise.name) != "passed" and not force:
+        raise UsageProblem(f"you have not passed {exercise.name} yet",
+                           "Try `labctl exercise hint` first; add --force to see the solution anyway")
+    ui.out().print(Syntax(exercises.solution_diff(exercise), "diff", theme="ansi_dark",
+                          background_color="default"))
+
+
+@exercise_app.command("reset")
+def reset(
+    name: NameArgument = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Put the starter's files back in your copy (after asking)."""
+    from labctl import exercises
+
+    progress = _progress()
+    exercise, workspace = _resolve(name, progress)
+    _require_workspace(exercise, workspace)
+    if not yes:
+        if not typer.confirm(f"Put the starter's {', '.join(exercise.spec.files)} back in "
+                             f"{exercises.display(workspace)}, losing your changes?", default=False,
+                             err=True):
+            ui.info("nothing changed")
+            raise typer.Exit(1)
+    restored = exercises.restore_starter(exercise, workspace)
+    progress.update_exercise(exercise.name, hints_seen=0)
+    ui.out().print(f"restored {len(restored)} file(s)" + (": " + ", ".join(restored) if restored else
+                                                          " (they were already the starter's)"))
