@@ -134,10 +134,12 @@ def exercises_check(
         if unlisted:
             faults.append(UsageProblem(f"{exercises.display(exercise.folder / exercises.EXERCISE_FILE)}: "
                                        f"lesson: {unlisted}"))
-    if faults:
-        for fault in faults[1:]:
-            ui.error_line(fault.one_line())
+    if len(faults) == 1:
         raise faults[0]
+    if faults:
+        for fault in faults:
+            ui.out().print(Text.assemble(("fault ", "fail"), fault.one_line()), soft_wrap=True)
+        raise UsageProblem(f"{len(faults)} faults in the exercises", "See the lines above")
     report: list[dict[str, Any]] = []
     if run_them:
         runtime = prepare_runtime(runtime_name)
