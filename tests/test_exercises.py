@@ -254,3 +254,8 @@ def test_a_lab_naming_a_missing_exercise_fails_lessons_check(tmp_path, monkeypat
     result = invoke("lessons", "check")
     assert result.exit_code == 2
     assert "lab.exercises[0]: no exercise 'no-such-one'" in result.stdout
+
+
+def test_task_and_hint_text_is_reflowed_but_lists_and_code_keep_their_lines():
+    text = "one\ntwo\n\n- item\n  more\n- next\n\n    code line\n    code two\nafter\n"
+    assert exercises.reflow(text) == "one two\n\n- item more\n- next\n\n    code line\n    code two\nafter"
