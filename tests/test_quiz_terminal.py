@@ -333,3 +333,26 @@ def test_no_arguments_without_a_terminal_prints_help():
     result = CliRunner().invoke(app, [])
     assert result.exit_code == 0
     assert "Usage" in result.stdout and "quiz" in result.stdout
+
+
+def test_the_menu_lists_a_lessons_exercises_with_what_to_run():
+    """The shipped lessons: lesson 003's lab names exercises; the menu shows them and their state."""
+    from labctl.progress import Progress
+
+    Progress.load().update_exercise("python-blocking-sleep", started=True,
+                                    workspace="/somewhere/python-blocking-sleep")
+    child = spawn([], LABCTL_LESSONS_DIR=str(Path(__file__).parent.parent / "lessons"))
+    child.expect("exercises")                 # the lessons table's column
+    child.expect("Choose a lesson by number")
+    child.sendline("3")
+    child.expect("e its exercises")
+    child.sendline("e")
+    # name, state, command (the state is styled: escape codes sit between them)
+    for text in ("python-blocking-sleep  ", "started", "cd /somewhere/python-blocking-sleep && labctl exercise check",
+                 "rust-blocking-sleep  ", "not started", "labctl exercise start rust-blocking-sleep"):
+        child.expect_exact(text)
+    child.expect("b back · q quit: ")
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
