@@ -148,8 +148,8 @@ def decide_server_address(server: EngineLocation, environ: Mapping[str, str] | N
                            "reach its servers at",
                            f"Set {SERVER_ADDRESS_VARIABLE} to one of its addresses")
     return ServerAddress(_usable(address, "this machine's address"),
-                         "this machine's address on its default route (the server engine "
-                         "runs here)")
+                         "this machine's address on its default route, where the server "
+                         "engine runs")
 
 
 @dataclass
@@ -178,13 +178,13 @@ class ClientEngine:
 
     def note(self) -> str:
         text = (f"every figure includes the network between two Docker engines: the client ran "
-                f"on {self.phrase} and reached each server at {self.server_address.address} on "
-                f"a port published on the server engine's host "
+                f"on {self.phrase} and reached the servers at {self.server_address.address}, on "
+                f"ports published on the server engine's host "
                 f"({self.runtime_phrase(self.server_facts)})")
         if self.same_engine:
-            text += ("; both contexts lead to the same engine here, so that network is this "
-                     "machine's own (through the published port's proxy)")
-        return text + "; cold starts were timed where the servers run, without that network"
+            text += ("; both contexts lead to one engine here, so that network is this "
+                     "machine's own, through the published ports' proxy")
+        return text + "; cold starts were timed where the servers run, without it"
 
     @staticmethod
     def runtime_phrase(facts: dict[str, Any]) -> str:
@@ -200,10 +200,10 @@ class ClientEngine:
                 "server_engine": self.server_facts, "client_engine": self.client_facts}
 
     def announcement(self) -> str:
-        return (f"client on {self.phrase}: servers publish on {self.server_address.address} "
-                f"({self.server_address.source}; {SERVER_ADDRESS_VARIABLE} overrides), "
-                "reachable on that network while they run; figures include the network "
-                "between the two engines")
+        return (f"client on {self.phrase}; servers publish on {self.server_address.address}, "
+                f"{self.server_address.source} ({SERVER_ADDRESS_VARIABLE} overrides), reachable "
+                "from that network while they run; every figure includes the network between "
+                "the two engines")
 
 
 def validate_context(name: str) -> EngineLocation:
@@ -234,6 +234,7 @@ def attach(server_runtime: Any, name: str) -> ClientEngine:
     found = ClientEngine(runtime=client_runtime, context=name, server_address=address,
                          same_engine=same, server_facts=server_facts, client_facts=client_facts)
     server_runtime.client_engine = found
+    server_runtime.publish_address = address.address
     return found
 
 

@@ -149,8 +149,8 @@ class EngineClient:
                               "Its output is below; run again with --rebuild if labctl changed",
                               details="\n".join(tail) or None)
         if not answer.get("ok"):
-            raise LabctlError(f"{answer.get('error')} (probe next to the server on "
-                              f"{self.machine})", answer.get("hint"))
+            raise LabctlError(f"{answer.get('error')} (the probe {self.where})",
+                              answer.get("hint"))
         return answer
 
     def start_health_watch(self, cpuset: str | None, timeout_s: float) -> HealthWatch:

@@ -123,8 +123,8 @@ def render_run(document: dict) -> Group:
     memory = f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ", no memory limit"
     probe_cpus = document["probe"].get("cpus")
     probe = f"  ·  probe on CPU {probe_cpus}" if probe_cpus else "  ·  probe shares the CPUs"
-    if document["probe"].get("engine"):
-        probe += f" ({document['probe']['where']})"
+    if document["probe"].get("engine") and not document.get("between_engines"):
+        probe += f" ({document['probe']['where']})"   # (between engines: its own line below)
     parts.append(Text(
         f"server limited to {cores(limits['cpus'])}{cpuset}"
         f"{memory}{probe}  ·  {server['processes']} process: {server['concurrency']}"))

@@ -90,8 +90,8 @@ def test_every_result_says_the_network_is_in_the_figures():
     assert "includes the network between two Docker engines" in part["note"]
     assert "engine 10.0.0.7 (context lan)" in part["note"] and "192.168.1.20" in part["note"]
     assert part["server_engine"]["name"] == "vm" and part["client_engine"]["cpus"] == 8
-    assert "same engine" not in part["note"]
-    assert "same engine here" in _engine(same=True).note()
+    assert "one engine" not in part["note"]
+    assert "lead to one engine here" in _engine(same=True).note()
     assert "LABCTL_SERVER_ADDRESS overrides" in found.announcement()
 
 
