@@ -5,6 +5,7 @@ its boundary where a test needs one (tests/test_remote_engine.py runs the real t
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from typer.testing import CliRunner
@@ -72,7 +73,7 @@ def _engine(*, same: bool, cpus: int = 8) -> ClientEngine:
              "api_version": "1.50", "os": "linux", "cpus": cpus}
     server = {**LOCAL.as_dict(), "name": "vm", "id": "B" if same else "A", "version": "28.2.2",
               "api_version": "1.50", "os": "linux", "cpus": 2}
-    return ClientEngine(runtime=SimpleNamespace(location=location), context="lan",
+    return ClientEngine(runtime=cast(Any, SimpleNamespace(location=location)), context="lan",
                         server_address=ServerAddress("192.168.1.20", "from a test"),
                         same_engine=same, server_facts=server, client_facts=facts)
 
