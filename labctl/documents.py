@@ -661,6 +661,12 @@ class LessonStatusRow(TypedDict):
     due_now: int
     last_score: Optional[float]
     next_due: Optional[str]
+    exercises: list["ExerciseState"]
+
+
+class ExerciseState(TypedDict):
+    name: str
+    status: str                      # not started | started | passed
 
 
 class LessonsDocument(TypedDict):
@@ -701,6 +707,7 @@ class NextDocument(TypedDict):
     next_review: Optional[str]
     action: str
     lesson: Optional[str]
+    exercise: NotRequired[str]       # action "exercise" only
     command: str
     commands: list[str]
     why: str
@@ -731,6 +738,56 @@ class QuizGradeDocument(TypedDict):
     prompts_not_graded: list[str]
 
 
+# -- exercises ------------------------------------------------------------------------------
+
+
+class ExerciseRow(TypedDict):
+    name: str
+    title: str
+    base: str
+    lesson: str
+    check: str
+    status: str
+    workspace: Optional[str]
+
+
+class ExercisesDocument(TypedDict):
+    schema: str
+    exercises: list[ExerciseRow]
+
+
+class CheckOutcome(TypedDict):
+    kind: str
+    expected: str
+    measured: str
+    passed: bool
+    figures: dict[str, Any]          # per kind (docs/json.md)
+
+
+class AuthoredExercise(TypedDict):
+    name: str
+    ok: bool
+    starter: NotRequired[CheckOutcome]
+    solution: NotRequired[CheckOutcome]
+
+
+class ExercisesCheckDocument(TypedDict):
+    schema: str
+    ran: bool
+    ok: bool
+    exercises: list[AuthoredExercise]
+
+
+class ExerciseCheckDocument(TypedDict):
+    schema: str
+    exercise: str
+    workspace: str
+    runtime: dict[str, Any]
+    limits: LimitsPart
+    check: CheckOutcome
+    passed_before: bool
+
+
 # Every schema labctl writes, with its declaration: docs/json.md has one section for each.
 SCHEMAS: dict[str, type] = {
     "labctl.run/1": RunDocument,
@@ -748,5 +805,8 @@ SCHEMAS: dict[str, type] = {
     "labctl.lessons/1": LessonsDocument,
     "labctl.lessons.check/1": LessonsCheckDocument,
     "labctl.next/1": NextDocument,
+    "labctl.exercises/1": ExercisesDocument,
+    "labctl.exercises-check/1": ExercisesCheckDocument,
+    "labctl.exercise-check/1": ExerciseCheckDocument,
     "labctl.quiz.grade/1": QuizGradeDocument,
 }

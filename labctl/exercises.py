@@ -22,7 +22,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from labctl import lesson_schema, paths
-from labctl.errors import UsageProblem
+from labctl.errors import LabctlError, UsageProblem
 
 EXERCISE_FILE = "exercise.toml"
 HINTS_FILE = "hints.md"
@@ -264,6 +264,21 @@ RULES = (_base_is_shipped, _lesson_exists, _folders_present, _files_exist,
          _solution_changes_something, _thresholds_consistent)
 
 
+def listed_by_lesson(exercise: Exercise) -> str | None:
+    """Why the exercise's lesson does not name it in its [lab] exercises (None: it does). An
+    author's check, not a load rule: the lesson and the exercise are edited separately."""
+    from labctl import lessons
+
+    try:
+        lesson = lessons.load_lesson(lessons.lessons_root() / f"{exercise.spec.lesson}.md")
+    except LabctlError as error:
+        return f"its lesson {exercise.spec.lesson} does not load ({error.message})"
+    if lesson.lab is None or exercise.name not in lesson.lab.exercises:
+        return (f"lesson {exercise.spec.lesson} does not name it: add \"{exercise.name}\" to "
+                "exercises in the lesson's [lab]")
+    return None
+
+
 def load_all(directory: Path | None = None) -> tuple[list[Exercise], list[UsageProblem]]:
     """Every exercise, sorted by lesson then name, and the faults of those that did not load."""
     directory = directory or exercises_dir()
@@ -327,6 +342,16 @@ def materialise(exercise: Exercise, dest: Path, *, solution: bool = False) -> Pa
     mark = {"exercise": exercise.name, "base": exercise.spec.base, "format_version": 1}
     (dest / WORKSPACE_MARK).write_text(json.dumps(mark, indent=2) + "\n", encoding="utf-8")
     return dest
+
+
+def scratch_copy(exercise: Exercise, side: str) -> Path:
+    """A fresh copy of the starter or the solution for the authoring check, always at the same
+    place in labctl's cache: the same path gives the same image tag, so checking again replaces
+    the image instead of adding one, and reuses its build cache."""
+    dest = paths.cache_dir() / "exercise-checks" / exercise.name / side
+    if dest.exists():
+        shutil.rmtree(dest)
+    return materialise(exercise, dest, solution=side == "solution")
 
 
 def restore_starter(exercise: Exercise, workspace: Path) -> list[str]:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from labctl.errors import LabctlError
 from labctl.lessons import LETTERS, Lesson
 
 TRUE_SHARE = (0.35, 0.65)            # true/false answers that are true, per lesson
@@ -153,9 +154,32 @@ def hints_that_answer(lesson: Lesson) -> list[Finding]:
     return findings
 
 
+def named_exercises(lesson: Lesson) -> list[Finding]:
+    """Every exercise a lesson's lab names exists in exercises/ and says it belongs to this lesson."""
+    from labctl import exercises
+
+    findings = []
+    for index, name in enumerate(lesson.lab.exercises if lesson.lab else ()):
+        folder = exercises.exercises_dir() / name
+        if not (folder / exercises.EXERCISE_FILE).is_file():
+            findings.append(_fault(lesson, f"lab.exercises[{index}]", f"no exercise '{name}' in "
+                                   f"{exercises.display(exercises.exercises_dir())}"))
+            continue
+        try:
+            owner = exercises.load(folder).spec.lesson
+        except LabctlError as error:
+            findings.append(_fault(lesson, f"lab.exercises[{index}]", f"'{name}' does not load: "
+                                   f"{error.message}"))
+            continue
+        if owner != lesson.id:
+            findings.append(_fault(lesson, f"lab.exercises[{index}]",
+                                   f"'{name}' belongs to lesson {owner} (its exercise.toml says so)"))
+    return findings
+
+
 LESSON_RULES: list[Callable[[Lesson], list[Finding]]] = [
     answer_positions, longest_choice, true_false_balance, understanding, sources, letter_references,
-    prompt_keywords, hints_that_answer,
+    prompt_keywords, hints_that_answer, named_exercises,
 ]
 
 

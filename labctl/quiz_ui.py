@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
@@ -336,7 +336,8 @@ STATE_STYLE = {"new": "", "in progress": "warn", "done": "ok"}
 
 
 def lessons_table(lessons: list[Lesson], statuses: dict[str, LessonStatus], *,
-                  numbered: bool = False) -> Table:
+                  numbered: bool = False,
+                  exercise_states: dict[str, list[tuple[str, str]]] | None = None) -> Table:
     """The lessons with their progress, readable at 80 columns: the number (what every command
     takes) in the first column, not the full id, so the title keeps the room. ``numbered`` is
     kept for the menu's callers; the number column is always there."""
@@ -351,26 +352,47 @@ def lessons_table(lessons: list[Lesson], statuses: dict[str, LessonStatus], *,
     table.add_column("studied", justify="right", no_wrap=True)
     table.add_column("due", justify="right", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
+    # Exercises passed of the lab's exercises; the column appears once any lesson has some.
+    with_exercises = bool(exercise_states)
+    if with_exercises:
+        table.add_column("exercises", justify="right", no_wrap=True)
     for lesson in lessons:
         status = statuses[lesson.id]
-        table.add_row(
+        cells: list[str | Text] = [
             lesson.number,
             lesson.title,
             Text(status.state, style=STATE_STYLE[status.state]),
             f"{status.studied}/{status.total}",
             str(status.due) if status.due else "–",
             f"{status.last_score:.0%}" if status.last_score is not None else "–",
-        )
+        ]
+        if with_exercises:
+            cells.append(exercises_cell((exercise_states or {}).get(lesson.id, [])))
+        table.add_row(*cells)
     return table
 
 
-def status_json(lesson: Lesson, status: LessonStatus) -> dict:
+EXERCISE_STYLE = {"passed": "ok", "started": "warn", "not started": "muted"}
+
+
+def exercises_cell(states: list[tuple[str, str]]) -> Text:
+    """"1/2" (passed of all) for a lesson's exercises, or a dash when it has none."""
+    if not states:
+        return Text("–")
+    passed = sum(1 for _, state in states if state == "passed")
+    return Text(f"{passed}/{len(states)}",
+                style="ok" if passed == len(states) else "")
+
+
+def status_json(lesson: Lesson, status: LessonStatus,
+                exercise_states: Sequence[tuple[str, str]] = ()) -> dict:
     return {
         "id": lesson.id, "title": lesson.title, "order": lesson.order, "summary": lesson.summary,
         "status": status.state, "studied": status.studied, "questions": status.total,
         "prompts": len(lesson.prompts), "items": len(lesson.items), "due_now": status.due,
         "last_score": status.last_score,
         "next_due": status.next_due.isoformat(timespec="seconds") if status.next_due else None,
+        "exercises": [{"name": name, "status": state} for name, state in exercise_states],
     }
 
 
@@ -416,6 +438,9 @@ def _render_lesson_body(lesson: Lesson, status: LessonStatus, console: Console, 
         commands = " then ".join(f"labctl {' '.join(argv)}" for argv in lesson.lab.commands)
         description = f" — {lesson.lab.description}" if lesson.lab.description else ""
         console.print(Text.assemble((commands, "cmd"), description), soft_wrap=True)
+        for name in lesson.lab.exercises:
+            console.print(Text.assemble("Exercise: change a server until it behaves: ",
+                                        (f"labctl exercise start {name}", "cmd")), soft_wrap=True)
     console.print()
     console.print(Rule("Three prompts, in order", style="label", align="left"))
     console.print("Use them in this order, each builds on the one before: paste them into an AI "

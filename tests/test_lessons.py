@@ -19,7 +19,7 @@ runner = CliRunner()
 
 # Every labctl command a lesson may tell a learner to run (lessons must not invent commands).
 LABCTL_COMMANDS = {"run", "servers", "logs", "down", "verify", "compare", "load", "results", "doctor",
-                   "lessons", "show", "next", "quiz", "lab"}
+                   "lessons", "show", "next", "quiz", "lab", "exercise", "exercises"}
 
 
 @pytest.fixture(scope="module")

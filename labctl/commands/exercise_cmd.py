@@ -78,6 +78,7 @@ def exercises_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from labctl import exercises
+    from labctl.quiz_ui import EXERCISE_STYLE
 
     found, faults = exercises.load_all()
     for fault in faults:
@@ -92,13 +93,10 @@ def exercises_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
         table.add_column(column)
     for row in rows:
         table.add_row(row["name"], row["base"], row["lesson"], row["check"],
-                      Text(row["status"], style=STATUS_STYLE[row["status"]]))
+                      Text(row["status"], style=EXERCISE_STYLE[row["status"]]))
     ui.out().print(table)
     ui.out().print(Text.assemble("Start one with ", ("labctl exercise start NAME", "cmd"),
                                  "; docs/exercises.md explains the checks."))
-
-
-STATUS_STYLE = {"passed": "pass", "started": "warn", "not started": "muted"}
 
 
 def _row(exercise: Exercise, progress: Progress) -> dict[str, Any]:
@@ -122,8 +120,6 @@ def exercises_check(
 ) -> None:
     """For authors: validate every exercise.toml, and with --run prove each check tells the
     starter from the solution on a real runtime."""
-    import tempfile
-
     from labctl import exercises
     from labctl.commands.common import default_limits, prepare_runtime
 
@@ -133,6 +129,11 @@ def exercises_check(
         wanted = {exercises.find(name).name for name in names}
         found = [e for e in found if e.name in wanted]
         faults = []
+    for exercise in found:
+        unlisted = exercises.listed_by_lesson(exercise)
+        if unlisted:
+            faults.append(UsageProblem(f"{exercises.display(exercise.folder / exercises.EXERCISE_FILE)}: "
+                                       f"lesson: {unlisted}"))
     if faults:
         for fault in faults[1:]:
             ui.error_line(fault.one_line())
@@ -141,19 +142,16 @@ def exercises_check(
     if run_them:
         runtime = prepare_runtime(runtime_name)
         limits = default_limits(cpus, memory)
-        with tempfile.TemporaryDirectory(prefix="labctl-exercises-") as scratch:
-            for exercise in found:
-                entry: dict[str, Any] = {"name": exercise.name}
-                for side in ("starter", "solution"):
-                    folder = exercises.materialise(exercise, Path(scratch) / exercise.name / side,
-                                                   solution=side == "solution")
-                    outcome = _check_folder(exercise, folder, runtime, limits,
-                                            f"{exercise.name}: {side}")
-                    entry[side] = outcome.as_dict()
-                    if not json_out:
-                        _print_author_line(exercise.name, side, outcome)
-                entry["ok"] = not entry["starter"]["passed"] and entry["solution"]["passed"]
-                report.append(entry)
+        for exercise in found:
+            entry: dict[str, Any] = {"name": exercise.name}
+            for side in ("starter", "solution"):
+                folder = exercises.scratch_copy(exercise, side)
+                outcome = _check_folder(exercise, folder, runtime, limits, f"{exercise.name}: {side}")
+                entry[side] = outcome.as_dict()
+                if not json_out:
+                    _print_author_line(exercise.name, side, outcome)
+            entry["ok"] = not entry["starter"]["passed"] and entry["solution"]["passed"]
+            report.append(entry)
     else:
         report = [{"name": e.name, "ok": True} for e in found]
     bad = [entry["name"] for entry in report if not entry["ok"]]
@@ -171,7 +169,7 @@ def exercises_check(
 def _print_author_line(name: str, side: str, outcome) -> None:
     wanted = side == "solution"
     good = outcome.passed == wanted
-    ui.out().print(Text.assemble((f"{'ok ' if good else 'BAD'} ", "pass" if good else "fail"),
+    ui.out().print(Text.assemble((f"{'ok ' if good else 'BAD'} ", "ok" if good else "fail"),
                                  f"{name} {side}: ", ("passes" if outcome.passed else "fails"),
                                  f" — {outcome.measured}"))
 
@@ -281,7 +279,7 @@ def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_ou
     out.print(Text.assemble(("  expected  ", "muted"), outcome.expected))
     out.print(Text.assemble(("  measured  ", "muted"), outcome.measured))
     if outcome.passed:
-        out.print(Text.assemble(("  PASS", "pass"), "  — see the reference fix with ",
+        out.print(Text.assemble(("  PASS", "ok"), "  — see the reference fix with ",
                                 (f"labctl exercise solution {exercise.name}", "cmd")))
         return True
     out.print(Text("  FAIL", style="fail"))

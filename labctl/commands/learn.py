@@ -61,6 +61,13 @@ def load_progress() -> Progress:
     return progress
 
 
+def exercise_states(lessons: list[Lesson], progress: Progress) -> dict[str, list[tuple[str, str]]]:
+    """For each lesson, its lab's exercises and your state in each (not started, started,
+    passed). Read from the progress file alone: listing lessons never loads the exercises."""
+    return {lesson.id: [(name, progress.exercise_state(name)) for name in lesson.lab.exercises]
+            for lesson in lessons if lesson.lab and lesson.lab.exercises}
+
+
 def _pass_mark(value: float) -> float:
     if 0 <= value <= 1:
         return value
@@ -81,14 +88,16 @@ def lessons_list(ctx: typer.Context, json_out: bool = JsonOption) -> None:
     progress = load_progress()
     moment = now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
+    exercises = exercise_states(lessons, progress)
     if json_out:
         ui.print_json_document({"schema": "labctl.lessons/1",
-                                "lessons": [quiz_ui.status_json(lesson, statuses[lesson.id])
+                                "lessons": [quiz_ui.status_json(lesson, statuses[lesson.id],
+                                                                exercises.get(lesson.id, []))
                                             for lesson in lessons],
                                 "due_now": sum(s.due for s in statuses.values())})
         return
-    ui.out().print(quiz_ui.lessons_table(lessons, statuses))
-    _print_next_hint(lessons, statuses)
+    ui.out().print(quiz_ui.lessons_table(lessons, statuses, exercise_states=exercises))
+    _print_next_hint(lessons, statuses, exercises)
 
 
 @lessons_app.command("check")
@@ -146,8 +155,8 @@ def lessons_check(
         raise typer.Exit(2)
 
 
-def _print_next_hint(lessons: list[Lesson], statuses) -> None:
-    advice = _advice(lessons, statuses)
+def _print_next_hint(lessons: list[Lesson], statuses, exercises) -> None:
+    advice = _advice(lessons, statuses, exercises)
     ui.info(f"next: {advice['command']}  ({advice['why']})")
 
 
@@ -183,7 +192,7 @@ def next_step(json_out: bool = JsonOption) -> None:
     progress = load_progress()
     moment = now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
-    advice = _advice(lessons, statuses)
+    advice = _advice(lessons, statuses, exercise_states(lessons, progress))
     if json_out:
         ui.print_json_document({"schema": "labctl.next/1", **advice})
         return
@@ -197,7 +206,7 @@ def next_step(json_out: bool = JsonOption) -> None:
         ui.out().print(Text(f"Next review due {quiz_ui.human_date(due, now())}.", style="muted"))
 
 
-def _advice(lessons: list[Lesson], statuses) -> dict:
+def _advice(lessons: list[Lesson], statuses, exercises: dict[str, list[tuple[str, str]]]) -> dict:
     due = sum(status.due for status in statuses.values())
     next_due = min((s.next_due for s in statuses.values() if s.next_due is not None), default=None)
     base = {"due_now": due,
@@ -217,6 +226,17 @@ def _advice(lessons: list[Lesson], statuses) -> dict:
                            f"{status.studied}/{status.total} questions studied"
                            + (", last score below the pass mark" if status.last_score is not None
                               and status.studied == status.total else "") + "."}
+        if status.state == "done":
+            # A lesson's quiz is done: its exercises come before the next lesson.
+            for name, state in exercises.get(lesson.id, []):
+                if state == "passed":
+                    continue
+                command = (f"labctl exercise check {name}" if state == "started"
+                           else f"labctl exercise start {name}")
+                return {**base, "action": "exercise", "lesson": lesson.id, "exercise": name,
+                        "command": command, "commands": [command],
+                        "why": f"Lesson {lesson.number} is done; now change a server: exercise "
+                               f"{name} is {state}."}
         if status.state == "new":
             return {**base, "action": "start", "lesson": lesson.id,
                     "command": f"labctl show {lesson.number}",
@@ -465,7 +485,8 @@ def _menu_loop() -> None:
         due = sum(status.due for status in statuses.values())
         err.print()
         err.print(Text("labctl — lessons", style="label"))
-        err.print(quiz_ui.lessons_table(lessons, statuses, numbered=True))
+        err.print(quiz_ui.lessons_table(lessons, statuses, numbered=True,
+                                        exercise_states=exercise_states(lessons, progress)))
         review = f", r to review {due} due question{'s' if due != 1 else ''}" if due else ""
         answer = quiz_ui.ask(f"Choose a lesson by number{review}, h for help, q to quit: ").strip().lower()
         if answer in ("q", "quit", "exit"):
@@ -496,7 +517,9 @@ def _lesson_menu(chosen: Lesson, lessons: list[Lesson]) -> str:
         err.print()
         err.print(Text.assemble((f"{chosen.number} · {chosen.title}", "label"), f" — {status.state}"))
         lab = " · l run its lab" if chosen.lab else ""
-        answer = quiz_ui.ask(f"s show it{lab} · t take its quiz · b back · q quit: ").strip().lower()
+        exercises = exercise_states([chosen], progress).get(chosen.id, [])
+        practise = " · e its exercises" if exercises else ""
+        answer = quiz_ui.ask(f"s show it{lab}{practise} · t take its quiz · b back · q quit: ").strip().lower()
         if answer in ("q", "quit"):
             return "quit"
         if answer in ("b", "back", ""):
@@ -506,10 +529,28 @@ def _lesson_menu(chosen: Lesson, lessons: list[Lesson]) -> str:
             quiz_ui.ask("(Enter to return to the menu) ")
         elif answer == "l" and chosen.lab:
             quiz_ui.run_lab(chosen)
+        elif answer == "e" and exercises:
+            _print_exercises(exercises, progress)
         elif answer == "t":
             _menu_action(lambda: run_quiz(chosen, lessons, progress, quizlib.DEFAULT_PASS_MARK))
         else:
-            err.print("  please answer s, " + ("l, " if chosen.lab else "") + "t, b or q")
+            err.print("  please answer s, " + ("l, " if chosen.lab else "") + ("e, " if exercises else "")
+                      + "t, b or q")
+
+
+def _print_exercises(exercises: list[tuple[str, str]], progress: Progress) -> None:
+    """A lesson's exercises, your state in each, and the command that moves each one on."""
+    err = ui.err()
+    for name, state in exercises:
+        workspace = progress.exercise_record(name).get("workspace")
+        if state == "not started":
+            command = f"labctl exercise start {name}"
+        elif workspace:
+            command = f"cd {workspace} && labctl exercise check"
+        else:
+            command = f"labctl exercise check {name}"
+        err.print(Text.assemble(f"  {name}  ", (state, quiz_ui.EXERCISE_STYLE[state]), "  ",
+                                (command, "cmd")), soft_wrap=True)
 
 
 def _menu_action(action) -> None:
