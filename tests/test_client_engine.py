@@ -206,3 +206,44 @@ def test_local_servers_cannot_be_measured_from_another_engine(monkeypatch, tmp_p
     assert result.exit_code == 2
     assert "--client-context needs the servers in Docker" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_reaper_also_looks_on_the_client_engine_named_by_the_variable(monkeypatch):
+    from labctl import engine
+    from labctl.runtime import docker as docker_runtime
+    from labctl.runtime import reaper
+    from labctl.runtime.local import LocalRuntime
+
+    asked = []
+    monkeypatch.setattr(LocalRuntime, "reap_orphans", lambda self: [])
+    monkeypatch.setattr(docker_runtime.DockerRuntime, "reap_orphans",
+                        lambda self: asked.append(self._location) or [])
+    monkeypatch.setattr(engine, "locate", lambda context=None: VM if context == "lan" else LOCAL)
+    monkeypatch.delenv("LABCTL_CLIENT_CONTEXT", raising=False)
+    reaper.reap_everywhere()
+    assert asked == [None]                    # the servers' engine only
+    asked.clear()
+    monkeypatch.setenv("LABCTL_CLIENT_CONTEXT", "lan")
+    reaper.reap_everywhere()
+    assert asked == [None, VM]
+
+
+def test_a_context_made_by_the_docker_cli_without_config_json_is_found(monkeypatch, tmp_path):
+    """The docker SDK looks for contexts next to config.json; `docker context create` on a fresh
+    machine makes the context but not that file."""
+    import hashlib
+    import json
+
+    from labctl import engine
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("DOCKER_CONFIG", raising=False)
+    meta = (tmp_path / ".docker" / "contexts" / "meta" / hashlib.sha256(b"lan").hexdigest())
+    meta.mkdir(parents=True)
+    (meta / "meta.json").write_text(json.dumps({
+        "Name": "lan", "Metadata": {},
+        "Endpoints": {"docker": {"Host": "ssh://learner@client-box", "SkipTLSVerify": False}}}))
+    found = engine.locate({}, "lan")
+    assert found.endpoint == "ssh://learner@client-box" and found.remote
+    with pytest.raises(UsageProblem):
+        engine.locate({}, "other")
