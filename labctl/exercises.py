@@ -207,6 +207,21 @@ def _read_hints(folder: Path) -> tuple[str, ...]:
     return tuple(hint for hint in hints if hint)
 
 
+def reflow(text: str) -> str:
+    """Authors wrap task and hint text at 100 columns; join each paragraph's lines so the terminal
+    wraps it at its own width. Lists, indented code and blank lines keep their line breaks."""
+    out: list[str] = []
+    for line in text.strip().splitlines():
+        stripped = line.strip()
+        starts_block = (not stripped or line.startswith(("    ", "\t", "- ", "* ", "```"))
+                        or stripped[:3].rstrip(".").isdigit())
+        if out and out[-1] and not starts_block and not out[-1].startswith(("    ", "```")):
+            out[-1] += " " + stripped
+        else:
+            out.append(line.rstrip())
+    return "\n".join(out)
+
+
 # --- the rules a schema cannot say ----------------------------------------------------------------
 
 def _base_is_shipped(exercise: Exercise) -> None:

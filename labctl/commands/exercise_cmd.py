@@ -134,10 +134,12 @@ def exercises_check(
         if unlisted:
             faults.append(UsageProblem(f"{exercises.display(exercise.folder / exercises.EXERCISE_FILE)}: "
                                        f"lesson: {unlisted}"))
-    if faults:
-        for fault in faults[1:]:
-            ui.error_line(fault.one_line())
+    if len(faults) == 1:
         raise faults[0]
+    if faults:
+        for fault in faults:
+            ui.out().print(Text.assemble(("fault ", "fail"), fault.one_line()), soft_wrap=True)
+        raise UsageProblem(f"{len(faults)} faults in the exercises", "See the lines above")
     report: list[dict[str, Any]] = []
     if run_them:
         runtime = prepare_runtime(runtime_name)
@@ -218,7 +220,7 @@ def start(
                                 hints_seen=0)
     out = ui.out()
     out.print(Text(f"{exercise.name}: {exercise.title}", style="label"))
-    out.print(exercise.spec.task.strip(), markup=False, highlight=False)
+    out.print(exercises.reflow(exercise.spec.task), markup=False, highlight=False)
     out.print()
     out.print(Text.assemble("Your copy: ", (exercises.display(workspace), "cmd"),
                             "   edit: ", ", ".join(exercise.spec.files)))
@@ -256,6 +258,8 @@ def check(
 
 
 def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_out: bool) -> bool:
+    from labctl.exercises import reflow
+
     try:
         outcome = _check_folder(exercise, workspace, runtime, limits, exercise.name)
     except LabctlError:
@@ -289,7 +293,7 @@ def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_ou
         if seen == 0:
             progress.update_exercise(exercise.name, hints_seen=1)
         out.print(Text.assemble(("  hint ", "muted"), f"{hint_index + 1}/{len(exercise.hints)}: ",
-                                exercise.hints[hint_index]))
+                                reflow(exercise.hints[hint_index])))
         if seen:
             out.print(Text.assemble("  more: ", (f"labctl exercise hint {exercise.name}", "cmd")))
     return False
@@ -330,13 +334,15 @@ def _watch(exercise: Exercise, workspace: Path, runtime, limits) -> None:
 @exercise_app.command("hint")
 def hint(name: NameArgument = None) -> None:
     """Show the next hint (the first one again after the last)."""
+    from labctl.exercises import reflow
+
     progress = _progress()
     exercise, _workspace = _resolve(name, progress)
     seen = int(progress.exercise_record(exercise.name).get("hints_seen", 0) or 0)
     index = seen % len(exercise.hints)
     progress.update_exercise(exercise.name, hints_seen=seen + 1)
     ui.out().print(Text.assemble((f"hint {index + 1}/{len(exercise.hints)}", "label"), "  ",
-                                 exercise.hints[index]))
+                                 reflow(exercise.hints[index])))
 
 
 @exercise_app.command("solution")

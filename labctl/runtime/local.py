@@ -110,6 +110,11 @@ def isolation_summary() -> list[str]:
             "a native process runs with your rights; use Docker for those"]
 
 
+# Part of every build's key: changed when a build made by an older labctl must not be reused
+# (2: sources copied with fresh mtimes; a Rust copy built before could hold another copy's binary).
+BUILD_LAYOUT = "2"
+
+
 class LocalRuntime(Runtime):
     name = "local"
 
@@ -131,7 +136,8 @@ class LocalRuntime(Runtime):
         return paths.cache_dir() / "local"
 
     def build_dir(self, server: Server) -> Path:
-        return self._build_root() / server.name / hash_tree(server.source_dir, extra=[sys.version])
+        return self._build_root() / server.name / hash_tree(server.source_dir,
+                                                            extra=[sys.version, BUILD_LAYOUT])
 
     def prepare(self, server: Server, progress: ProgressCallback | None = None,
                 *, rebuild: bool = False) -> BuildInfo:
@@ -158,7 +164,11 @@ class LocalRuntime(Runtime):
         if out.exists():
             shutil.rmtree(out)
         work = out / "src"
-        shutil.copytree(server.source_dir, work,
+        # shutil.copy, not copy2: the copy's files get fresh mtimes. Cargo hashes a path package
+        # by its path *relative to its workspace*, so two copies of the Rust server (an exercise's
+        # starter and solution) share one fingerprint in {shared}, and a copy keeping its old
+        # mtimes would look older than the last build and get the other copy's binary.
+        shutil.copytree(server.source_dir, work, copy_function=shutil.copy,
                         ignore=lambda _dir, names: [n for n in names if n in IGNORED_PARTS])
         started = time.monotonic()
         for step in self._build_steps(server, out):

@@ -1,0 +1,173 @@
+"""Exercises on real runtimes: for every exercise, its check fails on the starter and passes on
+the solution (Docker engine and native processes); a learner's copy, started with `exercise
+start` and edited to the solution, passes `exercise check`; --watch checks again after a save;
+a copy that does not compile fails with the compiler's message and leaves nothing running."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import labctl
+
+from labctl import exercises
+
+NAMES = [exercise.name for exercise in exercises.load_all()[0]]
+CHECK_TIMEOUT_S = 1800   # a cold Rust build of a copy on a busy 2-core machine
+
+
+def _author_check(name: str, runtime: str) -> dict:
+    result = labctl("exercises", "check", name, "--run", "--runtime", runtime, "--json",
+                    timeout=CHECK_TIMEOUT_S)
+    document = json.loads(result.stdout)
+    entry = document["exercises"][0]
+    assert entry["name"] == name
+    assert not entry["starter"]["passed"], f"{name}: the starter passes: {entry['starter']}"
+    assert entry["solution"]["passed"], f"{name}: the solution fails: {entry['solution']}"
+    assert result.returncode == 0 and document["ok"], result.stderr
+    return entry
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name", NAMES)
+def test_the_check_fails_the_starter_and_passes_the_solution_on_docker(name, docker_engine,
+                                                                        leftover_containers):
+    _author_check(name, "docker")
+    assert leftover_containers() == []
+
+
+@pytest.mark.local
+@pytest.mark.parametrize("name", NAMES)
+def test_the_check_fails_the_starter_and_passes_the_solution_on_local(name):
+    _author_check(name, "local")
+
+
+def _start(name: str, workspace: Path) -> None:
+    started = labctl("exercise", "start", name, "--dir", str(workspace))
+    assert started.returncode == 0, started.stderr
+
+
+def _apply_solution(name: str, workspace: Path) -> None:
+    """Edit the copy as the learner would: write the solution's files over it."""
+    exercise = exercises.find(name)
+    for relative in exercise.changed_files():
+        shutil.copy(exercise.solution_dir / relative, workspace / relative)
+
+
+@pytest.fixture
+def workspace_images(docker_engine):
+    """Remove the images built from this test's workspaces (each path gets its own tag)."""
+    built: list[str] = []
+    yield built
+    import docker
+
+    from labctl import servers
+
+    for folder in built:
+        try:
+            docker_engine.images.remove(servers.load_folder(Path(folder)).image_tag)
+        except docker.errors.APIError:
+            pass
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name", NAMES)
+def test_start_edit_to_the_solution_and_check_passes(name, tmp_path, docker_engine,
+                                                     workspace_images, leftover_containers):
+    workspace = tmp_path / name
+    _start(name, workspace)
+    workspace_images.append(str(workspace))
+    _apply_solution(name, workspace)
+    checked = subprocess.run([sys.executable, "-m", "labctl", "exercise", "check", "--runtime",
+                              "docker", "--json"], cwd=workspace, capture_output=True, text=True,
+                             timeout=CHECK_TIMEOUT_S, env=os.environ.copy())
+    assert checked.returncode == 0, checked.stderr
+    document = json.loads(checked.stdout)
+    assert document["check"]["passed"] and document["passed_before"]
+    listed = json.loads(labctl("exercises", "--json").stdout)
+    assert next(r for r in listed["exercises"] if r["name"] == name)["status"] == "passed"
+    assert leftover_containers() == []
+
+
+@pytest.mark.docker
+def test_watch_checks_again_after_a_save(tmp_path, docker_engine, workspace_images,
+                                         leftover_containers):
+    name = "python-head"   # a build of seconds: the test is about the watching
+    workspace = tmp_path / name
+    _start(name, workspace)
+    workspace_images.append(str(workspace))
+    process = subprocess.Popen([sys.executable, "-m", "labctl", "exercise", "check", "--watch",
+                                "--runtime", "docker"], cwd=workspace, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "LABCTL_WIDTH": "200"})
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(iter(process.stdout.readline, "")),
+                              daemon=True)
+    reader.start()
+
+    def wait_for(text: str, timeout_s: float = 300) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not any(text in line for line in seen):
+            assert process.poll() is None, "".join(seen) + process.stderr.read()
+            assert time.monotonic() < deadline, f"no {text!r} within {timeout_s:g} s: {''.join(seen)}"
+            time.sleep(0.1)
+
+    try:
+        wait_for("FAIL")
+        time.sleep(1)   # the watcher is waiting for a change now
+        _apply_solution(name, workspace)
+        wait_for("PASS")
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert leftover_containers() == []
+
+
+def _broken_copy(tmp_path: Path) -> Path:
+    name = next(n for n in NAMES if exercises.find(n).spec.base == "go")
+    workspace = tmp_path / name
+    _start(name, workspace)
+    main = workspace / "main.go"
+    main.write_text(main.read_text() + "\nfunc broken() { undefinedThing() }\n")
+    return workspace
+
+
+def _check_broken(workspace: Path, runtime: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "labctl", "exercise", "check", "--runtime",
+                             runtime], cwd=workspace, capture_output=True, text=True,
+                            timeout=CHECK_TIMEOUT_S, env=os.environ.copy())
+    assert result.returncode != 0
+    assert "undefined: undefinedThing" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    return result
+
+
+@pytest.mark.docker
+def test_a_copy_that_does_not_compile_shows_the_compiler_on_docker(tmp_path, docker_engine,
+                                                                   workspace_images,
+                                                                   leftover_containers):
+    workspace = _broken_copy(tmp_path)
+    workspace_images.append(str(workspace))
+    _check_broken(workspace, "docker")
+    assert leftover_containers() == []
+
+
+@pytest.mark.local
+def test_a_copy_that_does_not_compile_shows_the_compiler_on_local(tmp_path):
+    from labctl.runtime.local import LocalRuntime
+
+    workspace = _broken_copy(tmp_path)
+    _check_broken(workspace, "local")
+    assert LocalRuntime().down() == []   # nothing was left running
