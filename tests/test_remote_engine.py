@@ -345,3 +345,25 @@ def test_client_context_compare_and_verify(client_context, docker_engine):
     assert f"context {CLIENT_CONTEXT}" in checked["checked_from"]
     assert checked["servers"][0]["status"] == "pass"
     assert containers_of(docker_engine, pid) == []
+
+
+def test_servers_over_ssh_client_on_the_local_socket(ssh_engine, client_context, docker_engine):
+    """The other way round: servers on the ssh engine (cold start timed by a probe waiting next
+    to them there), client on a context for this machine's own socket."""
+    local = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    subprocess.run(["docker", "context", "create", "labctl-test-local", "--docker",
+                    f"host={local}"], check=True, timeout=30, capture_output=True,
+                   env={**os.environ, "HOME": ssh_engine["HOME"]})
+    result, pid = labctl_over_ssh(ssh_engine, "run", "go", "--json", "--samples", "5",
+                                  "--warmup", "1", "--runtime", "docker",
+                                  "--client-context", "labctl-test-local")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    between = document["between_engines"]
+    assert between["server_engine"]["endpoint"] == ssh_engine["DOCKER_HOST"]
+    assert between["client_engine"]["endpoint"] == local and between["same_engine"]
+    _published_not_bridged(docker_engine, between["server_address"])
+    assert document["path"]["kind"] == "between-engines"
+    assert "probe waiting next to the server" in document["cold_start_note"]
+    assert document["verification"]["status"] == "pass"
+    assert containers_of(docker_engine, pid) == []
