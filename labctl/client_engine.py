@@ -95,6 +95,17 @@ def _outward_address() -> str | None:
     return None
 
 
+def _own_address(address: str) -> bool:
+    """Is ``address`` one of this machine's? (Binding to it works only then.)"""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((address, 0))
+        except OSError:
+            return False
+    return True
+
+
 def _usable(address: str, what: str) -> str:
     """``address`` if a container on another engine can reach it there; else one clear error."""
     ip = ipaddress.ip_address(address)
@@ -111,22 +122,32 @@ def _usable(address: str, what: str) -> str:
 
 def decide_server_address(server: EngineLocation, environ: Mapping[str, str] | None = None, *,
                           resolve: Callable[[str], str | None] | None = None,
-                          outward: Callable[[], str | None] | None = None) -> ServerAddress:
+                          outward: Callable[[], str | None] | None = None,
+                          own: Callable[[str], bool] | None = None) -> ServerAddress:
     """The address the servers publish on for a client on another engine (module docstring).
-    ``resolve`` (a name → its address here) and ``outward`` (this machine's address toward its
-    network) are this machine's own unless a test passes its own."""
+    ``resolve`` (a name → its address here), ``outward`` (this machine's address toward its
+    network) and ``own`` (is an address this machine's?) ask this machine unless a test passes
+    its own."""
     env = os.environ if environ is None else environ
     resolve = resolve or _resolve
     outward = outward or _outward_address
+    own = own or _own_address
+    host = urlsplit(server.endpoint).hostname if server.remote else None
+    here = not server.remote or bool(host and _loopback(resolve(host)))
     given = env.get(SERVER_ADDRESS_VARIABLE, "").strip()
     if given:
         address = resolve(given)
         if address is None:
             raise UsageProblem(f"{SERVER_ADDRESS_VARIABLE}={given} does not resolve to an address",
                                "Give an IP address of the server engine's host")
-        return ServerAddress(_usable(address, f"{SERVER_ADDRESS_VARIABLE}={given}"),
-                             f"from {SERVER_ADDRESS_VARIABLE}")
-    host = urlsplit(server.endpoint).hostname if server.remote else None
+        address = _usable(address, f"{SERVER_ADDRESS_VARIABLE}={given}")
+        if here and not own(address):
+            # Checked now, not left to the engine: without its userland proxy an engine
+            # publishes on any address, and the client would find nothing there.
+            raise UsageProblem(f"{SERVER_ADDRESS_VARIABLE}={given} is not an address of this "
+                               "machine, where the server engine runs",
+                               "Give one of its addresses (see `ip -brief address`)")
+        return ServerAddress(address, f"from {SERVER_ADDRESS_VARIABLE}")
     if host:
         address = resolve(host)
         if address is None:
@@ -150,6 +171,10 @@ def decide_server_address(server: EngineLocation, environ: Mapping[str, str] | N
     return ServerAddress(_usable(address, "this machine's address"),
                          "this machine's address on its default route, where the server "
                          "engine runs")
+
+
+def _loopback(address: str | None) -> bool:
+    return address is not None and ipaddress.ip_address(address).is_loopback
 
 
 @dataclass
@@ -200,10 +225,12 @@ class ClientEngine:
                 "server_engine": self.server_facts, "client_engine": self.client_facts}
 
     def announcement(self) -> str:
+        source = self.server_address.source
+        if SERVER_ADDRESS_VARIABLE not in source:
+            source += f" ({SERVER_ADDRESS_VARIABLE} overrides)"
         return (f"client on {self.phrase}; servers publish on {self.server_address.address}, "
-                f"{self.server_address.source} ({SERVER_ADDRESS_VARIABLE} overrides), reachable "
-                "from that network while they run; every figure includes the network between "
-                "the two engines")
+                f"{source}, reachable from that network while they run; every figure includes "
+                "the network between the two engines")
 
 
 def validate_context(name: str) -> EngineLocation:

@@ -28,9 +28,12 @@ NAMES = {"build-vm": "10.0.0.5", "10.0.0.9": "10.0.0.9", "localhost": "127.0.0.1
          "0.0.0.0": "0.0.0.0", "fd00::5": "fd00::5"}
 
 
+OWN = {"192.168.1.20", "fd00::5"}     # this (pretend) machine's addresses
+
+
 def decide(location, environ=None, outward="192.168.1.20"):
     return decide_server_address(location, environ or {}, resolve=NAMES.get,
-                                 outward=lambda: outward)
+                                 outward=lambda: outward, own=OWN.__contains__)
 
 
 def test_an_engine_on_this_machine_publishes_on_this_machines_network_address():
@@ -55,6 +58,11 @@ def test_labctl_server_address_wins_and_is_checked():
         decide(VM, {"LABCTL_SERVER_ADDRESS": "localhost"})
     with pytest.raises(UsageProblem, match="does not resolve"):
         decide(VM, {"LABCTL_SERVER_ADDRESS": "nowhere.invalid"})
+    # With the server engine on this machine, the address must be one of its own.
+    with pytest.raises(UsageProblem, match="not an address of this machine"):
+        decide(LOCAL, {"LABCTL_SERVER_ADDRESS": "10.0.0.9"})
+    with pytest.raises(UsageProblem, match="not an address of this machine"):
+        decide(SSH_HERE, {"LABCTL_SERVER_ADDRESS": "10.0.0.9"})
 
 
 def test_an_address_that_cannot_be_derived_is_one_clear_problem():

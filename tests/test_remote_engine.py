@@ -367,3 +367,17 @@ def test_servers_over_ssh_client_on_the_local_socket(ssh_engine, client_context,
     assert "probe waiting next to the server" in document["cold_start_note"]
     assert document["verification"]["status"] == "pass"
     assert containers_of(docker_engine, pid) == []
+
+
+def test_an_address_the_server_host_does_not_have_is_one_line(client_context, docker_engine):
+    # 198.51.100.7 (RFC 5737, documentation only) is no address of this machine: refused before
+    # anything starts.
+    result, pid = labctl_over_ssh({"HOME": client_context["HOME"],
+                                   "LABCTL_SERVER_ADDRESS": "198.51.100.7"},
+                                  "verify", "go", "--runtime", "docker",
+                                  "--client-context", CLIENT_CONTEXT)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [errors[0]] and "LABCTL_SERVER_ADDRESS=198.51.100.7 is not an address of " \
+        "this machine" in errors[0] and "Traceback" not in result.stderr
+    assert containers_of(docker_engine, pid) == []

@@ -378,9 +378,11 @@ class DockerRuntime(Runtime):
         (an address its host does not have, such as a cloud VM's public IP behind NAT)."""
         from labctl.client_engine import SERVER_ADDRESS_VARIABLE
 
+        text = " ".join(str(exc.explanation or exc).split())
+        why = ("it is not an address of that engine's host"
+               if "cannot assign requested address" in text else text[-160:])
         return EnvironmentProblem(
-            f"the server engine could not publish on {self.publish_address} "
-            f"({(exc.explanation or str(exc)).splitlines()[0][:160]})",
+            f"the server engine could not publish on {self.publish_address}: {why}",
             f"Set {SERVER_ADDRESS_VARIABLE} to an address the server engine's host has and the "
             "client engine reaches (behind NAT: its private address)")
 
