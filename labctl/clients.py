@@ -9,6 +9,8 @@ code decides the figures either way:
   into the image) in a container on the servers' engine, on the CPUs the servers do not use, over
   the engine's bridge network. Used when the engine is elsewhere; its answers come back as one
   JSON line in the container's logs, through the engine's API. Nothing is published for it.
+- ``CrossEngineClient``: the same container on another engine (``--client-context``), reaching
+  the servers through ports published on their engine's host (labctl/client_engine.py).
 """
 
 from __future__ import annotations
@@ -147,8 +149,8 @@ class EngineClient:
                               "Its output is below; run again with --rebuild if labctl changed",
                               details="\n".join(tail) or None)
         if not answer.get("ok"):
-            raise LabctlError(f"{answer.get('error')} (probe next to the server on "
-                              f"{self.machine})", answer.get("hint"))
+            raise LabctlError(f"{answer.get('error')} (the probe {self.where})",
+                              answer.get("hint"))
         return answer
 
     def start_health_watch(self, cpuset: str | None, timeout_s: float) -> HealthWatch:
@@ -207,7 +209,8 @@ class EngineClient:
         return answer
 
     def wait_healthy(self, instance: Instance, timeout_s: float, cpuset: str | None) -> dict:
-        return self._run({"job": "health", "url": instance.url + instance.server.health_path,
+        url = instance.extra.get("health_url", instance.url)   # the bridge, not a published port
+        return self._run({"job": "health", "url": url + instance.server.health_path,
                           "timeout_s": timeout_s},
                          cpuset=cpuset, timeout_s=timeout_s)
 
@@ -268,8 +271,24 @@ class EngineClient:
                 "libcurl": self.libcurl, "image": self.image.get("artifact")}
 
 
+class CrossEngineClient(EngineClient):
+    """The probe container on another engine than the servers' (``--client-context``): the URLs
+    it is given are ports published on the server engine's host, so the figures include the
+    network between the two engines."""
+
+    def __init__(self, client_engine) -> None:
+        super().__init__(client_engine.runtime)
+        self.client_engine = client_engine
+        self.machine = client_engine.phrase
+        self.where = (f"in a container on {client_engine.phrase}, across the network to the "
+                      f"servers' ports published on {client_engine.server_address.address}")
+
+
 def for_runtime(runtime):
     """The client that can reach ``runtime``'s servers."""
+    client_engine = getattr(runtime, "client_engine", None)
+    if client_engine is not None:
+        return CrossEngineClient(client_engine)
     if getattr(runtime, "name", "") == "docker" and runtime.location.measure_on_engine:
         return runtime.engine_client()
     return HereClient()

@@ -19,10 +19,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from labctl import clients, cpus, hostinfo, measure, stats, verify
+from labctl import client_engine, clients, hostinfo, measure, stats, verify
 from labctl.cpus import cores
 from labctl.modes import FRESH, KEEPALIVE, MODE_LABELS
-from labctl.runner import cold_start_note, server_facts
+from labctl.runner import add_between_engines, cold_start_note, server_facts
 from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running, wait_healthy
 from labctl.servers import Server
@@ -88,7 +88,7 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
                 phase(f"timing {len(measurable)} server(s) in interleaved rounds, "
                       f"{client.where}")
             results, probe_cpus = client.measure(
-                measurable, cpuset=cpus.client_cpuset(options.limits),
+                measurable, cpuset=client_engine.client_cpus(runtime, options.limits),
                 samples=options.samples, warmup=options.warmup, block=options.block,
                 on_round=lambda done, total: phase(
                     f"timing in interleaved rounds: {done}/{total}"))
@@ -138,6 +138,7 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
         },
         "servers": entries,
     }
+    add_between_engines(document, runtime)
     document["analysis"] = analyse(document)
     return document
 

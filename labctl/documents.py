@@ -79,6 +79,34 @@ class Verification(TypedDict):
     checks: list[Check]
 
 
+class EngineFacts(TypedDict):
+    """One Docker engine of a two-engine run (``--client-context``)."""
+
+    endpoint: str
+    remote: bool
+    machine: str
+    context: Optional[str]
+    source: str
+    measure_on_engine: bool
+    name: Optional[str]             # the engine machine's host name, as the engine reports it
+    id: Optional[str]
+    version: Optional[str]
+    api_version: Optional[str]
+    os: Optional[str]
+    cpus: Optional[int]
+
+
+class BetweenEngines(TypedDict):
+    """Present only when the client ran on another engine than the servers."""
+
+    note: str                       # the sentence: the figures include the network between them
+    server_address: str             # where the servers published their ports
+    server_address_from: str        # how labctl chose that address
+    same_engine: bool               # both contexts lead to one engine (the same engine ID)
+    server_engine: EngineFacts
+    client_engine: EngineFacts
+
+
 # -- labctl run -----------------------------------------------------------------------------
 
 
@@ -113,6 +141,7 @@ class RunDocument(TypedDict):
     kept_running: bool
     host: Host
     stop_seconds: NotRequired[float]
+    between_engines: NotRequired[BetweenEngines]
 
 
 # -- labctl load ----------------------------------------------------------------------------
@@ -180,6 +209,7 @@ class LoadDocument(TypedDict):
     flagged: bool
     host: Host
     stop_seconds: NotRequired[float]
+    between_engines: NotRequired[BetweenEngines]
 
 
 # -- labctl compare -------------------------------------------------------------------------
@@ -233,6 +263,7 @@ class CompareDocument(TypedDict):
     parameters: CompareParameters
     servers: dict[str, CompareEntry]
     analysis: Analysis
+    between_engines: NotRequired[BetweenEngines]
 
 
 # -- labctl lab bottleneck ------------------------------------------------------------------
@@ -567,6 +598,7 @@ class VerifyDocument(TypedDict):
     runtime: str
     checked_from: str
     servers: list[Verification]
+    between_engines: NotRequired[BetweenEngines]
 
 
 class DoctorItem(TypedDict):

@@ -138,10 +138,34 @@ def _context_endpoint(name: str | None) -> str | None:
     try:
         found = ContextAPI.get_context(name)
     except Exception:  # noqa: BLE001 - a broken context store reads as "no such context"
-        return None
+        found = None
     if found is None:
-        return None
+        return _context_endpoint_from_store(name) if name not in {None, "default"} else None
     return found.Host or DEFAULT_ENDPOINT
+
+
+def _context_endpoint_from_store(name: str) -> str | None:
+    """A context's endpoint read from the docker CLI's store directly.
+
+    The docker SDK looks for contexts next to ``config.json`` and finds none when that file does
+    not exist, which is the case right after ``docker context create`` on a fresh machine (the
+    CLI creates the context, not the file). The store is ``$DOCKER_CONFIG`` (or ``~/.docker``)
+    ``/contexts/meta/<sha256 of the name>/meta.json``."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    config_dir = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    meta = (config_dir / "contexts" / "meta" / hashlib.sha256(name.encode()).hexdigest()
+            / "meta.json")
+    try:
+        document = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if document.get("Name") != name:
+        return None
+    endpoint = (document.get("Endpoints") or {}).get("docker") or {}
+    return endpoint.get("Host") or DEFAULT_ENDPOINT
 
 
 def use_context(name: str) -> None:

@@ -11,9 +11,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from labctl import hostinfo, loadgen
-from labctl.cpus import client_cpuset
-from labctl.runner import document_head
+from labctl import client_engine, hostinfo, loadgen
+from labctl.runner import add_between_engines, document_head
 from labctl.runtime.base import BuildInfo, Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
@@ -45,7 +44,7 @@ def run(runtime: Runtime, server: Server, prepared: PreparedLoad, options: loadg
         on_load: Callable[[Instance], AbstractContextManager[Any]] | None = None) -> dict:
     """Start the server, load it (``on_load`` wraps the load: a spinner), stop it; the document."""
     with running(runtime, server, limits) as instance:
-        client_cpus = client_cpuset(instance.limits)
+        client_cpus = client_engine.client_cpus(runtime, instance.limits)
         with (on_load(instance) if on_load else nullcontext()):
             result = loadgen.run_load(runtime, instance, options, client_cpus,
                                       generator=prepared.generator, warmup_s=warmup_s)
@@ -57,7 +56,7 @@ def run(runtime: Runtime, server: Server, prepared: PreparedLoad, options: loadg
 
 def load_document(runtime: Runtime, prepared: PreparedLoad, instance: Instance,
                   result: loadgen.LoadResult, client_cpus: str | None) -> dict:
-    return {
+    document = {
         **document_head(LOAD_SCHEMA, runtime, prepared.build, instance),
         "cpus": {"server": instance.limits.cpuset, "client": client_cpus,
                  "separated": client_cpus is not None},
@@ -66,3 +65,5 @@ def load_document(runtime: Runtime, prepared: PreparedLoad, instance: Instance,
         "flagged": result.flagged,
         "host": hostinfo.host_facts(),
     }
+    add_between_engines(document, runtime)
+    return document

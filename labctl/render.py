@@ -100,6 +100,14 @@ def verification_lines(verification: dict, *, only_problems: bool = False) -> li
     return lines
 
 
+def between_engines_lines(document: dict) -> list[Text]:
+    """The sentence every result measured from another engine carries (--client-context)."""
+    between = document.get("between_engines")
+    if not between:
+        return []
+    return [Text("Between engines: " + between["note"], style="warn")]
+
+
 def render_run(document: dict) -> Group:
     server = document["server"]
     runtime = document["runtime"]
@@ -115,11 +123,12 @@ def render_run(document: dict) -> Group:
     memory = f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ", no memory limit"
     probe_cpus = document["probe"].get("cpus")
     probe = f"  ·  probe on CPU {probe_cpus}" if probe_cpus else "  ·  probe shares the CPUs"
-    if document["probe"].get("engine"):
-        probe += f" ({document['probe']['where']})"
+    if document["probe"].get("engine") and not document.get("between_engines"):
+        probe += f" ({document['probe']['where']})"   # (between engines: its own line below)
     parts.append(Text(
         f"server limited to {cores(limits['cpus'])}{cpuset}"
         f"{memory}{probe}  ·  {server['processes']} process: {server['concurrency']}"))
+    parts.extend(between_engines_lines(document))
     built = (f"built in {build['seconds']:.1f} s" if build["built"] else "up to date, not rebuilt")
     parts.append(Text(
         f"{build['artifact']}: {fmt_bytes(build.get('size_bytes'))}, {built}  ·  "
@@ -154,7 +163,9 @@ def render_run(document: dict) -> Group:
 BAR_WIDTH = 36
 PATH_KINDS = {"bridge": "each container's bridge IP", "published-port":
               "published ports (through docker-proxy)", "loopback": "loopback",
-              "engine-bridge": "each container's bridge IP, from a probe container next to them"}
+              "engine-bridge": "each container's bridge IP, from a probe container next to them",
+              "between-engines": "ports published on the servers' host, from a probe on "
+                                 "another engine"}
 
 
 def _cell_p50(entry: dict, path: str, mode: str, ratios: dict) -> Text:
@@ -204,10 +215,12 @@ def render_compare(document: dict) -> Group:
         f"to {cores(limits['cpus'])}{cpuset}"
         + (f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ", no memory limit")
         + (f"; probe on CPU {params['probe_cpus']}" if params.get("probe_cpus") else "")
-        + (f", {params['probe_where']}" if "next to" in params.get("probe_where", "") else "")
+        + (f", {params['probe_where']}" if "next to" in params.get("probe_where", "")
+           or document.get("between_engines") else "")
         + f"; {params['samples']} samples per path and connection, servers taking turns in "
           f"blocks of {params.get('block', 1)}, {params['warmup_discarded']} warm-up requests "
           "discarded."))
+    parts.extend(between_engines_lines(document))
     table = Table(show_edge=False, pad_edge=False, show_lines=False)
     table.add_column("", no_wrap=True)
     for name in names:
@@ -328,6 +341,8 @@ def render_load(document: dict) -> Group:
     add_row("server", f"{server['language']} {server['framework']} "
                       f"({document['runtime'].get('runtime')}), {_server_cpus(limits)}")
     add_row("", f"reached at {document['path']['description']}")
+    if document.get("between_engines"):
+        add_row("network", Text(document["between_engines"]["note"], style="warn"))
     version = f" {gen['version']}" if gen["version"] else ""
     add_row("client", f"{gen['name']}{version}: {gen['description']}")
     if document["cpus"]["separated"]:
@@ -464,6 +479,9 @@ def render_verify(document: dict) -> Group:
     # A --source folder's server is not among the shipped ones: its name is its title here.
     titles = {s.name: s.title for s in servers.SERVERS}
     parts: list = []
+    if document.get("between_engines"):
+        parts += [Text(f"checked {document['checked_from']}"), *between_engines_lines(document),
+                  Text("")]
     for result in document["servers"]:
         title = titles.get(result["server"], result["server"])
         table = Table(title=f"{title}: {result['status']}",

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from labctl import clients, cpus, hostinfo
+from labctl import client_engine, clients, hostinfo
 from labctl.probe import MODE_LABELS, curl_command
 from labctl.runtime.base import BuildInfo, Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running
@@ -45,7 +45,8 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
         phase(f"timing {server.title}: {options.samples} samples per path and connection mode"
               + (f", {client.where}" if client.on_engine else ""))
         results, probe_cpus = client.measure({server.name: instance.url},
-                                             cpuset=cpus.client_cpuset(instance.limits),
+                                             cpuset=client_engine.client_cpus(
+                                                 runtime, instance.limits),
                                              samples=options.samples, warmup=options.warmup)
         client.date_changes(checks, instance.url)
         document = {
@@ -68,7 +69,16 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
         document["cold_start_note"] = note
     if "stop_seconds" in instance.extra:
         document["stop_seconds"] = instance.extra["stop_seconds"]
+    add_between_engines(document, runtime)
     return document
+
+
+def add_between_engines(document: dict, runtime: Runtime) -> None:
+    """With a client on another engine (--client-context): both engines, and the sentence that
+    says the figures include the network between them."""
+    found = client_engine.of(runtime)
+    if found is not None:
+        document["between_engines"] = found.as_dict()
 
 
 def cold_start_note(instance: Instance) -> str | None:

@@ -192,5 +192,9 @@ def verify_servers(runtime: Runtime, chosen: list[Server], limits: Limits,
             verification = client.check(server, instance.url)
             client.date_changes(verification, instance.url)
         results.append(verification.as_dict())
-    return {"schema": VERIFY_SCHEMA, "runtime": runtime.name, "checked_from": client.where,
-            "servers": results}
+    document = {"schema": VERIFY_SCHEMA, "runtime": runtime.name, "checked_from": client.where,
+                "servers": results}
+    from labctl.runner import add_between_engines
+
+    add_between_engines(document, runtime)
+    return document

@@ -216,6 +216,38 @@ def test_run_document(fake_runtime):
     assert "µs" in assert_renders(document)
 
 
+def test_documents_measured_from_another_engine(fake_runtime):
+    """--client-context adds ``between_engines`` to run, compare, load and verify: both engines
+    and the sentence saying the network is in the figures, shown in every rendering too."""
+    from labctl import compare, loadgen, loadtest, runner
+    from labctl.client_engine import ClientEngine, ServerAddress
+    from labctl.engine import EngineLocation
+
+    location = EngineLocation(endpoint="ssh://root@10.0.0.7", remote=True, machine="10.0.0.7",
+                              context="lan", source="--context")
+    facts = {**location.as_dict(), "name": "lan-box", "id": "B", "version": "28.2.2",
+             "api_version": "1.50", "os": "linux", "cpus": 4}
+    part = ClientEngine(runtime=types.SimpleNamespace(location=location), context="lan",
+                        server_address=ServerAddress("192.168.1.20", "a test"), same_engine=False,
+                        server_facts={**facts, "id": "A"}, client_facts=facts).as_dict()
+    documents_built = [
+        runner.run_server(fake_runtime, get_server("go"), runner.RunOptions(samples=3, warmup=1)),
+        compare.run_compare(fake_runtime, [get_server("go")],
+                            compare.CompareOptions(samples=10, warmup=1, cold_starts=1)),
+        verify.verify_servers(fake_runtime, [get_server("go")], Limits()),
+    ]
+    options = loadgen.LoadOptions(path="/health", connections=2, duration_s=0.2,
+                                  generator="builtin")
+    prepared = loadtest.prepare(fake_runtime, get_server("go"), options)
+    documents_built.append(loadtest.run(fake_runtime, get_server("go"), prepared, options,
+                                        Limits()))
+    for document in documents_built:
+        document["between_engines"] = part
+        assert_conforms(document)
+        shown = " ".join(assert_renders(document).split())
+        assert "includes the network between two Docker engines" in shown, document["schema"]
+
+
 def test_compare_document(fake_runtime):
     from labctl import compare
 

@@ -5,6 +5,7 @@ installed by scripts/test, as root), a throwaway key pair under the test's tmp d
 for root, and the docker SDK's ssh transport (paramiko). labctl must take the remote path: the
 libcurl probe and wrk run in containers next to the servers, never through a published port;
 nothing is left afterwards; the reaper and `down` judge only containers started from here.
+The same ssh path as a Docker context runs the client on a second engine (--client-context).
 """
 
 from __future__ import annotations
@@ -229,3 +230,154 @@ def test_down_over_ssh_leaves_other_machines_containers(remote_runtime, docker_e
         assert kept.ident not in remaining and foreign.id in remaining
     finally:
         foreign.remove(force=True)
+
+
+# -- client and servers on two engines (--client-context) ---------------------------------------
+#
+# The ssh path becomes a Docker context of its own; the servers stay on the engine the
+# environment names (the local socket). It is one engine underneath, but labctl must take the
+# two-engine path: probe and wrk containers created through the ssh context (sshd logs each
+# connection), servers published on this machine's network address, not 127.0.0.1, and measured
+# there, not over their bridge IPs; every figure labelled as including the network.
+
+CLIENT_CONTEXT = "labctl-test-client"
+
+
+@pytest.fixture(scope="module")
+def client_context(ssh_engine):
+    """The environment for labctl with servers on the usual engine and the client context."""
+    docker_cli = shutil.which("docker")
+    if docker_cli is None:
+        pytest.skip("needs the docker CLI to create a context (docker.io installs it)")
+    env = {"HOME": ssh_engine["HOME"]}
+    subprocess.run([docker_cli, "context", "create", CLIENT_CONTEXT, "--docker",
+                    f"host={ssh_engine['DOCKER_HOST']}"], check=True, timeout=30,
+                   capture_output=True, env={**os.environ, **env})
+    return {**env, "ENDPOINT": ssh_engine["DOCKER_HOST"],
+            "SSHD_LOG": str(Path(ssh_engine["HOME"]).parent / "sshd.log")}
+
+
+def _ssh_logins(client_context) -> int:
+    return Path(client_context["SSHD_LOG"]).read_text().count("Accepted publickey")
+
+
+def _two_engine_run(client_context, *args: str, variable: bool = False):
+    """labctl with the client context (as the option, or as LABCTL_CLIENT_CONTEXT); its JSON
+    document, after checking what every two-engine run must show."""
+    env = {"HOME": client_context["HOME"]}
+    if variable:
+        env["LABCTL_CLIENT_CONTEXT"] = CLIENT_CONTEXT
+    else:
+        args = (*args, "--client-context", CLIENT_CONTEXT)
+    logins = _ssh_logins(client_context)
+    result, pid = labctl_over_ssh(env, *args, "--json", "--runtime", "docker")
+    assert result.returncode == 0, result.stderr
+    assert "every figure includes the network between the two engines" in " ".join(
+        result.stderr.split())
+    document = json.loads(result.stdout)
+    between = document["between_engines"]
+    assert "includes the network between two Docker engines" in between["note"]
+    # Both engines recorded: the servers' through the environment, the client's through ssh.
+    assert between["client_engine"]["endpoint"] == client_context["ENDPOINT"]
+    assert between["client_engine"]["context"] == CLIENT_CONTEXT
+    assert between["server_engine"]["endpoint"] != client_context["ENDPOINT"]
+    for engine in (between["server_engine"], between["client_engine"]):
+        assert engine["version"] and engine["cpus"] and engine["name"]
+    assert between["same_engine"] is True      # one engine underneath, told by its ID
+    # The client's containers were created through the ssh context.
+    assert _ssh_logins(client_context) > logins
+    return document, between["server_address"], pid
+
+
+def _published_not_bridged(docker_engine, address: str) -> None:
+    """A published address of the host: neither loopback nor inside a Docker network."""
+    import ipaddress
+
+    ip = ipaddress.ip_address(address)
+    assert not ip.is_loopback and not ip.is_unspecified
+    for network in docker_engine.networks.list():
+        for pool in (network.attrs.get("IPAM") or {}).get("Config") or []:
+            if pool.get("Subnet"):
+                assert ip not in ipaddress.ip_network(pool["Subnet"]), network.name
+
+
+def test_client_context_run_measures_through_the_published_address(client_context,
+                                                                     docker_engine):
+    document, address, pid = _two_engine_run(client_context, "run", "go", "--samples", "5",
+                                             "--warmup", "1")
+    _published_not_bridged(docker_engine, address)
+    assert document["path"]["kind"] == "between-engines"
+    assert document["url"].startswith(f"http://{address}:")
+    assert f"context {CLIENT_CONTEXT}" in document["probe"]["where"]
+    assert document["probe"]["cpus"] and document["limits"]["cpuset"]   # kept apart: one engine
+    assert document["verification"]["status"] == "pass"
+    for by_mode in document["endpoints"].values():
+        for series in by_mode.values():
+            assert series["samples"] == 5 and series["summary"]["p50"] > 0
+    assert document["cold_start_ms"] > 0
+    assert containers_of(docker_engine, pid) == []
+
+
+def test_client_context_load_sends_wrk_across_the_network(client_context, docker_engine):
+    document, address, pid = _two_engine_run(client_context, "load", "go", "--duration", "2s",
+                                             "--warmup", "0", "--connections", "10")
+    load = document["load"]
+    assert load["target_url"].startswith(f"http://{address}:")
+    assert "wrk in a container" in load["generator"]["description"]
+    assert f"across the network to the port published at {address}" in \
+        load["generator"]["description"]
+    assert load["requests"] > 0 and not load["all_failed"]
+    assert document["cpus"]["separated"]
+    assert containers_of(docker_engine, pid) == []
+
+
+def test_client_context_compare_and_verify(client_context, docker_engine):
+    document, address, pid = _two_engine_run(client_context, "compare", "go", "--samples", "10",
+                                             "--warmup", "2", "--cold-starts", "1")
+    entry = document["servers"]["go"]
+    assert entry["path"]["kind"] == "between-engines" and entry["measured"]
+    assert address in entry["path"]["description"]
+    assert f"context {CLIENT_CONTEXT}" in document["parameters"]["probe_where"]
+    assert entry["latency"]["/health"]["fresh"]["summary"]["p50"] > 0
+    assert containers_of(docker_engine, pid) == []
+    # verify, with the context given by the variable this time
+    checked, _, pid = _two_engine_run(client_context, "verify", "go", variable=True)
+    assert f"context {CLIENT_CONTEXT}" in checked["checked_from"]
+    assert checked["servers"][0]["status"] == "pass"
+    assert containers_of(docker_engine, pid) == []
+
+
+def test_servers_over_ssh_client_on_the_local_socket(ssh_engine, client_context, docker_engine):
+    """The other way round: servers on the ssh engine (cold start timed by a probe waiting next
+    to them there), client on a context for this machine's own socket."""
+    local = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    subprocess.run(["docker", "context", "create", "labctl-test-local", "--docker",
+                    f"host={local}"], check=True, timeout=30, capture_output=True,
+                   env={**os.environ, "HOME": ssh_engine["HOME"]})
+    result, pid = labctl_over_ssh(ssh_engine, "run", "go", "--json", "--samples", "5",
+                                  "--warmup", "1", "--runtime", "docker",
+                                  "--client-context", "labctl-test-local")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    between = document["between_engines"]
+    assert between["server_engine"]["endpoint"] == ssh_engine["DOCKER_HOST"]
+    assert between["client_engine"]["endpoint"] == local and between["same_engine"]
+    _published_not_bridged(docker_engine, between["server_address"])
+    assert document["path"]["kind"] == "between-engines"
+    assert "probe waiting next to the server" in document["cold_start_note"]
+    assert document["verification"]["status"] == "pass"
+    assert containers_of(docker_engine, pid) == []
+
+
+def test_an_address_the_server_host_does_not_have_is_one_line(client_context, docker_engine):
+    # 198.51.100.7 (RFC 5737, documentation only) is no address of this machine: refused before
+    # anything starts.
+    result, pid = labctl_over_ssh({"HOME": client_context["HOME"],
+                                   "LABCTL_SERVER_ADDRESS": "198.51.100.7"},
+                                  "verify", "go", "--runtime", "docker",
+                                  "--client-context", CLIENT_CONTEXT)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [errors[0]] and "LABCTL_SERVER_ADDRESS=198.51.100.7 is not an address of " \
+        "this machine" in errors[0] and "Traceback" not in result.stderr
+    assert containers_of(docker_engine, pid) == []

@@ -43,15 +43,22 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
     return Limits(cpus=cpus, memory_mb=memory_mb, cpuset=None)
 
 
-def prepare_runtime(name: str | None) -> Runtime:
+def prepare_runtime(name: str | None, client_context: str | None = None) -> Runtime:
     """Select the runtime and arrange for SIGTERM to clean up like Ctrl-C. (Orphans of a killed
     labctl were already reaped by the root command, see ``labctl.runtime.reaper``.)
 
     ``name`` is a ``RuntimeChoice`` (a str) or None: not given, so LABCTL_RUNTIME or auto.
+    ``client_context``: a Docker context whose engine runs the probe and the load generator
+    (``--client-context``, labctl/client_engine.py).
     """
     from labctl import runtime as runtimes
     from labctl.runtime.lifecycle import install_termination_handler
 
+    client_context = (client_context or "").strip() or None
+    if client_context:
+        from labctl.client_engine import validate_context
+
+        validate_context(client_context)   # a wrong name: one line, before anything connects
     install_termination_handler()
     runtime = runtimes.select(name, announce=ui.info)
     location = getattr(runtime, "location", None) if runtime.name == "docker" else None
@@ -60,8 +67,13 @@ def prepare_runtime(name: str | None) -> Runtime:
         from labctl.runtime.docker import DockerRuntime
 
         cpus.use_engine_cpus(cast(DockerRuntime, runtime).engine_cpus())
-        ui.info(f"the Docker engine is on {location.machine}: labctl measures from containers "
-                "next to the servers there")
+        if not client_context:
+            ui.info(f"the Docker engine is on {location.machine}: labctl measures from "
+                    "containers next to the servers there")
+    if client_context:
+        from labctl import client_engine
+
+        ui.info(client_engine.attach(runtime, client_context).announcement())
     # Orphans of a killed labctl were already reaped by the root command (runtime.reaper).
     return runtime
 

@@ -10,6 +10,7 @@ import typer
 from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
 from labctl.commands.options import (
+    ClientContextOption,
     CpusOption,
     JsonOption,
     MemoryOption,
@@ -54,6 +55,7 @@ def compare_command(
         "--report", help="Also draw the run as a report page (see labctl report).")] = None,
     runtime_name: RuntimeOption = None,
     sources: SourcesOption = None,
+    client_context: ClientContextOption = None,
 ) -> None:
     """Build, verify and time the servers side by side under the same limits, then remove them."""
     from labctl import compare, export, render, servers, store
@@ -63,7 +65,7 @@ def compare_command(
     if json_out and csv_out:
         raise UsageProblem("--json and --csv both ask for stdout", "Choose one")
     duration_s = duration_option(duration, "--duration")   # checked before anything is built
-    runtime = prepare_runtime(runtime_name)
+    runtime = prepare_runtime(runtime_name, client_context)
     limits = default_limits(cpus, memory)   # the engine's cores (after prepare_runtime)
     options = compare.CompareOptions(samples=samples, warmup=warmup, cold_starts=cold_starts,
                                      limits=limits)
@@ -101,12 +103,13 @@ def verify_command(
     json_out: JsonOption = False,
     runtime_name: RuntimeOption = None,
     sources: SourcesOption = None,
+    client_context: ClientContextOption = None,
 ) -> None:
     """Check each server's answers (status, headers, body, 404, a live Date) without timing it."""
     from labctl import render, servers, verify
 
     chosen = servers.select(names, sources)
-    runtime = prepare_runtime(runtime_name)
+    runtime = prepare_runtime(runtime_name, client_context)
     with build_status("building") as (on_line, on_phase):
         document = verify.verify_servers(runtime, chosen, default_limits(1.0, 512), on_line,
                                          on_phase)

@@ -15,6 +15,7 @@ import typer
 from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
 from labctl.commands.options import (
+    ClientContextOption,
     CpusOption,
     GeneratorChoice,
     GeneratorOption,
@@ -67,6 +68,7 @@ def load(
         "--csv", help="Print one CSV header and row on stdout.")] = False,
     runtime_name: RuntimeOption = None,
     source: SourceOption = None,
+    client_context: ClientContextOption = None,
 ) -> None:
     """Put one server under load (wrk; oha with --rate) and report req/s, latency and errors."""
     from labctl import export, loadgen, loadtest, render, servers, store
@@ -86,7 +88,7 @@ def load(
         threads=threads, rate=rate, keepalive=not no_keepalive, generator=generator.value)
     options.validate()
     warmup_s = _duration(warmup, "--warmup", zero_ok=True)
-    runtime = prepare_runtime(runtime_name)
+    runtime = prepare_runtime(runtime_name, client_context)
     limits = default_limits(cpus, memory)   # the engine's cores (after prepare_runtime)
     with build_status(f"building {chosen.title}") as (on_line, on_phase):
         prepared = loadtest.prepare(runtime, chosen, options, rebuild=rebuild,

@@ -77,6 +77,14 @@ MemoryOption = Annotated[int, typer.Option(
     "--memory", min=64, help="Memory limit of each server, in MB.")]
 RebuildOption = Annotated[bool, typer.Option(
     "--rebuild", help="Build even if an up-to-date build exists.")]
+# run, compare, load and verify: the probe and the load generator on another engine.
+ClientContextOption = Annotated[Optional[str], typer.Option(
+    "--client-context", metavar="NAME", envvar="LABCTL_CLIENT_CONTEXT", show_envvar=True,
+    rich_help_panel="Client on another engine",   # a panel of its own: its long name does not
+                                                  # narrow the other options' columns
+    help="Run the probe and load generator on this Docker context's engine (another "
+         "machine). Servers then publish on their host's address (LABCTL_SERVER_ADDRESS "
+         "overrides); figures include the network in between.")]
 ServerArgument = Annotated[str, typer.Argument(help=SERVER_HELP, show_default=False)]
 # run and load: a name, a folder path (./my-server), or none when --source names the folder.
 OptionalServerArgument = Annotated[Optional[str], typer.Argument(

@@ -10,6 +10,7 @@ from rich.text import Text
 from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
 from labctl.commands.options import (
+    ClientContextOption,
     CpusOption,
     JsonOption,
     MemoryOption,
@@ -86,12 +87,13 @@ def run(
     json_out: JsonOption = False,
     runtime_name: RuntimeOption = None,
     source: SourceOption = None,
+    client_context: ClientContextOption = None,
 ) -> None:
     """Build, start, check and time one server on / and /health, then remove it."""
     from labctl import render, runner, servers
 
     chosen = servers.choose_one(server, source)
-    runtime = prepare_runtime(runtime_name)
+    runtime = prepare_runtime(runtime_name, client_context)
     limits = default_limits(cpus, memory)   # the engine's cores (after prepare_runtime)
     options = runner.RunOptions(samples=samples, warmup=warmup, keep=keep, rebuild=rebuild,
                                 limits=limits)

@@ -7,7 +7,6 @@ import shutil
 from dataclasses import replace
 from typing import Any, cast
 
-from labctl.cpus import client_cpuset
 from labctl.errors import LabctlError, UsageProblem
 from labctl.loadgen.generators import (
     BuiltinClient,
@@ -31,6 +30,16 @@ def choose_generator(runtime: Runtime, options: LoadOptions) -> Generator:
     """
     choice = options.generator
     open_loop = options.rate is not None
+    client_engine = getattr(runtime, "client_engine", None)
+    if client_engine is not None:
+        # --client-context: the load comes from a container on that engine, nowhere else.
+        if choice in {"builtin", "host"}:
+            raise UsageProblem(
+                f"--generator {choice} runs on this machine, but --client-context puts the load "
+                f"generator on {client_engine.phrase}",
+                "Use --generator container (the default), or drop --client-context")
+        return ContainerOha(client_engine.runtime) if open_loop \
+            else ContainerWrk(client_engine.runtime)
     if choice in {"builtin", "host"} and _engine_elsewhere(runtime):
         raise UsageProblem(
             f"--generator {choice} runs on this machine, which cannot reach servers on "
@@ -59,7 +68,10 @@ def _fallback_builtin(why: str) -> BuiltinClient:
 
 
 def _engine_elsewhere(runtime: Runtime) -> bool:
-    """Are the servers on an engine whose bridge only a container next to them can reach?"""
+    """Are the servers on an engine whose bridge only a container next to them can reach, or
+    measured from another engine (--client-context)? A generator here will not do then."""
+    if getattr(runtime, "client_engine", None) is not None:
+        return True
     location = getattr(runtime, "location", None) if runtime.name == "docker" else None
     return bool(location and location.measure_on_engine)
 
@@ -150,6 +162,8 @@ def load_for_compare(runtime: Runtime, instance: Instance, options: LoadOptions)
     generator = _prepared.get(key)
     if generator is None:
         generator = _prepared[key] = prepare_generator(runtime, options)
-    result = run_load(runtime, instance, options, client_cpuset(instance.limits),
+    from labctl.client_engine import client_cpus
+
+    result = run_load(runtime, instance, options, client_cpus(runtime, instance.limits),
                       generator=generator, warmup_s=min(COMPARE_WARMUP_S, options.duration_s))
     return result.as_dict()

@@ -117,6 +117,11 @@ class ContainerGenerator(Generator):
         if instance.path_kind == "loopback":
             # A native server on 127.0.0.1: only the host's network namespace reaches it.
             return instance.url, f"host network to {instance.url}", "host"
+        if instance.path_kind == "between-engines":   # --client-context: this is another engine
+            address = instance.url.removeprefix("http://")
+            return (instance.url, f"on {self.docker.location.engine_phrase}, across the network "
+                                  f"to the port published at {address} on the server engine's "
+                                  "host", None)
         bridge_ip = instance.extra.get("bridge_ip")
         if not bridge_ip:
             raise LabctlError(f"the {instance.server.title} container has no bridge IP for the "

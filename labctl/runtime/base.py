@@ -58,6 +58,7 @@ class Instance:
     public_url: str             # where a learner reaches it from this machine (curl, browser)
     path: str                   # how labctl reaches it, for people: "bridge IP 172.17.0.2:8080"
     path_kind: str              # "bridge" | "published-port" | "loopback" | "engine-bridge"
+                                # | "between-engines" (a client on another engine)
     limits: Limits
     started_at: float           # time.monotonic() when the start was requested
     cold_start_ms: float | None = None

@@ -4,7 +4,9 @@ Design points, each measured on a 2-core Linux machine (see the project's measur
 - Measure over the container's bridge IP when the host can reach it (Linux): a published port
   goes through docker-proxy, which adds about 80 µs to every new connection — more than the Go
   server's whole response. Fall back to the published port elsewhere, and say which was used.
-- Publish on 127.0.0.1 only, on a port the engine picks, so two labctl runs never collide.
+- Publish on 127.0.0.1 only, on a port the engine picks, so two labctl runs never collide. (With a
+  client on another engine, ``--client-context``, on the one address that engine reaches this
+  one's host at: see labctl/client_engine.py.)
 - Label everything: ``labctl`` (ours), the session id, the server name, the owning process id.
   Anything whose owning labctl process is gone is reaped by the next command.
 """
@@ -89,7 +91,8 @@ def isolation_summary() -> list[str]:
             "all capabilities dropped, no-new-privileges",
             f"at most {PIDS_LIMIT} processes/threads, memory and CPU capped (--memory, --cpus)",
             f"runs as uid {CONTAINER_USER.split(':')[0]} (not root)",
-            "port published on 127.0.0.1 only"]
+            "port published on 127.0.0.1 only (with --client-context: on the one address "
+            "the client engine reaches)"]
 
 
 @dataclass(frozen=True)
@@ -110,11 +113,18 @@ def _docker_module():
 class DockerRuntime(Runtime):
     name = "docker"
 
-    def __init__(self) -> None:
+    def __init__(self, location=None) -> None:
+        """``location``: an engine of its own (a client context's), instead of the one
+        ``--context``, DOCKER_HOST or the current context name."""
         self._client = None
         self._bridge_reachable: bool | None = None
-        self._location = None
+        self._location = location
+        self._explicit_location = location is not None
         self._engine_client = None
+        # Where published ports listen: this host's loopback, unless a client on another engine
+        # must reach them (client_engine.attach sets both).
+        self.publish_address = "127.0.0.1"
+        self.client_engine = None
 
     @property
     def location(self):
@@ -141,12 +151,20 @@ class DockerRuntime(Runtime):
         except Exception:  # noqa: BLE001 - a fact for display; an engine that hiccups has none
             return None
 
+    def engine_facts(self) -> dict[str, Any]:
+        """Where the engine is, what it is, and its machine's name and CPUs, for results."""
+        info = self.client.info()
+        version = self.client.version()
+        return {**self.location.as_dict(), "name": info.get("Name"), "id": info.get("ID"),
+                "version": version.get("Version"), "api_version": version.get("ApiVersion"),
+                "os": version.get("Os"), "cpus": int(info.get("NCPU") or 0) or None}
+
     # -- connection -----------------------------------------------------------------------
 
     @property
     def client(self):
         if self._client is None:
-            self._client = connect()
+            self._client = connect(self._location if self._explicit_location else None)
         return self._client
 
     def check(self) -> None:
@@ -286,8 +304,9 @@ class DockerRuntime(Runtime):
                 name=f"labctl-{server.name}-{SESSION_ID}",
                 labels=labels,
                 environment={**(env or {}), "PORT": str(server.port)},
-                # Host port None: the engine picks a free one; bound to loopback only.
-                ports={f"{server.port}/tcp": ("127.0.0.1", None)},
+                # Host port None: the engine picks a free one; bound to loopback only, or to
+                # the one address a client engine elsewhere reaches (--client-context).
+                ports={f"{server.port}/tcp": (self.publish_address, None)},
                 nano_cpus=int(limits.cpus * 1e9),
                 cpuset_cpus=limits.cpuset,
                 mem_limit=f"{limits.memory_mb}m",
@@ -309,16 +328,19 @@ class DockerRuntime(Runtime):
         try:
             container.start()
             container.reload()
-        except BaseException:
+        except BaseException as exc:
             container.remove(force=True)
             if watch is not None:
                 watch.close()
                 _remove(watch.container)
+            if isinstance(exc, docker.errors.APIError) and self.client_engine is not None:
+                raise self._publish_refused(exc) from None
             raise
         network = container.attrs["NetworkSettings"]
         binding = (network.get("Ports") or {}).get(f"{server.port}/tcp") or []
         host_port = binding[0]["HostPort"] if binding else None
-        public_url = f"http://127.0.0.1:{host_port}" if host_port else ""
+        published = _host_in_url(self.publish_address)
+        public_url = f"http://{published}:{host_port}" if host_port else ""
         bridge_ip = network.get("IPAddress") or _first_network_ip(network)
         if watch is not None:
             watch.send(f"http://{bridge_ip}:{server.port}{server.health_path}")
@@ -332,14 +354,37 @@ class DockerRuntime(Runtime):
             url, path, kind = (f"http://{bridge_ip}:{server.port}",
                                f"bridge IP {bridge_ip}:{server.port}", "bridge")
         else:
-            url, path, kind = (public_url, f"published port 127.0.0.1:{host_port} (docker-proxy)",
-                               "published-port")
+            url, path, kind = (public_url, f"published port {published}:{host_port} "
+                               "(docker-proxy)", "published-port")
         extra = {"container_name": container.name, "bridge_ip": bridge_ip, "host_port": host_port}
+        if self.client_engine is not None and host_port:
+            # The client is on another engine: it reaches the published port on this engine's
+            # host. The cold start is still timed the way chosen above, where the server runs.
+            extra["health_url"], extra["health_path_kind"] = url, kind
+            url = public_url
+            path = (f"published port {published}:{host_port} on the server engine's host, from "
+                    f"a container on {self.client_engine.phrase}")
+            from labctl.client_engine import PATH_KIND
+
+            kind = PATH_KIND
         if watch is not None:
             extra["health_watch"] = watch
         return Instance(server=server, ident=container.id, url=url, public_url=public_url or url,
                         path=path, path_kind=kind, limits=limits, started_at=started_at,
                         extra=extra)
+
+    def _publish_refused(self, exc) -> LabctlError:
+        """The engine could not bind the server's port on the address a client engine reaches
+        (an address its host does not have, such as a cloud VM's public IP behind NAT)."""
+        from labctl.client_engine import SERVER_ADDRESS_VARIABLE
+
+        text = " ".join(str(exc.explanation or exc).split())
+        why = ("it is not an address of that engine's host"
+               if "cannot assign requested address" in text else text[-160:])
+        return EnvironmentProblem(
+            f"the server engine could not publish on {self.publish_address}: {why}",
+            f"Set {SERVER_ADDRESS_VARIABLE} to an address the server engine's host has and the "
+            "client engine reaches (behind NAT: its private address)")
 
     def wait_healthy_on_engine(self, instance: Instance, timeout_s: float) -> float:
         """Cold start on an engine elsewhere, in milliseconds: from the start request to the first
@@ -545,14 +590,16 @@ class DockerRuntime(Runtime):
         return matches[0].logs(tail=tail).decode("utf-8", "replace").rstrip()
 
 
-def connect():
-    """A client for the engine DOCKER_HOST (or the current context) names, or one clear error."""
+def connect(location=None):
+    """A client for the engine DOCKER_HOST (or the current context) names, or for ``location``
+    (a client context's engine), or one clear error."""
     from labctl import engine
 
     docker = _docker_module()
     import requests  # the SDK's transport
 
-    location = engine.locate()
+    explicit = location is not None
+    location = location or engine.locate()
     host = location.endpoint
     transport_errors: tuple[type[BaseException], ...] = (requests.exceptions.RequestException,
                                                          OSError)
@@ -566,7 +613,7 @@ def connect():
         # A refused key, an unknown host key: paramiko's own errors, not the SDK's.
         transport_errors += (paramiko.SSHException,)
     try:
-        client = docker.from_env(timeout=30)
+        client = _client_for(location) if explicit else docker.from_env(timeout=30)
         client.ping()
         return client
     # Only what means "no engine here": a bug (a TypeError, a NameError) must not be reported
@@ -575,6 +622,22 @@ def connect():
         raise _connection_problem(host, exc) from None
     except transport_errors as exc:   # not wrapped by the SDK
         raise _connection_problem(host, exc) from None
+
+
+def _client_for(location):
+    """A docker client for one context's engine, whatever this process's DOCKER_HOST says."""
+    docker = _docker_module()
+    tls = None
+    if location.context:
+        from docker.context import ContextAPI
+
+        found = ContextAPI.get_context(location.context)
+        tls = found.TLSConfig if found is not None else None
+    return docker.DockerClient(base_url=location.endpoint, tls=tls or False, timeout=30)
+
+
+def _host_in_url(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
 
 
 def _connection_problem(host: str, exc: Exception) -> EnvironmentProblem:

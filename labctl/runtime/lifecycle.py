@@ -39,12 +39,14 @@ def wait_healthy(runtime: Runtime, instance: Instance,
     A server on an engine elsewhere is polled from a container next to it (the runtime's
     ``wait_healthy_on_engine``): its address is not reachable from this machine.
     """
-    if instance.path_kind == "engine-bridge":
+    # With a client on another engine (--client-context), ``url`` is the published port it
+    # measures through; the cold start is timed as without it, on the path kept in ``extra``.
+    if instance.extra.get("health_path_kind", instance.path_kind) == "engine-bridge":
         # Only the Docker runtime makes such instances (it provides the method).
         from labctl.runtime.docker import DockerRuntime
 
         return cast(DockerRuntime, runtime).wait_healthy_on_engine(instance, timeout_s)
-    url = instance.url + instance.server.health_path
+    url = instance.extra.get("health_url", instance.url) + instance.server.health_path
     deadline = instance.started_at + timeout_s
     next_liveness_check = 0.0
     last_problem = "no answer yet"

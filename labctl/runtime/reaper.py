@@ -11,6 +11,7 @@ other alone; ``labctl down`` stays the explicit way to remove everything.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 # Commands that never start servers nor read their state: they do not pay for an engine round trip.
@@ -34,6 +35,16 @@ def reap_everywhere(announce: Callable[[str], None] | None = None) -> list[str]:
         reaped += DockerRuntime().reap_orphans()
     except Exception:  # noqa: BLE001 - no engine, an engine that hiccups: nothing to reap there
         pass
+    client_context = os.environ.get("LABCTL_CLIENT_CONTEXT", "").strip()
+    if client_context:   # probe and load-generator containers live on that engine (--client-context)
+        try:
+            from labctl import engine
+            from labctl.runtime.docker import DockerRuntime
+
+            location = engine.locate(context=client_context)
+            reaped += DockerRuntime(location=location).reap_orphans()
+        except Exception:  # noqa: BLE001 - the same rule: nothing this labctl could remove
+            pass
     if reaped and announce is not None:
         announce(f"removed {len(reaped)} server(s) left by a labctl that no longer runs: "
                  + ", ".join(reaped))
