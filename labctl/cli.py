@@ -41,6 +41,9 @@ def report_usage_error(error: UsageError) -> None:
     ui.error_line(f"{message}{' ' if message.endswith('?') else '. '}See: {where} --help")
 
 
+ASKS_FOR_HELP = "labctl.asks_for_help"
+
+
 class LabctlGroup(TyperGroup):
     """The root group: the single place where failures become one line and an exit status."""
 
@@ -55,6 +58,10 @@ class LabctlGroup(TyperGroup):
             raise typer.Exit(error.exit_code) from None
 
     def invoke(self, ctx) -> Any:  # ctx: Click's Context (Typer vendors its own Click)
+        # The root callback runs before the subcommand's arguments are parsed, and Click has
+        # taken them off the context by then: note a --help for it here.
+        rest = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        ctx.meta[ASKS_FOR_HELP] = any(arg in ("--help", "-h") for arg in rest)
         try:
             return super().invoke(ctx)
         except NoArgsIsHelpError:
@@ -120,7 +127,10 @@ def root(
     if ctx.invoked_subcommand is not None:
         from labctl.runtime import reaper
 
-        if ctx.invoked_subcommand not in reaper.LEARNING_COMMANDS and not ctx.resilient_parsing:
+        # `labctl run --help` only prints: it must not remove anything.
+        asks_for_help = ctx.meta.get(ASKS_FOR_HELP, False)
+        if (ctx.invoked_subcommand not in reaper.LEARNING_COMMANDS and not ctx.resilient_parsing
+                and not asks_for_help):
             # One place for every command that touches servers: remove what a killed labctl left.
             reaper.reap_everywhere(announce=ui.info)
         return

@@ -146,3 +146,18 @@ def test_a_bad_default_runtime_is_one_line_and_exit_2(monkeypatch):
     result = runner.invoke(app, ["run", "go"])
     assert result.exit_code == 2
     assert "unknown runtime 'podman'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_of_a_command_that_starts_servers_removes_nothing(monkeypatch):
+    """`labctl run --help` only prints: the reaper (which removes what dead labctls left) runs for
+    `labctl run`, not for its help."""
+    from labctl.runtime import reaper
+
+    calls: list[int] = []
+    monkeypatch.setattr(reaper, "reap_everywhere", lambda **_: calls.append(1) or [])
+    for args in (["run", "--help"], ["compare", "-h"], ["exercise", "check", "--help"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0 and "Usage" in result.stdout
+    assert calls == []
+    CliRunner().invoke(app, ["exercises", "check"])
+    assert calls == [1]
