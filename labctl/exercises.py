@@ -1,8 +1,9 @@
 """Exercises as data: reading ``exercises/<name>/``, and making and finding a learner's workspace.
 
 An exercise folder holds ``exercise.toml`` (what to do, and the behavioural check with its
-thresholds), ``starter/`` (the files that differ from ``servers/<base>``), ``solution/`` (the
-files that differ from the starter) and ``hints.md``. The format is described in
+thresholds), ``starter/`` (the files that differ from ``servers/<base>``), ``solution/`` (the files
+of the reference fix that differ from ``servers/<base>``: none when the fix is exactly what the
+shipped server does) and ``hints.md``. The format is described in
 docs/exercises.md; running a check is exercise_checks.py's job.
 """
 
@@ -129,8 +130,9 @@ class Exercise:
         return self.folder / "solution"
 
     def changed_files(self) -> list[str]:
-        """The files the solution changes, relative to the workspace."""
-        return sorted(_relative_files(self.solution_dir))
+        """The files whose reference solution differs from the starter, relative to the workspace."""
+        names = {*_relative_files(self.starter_dir), *_relative_files(self.solution_dir)}
+        return sorted(n for n in names if starting_text(self, n) != solution_text(self, n))
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -244,10 +246,9 @@ def _lesson_exists(exercise: Exercise) -> None:
 
 
 def _folders_present(exercise: Exercise) -> None:
-    for folder in (exercise.starter_dir, exercise.solution_dir):
-        if not folder.is_dir() or not any(_relative_files(folder)):
-            raise _fault(folder, "folder", "missing or empty",
-                         "starter/ and solution/ each hold at least the files they change")
+    if not any(_relative_files(exercise.starter_dir)):
+        raise _fault(exercise.starter_dir, "folder", "missing or empty",
+                     f"starter/ holds the files that differ from servers/{exercise.spec.base}")
     if not exercise.hints:
         raise _fault(exercise.folder, HINTS_FILE, "missing or empty",
                      "Write at least one hint; separate hints with a line holding only ---")
@@ -261,10 +262,9 @@ def _files_exist(exercise: Exercise) -> None:
 
 
 def _solution_changes_something(exercise: Exercise) -> None:
-    for name in exercise.changed_files():
-        if _starting_text(exercise, name) != (exercise.solution_dir / name).read_text(encoding="utf-8"):
-            return
-    raise _fault(exercise.solution_dir, "folder", "the solution changes nothing in the starter")
+    if not exercise.changed_files():
+        raise _fault(exercise.solution_dir, "folder", "the solution changes nothing in the starter",
+                     f"solution/ holds the fix's files where they differ from servers/{exercise.spec.base}")
 
 
 def _thresholds_consistent(exercise: Exercise) -> None:
@@ -332,11 +332,22 @@ def _relative_files(root: Path) -> Iterator[str]:
             yield relative.as_posix()
 
 
-def _starting_text(exercise: Exercise, name: str) -> str:
-    for root in (exercise.starter_dir, exercise.base_dir):
+def _text_from(roots: tuple[Path, ...], name: str) -> str:
+    for root in roots:
         if (root / name).is_file():
             return (root / name).read_text(encoding="utf-8")
     return ""
+
+
+def starting_text(exercise: Exercise, name: str) -> str:
+    """A file as the starter has it."""
+    return _text_from((exercise.starter_dir, exercise.base_dir), name)
+
+
+def solution_text(exercise: Exercise, name: str) -> str:
+    """A file as the reference solution has it: solution/, else the shipped server's own (a file
+    the starter adds and the base lacks stays the starter's)."""
+    return _text_from((exercise.solution_dir, exercise.base_dir, exercise.starter_dir), name)
 
 
 def _overlay(source: Path, dest: Path) -> None:
@@ -353,7 +364,9 @@ def materialise(exercise: Exercise, dest: Path, *, solution: bool = False) -> Pa
     _overlay(exercise.base_dir, dest)
     _overlay(exercise.starter_dir, dest)
     if solution:
-        _overlay(exercise.solution_dir, dest)
+        for name in exercise.changed_files():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            (dest / name).write_text(solution_text(exercise, name), encoding="utf-8")
     mark = {"exercise": exercise.name, "base": exercise.spec.base, "format_version": 1}
     (dest / WORKSPACE_MARK).write_text(json.dumps(mark, indent=2) + "\n", encoding="utf-8")
     return dest
@@ -375,7 +388,7 @@ def restore_starter(exercise: Exercise, workspace: Path) -> list[str]:
     restored = []
     for name in sorted({*_relative_files(exercise.starter_dir), *exercise.changed_files(),
                         *exercise.spec.files}):
-        text = _starting_text(exercise, name)
+        text = starting_text(exercise, name)
         target = workspace / name
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -405,8 +418,8 @@ def solution_diff(exercise: Exercise) -> str:
     """The reference solution as a unified diff against the starter."""
     chunks = []
     for name in exercise.changed_files():
-        before = _starting_text(exercise, name).splitlines(keepends=True)
-        after = (exercise.solution_dir / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        before = starting_text(exercise, name).splitlines(keepends=True)
+        after = solution_text(exercise, name).splitlines(keepends=True)
         chunks.append("".join(difflib.unified_diff(before, after, f"starter/{name}",
                                                    f"solution/{name}")))
     return "".join(chunks)

@@ -259,3 +259,12 @@ def test_a_lab_naming_a_missing_exercise_fails_lessons_check(tmp_path, monkeypat
 def test_task_and_hint_text_is_reflowed_but_lists_and_code_keep_their_lines():
     text = "one\ntwo\n\n- item\n  more\n- next\n\n    code line\n    code two\nafter\n"
     assert exercises.reflow(text) == "one two\n\n- item more\n- next\n\n    code line\n    code two\nafter"
+
+
+def test_without_a_solution_folder_the_shipped_file_is_the_fix(tmp_path):
+    exercise = exercises.find("go-keep-alive")
+    assert not exercise.solution_dir.exists()
+    assert exercise.changed_files() == ["main.go"]
+    solved = exercises.materialise(exercise, tmp_path / "solved", solution=True)
+    assert (solved / "main.go").read_text() == (exercise.base_dir / "main.go").read_text()
+    assert "SetKeepAlivesEnabled(false)" in exercises.solution_diff(exercise)
