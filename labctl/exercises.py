@@ -1,7 +1,8 @@
 """Exercises as data: reading ``exercises/<name>/``, and making and finding a learner's workspace.
 
 An exercise folder holds ``exercise.toml`` (what to do, and the behavioural check with its
-thresholds), ``starter/`` (the files that differ from ``servers/<base>``), ``solution/`` (the files
+thresholds), ``starter/`` (the files that differ from ``servers/<base>``: none when the shipped
+server itself has the behaviour to fix), ``solution/`` (the files
 of the reference fix that differ from ``servers/<base>``: none when the fix is exactly what the
 shipped server does) and ``hints.md``. The format is described in
 docs/exercises.md; running a check is exercise_checks.py's job.
@@ -245,10 +246,7 @@ def _lesson_exists(exercise: Exercise) -> None:
                      "Give a lesson id, the name of its file without .md")
 
 
-def _folders_present(exercise: Exercise) -> None:
-    if not any(_relative_files(exercise.starter_dir)):
-        raise _fault(exercise.starter_dir, "folder", "missing or empty",
-                     f"starter/ holds the files that differ from servers/{exercise.spec.base}")
+def _hints_present(exercise: Exercise) -> None:
     if not exercise.hints:
         raise _fault(exercise.folder, HINTS_FILE, "missing or empty",
                      "Write at least one hint; separate hints with a line holding only ---")
@@ -275,7 +273,7 @@ def _thresholds_consistent(exercise: Exercise) -> None:
                      "or no cut could be seen in time")
 
 
-RULES = (_base_is_shipped, _lesson_exists, _folders_present, _files_exist,
+RULES = (_base_is_shipped, _lesson_exists, _hints_present, _files_exist,
          _solution_changes_something, _thresholds_consistent)
 
 

@@ -19,8 +19,10 @@ from labctl.progress import LessonStatus
 
 runner = CliRunner()
 SHIPPED = exercises.exercises_dir()
-# A small, fast exercise to copy and break.
+# A small, fast exercise to copy and break (no starter/: the shipped main.py is the starter).
 SAMPLE = "python-head"
+# One with both a starter/ and a solution/ file, for the workspace tests.
+EDITED = "go-slow-clients"
 
 
 def invoke(*args: str):
@@ -111,7 +113,7 @@ def test_a_missing_threshold_is_named(authoring):
 
 
 def test_folder_faults(authoring):
-    shutil.copy(authoring / "starter" / "main.py", authoring / "solution" / "main.py")
+    shutil.copy(SHIPPED.parent / "servers" / "python" / "main.py", authoring / "solution" / "main.py")
     line = one_error_line(invoke("exercises", "check"))
     assert "solution: folder: the solution changes nothing" in line
     (authoring / "hints.md").write_text("\n---\n")
@@ -138,53 +140,53 @@ def test_an_unknown_name_suggests_a_close_one():
 # --- workspaces -----------------------------------------------------------------------------------
 
 def test_a_workspace_is_the_base_server_with_the_starter_laid_over(tmp_path):
-    exercise = exercises.find(SAMPLE)
+    exercise = exercises.find(EDITED)
     workspace = exercises.materialise(exercise, tmp_path / "ws")
     base = exercise.base_dir
     assert (workspace / "server.toml").read_text() == (base / "server.toml").read_text()
-    assert (workspace / "main.py").read_text() == (exercise.starter_dir / "main.py").read_text()
-    assert exercises.workspace_of(workspace) == (SAMPLE, workspace.resolve())
+    assert (workspace / "main.go").read_text() == (exercise.starter_dir / "main.go").read_text()
+    assert exercises.workspace_of(workspace) == (EDITED, workspace.resolve())
     nested = workspace / "notes" / "deeper"
     nested.mkdir(parents=True)
-    assert exercises.workspace_of(nested) == (SAMPLE, workspace.resolve())
+    assert exercises.workspace_of(nested) == (EDITED, workspace.resolve())
     assert exercises.workspace_of(tmp_path) is None
     solved = exercises.materialise(exercise, tmp_path / "solved", solution=True)
-    assert (solved / "main.py").read_text() == (exercise.solution_dir / "main.py").read_text()
+    assert (solved / "main.go").read_text() == (exercise.solution_dir / "main.go").read_text()
 
 
 def test_restore_puts_back_only_the_starters_files(tmp_path):
-    exercise = exercises.find(SAMPLE)
+    exercise = exercises.find(EDITED)
     workspace = exercises.materialise(exercise, tmp_path / "ws", solution=True)
     (workspace / "my-notes.txt").write_text("keep me")
-    assert exercises.restore_starter(exercise, workspace) == ["main.py"]
-    assert (workspace / "main.py").read_text() == (exercise.starter_dir / "main.py").read_text()
+    assert exercises.restore_starter(exercise, workspace) == ["main.go"]
+    assert (workspace / "main.go").read_text() == (exercise.starter_dir / "main.go").read_text()
     assert (workspace / "my-notes.txt").read_text() == "keep me"
     assert exercises.restore_starter(exercise, workspace) == []
 
 
 def test_start_hint_solution_reset_from_the_command_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    started = invoke("exercise", "start", SAMPLE)
+    started = invoke("exercise", "start", EDITED)
     assert started.exit_code == 0, started.stderr
-    workspace = tmp_path / "labctl-exercises" / SAMPLE
+    workspace = tmp_path / "labctl-exercises" / EDITED
     assert (workspace / exercises.WORKSPACE_MARK).is_file()
     assert "labctl exercise check" in started.stdout
 
-    again = invoke("exercise", "start", SAMPLE)
+    again = invoke("exercise", "start", EDITED)
     assert again.exit_code == 2 and "exists and is not empty" in one_error_line(again)
     other = tmp_path / "mine"
     other.mkdir()
     (other / "precious.txt").write_text("x")
-    refused = invoke("exercise", "start", SAMPLE, "--dir", str(other), "--force")
+    refused = invoke("exercise", "start", EDITED, "--dir", str(other), "--force")
     assert refused.exit_code == 2 and "not an exercise workspace" in one_error_line(refused)
     assert (other / "precious.txt").exists()
 
     listed = json.loads(invoke("exercises", "--json").stdout)
-    row = next(r for r in listed["exercises"] if r["name"] == SAMPLE)
+    row = next(r for r in listed["exercises"] if r["name"] == EDITED)
     assert row["status"] == "started" and row["workspace"] == str(workspace)
 
     monkeypatch.chdir(workspace)
-    exercise = exercises.find(SAMPLE)
+    exercise = exercises.find(EDITED)
     hints = [invoke("exercise", "hint").stdout for _ in range(len(exercise.hints) + 1)]
     assert "hint 1/" in hints[0] and f"hint {len(exercise.hints)}/" in hints[-2]
     assert "hint 1/" in hints[-1]    # after the last, the first again
@@ -192,14 +194,14 @@ def test_start_hint_solution_reset_from_the_command_line(tmp_path, monkeypatch):
     refused = invoke("exercise", "solution")
     assert refused.exit_code == 2 and "not passed" in one_error_line(refused)
     shown = invoke("exercise", "solution", "--force")
-    assert shown.exit_code == 0 and "solution/main.py" in shown.stdout
+    assert shown.exit_code == 0 and "solution/main.go" in shown.stdout
 
-    (workspace / "main.py").write_text("edited\n")
+    (workspace / "main.go").write_text("edited\n")
     declined = runner.invoke(app, ["exercise", "reset"], input="n\n")
-    assert declined.exit_code == 1 and (workspace / "main.py").read_text() == "edited\n"
+    assert declined.exit_code == 1 and (workspace / "main.go").read_text() == "edited\n"
     reset = invoke("exercise", "reset", "--yes")
-    assert reset.exit_code == 0 and "main.py" in reset.stdout
-    assert (workspace / "main.py").read_text() == (exercise.starter_dir / "main.py").read_text()
+    assert reset.exit_code == 0 and "main.go" in reset.stdout
+    assert (workspace / "main.go").read_text() == (exercise.starter_dir / "main.go").read_text()
 
     monkeypatch.chdir(tmp_path)
     nowhere = invoke("exercise", "check")
