@@ -360,8 +360,9 @@ def solution(
     if progress.exercise_state(exercise.name) != "passed" and not force:
         raise UsageProblem(f"you have not passed {exercise.name} yet",
                            "Try `labctl exercise hint` first; add --force to see the solution anyway")
+    # word_wrap: a long line of code is wrapped, never cropped at the terminal's edge.
     ui.out().print(Syntax(exercises.solution_diff(exercise), "diff", theme="ansi_dark",
-                          background_color="default"))
+                          background_color="default", word_wrap=True))
 
 
 @exercise_app.command("reset")
