@@ -105,7 +105,7 @@ def test_watch_checks_again_after_a_save(tmp_path, docker_engine, workspace_imag
     workspace_images.append(str(workspace))
     process = subprocess.Popen([sys.executable, "-m", "labctl", "exercise", "check", "--watch",
                                 "--runtime", "docker"], cwd=workspace, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                env={**os.environ, "LABCTL_WIDTH": "200"})
     seen: list[str] = []
     reader = threading.Thread(target=lambda: seen.extend(iter(process.stdout.readline, "")),
@@ -115,13 +115,30 @@ def test_watch_checks_again_after_a_save(tmp_path, docker_engine, workspace_imag
     def wait_for(text: str, timeout_s: float = 300) -> None:
         deadline = time.monotonic() + timeout_s
         while not any(text in line for line in seen):
-            assert process.poll() is None, "".join(seen) + process.stderr.read()
+            assert process.poll() is None, "".join(seen)
             assert time.monotonic() < deadline, f"no {text!r} within {timeout_s:g} s: {''.join(seen)}"
             time.sleep(0.1)
 
+    def watching_count() -> int:
+        return sum("watching" in line for line in seen)
+
+    def save_and_wait(edit, then: str) -> None:
+        before = watching_count()
+        edit()
+        wait_for(then)
+        deadline = time.monotonic() + 300
+        while watching_count() == before:   # checked, and watching again
+            assert time.monotonic() < deadline and process.poll() is None, "".join(seen)
+            time.sleep(0.1)
+
+    main = workspace / "main.py"
     try:
         wait_for("FAIL")
-        time.sleep(1)   # the watcher is waiting for a change now
+        wait_for("watching")
+        # A copy that does not start is shown and waited out, not the end of the watch.
+        save_and_wait(lambda: main.write_text(main.read_text() + "\nthis is not python\n"),
+                      "error:")
+        assert process.poll() is None
         _apply_solution(name, workspace)
         wait_for("PASS")
     finally:
