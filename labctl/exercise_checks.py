@@ -112,7 +112,7 @@ def _latency(runtime: Runtime, instance: Instance, check: Any, generator: Any) -
         "latency",
         expected=f"median ≤ {check.max_ms:g} ms on {check.path}, every answer 200",
         measured=f"median {median_ms:.1f} ms over {check.samples} requests "
-                 f"(kept-alive connection, libcurl time_total), statuses {statuses}",
+                 f"(kept-alive connection, libcurl time_total), {_statuses(statuses)}",
         passed=ok and median_ms <= check.max_ms,
         figures={"median_ms": round(median_ms, 2),
                  "max_ms": round(max(s.total_us for s in samples) / 1000, 2),
@@ -245,8 +245,8 @@ def _connection_reuse(runtime: Runtime, instance: Instance, check: Any, generato
         "connection-reuse",
         expected=f"at most {check.max_connections} TCP connections for {check.requests} "
                  f"sequential GET {check.path}",
-        measured=f"{opened} connections opened (libcurl, one keep-alive handle), "
-                 f"statuses {sorted(statuses)}",
+        measured=f"{opened} connection{'' if opened == 1 else 's'} opened (libcurl, one keep-alive "
+                 f"handle), {_statuses(sorted(statuses))}",
         passed=opened <= check.max_connections and statuses == {200},
         figures={"connections_opened": opened, "requests": check.requests,
                  "statuses": sorted(statuses)})
@@ -259,6 +259,12 @@ MEASURES: dict[type, Callable[[Runtime, Instance, Any, Any], Outcome]] = {
     SlowClientsCheck: _slow_clients,
     ConnectionReuseCheck: _connection_reuse,
 }
+
+
+def _statuses(statuses: list[int]) -> str:
+    if statuses == [200]:
+        return "every answer 200"
+    return "answers " + ", ".join(str(status) for status in statuses)
 
 
 def _ms(value_us: float | None) -> float | None:
