@@ -270,3 +270,15 @@ def test_without_a_solution_folder_the_shipped_file_is_the_fix(tmp_path):
     solved = exercises.materialise(exercise, tmp_path / "solved", solution=True)
     assert (solved / "main.go").read_text() == (exercise.base_dir / "main.go").read_text()
     assert "SetKeepAlivesEnabled(false)" in exercises.solution_diff(exercise)
+
+
+def test_the_list_reads_at_80_columns_with_every_name_whole():
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "labctl", "exercises"], capture_output=True, text=True,
+                         env={**os.environ, "LABCTL_WIDTH": "80"}, check=True).stdout
+    assert max(len(line) for line in out.splitlines()) <= 80
+    for exercise in exercises.load_all()[0]:
+        assert f" {exercise.name} " in out

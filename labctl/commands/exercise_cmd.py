@@ -89,10 +89,12 @@ def exercises_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
         ui.print_json_document({"schema": "labctl.exercises/1", "exercises": rows})
         return
     table = Table(title="Exercises", title_justify="left", header_style="label")
-    for column in ("exercise", "server", "lesson", "check", "status"):
+    # The name is what every command takes: never cut. The lesson by its number, as `show` takes it.
+    table.add_column("exercise", no_wrap=True, min_width=max((len(r["name"]) for r in rows), default=8))
+    for column in ("server", "lesson", "check", "status"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["name"], row["base"], row["lesson"], row["check"],
+        table.add_row(row["name"], row["base"], row["lesson"].split("-", 1)[0], row["check"],
                       Text(row["status"], style=EXERCISE_STYLE[row["status"]]))
     ui.out().print(table)
     ui.out().print(Text.assemble("Start one with ", ("labctl exercise start NAME", "cmd"),
