@@ -76,3 +76,14 @@ def test_wheel_has_no_build_products(built_wheel):
     names = zipfile.ZipFile(built_wheel).namelist()
     assert "labctl/_data/servers/go/main.go" in names
     assert not [n for n in names if "node_modules" in n or "/target/" in n or "/.venv/" in n]
+
+
+def test_installed_labctl_has_the_exercises(installed_labctl, tmp_path):
+    checked = subprocess.run([str(installed_labctl), "exercises", "check"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0, checked.stderr + checked.stdout
+    started = subprocess.run([str(installed_labctl), "exercise", "start", "go-slow-clients"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    copy = tmp_path / "labctl-exercises" / "go-slow-clients"
+    assert (copy / "server.toml").is_file() and (copy / "main.go").is_file()
