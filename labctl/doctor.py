@@ -5,11 +5,12 @@ Collects facts only (a JSON-ready report); the command renders it.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 from labctl import config, paths, servers
-from labctl.errors import EnvironmentProblem
+from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.runtime.local import TOOLCHAINS, toolchain_version, version_tuple
 
 OK, WARN, MISSING = "ok", "warn", "missing"
@@ -54,6 +55,9 @@ def check_docker() -> tuple[list[dict], bool]:
     items.append(_item("engine CPUs", OK if engine_cpus else WARN,
                        f"{engine_cpus} ({location.engine_phrase})"
                        if engine_cpus else "the engine did not say"))
+    client_context = os.environ.get("LABCTL_CLIENT_CONTEXT")
+    if client_context:
+        return _base_image_items(items + _client_engine_items(runtime, client_context), runtime), True
     if location.measure_on_engine:
         items.append(_item(
             "where labctl measures", OK,
@@ -69,6 +73,28 @@ def check_docker() -> tuple[list[dict], bool]:
         "no docker0 bridge visible (Docker Desktop?): labctl measures over published ports, "
         "which adds docker-proxy's ~80 µs to every new connection"))
     return _base_image_items(items, runtime), True
+
+
+def _client_engine_items(runtime, context: str) -> list[dict]:
+    """LABCTL_CLIENT_CONTEXT set: where the probe and load generator will run, and the address
+    the servers will publish on (the same decision `run` and `compare` make, made here too)."""
+    from labctl import client_engine
+
+    try:
+        found = client_engine.attach(runtime, context)
+    except LabctlError as problem:
+        return [_item("client engine", MISSING, f"LABCTL_CLIENT_CONTEXT={context}: {problem.message}",
+                      problem.hint or "Unset LABCTL_CLIENT_CONTEXT, or fix the context")]
+    facts = found.client_facts
+    return [
+        _item("client engine", OK, f"{found.phrase}: Docker {facts.get('version', '?')}, "
+                                   f"{facts.get('cpus', '?')} CPU(s)"
+                                   + ("; the same engine as the servers'" if found.same_engine else "")),
+        _item("where labctl measures", OK,
+              f"from {found.phrase}, to the servers' ports published on "
+              f"{found.server_address.address} ({found.server_address.source}): every figure "
+              "includes the network between the two engines"),
+    ]
 
 
 def _base_image_items(items: list[dict], runtime) -> list[dict]:

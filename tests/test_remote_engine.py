@@ -381,3 +381,19 @@ def test_an_address_the_server_host_does_not_have_is_one_line(client_context, do
     assert errors == [errors[0]] and "LABCTL_SERVER_ADDRESS=198.51.100.7 is not an address of " \
         "this machine" in errors[0] and "Traceback" not in result.stderr
     assert containers_of(docker_engine, pid) == []
+
+
+def test_doctor_shows_the_client_engine_and_the_published_address(client_context):
+    env = {"HOME": client_context["HOME"], "LABCTL_CLIENT_CONTEXT": CLIENT_CONTEXT}
+    result, _pid = labctl_over_ssh(env, "doctor", "--json")
+    document = json.loads(result.stdout)
+    docker_items = {item["name"]: item for item in dict(document["sections"])["Docker"]}
+    client = docker_items["client engine"]
+    assert client["status"] == "ok" and f"context {CLIENT_CONTEXT}" in client["detail"]
+    assert "the same engine as the servers'" in client["detail"]
+    where = docker_items["where labctl measures"]["detail"]
+    assert "includes the network between the two engines" in where
+    bad, _ = labctl_over_ssh({**env, "LABCTL_CLIENT_CONTEXT": "no-such-context"}, "doctor", "--json")
+    items = {item["name"]: item for item in dict(json.loads(bad.stdout)["sections"])["Docker"]}
+    assert items["client engine"]["status"] == "missing"
+    assert "no-such-context" in items["client engine"]["detail"]
