@@ -277,6 +277,29 @@ RULES = (_base_is_shipped, _lesson_exists, _hints_present, _files_exist,
          _solution_changes_something, _thresholds_consistent)
 
 
+# An exercise changes a few lines of a shipped file. A starter further from it than this has most
+# likely drifted: the shipped server changed and the starter, a copy, did not follow.
+MAX_STARTER_CHANGES = 40
+
+
+def starter_drift(exercise: Exercise) -> str | None:
+    """Why a starter file has drifted from the shipped one (None: every one is close). An
+    author's check, like ``listed_by_lesson``."""
+    for name in _relative_files(exercise.starter_dir):
+        shipped = exercise.base_dir / name
+        if not shipped.is_file():
+            continue
+        diff = difflib.unified_diff(shipped.read_text(encoding="utf-8").splitlines(),
+                                    (exercise.starter_dir / name).read_text(encoding="utf-8").splitlines(),
+                                    lineterm="", n=0)
+        changed = sum(1 for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---")))
+        if changed > MAX_STARTER_CHANGES:
+            return (f"starter/{name} differs from servers/{exercise.spec.base}/{name} in {changed} "
+                    f"lines (at most {MAX_STARTER_CHANGES}): copy the shipped file again and "
+                    "make only the exercise's change")
+    return None
+
+
 def listed_by_lesson(exercise: Exercise) -> str | None:
     """Why the exercise's lesson does not name it in its [lab] exercises (None: it does). An
     author's check, not a load rule: the lesson and the exercise are edited separately."""

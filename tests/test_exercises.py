@@ -282,3 +282,13 @@ def test_the_list_reads_at_80_columns_with_every_name_whole():
     assert max(len(line) for line in out.splitlines()) <= 80
     for exercise in exercises.load_all()[0]:
         assert f" {exercise.name} " in out
+
+
+def test_a_starter_that_drifted_from_the_shipped_file_is_a_fault(tmp_path, monkeypatch):
+    root = tmp_path / "exercises"
+    shutil.copytree(SHIPPED / EDITED, root / EDITED)
+    monkeypatch.setenv("LABCTL_EXERCISES_DIR", str(root))
+    main = root / EDITED / "starter" / "main.go"
+    main.write_text(main.read_text() + "".join(f"// note {n}\n" for n in range(45)))
+    line = one_error_line(invoke("exercises", "check"))
+    assert "starter/main.go differs from servers/go/main.go in" in line and "copy the shipped file" in line

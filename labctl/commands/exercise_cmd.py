@@ -136,6 +136,9 @@ def exercises_check(
         if unlisted:
             faults.append(UsageProblem(f"{exercises.display(exercise.folder / exercises.EXERCISE_FILE)}: "
                                        f"lesson: {unlisted}"))
+        drifted = exercises.starter_drift(exercise)
+        if drifted:
+            faults.append(UsageProblem(f"{exercises.display(exercise.starter_dir)}: {drifted}"))
     if len(faults) == 1:
         raise faults[0]
     if faults:
