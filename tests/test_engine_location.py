@@ -110,3 +110,17 @@ def test_cpu_sets_follow_a_remote_engine(monkeypatch):
         assert cpus.client_cpuset(limits) == "0,1,2,3,4,5"
     finally:
         cpus.use_engine_cpus(None)
+
+
+def test_servers_get_the_last_cpus_this_process_may_use_not_the_last_numbers(monkeypatch):
+    """A machine that lets labctl use CPUs 2 and 3 only (taskset, a cgroup cpuset)."""
+    import os
+
+    from labctl import cpus
+    from labctl.commands.common import default_limits
+
+    monkeypatch.setattr(cpus, "_engine_cpu_count", None)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {2, 3})
+    limits = default_limits(1.0, 512)
+    assert limits.cpuset == "3"
+    assert cpus.client_cpuset(limits) == "2"

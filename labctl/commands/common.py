@@ -27,7 +27,8 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
     from labctl.errors import UsageProblem
     from labctl.runtime.base import Limits
 
-    cores = len(cpu_sets.usable_cpus())   # the remote engine's, when the servers run there
+    usable = sorted(cpu_sets.usable_cpus())   # the remote engine's, when the servers run there
+    cores = len(usable)
     if not math.isfinite(cpus) or cpus > cores:
         raise UsageProblem(f"--cpus {cpus:g}: this machine lets labctl use {cores} core(s)",
                            f"Give at most --cpus {cores}")
@@ -37,8 +38,9 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
                            f"Give at most --memory {total_mb}")
     whole = max(1, int(-(-cpus // 1)))   # cores to pin to: the limit rounded up
     if cores >= 2 and whole < cores:
-        first = cores - whole
-        cpuset = ",".join(str(c) for c in range(first, cores))
+        # The last usable CPUs, by number: on a machine that lets labctl use CPUs 2 and 3 only
+        # (a cgroup cpuset, taskset), 0 and 1 are not the ones to take.
+        cpuset = cpu_sets.format_cpuset(set(usable[-whole:]))
         return Limits(cpus=cpus, memory_mb=memory_mb, cpuset=cpuset)
     return Limits(cpus=cpus, memory_mb=memory_mb, cpuset=None)
 
