@@ -87,3 +87,26 @@ def test_installed_labctl_has_the_exercises(installed_labctl, tmp_path):
     assert started.returncode == 0, started.stderr
     copy = tmp_path / "labctl-exercises" / "go-slow-clients"
     assert (copy / "server.toml").is_file() and (copy / "main.go").is_file()
+
+
+def test_build_products_left_in_servers_stay_out_of_the_wheel(tmp_path):
+    """A developer's own `cargo build` or `npm install` in servers/ must not be packaged."""
+    import shutil
+    import zipfile
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    copy = tmp_path / "repo"
+    for name in tracked:
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / name, copy / name)
+    for product in ("servers/rust/target/release/labctl-server", "servers/node/node_modules/x/index.js",
+                    "servers/python/__pycache__/main.cpython-311.pyc"):
+        (copy / product).parent.mkdir(parents=True, exist_ok=True)
+        (copy / product).write_text("build product")
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"),
+                    str(copy)], check=True, capture_output=True, timeout=600)
+    names = zipfile.ZipFile(next((tmp_path / "dist").glob("labctl-*.whl"))).namelist()
+    assert "labctl/_data/servers/rust/Cargo.toml" in names
+    assert "labctl/_data/exercises/go-slow-clients/exercise.toml" in names
+    assert not [n for n in names if "/target/" in n or "node_modules" in n or "__pycache__" in n]
