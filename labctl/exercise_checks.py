@@ -217,7 +217,9 @@ def _slow_clients(runtime: Runtime, instance: Instance, check: Any, generator: A
 
 def _shutdown_drain(runtime: Runtime, server: Server, check: ShutdownDrainCheck,
                     limits: Limits) -> Outcome:
-    settings = shutdown.Settings()
+    # The long requests keep their connections after the answer, as a browser or a proxy's pool
+    # does: a server must close those itself, not wait out its keep-alive timeout.
+    settings = shutdown.Settings(long_kept_alive=True)
     measured = shutdown.measure_stop(runtime, server, limits, {}, settings)
     completed, total = measured["in_flight_completed"], len(measured["in_flight"])
     stop_s = measured["stop_seconds"]

@@ -53,6 +53,10 @@ HEALTH = build_request("GET /health HTTP/1.1", ["Host: labctl.test"])
 FRESH_HEALTH = build_request("GET /health HTTP/1.1", ["Host: labctl.test", "Connection: close"])
 LONG = build_request(f"GET /users/42?delay_ms={LONG_MS}&mode=async HTTP/1.1",
                      ["Host: labctl.test", "Connection: close"])
+# The same, from a client that keeps its connection after the answer (a browser, a proxy's pool):
+# the server must then close that connection itself to finish stopping.
+LONG_KEPT = build_request(f"GET /users/42?delay_ms={LONG_MS}&mode=async HTTP/1.1",
+                          ["Host: labctl.test"])
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,9 @@ class Settings:
     long: int = 3              # requests in flight when the stop comes
     steady_every_s: float = 0.05
     grace_s: float = DOCKER_GRACE_S
+    # The long requests keep their connections after the answer, until the server closes them
+    # (the exercises' drain check: a server that waits for its keep-alive timeout stops late).
+    long_kept_alive: bool = False
 
 
 # The lesson's prediction per server and run, as (stop seconds, what the long requests get).
@@ -84,10 +91,14 @@ def _outcome(result) -> str:
     return "empty reply" if result.connection == CLOSED else "reset"
 
 
-def _long_request(host: str, port: int, sent_at: list, results: list, index: int) -> None:
+def _long_request(host: str, port: int, sent_at: list, results: list, index: int,
+                  kept_alive: bool = False) -> None:
     sent_at[index] = time.monotonic()
     try:
-        result = exchange(host, port, [Send(LONG)], timeout_s=DOCKER_GRACE_S + 5, linger_s=0)
+        # Kept alive: after the answer, hold the connection until the server closes it.
+        result = exchange(host, port, [Send(LONG_KEPT if kept_alive else LONG)],
+                          timeout_s=DOCKER_GRACE_S + 5,
+                          linger_s=DOCKER_GRACE_S + 2 if kept_alive else 0)
         results[index] = {"outcome": _outcome(result), "ended_at": time.monotonic()}
     except OSError as exc:
         results[index] = {"outcome": _error_kind(exc), "ended_at": time.monotonic()}
@@ -169,7 +180,8 @@ def measure_stop(runtime: Runtime, server: Server, limits: Limits, env: dict,
                    threading.Thread(target=steady, args=(host, port, settings.steady_every_s,
                                                          done, steady_out))]
         threads += [threading.Thread(target=_long_request, args=(host, port, long_sent,
-                                                                 long_out, i))
+                                                                 long_out, i,
+                                                                 settings.long_kept_alive))
                     for i in range(settings.long)]
         for thread in threads:
             thread.daemon = True
