@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -187,3 +188,25 @@ def test_a_copy_that_does_not_compile_shows_the_compiler_on_local(tmp_path):
     workspace = _broken_copy(tmp_path)
     _check_broken(workspace, "local")
     assert LocalRuntime().down() == []   # nothing was left running
+
+
+@pytest.mark.docker
+def test_a_drain_that_waits_out_keep_alive_fails_the_shutdown_check(tmp_path, docker_engine,
+                                                                    leftover_containers):
+    """Node's bare server.close() waits for the in-flight requests' kept-alive connections until
+    its 5 s keep-alive timeout: the check must not pass it, only a server that closes them."""
+    root = tmp_path / "exercises"
+    name = "node-graceful-shutdown"
+    shutil.copytree(exercises.exercises_dir() / name, root / name)
+    solution = root / name / "solution" / "server.js"
+    text = solution.read_text()
+    solution.write_text(text[:text.index("// Graceful stop")]
+                        + "process.once('SIGTERM', () => server.close(() => process.exit(0)));\n")
+    result = labctl("exercises", "check", name, "--run", "--runtime", "docker", "--json",
+                    env={**os.environ, "LABCTL_EXERCISES_DIR": str(root)}, timeout=CHECK_TIMEOUT_S)
+    entry = json.loads(result.stdout)["exercises"][0]
+    assert result.returncode != 0
+    assert entry["solution"]["passed"] is False
+    figures = entry["solution"]["figures"]
+    assert figures["in_flight_completed"] == 3 and figures["stop_seconds"] > 5
+    assert leftover_containers() == []
