@@ -34,16 +34,37 @@ def format_cpuset(cpus: set[int]) -> str:
 _engine_cpu_count: int | None = None
 
 
-def use_engine_cpus(count: int | None) -> None:
-    """Pin servers and clients within the remote engine's ``count`` CPUs from now on."""
-    global _engine_cpu_count
+# Likewise the remote engine's memory, which --memory is checked against.
+_engine_memory_mb: int | None = None
+
+
+def use_engine_cpus(count: int | None, memory_mb: int | None = None) -> None:
+    """Pin servers and clients within the remote engine's ``count`` CPUs from now on, and check
+    memory limits against its ``memory_mb``."""
+    global _engine_cpu_count, _engine_memory_mb
     _engine_cpu_count = count
+    _engine_memory_mb = memory_mb
+
+
+def engine_elsewhere() -> bool:
+    """Do CPU sets and limits name a remote engine's machine rather than this one?"""
+    return bool(_engine_cpu_count)
+
+
+def engine_memory_mb() -> int | None:
+    """The remote engine's memory, when the servers run on one that said; else None."""
+    return _engine_memory_mb if _engine_cpu_count else None
 
 
 def usable_cpus() -> set[int]:
     """The CPUs servers and clients may be pinned to: this machine's, or the remote engine's."""
     if _engine_cpu_count:
         return set(range(_engine_cpu_count))
+    return local_cpus()
+
+
+def local_cpus() -> set[int]:
+    """The CPUs of this machine this process may run on."""
     try:
         return set(os.sched_getaffinity(0))
     except (AttributeError, OSError):

@@ -124,3 +124,19 @@ def test_servers_get_the_last_cpus_this_process_may_use_not_the_last_numbers(mon
     limits = default_limits(1.0, 512)
     assert limits.cpuset == "3"
     assert cpus.client_cpuset(limits) == "2"
+
+
+def test_memory_limits_are_checked_against_a_remote_engines_machine(monkeypatch):
+    from labctl import cpus, hostinfo
+    from labctl.commands.common import default_limits
+    from labctl.errors import UsageProblem
+
+    monkeypatch.setattr(hostinfo, "total_memory_mb", lambda: 24_000)
+    cpus.use_engine_cpus(4, 2048)
+    try:
+        assert default_limits(1.0, 2000).memory_mb == 2000
+        with pytest.raises(UsageProblem, match="--memory 4096: the engine's machine has 2048 MB"):
+            default_limits(1.0, 4096)
+    finally:
+        cpus.use_engine_cpus(None)
+    assert default_limits(1.0, 4096).memory_mb == 4096     # this machine's 24 GB again

@@ -29,12 +29,15 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
 
     usable = sorted(cpu_sets.usable_cpus())   # the remote engine's, when the servers run there
     cores = len(usable)
+    remote = cpu_sets.engine_elsewhere()
     if not math.isfinite(cpus) or cpus > cores:
-        raise UsageProblem(f"--cpus {cpus:g}: this machine lets labctl use {cores} core(s)",
+        raise UsageProblem(f"--cpus {cpus:g}: {'the engine' if remote else 'this machine'} lets "
+                           f"labctl use {cores} core(s)",
                            f"Give at most --cpus {cores}")
-    total_mb = hostinfo.total_memory_mb()
+    total_mb = cpu_sets.engine_memory_mb() or hostinfo.total_memory_mb()
     if total_mb is not None and memory_mb > total_mb:
-        raise UsageProblem(f"--memory {memory_mb}: this machine has {total_mb} MB",
+        where = "the engine's machine" if remote else "this machine"
+        raise UsageProblem(f"--memory {memory_mb}: {where} has {total_mb} MB",
                            f"Give at most --memory {total_mb}")
     whole = max(1, int(-(-cpus // 1)))   # cores to pin to: the limit rounded up
     if cores >= 2 and whole < cores:
@@ -68,7 +71,8 @@ def prepare_runtime(name: str | None, client_context: str | None = None) -> Runt
         from labctl import cpus
         from labctl.runtime.docker import DockerRuntime
 
-        cpus.use_engine_cpus(cast(DockerRuntime, runtime).engine_cpus())
+        docker_runtime = cast(DockerRuntime, runtime)
+        cpus.use_engine_cpus(docker_runtime.engine_cpus(), docker_runtime.engine_memory_mb())
         if not client_context:
             ui.info(f"the Docker engine is on {location.machine}: labctl measures from "
                     "containers next to the servers there")

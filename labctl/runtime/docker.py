@@ -151,6 +151,13 @@ class DockerRuntime(Runtime):
         except Exception:  # noqa: BLE001 - a fact for display; an engine that hiccups has none
             return None
 
+    def engine_memory_mb(self) -> int | None:
+        """The memory of the engine's machine in MB (not this one's, when it is elsewhere)."""
+        try:
+            return int(self.client.info().get("MemTotal") or 0) // (1024 * 1024) or None
+        except Exception:  # noqa: BLE001 - a fact for a limit check; none skips the check
+            return None
+
     def engine_facts(self) -> dict[str, Any]:
         """Where the engine is, what it is, and its machine's name and CPUs, for results."""
         info = self.client.info()
