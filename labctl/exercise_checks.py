@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import socket
 import statistics
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -183,17 +182,7 @@ def _slow_clients(runtime: Runtime, instance: Instance, check: Any, generator: A
     assert isinstance(check, SlowClientsCheck)
     settings = slowclients.Settings(connections=check.connections, window_s=check.window_s,
                                     normal_timeout_s=max(2.0, check.normal_max_ms / 1000 * 2))
-    host, port = address(instance.url)
-    stop = threading.Event()
-    normal: dict = {}
-    client = threading.Thread(daemon=True, target=lambda: normal.update(
-        slowclients.normal_client(host, port, settings, stop)))
-    client.start()
-    try:
-        connections = slowclients.trickle(host, port, settings)
-    finally:
-        stop.set()
-        client.join(settings.normal_timeout_s + 5)
+    normal, connections = slowclients.under_attack(*address(instance.url), settings)
     cut_in_time = [c for c in connections if c["after_s"] is not None
                    and c["how"] not in (slowclients.STILL_OPEN, "refused")
                    and c["after_s"] <= check.cut_within_s]

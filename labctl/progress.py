@@ -287,13 +287,16 @@ class Progress:
 
     def update_exercise(self, name: str, moment: datetime | None = None, **fields: Any) -> dict[str, Any]:
         """Merge ``fields`` into the exercise's record and write the file. ``passed=True`` sets
-        ``passed_at`` the first time; ``started=True`` sets ``started_at``."""
+        ``passed_at`` the first time; ``started=True`` sets ``started_at``; a ``last_check`` is
+        stamped with the moment."""
         moment = moment or self.clock()
         record = dict(self.exercise_record(name))
         if fields.pop("started", False):
             record["started_at"] = _iso(moment)
         if fields.pop("passed", False) and not record.get("passed_at"):
             record["passed_at"] = _iso(moment)
+        if "last_check" in fields:
+            fields["last_check"] = {"at": _iso(moment), **fields["last_check"]}
         record.update(fields)
         self._changed["exercises"].add(name)
         self._removed["exercises"].discard(name)

@@ -265,8 +265,9 @@ def judge_learner(answer: str, cell: dict) -> bool:
     return prediction_holds((how, after), cell["how"], cell["after_s"])
 
 
-def measure_run(host: str, port: int, settings: Settings) -> dict:
-    before = baseline(host, port, settings)
+def under_attack(host: str, port: int, settings: Settings) -> tuple[dict, list[dict]]:
+    """The trickling connections, with the normal client requesting alongside: what the normal
+    client saw, and how each trickling connection ended."""
     stop = threading.Event()
     during: dict = {}
     client = threading.Thread(target=lambda: during.update(normal_client(host, port, settings,
@@ -277,6 +278,12 @@ def measure_run(host: str, port: int, settings: Settings) -> dict:
     finally:
         stop.set()
         client.join(settings.normal_timeout_s + 5)
+    return during, connections
+
+
+def measure_run(host: str, port: int, settings: Settings) -> dict:
+    before = baseline(host, port, settings)
+    during, connections = under_attack(host, port, settings)
     return {"normal_before": before, "normal_during": during, "connections": connections,
             "summary": summarise_connections(connections)}
 

@@ -269,12 +269,12 @@ def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_ou
         outcome = _check_folder(exercise, workspace, runtime, limits, exercise.name)
     except LabctlError:
         _progress().update_exercise(exercise.name, last_check={
-            "at": _now_iso(), "passed": False, "runtime": runtime.name, "measured": "build failed"})
+            "passed": False, "runtime": runtime.name, "measured": "build failed"})
         raise
     progress = _progress()
     record = progress.update_exercise(
         exercise.name, passed=outcome.passed,
-        last_check={"at": _now_iso(), "passed": outcome.passed, "runtime": runtime.name,
+        last_check={"passed": outcome.passed, "runtime": runtime.name,
                     "measured": outcome.measured})
     if json_out:
         ui.print_json_document({"schema": "labctl.exercise-check/1", "exercise": exercise.name,
@@ -302,12 +302,6 @@ def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_ou
         if seen:
             out.print(Text.assemble("  more: ", (f"labctl exercise hint {exercise.name}", "cmd")))
     return False
-
-
-def _now_iso() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def _watch(exercise: Exercise, workspace: Path, runtime, limits) -> None:
