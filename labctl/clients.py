@@ -33,8 +33,8 @@ PROBE_CONTEXT = Path(__file__).resolve().parent / "docker" / "probe"
 PYTHON_IMAGE_ARG = "PYTHON_IMAGE"
 DEFAULT_PYTHON_IMAGE = "python:3.12-slim"
 PROBE_MEMORY = "256m"
-AGENT_OVERHEAD_S = 60.0
-READY_POLL_S = 0.02     # start-up and image load on a slow engine, on top of the job itself
+AGENT_OVERHEAD_S = 60.0    # start-up and image load on a slow engine, on top of the job itself
+READY_POLL_S = 0.02        # between two reads of a waiting probe's logs for its ready line
 HERE_DESCRIPTION = "libcurl in-process (pycurl)"
 
 
