@@ -3,6 +3,7 @@
 
 mod bottleneck;
 mod edgecases;
+mod report;
 mod users;
 
 use axum::{routing::get, Json, Router};
@@ -23,7 +24,8 @@ async fn main() {
         .route("/", get(root))
         .route("/health", get(health))
         .merge(bottleneck::routes()) // lesson 003: /users/{id} and /aggregate
-        .merge(edgecases::routes()); // lesson 005: POST /echo
+        .merge(edgecases::routes()) // lesson 005: POST /echo
+        .merge(report::routes()); // lesson 008: GET /report, CPU-bound
 
     // Timeouts: axum::serve sets none, and gives hyper no timer to run its
     // header-read timeout with, so a slow client can hold a connection as
