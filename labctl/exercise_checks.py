@@ -22,6 +22,7 @@ from labctl.exercises import (
     CheckSpec,
     ConnectionReuseCheck,
     LatencyCheck,
+    OverloadCheck,
     ResponseCheck,
     ShutdownDrainCheck,
     SlowClientsCheck,
@@ -55,6 +56,11 @@ def prepare(runtime: Runtime, server: Server, check: CheckSpec,
     runtime.prepare(server, progress)
     if isinstance(check, ThroughputCheck):
         return loadgen.prepare_generator(runtime, _load_options(check), progress)
+    if isinstance(check, OverloadCheck):
+        # Two generators: wrk for the capacity (closed loop), oha for the overload (open loop).
+        return OverloadGenerators(
+            loadgen.prepare_generator(runtime, loadgen.LoadOptions(), progress),
+            loadgen.prepare_generator(runtime, loadgen.LoadOptions(rate=1.0), progress))
     return None
 
 
@@ -243,12 +249,64 @@ def _connection_reuse(runtime: Runtime, instance: Instance, check: Any, generato
                  "statuses": sorted(statuses)})
 
 
+@dataclass(frozen=True)
+class OverloadGenerators:
+    wrk: loadgen.Generator
+    oha: loadgen.Generator
+
+
+def _overload(runtime: Runtime, instance: Instance, check: Any, generators: Any) -> Outcome:
+    from labctl.labs import overload
+
+    assert isinstance(check, OverloadCheck)
+    cpus = client_cpuset(instance.limits)
+    closed = loadgen.run_load(
+        runtime, instance, loadgen.LoadOptions(path=check.path, connections=overload.CAPACITY_CONNECTIONS,
+                                               duration_s=check.duration_s, timeout_s=2.0),
+        cpus, generator=generators.wrk if generators else None, warmup_s=1.0)
+    refused = closed.non_2xx + closed.socket_errors
+    capacity = (closed.requests - closed.non_2xx) / closed.duration_s if closed.duration_s else 0.0
+    rate = round(capacity * check.times_capacity, 1)
+    expected = (f"at {check.times_capacity:g}× its capacity on {check.path} (open loop, client "
+                f"timeout {check.timeout_s:g} s): goodput ≥ {check.min_goodput:.0%} of capacity "
+                f"and p99 of the 2xx answers ≤ {check.max_p99_ms:g} ms")
+    if capacity <= 0 or refused > 0.1 * max(closed.requests, 1):
+        return Outcome("overload", expected,
+                       f"no capacity to overload: {capacity:.0f} 2xx/s with {refused} of "
+                       f"{closed.requests} refused or failed under a closed loop of "
+                       f"{overload.CAPACITY_CONNECTIONS} connections (a server must not shed "
+                       "work it can do)", False, {"capacity": closed.as_dict()})
+    options = loadgen.LoadOptions(path=check.path, rate=rate, duration_s=check.duration_s,
+                                  timeout_s=check.timeout_s,
+                                  connections=overload.connections_for(rate, check.timeout_s))
+    load = loadgen.run_load(runtime, instance, options, cpus,
+                            generator=generators.oha if generators else None).as_dict()
+    step = overload.step_figures(load, capacity)
+    goodput_share = step["goodput_fraction"] or 0.0
+    p99 = step["p99_ms"]
+    passed = (goodput_share >= check.min_goodput and p99 is not None
+              and p99 <= check.max_p99_ms and not step["generator_limited"])
+    measured = (f"capacity {capacity:,.0f} req/s (closed loop, {overload.CAPACITY_CONNECTIONS} "
+                f"connections); at {rate:,.0f} req/s: goodput {step['goodput_rps']:,.0f} req/s "
+                f"({goodput_share:.0%}), p99 of 2xx "
+                + (f"{p99:,.0f} ms" if p99 is not None else "none answered")
+                + f", {step['shed_503']:,} 503, {step['timeouts']:,} timeouts")
+    if step["generator_limited"]:
+        measured += (f"; oha sent only {step['sent']:,} of {step['scheduled']:,}: the generator "
+                     "was the limit, not judged")
+    return Outcome("overload", expected, measured, passed,
+                   {"capacity_rps": round(capacity, 1), "rate": rate, **{
+                       k: v for k, v in step.items()}, "capacity": closed.as_dict(),
+                    "load": load})
+
+
 MEASURES: dict[type, Callable[[Runtime, Instance, Any, Any], Outcome]] = {
     ThroughputCheck: _throughput,
     LatencyCheck: _latency,
     ResponseCheck: _response,
     SlowClientsCheck: _slow_clients,
     ConnectionReuseCheck: _connection_reuse,
+    OverloadCheck: _overload,
 }
 
 

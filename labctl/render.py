@@ -9,6 +9,7 @@ from rich.text import Text
 
 from labctl import lab_render
 from labctl.cpus import cores
+from labctl.labs import overload_render
 from labctl.modes import FRESH, KEEPALIVE, MODE_SHORT
 
 STATUS_STYLE = {"pass": "ok", "warn": "warn", "fail": "fail"}
@@ -579,6 +580,7 @@ RENDERERS = {
     "labctl.lab.edge-cases/": lab_render.edge_cases,
     "labctl.lab.slow-clients/": lab_render.slow_clients,
     "labctl.lab.shutdown/": lab_render.shutdown,
+    "labctl.lab.overload/": overload_render.overload,
     "labctl.servers/": render_servers,
     "labctl.verify/": render_verify,
     "labctl.doctor/": render_doctor,

@@ -227,3 +227,41 @@ def shutdown_command(
                                     on_build_line=on_line)
     _score_predictions(document, predict, shutdown.judge_learner, lambda e: e["runs"])
     _show_and_save(document, lab_render.shutdown, json_out)
+
+
+@lab_app.command("overload")
+def overload_command(
+    names: ServersArgument = None,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", min=0.1, max=10.0,
+        help="The clients' timeout in seconds: a later answer is not goodput.")] = 1.0,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Two steps (0.5× and 2×) of 3 s: about 25 s per server.")] = False,
+    predict: PredictOption = None,
+    sheet: SheetOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
+) -> None:
+    """Lesson 008: past capacity. Each server's capacity on GET /report (closed loop), then an
+    open loop at 0.5× to 2× of it with a client timeout: goodput, 503s, timeouts and p99, with
+    load shedding off and on (LOAD_SHEDDING=on); about 90 s per server."""
+    from labctl import loadgen, predictions, servers
+    from labctl.labs import overload, overload_render
+
+    chosen = servers.select(names)
+    if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
+            "labctl lab overload", [s.name for s in chosen], list(overload.SHEET_ROWS),
+            'A goodput is a share of the capacity ("0.9" or "90%"); a p99 is in ms ("40").')):
+        return
+    runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)
+    settings = overload.with_quick(overload.Settings(), quick, timeout)
+    with build_status("preparing the overload lab") as (on_line, on_phase):
+        wrk = loadgen.prepare_generator(runtime, loadgen.LoadOptions(), on_line)
+        oha = loadgen.prepare_generator(runtime, loadgen.LoadOptions(rate=1.0), on_line)
+        document = overload.run_lab(runtime, chosen, limits=limits, settings=settings, wrk=wrk,
+                                    oha=oha, on_phase=on_phase, on_build_line=on_line)
+    _score_predictions(document, predict, overload.judge_learner, overload.learner_cells)
+    _show_and_save(document, overload_render.overload, json_out)

@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse
 import bottleneck
 import edgecases
 import report
+import shedding
 
 # Configuration: read from the environment so the same code runs
 # unchanged in a container and on a laptop.
@@ -42,6 +43,11 @@ async def health() -> dict[str, str]:
 app.include_router(bottleneck.routes())  # lesson 003: /users/{id} and /aggregate
 app.include_router(edgecases.routes())  # lesson 005: POST /echo
 app.include_router(report.routes())  # lesson 008: GET /report, CPU-bound
+# Lesson 008: LOAD_SHEDDING=on refuses work while the event loop runs late.
+# (uvicorn's --limit-concurrency counts open connections too, so a few hundred
+# kept-alive clients would get nothing but 503s.)
+if os.environ.get("LOAD_SHEDDING") == "on":
+    app.add_middleware(shedding.ShedWhenLate)
 
 if __name__ == "__main__":
     # Start: uvicorn is given the app as "main:app" and imports this file
