@@ -1,0 +1,63 @@
+"""The overload lab end to end on real servers: the JSON document's shape (checked against its
+declaration), a collapse without shedding and a bounded p99 with it, the time it takes, and
+nothing left running. The arithmetic is unit-tested in tests/test_overload_unit.py."""
+
+from __future__ import annotations
+
+import labrun
+import pytest
+
+from labctl import documents
+
+
+def check_document(document: dict, names: list[str]) -> None:
+    assert document["schema"] == "labctl.lab.overload/1"
+    assert documents.SCHEMAS[document["schema"]] is documents.OverloadDocument
+    assert list(document["servers"]) == names
+    for name, entry in document["servers"].items():
+        assert entry["capacity"]["requests_per_s"] > 0, name
+        for run_name in ("off", "on"):
+            steps = entry["runs"][run_name]["steps"]
+            assert [s["fraction"] for s in steps] == document["parameters"]["fractions"], name
+            for step in steps:
+                # Every request scheduled is accounted for: 2xx, 503, other status, timeout or
+                # error (oha may still have a few in flight at the deadline).
+                accounted = (step["ok_2xx"] + step["shed_503"] + step["other_status"]
+                             + step["timeouts"] + step["errors"])
+                assert accounted <= step["sent"], (name, run_name, step["fraction"])
+                assert step["goodput_rps"] <= step["achieved_rps"] + 0.1
+            assert entry["top_step"][run_name]["fraction"] == 2.0
+
+
+def collapse_and_bounded(document: dict) -> list[str]:
+    """The servers that collapsed at 2x without shedding and stayed bounded with it."""
+    return [name for name, entry in document["servers"].items()
+            if entry["top_step"]["off"]["verdict"] == "collapsed"
+            and entry["top_step"]["on"]["verdict"] == "bounded"]
+
+
+@pytest.mark.docker
+def test_overload_on_docker(docker_engine, leftover_containers):
+    document, seconds, pid = labrun.run_lab("overload", "go", "node", "--quick",
+                                            "--runtime", "docker")
+    check_document(document, ["go", "node"])
+    # Node's event-loop lateness guard: without it the queue in the kernel outgrows the timeout;
+    # with it, fast 503s keep the 2xx answers quick.
+    assert "node" in collapse_and_bounded(document), document["servers"]["node"]["top_step"]
+    node_on = document["servers"]["node"]["runs"]["on"]["steps"][-1]
+    assert node_on["shed_503"] > 0
+    assert seconds < 2 * 60 + 60     # two servers, --quick: well under the default's 90 s each
+    assert labrun.own(leftover_containers(), pid) == []
+
+
+@pytest.mark.local
+def test_overload_on_the_local_runtime():
+    from labctl import paths
+
+    document, seconds, _ = labrun.run_lab("overload", "node", "python", "--quick",
+                                          "--runtime", "local")
+    check_document(document, ["node", "python"])
+    assert collapse_and_bounded(document), {n: e["top_step"]
+                                            for n, e in document["servers"].items()}
+    assert seconds < 3 * 60
+    assert not list((paths.state_dir() / "local").glob("*.json"))
