@@ -13,7 +13,7 @@ from typing import Any
 
 from labctl.measure import loadgen
 from labctl.results import hostinfo
-from labctl.runner import add_between_engines, document_head
+from labctl.results.documents import add_between_engines, document_head
 from labctl.runtime import client_engine
 from labctl.runtime.base import BuildInfo, Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running

@@ -20,6 +20,7 @@ from typing import Any, NotRequired, Union
 import pytest
 from typer.testing import CliRunner
 
+from labctl import verification
 from labctl.cli import app
 from labctl.measure import verify
 from labctl.results import documents
@@ -237,7 +238,7 @@ def test_documents_measured_from_another_engine(fake_runtime):
         runner.run_server(fake_runtime, get_server("go"), runner.RunOptions(samples=3, warmup=1)),
         compare.run_compare(fake_runtime, [get_server("go")],
                             compare.CompareOptions(samples=10, warmup=1, cold_starts=1)),
-        verify.verify_servers(fake_runtime, [get_server("go")], Limits()),
+        verification.verify_servers(fake_runtime, [get_server("go")], Limits()),
     ]
     options = loadgen.LoadOptions(path="/health", connections=2, duration_s=0.2,
                                   generator="builtin")
@@ -349,7 +350,7 @@ def test_shutdown_document(fake_runtime):
 
 
 def test_verify_document(fake_runtime):
-    document = verify.verify_servers(fake_runtime, [get_server("python")], Limits())
+    document = verification.verify_servers(fake_runtime, [get_server("python")], Limits())
     assert_conforms(document)
     assert "GET / body" in assert_renders(document)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from labctl import ui
 
@@ -23,7 +23,6 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
     import math
 
     from labctl.errors import UsageProblem
-    from labctl.results import hostinfo
     from labctl.runtime import cpus as cpu_sets
     from labctl.runtime.base import Limits
 
@@ -34,7 +33,7 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
         raise UsageProblem(f"--cpus {cpus:g}: {'the engine' if remote else 'this machine'} lets "
                            f"labctl use {cores} core(s)",
                            f"Give at most --cpus {cores}")
-    total_mb = cpu_sets.engine_memory_mb() or hostinfo.total_memory_mb()
+    total_mb = cpu_sets.engine_memory_mb() or cpu_sets.total_memory_mb()
     if total_mb is not None and memory_mb > total_mb:
         where = "the engine's machine" if remote else "this machine"
         raise UsageProblem(f"--memory {memory_mb}: {where} has {total_mb} MB",
@@ -66,13 +65,11 @@ def prepare_runtime(name: str | None, client_context: str | None = None) -> Runt
         validate_context(client_context)   # a wrong name: one line, before anything connects
     install_termination_handler()
     runtime = runtimes.select(name, announce=ui.info)
-    location = getattr(runtime, "location", None) if runtime.name == "docker" else None
-    if location is not None and location.measure_on_engine:
+    location = runtime.location
+    if location is not None and runtime.measures_on_engine():
         from labctl.runtime import cpus
-        from labctl.runtime.docker import DockerRuntime
 
-        docker_runtime = cast(DockerRuntime, runtime)
-        cpus.use_engine_cpus(docker_runtime.engine_cpus(), docker_runtime.engine_memory_mb())
+        cpus.use_engine_cpus(runtime.engine_cpus(), runtime.engine_memory_mb())
         if not client_context:
             ui.info(f"the Docker engine is on {location.machine}: labctl measures from "
                     "containers next to the servers there")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import httpx
 
 from labctl.results import hostinfo
-from labctl.runner import server_facts
+from labctl.results.documents import server_facts
 from labctl.runtime.base import Instance, Limits, Runtime
 from labctl.runtime.cpus import parse_cpuset
 from labctl.runtime.lifecycle import running
