@@ -9,7 +9,7 @@ import math
 import pytest
 
 from labctl.labs import overload
-from labctl.labs.overload_render import bar
+from labctl.results.overload_render import bar
 
 
 def test_the_sweep_climbs_through_the_fractions_with_enough_connections():
@@ -183,7 +183,7 @@ def _document() -> dict:
 def test_the_terminal_curve_fits_80_columns_and_names_the_verdicts():
     from rich.console import Console
 
-    from labctl.labs.overload_render import overload as render
+    from labctl.results.overload_render import overload as render
 
     document = _document()
     assert document["servers"]["node"]["top_step"]["off"]["verdict"] == "collapsed"

@@ -27,10 +27,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from labctl import hostinfo, loadgen
-from labctl.cpus import client_cpuset
-from labctl.runner import server_facts
+from labctl.labs import LabPlugin
+from labctl.measure import loadgen
+from labctl.results import hostinfo
+from labctl.results.documents import server_facts
 from labctl.runtime.base import Instance, Limits, Runtime
+from labctl.runtime.cpus import client_cpuset
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
 
@@ -298,21 +300,6 @@ class KernelQueues:
                 "accept_queue_max": max(accept)}
 
 
-def server_pid(runtime: Runtime, instance: Instance) -> int | None:
-    """The server's process id as this machine sees it, or None when it cannot be known."""
-    if runtime.name == "local":
-        try:
-            return int(instance.ident)
-        except ValueError:
-            return None
-    client = getattr(runtime, "client", None)
-    try:
-        pid = client.containers.get(instance.ident).attrs["State"]["Pid"] if client else None
-    except Exception:   # noqa: BLE001 - any engine answer we cannot use means: not measured
-        return None
-    return pid if isinstance(pid, int) and pid > 0 else None
-
-
 # --- the lab ----------------------------------------------------------------------------------------
 
 RunStep = Callable[[Instance, loadgen.LoadOptions, float], dict]
@@ -339,9 +326,7 @@ def wait_drained(instance: Instance, timeout_s: float = 5.0) -> float:
 def sweep(runtime: Runtime, instance: Instance, steps: list[Step], capacity_rps: float,
           settings: Settings, run_step: RunStep, shedding: bool,
           phase: Callable[[str], None]) -> list[dict]:
-    port = int(instance.url.rsplit(":", 1)[1].split("/")[0]) if runtime.name == "local" else \
-        instance.server.port
-    pid = server_pid(runtime, instance)
+    pid, port = runtime.server_sockets(instance) or (None, 0)
     results = []
     for step in steps:
         phase(f"{instance.server.title}: shedding {'on' if shedding else 'off'}, "
@@ -397,10 +382,12 @@ def summarise(capacity_rps: float, runs: dict[str, dict], timeout_s: float) -> d
 
 
 def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings: Settings,
-            wrk: loadgen.Generator, oha: loadgen.Generator,
             on_phase: Callable[[str], None] | None = None,
             on_build_line: Callable[[str], None] | None = None) -> dict:
     phase = on_phase or (lambda _text: None)
+    # Two generators: wrk for the capacity (closed loop), oha for the sweep (open loop).
+    wrk = loadgen.prepare_generator(runtime, loadgen.LoadOptions(), on_build_line)
+    oha = loadgen.prepare_generator(runtime, loadgen.LoadOptions(rate=1.0), on_build_line)
 
     def run_step(instance: Instance, options: loadgen.LoadOptions, warmup_s: float) -> dict:
         generator = oha if options.rate is not None else wrk
@@ -477,5 +464,21 @@ def learner_cells(entry: dict) -> dict[str, dict]:
     return cells
 
 
-def with_quick(settings: Settings, quick: bool, timeout_s: float) -> Settings:
-    return Settings.quick_settings(timeout_s) if quick else replace(settings, timeout_s=timeout_s)
+def settings_for(quick: bool, timeout_s: float) -> Settings:
+    return Settings.quick_settings(timeout_s) if quick else replace(Settings(), timeout_s=timeout_s)
+
+
+def _sheet(chosen: list[Server], settings: Settings) -> str:
+    from labctl.labs import predictions
+
+    return predictions.sheet(
+        "labctl lab overload", [s.name for s in chosen], list(SHEET_ROWS),
+        'A goodput is a share of the capacity ("0.9" or "90%"); a p99 is in ms ("40").')
+
+
+PLUGIN = LabPlugin(
+    name="overload",
+    run=lambda runtime, chosen, limits, settings, on_phase, on_line: run_lab(
+        runtime, chosen, limits=limits, settings=settings, on_phase=on_phase,
+        on_build_line=on_line),
+    sheet=_sheet, judge=judge_learner, cells_of=learner_cells)

@@ -24,9 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from labctl import paths
-from labctl.cpus import parse_cpuset, pin_child
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.fileio import atomic_write_json
 from labctl.runtime.base import (
@@ -37,9 +37,10 @@ from labctl.runtime.base import (
     ProgressCallback,
     Runtime,
 )
+from labctl.runtime.cpus import parse_cpuset, pin_child
 from labctl.runtime.process import alive, owner_alive, start_time
+from labctl.runtime.sourcehash import IGNORED_PARTS, hash_tree
 from labctl.servers import Server, required_toolchains
-from labctl.sourcehash import IGNORED_PARTS, hash_tree
 
 STOP_GRACE_S = 3.0
 BUILD_TAIL_LINES = 30
@@ -257,6 +258,11 @@ class LocalRuntime(Runtime):
 
     def _state_file(self, name: str, session: str = SESSION_ID) -> Path:
         return self._state_dir() / f"{session}-{name}.json"
+
+    def server_sockets(self, instance: Instance) -> tuple[int, int] | None:
+        # A native server shares this machine's network namespace, on the port it was given.
+        port = urlsplit(instance.url).port
+        return (int(instance.ident), port) if port else None
 
     def idle_memory_bytes(self, instance: Instance) -> int | None:
         return _group_rss_bytes(int(instance.ident))
