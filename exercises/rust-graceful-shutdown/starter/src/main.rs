@@ -3,6 +3,8 @@
 
 mod bottleneck;
 mod edgecases;
+mod report;
+mod shedding;
 mod users;
 
 use axum::{routing::get, Json, Router};
@@ -23,7 +25,15 @@ async fn main() {
         .route("/", get(root))
         .route("/health", get(health))
         .merge(bottleneck::routes()) // lesson 003: /users/{id} and /aggregate
-        .merge(edgecases::routes()); // lesson 005: POST /echo
+        .merge(edgecases::routes()) // lesson 005: POST /echo
+        .merge(report::routes()); // lesson 008: GET /report, CPU-bound
+
+    // Lesson 008: LOAD_SHEDDING=on refuses work beyond a few requests in flight.
+    let app = if std::env::var("LOAD_SHEDDING").as_deref() == Ok("on") {
+        shedding::limit(app)
+    } else {
+        app
+    };
 
     // Timeouts: axum::serve sets none, and gives hyper no timer to run its
     // header-read timeout with, so a slow client can hold a connection as
