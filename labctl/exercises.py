@@ -444,3 +444,23 @@ def solution_diff(exercise: Exercise) -> str:
         chunks.append("".join(difflib.unified_diff(before, after, f"starter/{name}",
                                                    f"solution/{name}")))
     return "".join(chunks)
+
+
+def spoilers(names: tuple[str, ...] | list[str], progress: Any) -> dict[Path, str]:
+    """The shipped server files that hold an exercise's answer (the files its starter changes,
+    which the shipped server has fixed), for the exercises not yet passed and whose last hint
+    was not asked: path → exercise name. `labctl show --code` withholds them, so a lesson's code
+    does not hand over the solution before the learner has tried."""
+    withheld: dict[Path, str] = {}
+    for name in names:
+        try:
+            exercise = find(name)
+        except LabctlError:
+            continue
+        record = progress.exercise_record(name)
+        hints_seen = int(record.get("hints_seen", 0) or 0)
+        if progress.exercise_state(name) == "passed" or (exercise.hints and hints_seen >= len(exercise.hints)):
+            continue
+        for changed in exercise.changed_files():
+            withheld[(exercise.base_dir / changed).resolve()] = name
+    return withheld
