@@ -284,10 +284,9 @@ class Progress:
         record = self.exercise_record(name)
         if record.get("passed_at"):
             return "passed"
-        skipped, started = record.get("skipped_at"), record.get("started_at")
-        if skipped and (not started or str(skipped) >= str(started)):
+        if record.get("skipped_at"):
             return "skipped"
-        return "started" if started else "not started"
+        return "started" if record.get("started_at") else "not started"
 
     def update_exercise(self, name: str, moment: datetime | None = None, **fields: Any) -> dict[str, Any]:
         """Merge ``fields`` into the exercise's record and write the file. ``passed=True`` sets
@@ -297,6 +296,7 @@ class Progress:
         record = dict(self.exercise_record(name))
         if fields.pop("started", False):
             record["started_at"] = _iso(moment)
+            record.pop("skipped_at", None)           # starting it again takes back a skip
         if fields.pop("skipped", False):
             record["skipped_at"] = _iso(moment)
         if fields.pop("passed", False) and not record.get("passed_at"):
