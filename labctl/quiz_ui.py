@@ -419,7 +419,8 @@ def render_lesson(lesson: Lesson, status: LessonStatus, console: Console | None 
     console = console or ui.out()
     withheld = withheld or {}
     if console.is_terminal:
-        rendered = _rendered_lines(lambda c: _render_lesson_body(lesson, status, c, code=code, withheld=withheld), console)
+        rendered = _rendered_lines(
+            lambda c: _render_lesson_body(lesson, status, c, code=code, withheld=withheld), console)
         if rendered > console.height:
             os.environ.setdefault("LESS", "-R -F -X")      # keep colours; quit if it fits
             with console.pager(styles=True):
