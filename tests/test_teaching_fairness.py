@@ -228,3 +228,33 @@ def test_next_skip_passes_over_an_exercise_and_lists_it_as_skipped(monkeypatch):
     assert Progress.load().exercise_state("go-keep-alive") == "started"
     refused = runner.invoke(app, ["next", "--skip"])
     assert refused.exit_code == 2 and "there is no exercise to skip" in refused.output
+
+
+def test_next_offers_the_exercise_after_a_skipped_one_and_the_table_counts_skips():
+    from labctl import quiz_ui
+    from labctl.commands import learn
+    from labctl.progress import LessonStatus
+
+    lesson = lessons.load_lesson(Path(__file__).parent.parent / "lessons" / "007-graceful-shutdown.md")
+    done = {lesson.id: LessonStatus("done", 20, 20, 0, 1.0, None)}
+    first, second = lesson.lab.exercises[:2]
+    offered = learn._advice([lesson], done, {lesson.id: [(first, "not started"), (second, "not started")]})
+    assert offered["action"] == "exercise" and offered["exercise"] == first
+    assert "labctl next --skip" in offered["why"]
+    after_skip = learn._advice([lesson], done, {lesson.id: [(first, "skipped"), (second, "not started")]})
+    assert after_skip["exercise"] == second
+    both = learn._advice([lesson], done, {lesson.id: [(first, "skipped"), (second, "skipped")]})
+    assert both["action"] != "exercise"
+    assert quiz_ui.exercises_cell([(first, "skipped"), (second, "passed")]).plain == "1/2 1 skip"
+
+
+def test_a_lab_names_each_server_whose_runtime_differs_from_its_lesson():
+    from labctl.commands.lab_cmd import lesson_version_differences
+    from labctl.runtime import versions
+
+    document = {"schema": "labctl.lab.shutdown/1", "runtime": {"servers_ran": {
+        "node": versions.record("node", "20.20.2", "test"), "go": versions.record("go", "go1.26.8", "test")}}}
+    found = lesson_version_differences(document)
+    assert found["lesson"] == "007-graceful-shutdown"
+    assert found["differences"] == ["node ran on Node 20.20.2, but the lesson's facts hold for Node 22: its "
+                                    "predictions for node may not hold here"]
