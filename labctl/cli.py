@@ -116,8 +116,9 @@ def root(
 ) -> None:
     """labctl: hands-on labs for how HTTP servers really behave."""
     ctx.obj = {"debug": debug}
+    ui.debug_requested = debug
     if context:
-        from labctl import engine
+        from labctl.runtime import engine
 
         try:
             engine.use_context(context)

@@ -14,11 +14,11 @@ import pytest
 from fsrs import Rating
 from typer.testing import CliRunner
 
-from labctl import lessons, quiz
-from labctl import progress as progresslib
 from labctl.cli import app
-from labctl.progress import Progress
-from labctl.sittings import Sittings
+from labctl.learning import lessons, quiz
+from labctl.learning import progress as progresslib
+from labctl.learning.progress import Progress
+from labctl.learning.sittings import Sittings
 
 runner = CliRunner()
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -185,7 +185,7 @@ def test_a_key_point_is_marked_only_when_two_keywords_match(lesson):
 
 
 def test_the_mark_says_which_words_matched():
-    from labctl import quiz_ui
+    from labctl.learning import quiz_ui
 
     marked = quiz_ui.key_point_line("Cache it.", ["cache", "memoise"]).plain
     assert marked.startswith("[x] Cache it.") and "matched: 'cache', 'memoise'" in marked
@@ -476,7 +476,7 @@ def test_answers_file_quantities_are_converted_and_echoed_in_both_units(tmp_path
 
 
 def test_a_damaged_sitting_file_is_ignored_not_fatal(lesson):
-    from labctl.sittings import sitting_path
+    from labctl.learning.sittings import sitting_path
 
     sitting_path().parent.mkdir(parents=True, exist_ok=True)
     sitting_path().write_text("{not json")

@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from labctl import config, pins, servers
-from labctl.runtime import versions
+from labctl import config, servers
+from labctl.runtime import pins, versions
 
 TIMEOUT_S = 1200
 

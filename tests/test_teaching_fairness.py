@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from labctl import lesson_rules, lessons, pins, quiz
 from labctl.cli import app
-from labctl.progress import Progress
+from labctl.learning import lesson_rules, lessons, quiz
+from labctl.learning.progress import Progress
+from labctl.runtime import pins
 
 runner = CliRunner()
 ASSETS = Path(__file__).parent / "assets" / "lessons"
@@ -201,7 +202,7 @@ def test_prompts_check_gives_a_rubric_per_prompt_without_a_network_call(monkeypa
 
 
 def test_show_code_withholds_an_exercise_solution_until_passed_or_last_hint(monkeypatch, tmp_path):
-    from labctl import exercises
+    from labctl.learning import exercises
 
     store = Progress.load()
     name = "rust-graceful-shutdown"
@@ -231,9 +232,9 @@ def test_next_skip_passes_over_an_exercise_and_lists_it_as_skipped(monkeypatch):
 
 
 def test_next_offers_the_exercise_after_a_skipped_one_and_the_table_counts_skips():
-    from labctl import quiz_ui
     from labctl.commands import learn
-    from labctl.progress import LessonStatus
+    from labctl.learning import quiz_ui
+    from labctl.learning.progress import LessonStatus
 
     lesson = lessons.load_lesson(Path(__file__).parent.parent / "lessons" / "007-graceful-shutdown.md")
     done = {lesson.id: LessonStatus("done", 20, 20, 0, 1.0, None)}

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from labctl import pins
+from labctl.runtime import pins
 
 # server.language (lower case) → the runtime component it runs on, as the pins name it.
 RUNTIME_OF_LANGUAGE = {"go": "go", "rust": "rust", "node": "node", "python": "python"}
