@@ -209,6 +209,8 @@ def test_show_code_withholds_an_exercise_solution_until_passed_or_last_hint(monk
     withheld = exercises.spoilers([name], store)
     main_rs = (exercises.find(name).base_dir / "src" / "main.rs").resolve()
     assert withheld == {main_rs: name}
+    # python-head's starter is the shipped main.py itself: the shipped file holds no answer
+    assert exercises.spoilers(["python-head"], store) == {}
     result = runner.invoke(app, ["show", "7", "--code"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert f"not shown: it holds the answer to exercise {name}" in result.stdout

@@ -448,9 +448,9 @@ def solution_diff(exercise: Exercise) -> str:
 
 
 def spoilers(names: tuple[str, ...] | list[str], progress: Any) -> dict[Path, str]:
-    """The shipped server files that hold an exercise's answer (the files its starter changes,
-    which the shipped server has fixed), for the exercises not yet passed and whose last hint
-    was not asked: path → exercise name. `labctl show --code` withholds them, so a lesson's code
+    """The shipped server files that hold an exercise's answer (those its starter replaces with a
+    version to fix), for the exercises not yet passed and whose last hint was not asked: path →
+    exercise name. `labctl show --code` withholds them, so a lesson's code
     does not hand over the solution before the learner has tried."""
     withheld: dict[Path, str] = {}
     for name in names:
@@ -463,5 +463,13 @@ def spoilers(names: tuple[str, ...] | list[str], progress: Any) -> dict[Path, st
         if progress.exercise_state(name) == "passed" or (exercise.hints and hints_seen >= len(exercise.hints)):
             continue
         for changed in exercise.changed_files():
-            withheld[(exercise.base_dir / changed).resolve()] = name
+            shipped = exercise.base_dir / changed
+            # The shipped file holds the answer when the starter replaces it with a version to
+            # fix; when the starter is the shipped file itself (python-head), it holds none.
+            try:
+                holds_answer = starting_text(exercise, changed) != shipped.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                holds_answer = False
+            if holds_answer:
+                withheld[shipped.resolve()] = name
     return withheld
