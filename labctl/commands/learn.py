@@ -14,14 +14,21 @@ from rich.text import Text
 from labctl import ui
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.lazy import lazy_module
-from labctl.learning import lessons as lessonlib
-from labctl.learning import quiz as quizlib
-from labctl.learning.lessons import Lesson
-from labctl.learning.progress import Progress, now
+from labctl.learning import DEFAULT_PASS_MARK
 
 if TYPE_CHECKING:
+    from labctl.learning import lessons as lessonlib
+    from labctl.learning import progress as progresslib
+    from labctl.learning import quiz as quizlib
     from labctl.learning import quiz_ui
-else:   # Markdown and Pygments load when a lesson is shown, not for `labctl --help`
+    from labctl.learning.lessons import Lesson
+    from labctl.learning.progress import Progress
+else:
+    # Loaded when a command uses them, not for `labctl --help`: the lesson schema, the quiz and
+    # FSRS, Markdown and Pygments cost more than the rest of start-up together.
+    lessonlib = lazy_module("labctl.learning.lessons")
+    progresslib = lazy_module("labctl.learning.progress")
+    quizlib = lazy_module("labctl.learning.quiz")
     quiz_ui = lazy_module("labctl.learning.quiz_ui")
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
@@ -54,7 +61,7 @@ def load_lessons(*, quiet: bool = False) -> list[Lesson]:
 
 
 def load_progress() -> Progress:
-    progress = Progress.load()
+    progress = progresslib.Progress.load()
     for warning in progress.warnings:
         ui.warn(warning)
     progress.warnings.clear()
@@ -86,7 +93,7 @@ def lessons_list(ctx: typer.Context, json_out: bool = JsonOption) -> None:
         return
     lessons = load_lessons(quiet=json_out)
     progress = load_progress()
-    moment = now()
+    moment = progresslib.now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
     exercises = exercise_states(lessons, progress)
     if json_out:
@@ -189,7 +196,7 @@ def show(
         sys.stdout.flush()
         return
     progress = load_progress()
-    quiz_ui.render_lesson(chosen, progress.lesson_status(chosen, now()), code=code,
+    quiz_ui.render_lesson(chosen, progress.lesson_status(chosen, progresslib.now()), code=code,
                           withheld=withheld_solutions(chosen, progress) if code else None)
 
 
@@ -212,7 +219,7 @@ def next_step(
     exercise to try (exercises are offered, never forced: --skip passes over one)."""
     lessons = load_lessons(quiet=json_out)
     progress = load_progress()
-    moment = now()
+    moment = progresslib.now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
     advice = _advice(lessons, statuses, exercise_states(lessons, progress))
     skipped = None
@@ -238,7 +245,7 @@ def next_step(
         from datetime import datetime
 
         due = datetime.fromisoformat(advice["next_review"])
-        ui.out().print(Text(f"Next review due {quiz_ui.human_date(due, now())}.", style="muted"))
+        ui.out().print(Text(f"Next review due {quiz_ui.human_date(due, progresslib.now())}.", style="muted"))
 
 
 def _advice(lessons: list[Lesson], statuses, exercises: dict[str, list[tuple[str, str]]]) -> dict:
@@ -295,7 +302,7 @@ def quiz(
                                            dir_okay=False, show_default=False),
     json_out: bool = typer.Option(False, "--json", help="With --answers: print one JSON document on "
                                                         "stdout and nothing else."),
-    pass_mark: float = typer.Option(quizlib.DEFAULT_PASS_MARK, "--pass-mark",
+    pass_mark: float = typer.Option(DEFAULT_PASS_MARK, "--pass-mark",
                                     help="Fraction (0.7) or percentage (70) of auto-graded questions "
                                          "to get right; exit status 1 below it."),
     no_record: bool = typer.Option(False, "--no-record", help="Do not update your progress."),
@@ -378,7 +385,7 @@ def _run(session, title, mark, lesson, lessons, progress) -> bool:
                        + ("; those are saved in your progress" if session.record and answered else "")
                        + (f"; labctl quiz {lesson.number} resumes here" if resumable and lesson else ""))
         raise typer.Exit(130) from None
-    line = quiz_ui.next_review_line(progress, lessons, now())
+    line = quiz_ui.next_review_line(progress, lessons, progresslib.now())
     if line and session.record:
         ui.info(line)
     return passed
@@ -386,7 +393,7 @@ def _run(session, title, mark, lesson, lessons, progress) -> bool:
 
 def _review(lessons, progress, lesson, mark, *, record: bool) -> None:
     scope = [lessonlib.find(lesson, lessons)] if lesson else lessons
-    moment = now()
+    moment = progresslib.now()
     questions = quizlib.due_questions(scope, progress, moment)
     if not questions:
         where = f" in {scope[0].id}" if lesson else ""
@@ -404,7 +411,7 @@ def _review(lessons, progress, lesson, mark, *, record: bool) -> None:
 
 
 def _choose_lesson(lessons: list[Lesson], progress: Progress) -> Lesson | None:
-    statuses = {lesson.id: progress.lesson_status(lesson, now()) for lesson in lessons}
+    statuses = {lesson.id: progress.lesson_status(lesson, progresslib.now()) for lesson in lessons}
     ui.err().print(quiz_ui.lessons_table(lessons, statuses, numbered=True))
     suggestion = next((lesson for lesson in lessons if statuses[lesson.id].state != "done"), lessons[0])
     while True:
@@ -433,7 +440,7 @@ def _grade_answers_file(lesson: str | None, path: Path, mark: float, *, json_out
     not_saved = None
     if record:
         try:
-            progress = Progress.load()
+            progress = progresslib.Progress.load()
             for warning in progress.warnings:
                 ui.warn(warning)
             quizlib.record_file_grade(graded, progress)
@@ -524,7 +531,7 @@ def _menu_loop() -> None:
     while True:
         lessons = load_lessons()
         progress = load_progress()
-        moment = now()
+        moment = progresslib.now()
         statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
         due = sum(status.due for status in statuses.values())
         err.print()
@@ -540,7 +547,7 @@ def _menu_loop() -> None:
                       "labctl quiz --review, labctl next, labctl --help")
             continue
         if answer == "r" and due:
-            _menu_action(lambda: _review(lessons, progress, None, quizlib.DEFAULT_PASS_MARK, record=True))
+            _menu_action(lambda: _review(lessons, progress, None, DEFAULT_PASS_MARK, record=True))
             continue
         if not answer:
             continue
@@ -557,7 +564,7 @@ def _lesson_menu(chosen: Lesson, lessons: list[Lesson]) -> str:
     err = ui.err()
     while True:
         progress = load_progress()
-        status = progress.lesson_status(chosen, now())
+        status = progress.lesson_status(chosen, progresslib.now())
         err.print()
         err.print(Text.assemble((f"{chosen.number} · {chosen.title}", "label"), f" — {status.state}"))
         lab = " · l run its lab" if chosen.lab else ""
@@ -576,7 +583,7 @@ def _lesson_menu(chosen: Lesson, lessons: list[Lesson]) -> str:
         elif answer == "e" and exercises:
             _print_exercises(exercises, progress)
         elif answer == "t":
-            _menu_action(lambda: run_quiz(chosen, lessons, progress, quizlib.DEFAULT_PASS_MARK))
+            _menu_action(lambda: run_quiz(chosen, lessons, progress, DEFAULT_PASS_MARK))
         else:
             err.print("  please answer s, " + ("l, " if chosen.lab else "") + ("e, " if exercises else "")
                       + "t, b or q")
