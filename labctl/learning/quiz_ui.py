@@ -428,9 +428,10 @@ def _render_lesson_body(lesson: Lesson, status: LessonStatus, console: Console, 
                                 f" — {status.studied}/{status.total} questions studied",
                                 f", {status.due} due now" if status.due else ""))
     console.print()
-    from rich.markdown import Markdown
+    from labctl.learning.lesson_markdown import LessonMarkdown
 
-    console.print(Markdown(lesson.body, code_theme=code_theme(), inline_code_theme=code_theme()))
+    console.print(LessonMarkdown(lesson.body, code_theme=code_theme(),
+                                 inline_code_theme=code_theme()))
     _render_demo(lesson, console, code=code)
     _render_try_it(lesson, console)
     if lesson.lab:

@@ -147,7 +147,7 @@ def slow_clients(document: dict) -> Group:
                          _ms_text(during.get("latency_max_ms")), errors])
     out.print(Fit(columns, rows, group_titles={
         "attack": "The trickling connections",
-        "normal": "The normal client meanwhile (GET /health, fresh connections)"}))
+        "normal": "The normal client meanwhile"}))
     out.print(legend(
         "timeouts: the server as shipped, or with its stack's defaults",
         "ended by: how many trickling connections got 408 (Request Timeout, then closed), "
