@@ -296,3 +296,29 @@ def test_lessons_and_exercises_tables():
     assert_fits(quiz_ui.lessons_table(found, statuses, exercise_states=states))
     assert_fits(quiz_ui.lessons_table(found, statuses, numbered=True, exercise_states=states))
     assert exercises.load_all()
+
+
+def test_a_graded_answers_file(tmp_path):
+    from labctl.learning import lessons, quiz, quiz_ui
+
+    lesson = next(x for x in lessons.load_all()[0] if x.number == "003")
+    answers = {item.id: "a" for item in lesson.items}     # numbers answered with a letter
+    graded = quiz.grade_file(lesson, answers, quiz.DEFAULT_PASS_MARK)
+    assert any(result.message for result in graded.results)
+    assert_fits(quiz_ui.graded_table(graded))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_commands_print_nothing_cut(width, monkeypatch, tmp_path):
+    """The commands as a learner types them, through the console every command prints on."""
+    monkeypatch.setattr(ui.console, "width", width)
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    answers = tmp_path / "answers.toml"
+    answers.write_text('blocking-rps = "a"\nnode-sync-call = "a"\n', encoding="utf-8")
+    for args in (["lessons"], ["exercises"], ["next"], ["results"], ["doctor"],
+                 ["servers", "--runtime", "local"], ["quiz", "003", "--answers", str(answers),
+                                                     "--no-record"]):
+        result = cli.invoke(app, args)
+        lines = result.stdout.splitlines()
+        assert lines, args
+        assert not [line for line in lines if "…" in line or len(line) > width], (args, width)

@@ -424,21 +424,7 @@ def _grade_answers_file(lesson: str | None, path: Path, mark: float, *, json_out
 
 
 def _print_file_grade(graded: quizlib.FileGrade) -> None:
-    from rich.table import Table
-
-    table = Table(show_edge=False, pad_edge=False, title=f"{graded.lesson.id}: answers graded",
-                  title_justify="left")
-    table.add_column("item", no_wrap=True)
-    table.add_column("result", no_wrap=True)
-    table.add_column("your answer")
-    table.add_column("expected")
-    styles = {"correct": "ok", "wrong": "fail", "missing": "warn", "invalid": "warn"}
-    for result in graded.results:
-        given = result.understood or ("–" if result.given is None else str(result.given))
-        if result.message:
-            given = f"{given} ({result.message})"
-        table.add_row(result.item.id, Text(result.status, style=styles[result.status]), given,
-                      "" if result.correct else result.item.answer_display())
+    table = quiz_ui.graded_table(graded)
     out = ui.out()
     out.print(table)
     verdict = Text("passed", style="ok") if graded.passed else Text("below the pass mark", style="fail")

@@ -375,6 +375,32 @@ def lessons_table(lessons: list[Lesson], statuses: dict[str, LessonStatus], *,
 
 EXERCISE_STYLE = {"passed": "ok", "started": "warn", "not started": "muted"}
 
+GRADE_STYLE = {"correct": "ok", "wrong": "fail", "missing": "warn", "invalid": "warn"}
+
+
+def graded_table(graded: quizlib.FileGrade):
+    """An answers file graded, at any width: why an answer could not be read is a numbered note
+    under the table (one per distinct reason), not a cell that wraps over five lines."""
+    from rich.console import Group
+
+    from labctl.results.layout import Column, Fit
+
+    notes: list[str] = []
+    rows = []
+    for result in graded.results:
+        given = Text(result.understood or ("–" if result.given is None else str(result.given)))
+        if result.message:
+            if result.message not in notes:
+                notes.append(result.message)
+            given.append(f" ({notes.index(result.message) + 1})", style="warn")
+        rows.append([result.item.id, Text(result.status, style=GRADE_STYLE[result.status]), given,
+                     "" if result.correct else result.item.answer_display()])
+    columns = [Column("item", key=True), Column("result"), Column("your answer"),
+               Column("expected")]
+    parts: list = [Fit(columns, rows, title=f"{graded.lesson.id}: answers graded")]
+    parts += [Text(f"({number}) {note}", style="muted") for number, note in enumerate(notes, 1)]
+    return Group(*parts)
+
 
 def exercises_cell(states: list[tuple[str, str]]) -> Text:
     """"1/2" (passed of all) for a lesson's exercises, or a dash when it has none."""
