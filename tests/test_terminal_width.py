@@ -69,9 +69,10 @@ def _walk(renderable: RenderableType, console: Console, width: int, found: list)
 def problems(renderable: RenderableType, width: int, *, ids: tuple[str, ...] = ()) -> list[str]:
     """What is wrong with ``renderable`` at ``width``: a cut (an ellipsis anywhere), an id not
     whole on one line, a header or a cell over two lines."""
-    console = Console(file=io.StringIO(), width=width, theme=ui.THEME)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, theme=ui.THEME)
     console.print(renderable)
-    printed = console.file.getvalue()
+    printed = buffer.getvalue()
     found = []
     if "…" in printed:
         found += [f"cut at {width}: {line.strip()!r}" for line in printed.splitlines()
@@ -175,7 +176,7 @@ def test_bottleneck_lab(fake_runtime):
     from labctl.labs import bottleneck
     from labctl.measure import loadgen
 
-    def fake_step(runtime, instance, path: str) -> dict:
+    def fake_step(runtime, instance, path: str):
         return loadgen.LoadResult(
             generator="wrk", version="4.1", where="host", where_detail="a fake", client_cpuset="0",
             target_url=instance.url + path, options=loadgen.LoadOptions(path=path), threads=1,

@@ -7,15 +7,15 @@ from __future__ import annotations
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import Markdown, TableElement
 
-from labctl.results.layout import Column, Fit
+from labctl.results.layout import Cell, Column, Fit
 
 
 class _FittingTable(TableElement):
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         headers = ([cell.content.plain for cell in self.header.row.cells]
                    if self.header is not None and self.header.row is not None else [])
-        rows = [[cell.content for cell in row.cells]
-                for row in (self.body.rows if self.body is not None else [])]
+        rows: list[list[Cell]] = [[cell.content for cell in row.cells]
+                                  for row in (self.body.rows if self.body is not None else [])]
         width = max([len(headers), *(len(row) for row in rows)], default=0)
         headers += [""] * (width - len(headers))
         rows = [row + [""] * (width - len(row)) for row in rows]

@@ -386,7 +386,7 @@ def graded_table(graded: quizlib.FileGrade):
     from labctl.results.layout import Column, Fit
 
     notes: list[str] = []
-    rows = []
+    rows: list[list[str | Text]] = []
     for result in graded.results:
         given = Text(result.understood or ("–" if result.given is None else str(result.given)))
         if result.message:
@@ -560,13 +560,16 @@ def prompts_plain(lesson: Lesson) -> str:
 
 # --- the lab ----------------------------------------------------------------------------------
 
-def run_lab(lesson: Lesson, console: Console | None = None) -> int:
-    """Run the lesson's lab commands as ``python -m labctl ...``, stopping at the first failure."""
+def run_lab(lesson: Lesson, console: Console | None = None, *, predict=None) -> int:
+    """Run the lesson's lab commands as ``python -m labctl ...``, stopping at the first failure;
+    ``predict``: the learner's prediction sheet, given to its ``labctl lab`` command."""
     console = console or ui.err()
     if not lesson.lab:
         console.print("This lesson has no lab; its try-it list is in labctl show.")
         return 0
     for argv in lesson.lab.commands:
+        if predict is not None and argv[0] == "lab":
+            argv = (*argv, "--predict", str(predict))
         console.print(Text.assemble(("$ ", ""), (f"labctl {' '.join(argv)}", "cmd")))
         try:
             status = subprocess.run([sys.executable, "-m", "labctl", *argv], env=os.environ.copy()).returncode
