@@ -108,6 +108,10 @@ def _ms_text(value: float | None) -> str:
     return "–" if value is None else f"{value:,.1f} ms"
 
 
+# The JSON's "open at the end", in the table's few characters (the legend says what it means).
+_SHORT_ENDINGS = {"open at the end": "open"}
+
+
 def slow_clients(document: dict) -> Group:
     out = _Lines()
     params = document["parameters"]
@@ -131,13 +135,15 @@ def slow_clients(document: dict) -> Group:
         for run_name, run in entry["runs"].items():
             predicted = run["predicted"]
             predicted_text = differs("–" if predicted is None else (
-                predicted["how"] + (f" at {predicted['after_s']:g} s"
+                _SHORT_ENDINGS.get(predicted["how"], predicted["how"])
+                + (f" at {predicted['after_s']:g} s"
                                     if predicted["after_s"] is not None else "")),
                 run["prediction_holds"] is False)
             during = run["normal_during"]
             errors = Text(f"{during.get('errors', 0)}/{during.get('requests', 0)}",
                           style="fail" if during.get("errors") else "")
-            ended_text = Text(counted(run["summary"]["ended_by"]))
+            ended_text = Text(counted({_SHORT_ENDINGS.get(how, how): n
+                                       for how, n in run["summary"]["ended_by"].items()}))
             if not run["server_still_running"]:
                 ended_text.append(" (server gone)", style="fail")
             rows.append([name, run_name, ended_text,
@@ -152,7 +158,7 @@ def slow_clients(document: dict) -> Group:
         "timeouts: the server as shipped, or with its stack's defaults",
         "ended by: how many trickling connections got 408 (Request Timeout, then closed), "
         "closed (no answer; a FIN, or a reset when a byte was in flight), or were still open "
-        "when the window ended; (server gone): the server was not running at the end",
+        "when the window ended (open); (server gone): the server was not running at the end",
         f"* the measurement differs from the lesson's prediction (time within "
         f"±{params['cut_tolerance_s']:g} s)",
         "normal client: p50 before and during the attack, the slowest answer during it, and "
