@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Group
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -519,21 +518,23 @@ DOCTOR_STYLE = {"ok": "ok", "warn": "warn", "missing": "fail"}
 
 
 def render_doctor(document: dict) -> Group:
-    """One line per item (its status and name), its detail and fix below it: details are
-    sentences and paths, which a table cell would wrap over many lines at 80 columns."""
+    """One row per item: its status, then its name and detail in one cell that wraps under
+    itself (not under the status), and the fix on a row of its own."""
     parts: list = []
     for section, items in document["sections"].items():
         parts.append(Text(section, style="label"))
         width = max((len(item["name"]) for item in items), default=0)
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True, width=9)
+        grid.add_column(overflow="fold")
         for item in items:
-            line = Text("  ")
-            line.append(f"{item['status']:<8}", style=DOCTOR_STYLE.get(item["status"], ""))
-            line.append(f"{item['name']:<{width}}  ")
-            line.append(item["detail"])
-            parts.append(line)
+            # Names padded to one width while they are short, so the details line up.
+            name = item["name"].ljust(width) if width <= 24 else item["name"]
+            grid.add_row(Text("  " + item["status"], style=DOCTOR_STYLE.get(item["status"], "")),
+                         Text.assemble((name, "label"), "  ", item["detail"]))
             if item["fix"]:
-                parts.append(Padding(Text("→ " + item["fix"], style="cmd"), (0, 0, 0, 10)))
-        parts.append(Text(""))
+                grid.add_row("", Text("→ " + item["fix"], style="cmd"))
+        parts += [grid, Text("")]
     can = document["can_run"]
     parts.append(Text.assemble(
         ("Can run: ", "label"),
