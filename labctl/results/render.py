@@ -517,21 +517,31 @@ def render_verify(document: dict) -> Group:
 DOCTOR_STYLE = {"ok": "ok", "warn": "warn", "missing": "fail"}
 
 
+# A detail longer than this is a paragraph (a runtime's protections): printed under its name.
+DOCTOR_PARAGRAPH = 110
+
+
 def render_doctor(document: dict) -> Group:
     """One row per item: its status, then its name and detail in one cell that wraps under
-    itself (not under the status), and the fix on a row of its own."""
+    itself (not under the status), the fix on a row of its own; a paragraph-long detail goes
+    under the name, indented as the details are."""
+    from rich.padding import Padding
+
     parts: list = []
     for section, items in document["sections"].items():
         parts.append(Text(section, style="label"))
         width = max((len(item["name"]) for item in items), default=0)
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(no_wrap=True, width=9)
-        grid.add_column(overflow="fold")
+        grid = _doctor_grid()
         for item in items:
             # Names padded to one width while they are short, so the details line up.
             name = item["name"].ljust(width) if width <= 24 else item["name"]
-            grid.add_row(Text("  " + item["status"], style=DOCTOR_STYLE.get(item["status"], "")),
-                         Text.assemble((name, "label"), "  ", item["detail"]))
+            status = Text("  " + item["status"], style=DOCTOR_STYLE.get(item["status"], ""))
+            if len(item["detail"]) > DOCTOR_PARAGRAPH:
+                grid.add_row(status, Text(item["name"], style="label"))
+                parts += [grid, Padding(Text(item["detail"]), (0, 0, 0, 10))]
+                grid = _doctor_grid()
+            else:
+                grid.add_row(status, Text.assemble((name, "label"), "  ", item["detail"]))
             if item["fix"]:
                 grid.add_row("", Text("→ " + item["fix"], style="cmd"))
         parts += [grid, Text("")]
@@ -542,6 +552,13 @@ def render_doctor(document: dict) -> Group:
         f"local: {', '.join(can['local']) or 'nothing'}. "
         f"--runtime auto would use {document['auto_would_use']}."))
     return Group(*parts)
+
+
+def _doctor_grid() -> Table:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, width=9)
+    grid.add_column(overflow="fold")
+    return grid
 
 
 # -- labctl results -------------------------------------------------------------------------
