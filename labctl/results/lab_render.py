@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.console import Group
 from rich.text import Text
 
-from labctl.results.layout import Column, Fit, counted, differs, legend
+from labctl.results.layout import Column, Fit, Numbered, counted, differs, legend, saved
 
 
 class _Lines(list):
@@ -22,8 +22,7 @@ class _Lines(list):
 
 def _saved(out: _Lines, document: dict) -> None:
     if document.get("id"):
-        out.print(Text(f"saved as {document['id']}  (labctl results show {document['id']})",
-                       style="muted"))
+        out.print(*saved(document["id"]))
 
 
 def _your_predictions(out: _Lines, document: dict) -> None:
@@ -82,12 +81,9 @@ def edge_cases(document: dict) -> Group:
                      "each row's request is named below"))
     out.print()
     out.print(Text("The requests, and why each row matters", style="label"))
-    for case in document["cases"]:
-        line = Text(f"{case['number']:>2}. ")
-        line.append(case["title"], style="label")
-        line.append(f" — {case['why']} ({case['level']}: {case['requirement']}, "
-                    f"{case['reference']})")
-        out.print(line)
+    out.print(Numbered((f"{case['number']}.", Text.assemble(
+        (case["title"], "label"), f" — {case['why']} ({case['level']}: {case['requirement']}, "
+                                  f"{case['reference']})")) for case in document["cases"]))
     summary = document["summary"]
     out.print()
     out.print(Text.assemble(("MUSTs broken: ", "label"), str(len(summary["musts_broken"]))))

@@ -20,8 +20,8 @@ wider than the terminal the shape changes instead. A lab renderer therefore
 - keeps each cell short: a figure with its unit, a few words ("408 ×20", "closed ×3");
 - marks a measured cell that differs from the lesson's prediction with ``differs(text)`` (" *"),
   and keeps the prediction in a column (or row) of its own next to the measurement;
-- puts the rows' prose (why each row matters, what a step means) in numbered lines below, not
-  in a cell.
+- puts the rows' prose (why each row matters, what a step means) below the table, in
+  ``Numbered`` paragraphs keyed by the row's label, not in a cell.
 
 ``tests/test_terminal_width.py`` renders every renderer at 80, 100 and 140 columns and fails on
 a cut header, a cut id or a cell over two lines.
@@ -133,6 +133,29 @@ def _natural_width(console: Console, renderable: RenderableType) -> int:
 
 def _text(cell: Cell) -> Text:
     return cell if isinstance(cell, Text) else Text(cell)
+
+
+class Numbered:
+    """Numbered paragraphs, each wrapped under itself rather than under its number: the prose
+    that explains a table's rows ("7. whitespace before the colon — why it matters ...").
+    Prose, not a table cell: it may take as many lines as it needs."""
+
+    def __init__(self, items: Iterable[tuple[str, Cell]]) -> None:
+        self.items = [(label, _text(text)) for label, text in items]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(justify="right", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for label, text in self.items:
+            grid.add_row(label, text)
+        yield grid
+
+
+def saved(document_id: str) -> list[Text]:
+    """Where a result was saved, and the command that shows it again, whole on its own line."""
+    return [Text(f"saved as {document_id}; see it again with", style="muted"),
+            Text.assemble("  ", (f"labctl results show {document_id}", "cmd"))]
 
 
 def differs(text: Cell, differs_from_prediction: bool | None) -> Text:

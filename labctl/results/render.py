@@ -12,7 +12,7 @@ from rich.text import Text
 
 from labctl.measure.modes import FRESH, KEEPALIVE, MODE_SHORT
 from labctl.results import lab_render
-from labctl.results.layout import Column, Fit, legend
+from labctl.results.layout import Column, Fit, Numbered, legend, saved
 from labctl.runtime.cpus import cores
 
 STATUS_STYLE = {"pass": "ok", "warn": "warn", "fail": "fail"}
@@ -273,8 +273,7 @@ def render_compare(document: dict) -> Group:
             parts.append(Text(f"{servers[name]['language']} {servers[name]['framework']} checks:"))
             parts.extend(problems)
     if document.get("id"):
-        parts.append(Text(f"saved as {document['id']}  (labctl results show {document['id']})",
-                          style="muted"))
+        parts.extend(saved(document["id"]))
     return Group(*parts)
 
 
@@ -437,13 +436,10 @@ def render_lab_bottleneck(document: dict) -> Group:
         parts.append(Text.assemble((f"{entry['language']} {entry['framework']}", "label"),
                                    f" — {entry['concurrency']}"))
         parts.append(Fit(columns, rows))
-        for step in entry["steps"]:
-            line = Text("• ")
-            line.append(step["step"], style="label")
-            line.append(f" ({step['title']}): {step['sentence']}")
-            parts.append(line)
-            for reason in step["measured"]["reasons"]:
-                parts.append(Text(f"  flagged: {reason}", style="fail"))
+        parts.append(Numbered((step["step"], Text.assemble(
+            (step["title"], "label"), f": {step['sentence']}",
+            *((f"\nflagged: {reason}", "fail") for reason in step["measured"]["reasons"])))
+            for step in entry["steps"]))
     parts.append(Text(""))
     parts.append(legend("predicted/measured req/s: requests per second; gap: measured against "
                         "predicted, green within the tolerance",
@@ -452,7 +448,7 @@ def render_lab_bottleneck(document: dict) -> Group:
                         "server's own timing: the Server-Timing header of one request sent "
                         "alone"))
     if document.get("id"):
-        parts.append(Text(f"saved as {document['id']}", style="muted"))
+        parts.extend(saved(document["id"]))
     return Group(*parts)
 
 
