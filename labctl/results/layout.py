@@ -5,9 +5,11 @@ A renderer describes its table once, as ``Column``s and rows, and hands it to ``
 picks the first shape that fits the width it is printed at (a real terminal, ``LABCTL_WIDTH``, or
 ``Console(width=N)`` in the tests):
 
-1. every column side by side, no cell wrapped;
-2. the same without the ``optional`` columns (a column is optional only when what it says is
-   printed elsewhere too, e.g. the edge-cases lab's request names in its numbered list);
+1. every column side by side, no cell wrapped (but a ``wrap`` column's, a list of names, which
+   may take two lines);
+2. the same without the ``optional`` columns, dropped one at a time from the last declared (a
+   column is optional only when what it says is printed elsewhere too, e.g. the edge-cases
+   lab's request names in its numbered list, or matters less, e.g. when a result was made);
 3. one table per ``group`` of columns, each repeating the ``key`` columns that name the row
    (the slow-clients lab: the trickling connections, then the normal client);
 4. stacked: one block per row, its key as a heading and one "header  value" line per column.
@@ -51,6 +53,7 @@ class Column:
     key: bool = False        # names the row: repeated in every part, the heading of a block
     group: str = ""          # columns of one group stay side by side when the table splits
     optional: bool = False   # dropped first; only for what the renderer prints elsewhere too
+    wrap: bool = False       # a list of names that may take two lines (one such column a table)
 
 
 class Fit:
@@ -73,7 +76,7 @@ class Fit:
                       title_style="label")
         for index in indexes:
             column = self.columns[index]
-            table.add_column(column.header, justify=column.justify, no_wrap=True)
+            table.add_column(column.header, justify=column.justify, no_wrap=not column.wrap)
         for row in self.rows:
             table.add_row(*(_text(row[index]) for index in indexes))
         return table
@@ -96,14 +99,40 @@ class Fit:
             blocks += [heading, Padding(grid, (0, 0, 0, 2))]
         return blocks
 
+    def _fits(self, console: Console, table: Table, shown: list[int], width: int) -> bool:
+        """Side by side at ``width``: every cell on one line, but for a ``wrap`` column's, which
+        may take two in the room the others leave it (Rich gives a table's one wrapping column
+        exactly that room)."""
+        natural = _natural_width(console, table)
+        if natural <= width:
+            return True
+        wrapping = [i for i in shown if self.columns[i].wrap]
+        if len(wrapping) != 1:
+            return False
+        index = wrapping[0]
+        header = max(len(line) for line in self.columns[index].header.split("\n"))
+        column_natural = max([header] + [_text(row[index]).cell_len for row in self.rows])
+        room = width - (natural - column_natural)
+        if room < header:
+            return False
+        options = console.options.update_width(room)
+        return all(len(console.render_lines(_text(row[index]), options, pad=False)) <= 2
+                   for row in self.rows)
+
     def shapes(self, console: Console, width: int) -> list[RenderableType]:
         """What is printed at ``width``: the first shape that fits (the tests walk this too)."""
         every = list(range(len(self.columns)))
-        required = [i for i in every if not self.columns[i].optional]
-        for indexes in (every, required):
-            table = self._table(indexes, self.title)
-            if _natural_width(console, table) <= width:
+        # Optional columns go one at a time, the last declared first.
+        shown = list(every)
+        while True:
+            table = self._table(shown, self.title)
+            if self._fits(console, table, shown, width):
                 return [table]
+            optional = [i for i in shown if self.columns[i].optional]
+            if not optional:
+                break
+            shown.remove(optional[-1])
+        required = shown
         keys = [i for i in required if self.columns[i].key]
         groups: dict[str, list[int]] = {}
         for index in required:

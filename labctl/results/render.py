@@ -562,9 +562,9 @@ def _doctor_grid() -> Table:
 
 def render_results(document: dict) -> Fit:
     """Whole ids (what `results show`, `diff` and `report` take); the id already says when, so
-    ``created`` shows only the minute, and only where there is room."""
-    columns = [Column("id", key=True), Column("kind"), Column("runtime"), Column("servers"),
-               Column("created (UTC)", optional=True)]
+    ``created`` shows only the minute, and it and the runtime only where there is room."""
+    columns = [Column("id", key=True), Column("kind"), Column("runtime", optional=True),
+               Column("servers", wrap=True), Column("created (UTC)", optional=True)]
     return Fit(columns, [[entry["id"], entry["kind"], entry.get("runtime", "?"),
                           ", ".join(entry.get("servers", [])),
                           _minute(entry.get("created", "?"))] for entry in document["results"]])
