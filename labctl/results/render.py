@@ -225,14 +225,14 @@ def render_compare(document: dict) -> Group:
           f"blocks of {params.get('block', 1)}, {params['warmup_discarded']} warm-up requests "
           "discarded."))
     parts.extend(between_engines_lines(document))
-    table = Table(show_edge=False, pad_edge=False, show_lines=False)
-    table.add_column("", no_wrap=True)
-    for name in names:
-        table.add_column(f"{servers[name]['language']}\n{servers[name]['framework']}",
-                         justify="right")
+    # Servers as columns, in pairs: where four do not fit (80 columns), one table per pair.
+    columns = [Column("", key=True), *(
+        Column(f"{servers[name]['language']}\n{servers[name]['framework']}", "right",
+               group=str(index // 2)) for index, name in enumerate(names))]
+    rows: list[list] = []
 
     def row(label: str, cells) -> None:
-        table.add_row(label, *cells)
+        rows.append([label, *cells])
 
     row("checks", [status_text(servers[n]["verification"]["status"]) for n in names])
     for path in params["paths"][::-1]:    # /health first: the headline
@@ -255,7 +255,7 @@ def render_compare(document: dict) -> Group:
         row("load: p99", [fmt_us(((servers[n].get("load") or {}).get("latency_us") or {}).get("p99"))
                           for n in names])
     parts.append(Text(""))
-    parts.append(table)
+    parts.append(Fit(columns, rows))
     notes = sorted({servers[n]["cold_start_ms"].get("note") for n in names} - {None})
     for note in notes:
         parts.append(Text(f"cold start {note}", style="dim"))
