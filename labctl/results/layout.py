@@ -169,12 +169,14 @@ class Numbered:
     that explains a table's rows ("7. whitespace before the colon — why it matters ...").
     Prose, not a table cell: it may take as many lines as it needs."""
 
-    def __init__(self, items: Iterable[tuple[str, Cell]]) -> None:
+    def __init__(self, items: Iterable[tuple[str, Cell]], *,
+                 justify: JustifyMethod = "right") -> None:
         self.items = [(label, _text(text)) for label, text in items]
+        self.justify = justify    # right for numbers ("7."), left for words
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         grid = Table.grid(padding=(0, 1))
-        grid.add_column(justify="right", no_wrap=True)
+        grid.add_column(justify=self.justify, no_wrap=True)
         grid.add_column(overflow="fold")
         for label, text in self.items:
             grid.add_row(label, text)

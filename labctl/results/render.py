@@ -436,10 +436,10 @@ def render_lab_bottleneck(document: dict) -> Group:
         parts.append(Text.assemble((f"{entry['language']} {entry['framework']}", "label"),
                                    f" — {entry['concurrency']}"))
         parts.append(Fit(columns, rows))
-        parts.append(Numbered((step["step"], Text.assemble(
+        parts.append(Numbered(((step["step"], Text.assemble(
             (step["title"], "label"), f": {step['sentence']}",
             *((f"\nflagged: {reason}", "fail") for reason in step["measured"]["reasons"])))
-            for step in entry["steps"]))
+            for step in entry["steps"]), justify="left"))
     parts.append(Text(""))
     parts.append(legend("predicted/measured req/s: requests per second; gap: measured against "
                         "predicted, green within the tolerance",
