@@ -181,8 +181,8 @@ def shutdown(document: dict) -> Group:
         f"without it ({params['off_env']}=off)."))
     columns = [Column("server", key=True), Column("run", key=True),
                Column("stop took", "right", group="stop"), Column("predicted", group="stop"),
-               Column("in flight", group="clients"), Column("idle conns", group="clients"),
-               Column("steady after\nSIGTERM", group="clients")]
+               Column("in flight", group="requests"), Column("idle conns", group="idle"),
+               Column("steady after\nSIGTERM", group="requests")]
     rows = []
     for name, entry in document["servers"].items():
         for run_name, run in entry["runs"].items():
@@ -202,7 +202,8 @@ def shutdown(document: dict) -> Group:
                          predicted_text, in_flight, idle_text,
                          _counts(run["steady"]["after_sigterm"])])
     out.print(Fit(columns, rows, group_titles={
-        "stop": "How long the stop took", "clients": "What each client got"}))
+        "stop": "How long the stop took", "requests": "What the requests got",
+        "idle": "The idle kept-alive connections"}))
     out.print(legend(
         "predicted: what the in-flight requests get, and how long the stop takes",
         "in flight: the status each long request got (reset / empty reply: cut)",
