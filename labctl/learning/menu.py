@@ -50,7 +50,7 @@ class MenuActions:
 
 def exercise_states(lessons: list[Lesson], progress: Progress) -> dict[str, list[tuple[str, str]]]:
     """For each lesson, its lab's exercises and your state in each (not started, started,
-    passed). Read from the progress file alone: listing lessons never loads the exercises."""
+    passed, skipped). Read from the progress file alone: listing lessons never loads the exercises."""
     return {lesson.id: [(name, progress.exercise_state(name)) for name in lesson.lab.exercises]
             for lesson in lessons if lesson.lab and lesson.lab.exercises}
 
@@ -81,14 +81,14 @@ def advice(lessons: list[Lesson], statuses: dict[str, LessonStatus],
         if status.state == "done":
             # A lesson's quiz is done: its exercises come before the next lesson.
             for name, state in exercises.get(lesson.id, []):
-                if state == "passed":
+                if state in ("passed", "skipped"):
                     continue
                 command = (f"labctl exercise check {name}" if state == "started"
                            else f"labctl exercise start {name}")
                 return {**base, "action": "exercise", "lesson": lesson.id, "exercise": name,
                         "command": command, "commands": [command],
                         "why": f"Lesson {lesson.number} is done; now change a server: exercise "
-                               f"{name} is {state}."}
+                               f"{name} is {state} (labctl next --skip passes over it)."}
         if status.state == "new":
             return {**base, "action": "start", "lesson": lesson.id,
                     "command": f"labctl show {lesson.number}",
@@ -181,7 +181,7 @@ def start_exercise(name: str, progress: Progress) -> None:
     two lines to type next, either way."""
     err = ui.err()
     workspace = progress.exercise_record(name).get("workspace")
-    if progress.exercise_state(name) == "not started" or not workspace \
+    if progress.exercise_state(name) in ("not started", "skipped") or not workspace \
             or not Path(workspace).is_dir():
         err.print(Text.assemble(("$ ", ""), (f"labctl exercise start {name}", "cmd")))
         if _labctl(["exercise", "start", name]).returncode != 0:
@@ -327,7 +327,7 @@ def _print_exercises(exercises: list[tuple[str, str]], progress: Progress) -> No
         prefix = f"  {number}  " if len(exercises) > 1 else "  "
         err.print(Text.assemble(f"{prefix}{name:<{width}}  ", (state, quiz_ui.EXERCISE_STYLE[state])))
         workspace = progress.exercise_record(name).get("workspace")
-        if state != "not started":
+        if state not in ("not started", "skipped"):
             command = (f"cd {workspace} && labctl exercise check" if workspace
                        else f"labctl exercise check {name}")
             # A path to copy: the terminal may wrap it, Rich must not break it.
