@@ -7,7 +7,7 @@ from __future__ import annotations
 import labrun
 import pytest
 
-from labctl import documents
+from labctl.results import documents
 
 
 def check_document(document: dict, names: list[str]) -> None:

@@ -22,7 +22,7 @@ import math
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -161,7 +161,7 @@ def prediction_misses(prediction: dict, step: dict, capacity_rps: float,
 
 # --- one step's figures ---------------------------------------------------------------------------
 
-def step_figures(load: dict, capacity_rps: float) -> dict[str, Any]:
+def step_figures(load: Mapping[str, Any], capacity_rps: float) -> dict[str, Any]:
     """Goodput and the rest from one open-loop run (``LoadResult.as_dict()`` of oha).
 
     oha enforces the timeout itself (a request not answered within it is a timeout error), so
@@ -175,8 +175,8 @@ def step_figures(load: dict, capacity_rps: float) -> dict[str, Any]:
     errors = dict(load.get("errors") or {})
     timeouts = errors.pop("timeout", 0)
     scheduled, sent = loop.get("scheduled"), loop.get("sent")
-    generator_limited = bool(scheduled) and sent is not None and \
-        sent < scheduled * (1 - GENERATOR_SHORTFALL)
+    generator_limited = bool(scheduled and sent is not None
+                             and sent < scheduled * (1 - GENERATOR_SHORTFALL))
     latency_2xx = loop.get("latency_2xx_us") or {}
     return {
         "offered_rps": loop.get("target_rate"),
@@ -302,7 +302,7 @@ class KernelQueues:
 
 # --- the lab ----------------------------------------------------------------------------------------
 
-RunStep = Callable[[Instance, loadgen.LoadOptions, float], dict]
+RunStep = Callable[[Instance, loadgen.LoadOptions, float], Mapping[str, Any]]
 
 
 def wait_drained(instance: Instance, timeout_s: float = 5.0) -> float:
@@ -389,7 +389,8 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
     wrk = loadgen.prepare_generator(runtime, loadgen.LoadOptions(), on_build_line)
     oha = loadgen.prepare_generator(runtime, loadgen.LoadOptions(rate=1.0), on_build_line)
 
-    def run_step(instance: Instance, options: loadgen.LoadOptions, warmup_s: float) -> dict:
+    def run_step(instance: Instance, options: loadgen.LoadOptions,
+                 warmup_s: float) -> Mapping[str, Any]:
         generator = oha if options.rate is not None else wrk
         return loadgen.run_load(runtime, instance, options, client_cpuset(instance.limits),
                                 generator=generator, warmup_s=warmup_s).as_dict()

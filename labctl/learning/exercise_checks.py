@@ -51,7 +51,7 @@ class Outcome:
 
 
 def prepare(runtime: Runtime, server: Server, check: CheckSpec,
-            progress: ProgressCallback | None = None) -> loadgen.Generator | None:
+            progress: ProgressCallback | None = None) -> Any:
     """Build the server, and the load generator when the check needs one; raises the build's
     error (with the compiler's output) when the learner's code does not build."""
     runtime.prepare(server, progress)
