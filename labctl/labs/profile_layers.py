@@ -67,7 +67,10 @@ PYTHON_RULES = _rules(
 NODE_RULES = _rules(
     ("runtime", r"^\((garbage collector|program)\)$|\(node:internal/(timers|process/task_queues|"
                 r"async_hooks|process/)"),
-    ("framework", r"node_modules/|\(node:(_http|http|net|internal/(http|streams|stream_base|"
+    ("framework", r"node_modules/(express|router|body-parser|finalhandler|send|serve-static|"
+                  r"on-finished|raw-body|content-type|qs|cookie|etag|fresh|statuses|"
+                  r"type-is|accepts|parseurl|encodeurl|depd)/|\(node:(_http|http|net|"
+                  r"internal/(http|streams|stream_base|"
                   r"net|url|errors)|events|stream)"),
     # handler: added per run (node_rules).
 )
