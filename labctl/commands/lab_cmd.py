@@ -1,5 +1,5 @@
 """`labctl lab`: the lessons' labs as commands. `labctl lab bottleneck` is lesson 003's,
-`edge-cases` 005's."""
+`edge-cases` 005's, `profile` 010's."""
 
 from __future__ import annotations
 
@@ -236,3 +236,51 @@ def shutdown_command(
                                     on_build_line=on_line)
     _score_predictions(document, predict, shutdown.judge_learner, lambda e: e["runs"])
     _show_and_save(document, lab_render.shutdown, json_out)
+
+
+@lab_app.command("profile")
+def profile_command(
+    names: ServersArgument = None,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Shorter loads (2 s each) and a 4 s profile: fewer samples.")] = False,
+    predict: PredictOption = None,
+    sheet: SheetOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
+) -> None:
+    """Lesson 010: where each server's CPU time goes on GET /report, in its own stack's profiler
+    (pprof, py-spy, V8, pprof-rs) sampling at 100 Hz under a closed-loop load: the top functions,
+    the share of the handler, framework, runtime and kernel, and the profiler's overhead."""
+    from labctl import servers
+    from labctl.labs import predictions
+    from labctl.labs import profile as profile_lab
+    from labctl.labs import render as lab_render
+    from labctl.measure import loadgen
+    from labctl.runtime.cpus import client_cpuset
+
+    chosen = servers.select(names)
+    if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
+            "labctl lab profile", [s.name for s in chosen], profile_lab.SHEET_ROWS,
+            'An answer is a layer for the "dominant" row (handler, framework, runtime, kernel) '
+            'and a percentage for the others ("60%"); right within 15 points.')):
+        return
+    settings = profile_lab.QUICK if quick else profile_lab.Settings()
+    runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)
+    base_options = loadgen.LoadOptions(path=settings.path,
+                                       connections=settings.connections,
+                                       duration_s=settings.load_s)
+    with build_status("preparing the profile lab") as (on_line, on_phase):
+        generator = loadgen.prepare_generator(runtime, base_options, on_line)
+
+        def run_load(rt, instance, seconds: float):
+            return loadgen.run_load(rt, instance, replace(base_options, duration_s=seconds),
+                                    client_cpuset(instance.limits), generator=generator)
+
+        document = profile_lab.run_lab(runtime, chosen, limits=limits, settings=settings,
+                                       run_load=run_load, on_phase=on_phase,
+                                       on_build_line=on_line)
+    _score_predictions(document, predict, profile_lab.judge_learner, profile_lab.cells_of)
+    _show_and_save(document, lab_render.profile, json_out)

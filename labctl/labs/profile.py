@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from labctl import hostinfo
+from labctl.results import hostinfo
 from labctl.errors import LabctlError
 from labctl.labs import profile_formats, profile_layers
 from labctl.runner import server_facts
@@ -46,28 +46,28 @@ class Profiler:
     route: str        # GET route?seconds=N answers the profile
     format: str       # a key of profile_formats.PARSERS
     how: str          # how it samples, and what rights it needs
-    by_hand: str      # the same profile taken by hand ({url}: the server's address)
+    by_hand: str      # the same profile by hand, from a server run with PROFILE=on PORT=8080
 
 
 PROFILERS: dict[str, Profiler] = {
     "go": Profiler(
         "runtime/pprof, served by net/http/pprof", "/debug/pprof/profile", "pprof",
         "in-process: SIGPROF every 10 ms of CPU time; no privileges",
-        "go tool pprof -top '{url}/debug/pprof/profile?seconds=8'"),
+        "go tool pprof -top 'http://127.0.0.1:8080/debug/pprof/profile?seconds=8'"),
     "python": Profiler(
         "py-spy 0.4.1", "/debug/py-spy", "py-spy-raw",
         "a child process of the server reads its memory (ptrace rights through the same user "
         "id; no capability added)",
-        "py-spy record --rate 100 --format raw -o python.folded --pid PID --duration 8"),
+        "py-spy record --rate 100 --format raw -o python.folded --duration 8 --pid PID"),
     "node": Profiler(
         "V8 CPU profiler, through node:inspector", "/debug/cpuprofile", "v8-cpuprofile",
         "in-process: V8's sampler thread interrupts the main thread every 10 ms; no privileges",
-        "curl -o node.cpuprofile '{url}/debug/cpuprofile?seconds=8'  (or node --cpu-prof "
-        "--cpu-prof-interval 10000 server.js)"),
+        "node --cpu-prof --cpu-prof-interval 10000 server.js  (written when it exits), or "
+        "curl -o node.cpuprofile 'http://127.0.0.1:8080/debug/cpuprofile?seconds=8'"),
     "rust": Profiler(
         "pprof crate 0.15 (pprof-rs)", "/debug/pprof/profile", "pprof-rs",
         "in-process: SIGPROF every 10 ms of CPU time (setitimer); no privileges",
-        "curl -o rust.folded '{url}/debug/pprof/profile?seconds=8'"),
+        "curl -o rust.folded 'http://127.0.0.1:8080/debug/pprof/profile?seconds=8'"),
 }
 
 # The lesson's prediction: the layer with the most samples on GET /report, per server.
@@ -78,6 +78,7 @@ SHARE_TOLERANCE = 0.15   # a learner's layer share "agrees" within 15 percentage
 @dataclass(frozen=True)
 class Settings:
     load_s: float = 6.0          # each of the three loads
+    path: str = CPU_PATH
     connections: int = 10
     warmup_s: float = 1.0
     lead_s: float = 1.0          # sampling starts this long before the profiled load
@@ -237,7 +238,7 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
             "profiler": {"name": profiler.name, "format": profiler.format,
                          "route": profiler.route, "rate_hz": RATE_HZ, "how": profiler.how,
                          "seconds": settings.profile_s,
-                         "by_hand": profiler.by_hand.format(url=instance.public_url)},
+                         "by_hand": profiler.by_hand},
             "loads": loads, "overhead": overhead(loads),
             "profile": summary, "folded": folded,
             "predicted_dominant": predicted,
@@ -249,7 +250,7 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "runtime": runtime.describe(),
         "host": hostinfo.host_facts(),
-        "parameters": {"path": CPU_PATH, "connections": settings.connections,
+        "parameters": {"path": settings.path, "connections": settings.connections,
                        "load_s": settings.load_s, "warmup_s": settings.warmup_s,
                        "profile_s": settings.profile_s, "rate_hz": RATE_HZ,
                        "profile_env": PROFILE_ENV, "loop": "closed", "keepalive": True,

@@ -89,7 +89,10 @@ RUST_RULES = _rules(
 def python_rules(own_files: list[str]) -> Rules:
     """The Python rules with the server's own files (``report.py``…) as the handler."""
     names = "|".join(re.escape(name) for name in own_files) or r"(?!x)x"
-    return Rules(PYTHON_RULES.patterns + (("handler", re.compile(rf"\(({names})\)$")),))
+    # <module> is the file's own top level: start-up code under which every thread runs, not
+    # a request's work.
+    return Rules(PYTHON_RULES.patterns + (
+        ("handler", re.compile(rf"^(?!<module> ).*\(({names})\)$")),))
 
 
 def node_rules(own_files: list[str]) -> Rules:
@@ -121,7 +124,9 @@ def layer_shares(folded: Folded, rules: Rules) -> dict[str, float]:
 
 def top_functions(folded: Folded, rules: Rules, limit: int = 10) -> dict[str, list[dict]]:
     """The functions with the most samples where they were running (self) and where they were
-    on the stack at all (total: a recursive function counts once per sample)."""
+    on the stack at all (total: a recursive function counts once per sample); and the handler's
+    own functions by total, where a hot spot is found (the framework's wrappers, on every
+    request's stack, outrank them all in ``total``)."""
     own: dict[str, int] = {}
     on_stack: dict[str, int] = {}
     whole = 0
@@ -138,7 +143,9 @@ def top_functions(folded: Folded, rules: Rules, limit: int = 10) -> dict[str, li
                  "share": round(count / whole, 4) if whole else 0.0,
                  "layer": rules.layer_of_frame(name) or "other"} for name, count in ranked]
 
-    return {"self": rows(own), "total": rows(on_stack)}
+    handler_total = {name: count for name, count in on_stack.items()
+                     if rules.layer_of_frame(name) == "handler"}
+    return {"self": rows(own), "total": rows(on_stack), "handler_total": rows(handler_total)}
 
 
 def frames_layer(folded: Folded, rules: Rules) -> dict[str, str]:
