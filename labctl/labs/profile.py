@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from labctl.results import hostinfo
 from labctl.errors import LabctlError
 from labctl.labs import profile_formats, profile_layers
+from labctl.results import hostinfo
 from labctl.runner import server_facts
 from labctl.runtime.base import Instance, Limits, Runtime
 from labctl.runtime.lifecycle import running

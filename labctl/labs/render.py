@@ -289,7 +289,8 @@ def profile(document: dict) -> Group:
                    "framework), runtime (GC and allocator, scheduler, event loop), kernel (a "
                    "system call, where the profiler can see it); · code no rule knows, counted "
                    "with its caller. self: samples where the function was running; total: where "
-                   "it was anywhere on the stack (`labctl results show ID --json` lists every layer's). * differs from the lesson's prediction. "
+                   "it was anywhere on the stack (the --json document lists every layer's). "
+                   "* differs from the lesson's prediction. "
                    "`labctl report` draws the flame graphs.", style="muted"))
     _your_predictions(out, document)
     _saved(out, document)
