@@ -17,6 +17,7 @@ profile_render's, the flame graphs the report's.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -229,7 +230,7 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
               f"with {profiler.name}, without again")
         with running(runtime, server, limits, env={PROFILE_ENV: "on"}) as instance:
             loads, data = measure_server(instance, profiler, settings,
-                                         lambda seconds, i=instance: run_load(runtime, i, seconds))
+                                         functools.partial(run_load, runtime, instance))
         folded = profile_formats.to_folded(profiler.format, data)
         summary = summarise(folded, rules_for(server))
         predicted = PREDICTED_DOMINANT.get(server.name)
