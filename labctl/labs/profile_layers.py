@@ -45,7 +45,7 @@ def _rules(*pairs: tuple[str, str]) -> Rules:
 
 
 GO_RULES = _rules(
-    ("kernel", r"^(syscall\.(Raw)?Syscall|internal/runtime/syscall\.|runtime/internal/syscall\."
+    ("kernel", r"^(syscall\.(Raw)?Syscall|internal/runtime/syscall[/.]|runtime/internal/syscall[/.]"
                r"|runtime\.(futex|epollwait|usleep|osyield|write1|read|nanotime1|walltime)$)"),
     ("runtime", r"^runtime\.(gc|GC|mallocgc|malloc|(\(\*m(heap|cache|central|span)\))|sweep|"
                 r"bgsweep|bgscavenge|\(\*scavenger|markroot|scanobject|scanblock|scanstack|"
