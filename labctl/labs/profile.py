@@ -84,7 +84,6 @@ class Settings:
     warmup_s: float = 1.0
     lead_s: float = 1.0          # sampling starts this long before the profiled load
     # The profile covers the whole profiled load: its lead, the load, and a second to spare.
-    # Go's pprof refuses a profile as long as the server's WriteTimeout (10 s).
 
     @property
     def profile_s(self) -> int:
