@@ -40,6 +40,7 @@ func main() {
 	})
 	addBottleneckRoutes(mux) // lesson 003: /users/{id} and /aggregate
 	addEdgeCaseRoutes(mux)   // lesson 005: POST /echo
+	addReportRoutes(mux)     // lesson 008: GET /report, CPU-bound
 	addProfilingRoutes(mux)  // lesson 010: PROFILE=on, GET /debug/pprof/profile
 
 	// Start: the zero-value server has no timeouts at all, so set them;

@@ -5,6 +5,7 @@
 const express = require('express');
 const bottleneck = require('./bottleneck');
 const edgecases = require('./edgecases');
+const report = require('./report');
 const profiling = require('./profiling');
 
 // Configuration: read from the environment so the same code runs
@@ -28,6 +29,7 @@ app.get('/health', (req, res) => {
 
 app.use(bottleneck.routes()); // lesson 003: /users/:id and /aggregate
 app.use(edgecases.routes()); // lesson 005: POST /echo
+app.use(report.routes()); // lesson 008: GET /report, CPU-bound
 app.use(profiling.routes()); // lesson 010: PROFILE=on, GET /debug/cpuprofile
 
 // Start: keep the http.Server that listen() returns; we need it to stop.
