@@ -24,6 +24,7 @@ from labctl.learning.exercises import (
     ResponseCheck,
     ShutdownDrainCheck,
     SlowClientsCheck,
+    SpeedupCheck,
     ThroughputCheck,
 )
 from labctl.measure import loadgen
@@ -54,17 +55,22 @@ def prepare(runtime: Runtime, server: Server, check: CheckSpec,
     """Build the server, and the load generator when the check needs one; raises the build's
     error (with the compiler's output) when the learner's code does not build."""
     runtime.prepare(server, progress)
-    if isinstance(check, ThroughputCheck):
+    if isinstance(check, (ThroughputCheck, SpeedupCheck)):
         return loadgen.prepare_generator(runtime, _load_options(check), progress)
     return None
 
 
 def run(runtime: Runtime, server: Server, check: CheckSpec, limits: Limits,
-        generator: loadgen.Generator | None = None) -> Outcome:
-    """Start the (already prepared) server, run the check against it, stop it."""
+        generator: loadgen.Generator | None = None, starter: Server | None = None) -> Outcome:
+    """Start the (already prepared) server, run the check against it, stop it. A speedup check
+    measures the exercise's ``starter`` (prepared too) the same way first."""
     if isinstance(check, ShutdownDrainCheck):
         # This check stops the server itself, under load.
         return _shutdown_drain(runtime, server, check, limits)
+    if isinstance(check, SpeedupCheck):
+        if starter is None:
+            raise ValueError("a speedup check needs the exercise's starter to compare with")
+        return _speedup(runtime, server, starter, check, limits, generator)
     with running(runtime, server, limits) as instance:
         if instance.path_kind == "engine-bridge":
             raise EnvironmentProblem(
@@ -76,7 +82,7 @@ def run(runtime: Runtime, server: Server, check: CheckSpec, limits: Limits,
 
 # --- the kinds ------------------------------------------------------------------------------------
 
-def _load_options(check: ThroughputCheck) -> loadgen.LoadOptions:
+def _load_options(check: ThroughputCheck | SpeedupCheck) -> loadgen.LoadOptions:
     return loadgen.LoadOptions(path=check.path, connections=check.connections,
                                duration_s=check.duration_s)
 
@@ -98,6 +104,33 @@ def _throughput(runtime: Runtime, instance: Instance, check: Any,
                  "latency_p50_ms": _ms(result.latency_us.get("p50")),
                  "latency_p99_ms": _ms(result.latency_us.get("p99")),
                  "load": result.as_dict()})
+
+
+def _speedup(runtime: Runtime, server: Server, starter: Server, check: SpeedupCheck,
+             limits: Limits, generator: loadgen.Generator | None) -> Outcome:
+    """The same closed-loop load as the throughput check, on the starter, then on ``server``."""
+    measured = {}
+    for side, which in (("starter", starter), ("yours", server)):
+        with running(runtime, which, limits) as instance:
+            result = loadgen.run_load(runtime, instance, _load_options(check),
+                                      client_cpuset(instance.limits), generator=generator,
+                                      warmup_s=0.5)
+        measured[side] = result
+    base, mine = measured["starter"].requests_per_s, measured["yours"].requests_per_s
+    failed = measured["yours"].socket_errors + measured["yours"].non_2xx
+    ratio = mine / base if base > 0 else 0.0
+    return Outcome(
+        "speedup",
+        expected=f"≥ {check.min_speedup:g}× the starter's req/s on {check.path}, at most "
+                 f"{check.max_errors} failed",
+        measured=f"{ratio:.1f}× ({mine:.0f} req/s against the starter's {base:.0f}), {failed} "
+                 f"failed ({measured['yours'].generator}, closed loop, {check.connections} "
+                 f"kept-alive connections, {check.duration_s:g} s each)",
+        passed=ratio >= check.min_speedup and failed <= check.max_errors,
+        figures={"speedup": round(ratio, 2), "requests_per_s": round(mine, 1),
+                 "starter_requests_per_s": round(base, 1), "failed": failed,
+                 "load": measured["yours"].as_dict(),
+                 "starter_load": measured["starter"].as_dict()})
 
 
 def _latency(runtime: Runtime, instance: Instance, check: Any, generator: Any) -> Outcome:
