@@ -118,7 +118,14 @@ def _speedup(runtime: Runtime, server: Server, starter: Server, check: SpeedupCh
         measured[side] = result
     base, mine = measured["starter"].requests_per_s, measured["yours"].requests_per_s
     failed = measured["yours"].socket_errors + measured["yours"].non_2xx
-    ratio = mine / base if base > 0 else 0.0
+    if base <= 0:   # nothing to divide by: say so rather than print a ratio of zero
+        return Outcome("speedup", expected=f"≥ {check.min_speedup:g}× the starter's req/s on "
+                       f"{check.path}", measured=f"the starter completed no request in "
+                       f"{check.duration_s:g} s, so there is nothing to compare with (is the "
+                       "machine busy?)", passed=False,
+                       figures={"requests_per_s": round(mine, 1), "starter_requests_per_s": 0.0,
+                                "failed": failed})
+    ratio = mine / base
     return Outcome(
         "speedup",
         expected=f"≥ {check.min_speedup:g}× the starter's req/s on {check.path}, at most "
