@@ -52,7 +52,8 @@ GO_RULES = _rules(
                 r"greyobject|findObject|wbBuf|bulkBarrier|schedule|findRunnable|park_m|netpoll|"
                 r"mcall|mstart|stealWork|runqgrab|notesleep|gopark|goready|ready|wakep|startm|"
                 r"stopm|sysmon|exitsyscall|entersyscall|morestack|newstack|newobject|"
-                r"makeslice|growslice|(\(\*gcWork)|(\(\*mspan))"),
+                r"makeslice|growslice|nextFree|heapSetType|deductAssistCredit|(\(\*gcWork)|"
+                r"(\(\*mspan))"),
     ("handler", r"^main\."),
     ("framework", r"^(net/http\.|net/textproto\.|net\.|internal/poll\.)"),
 )
@@ -65,6 +66,10 @@ PYTHON_RULES = _rules(
 )
 
 NODE_RULES = _rules(
+    # V8 shows a native binding as a frame without a script; for the socket calls that frame
+    # is mostly the system call itself.
+    ("kernel", r"^(writev|writeBuffer|writeUtf8String|writeLatin1String|readStart|readStop|"
+               r"shutdown|close)$"),
     ("runtime", r"^\((garbage collector|program)\)$|\(node:internal/(timers|process/task_queues|"
                 r"async_hooks|process/)"),
     ("framework", r"node_modules/(express|router|body-parser|finalhandler|send|serve-static|"
