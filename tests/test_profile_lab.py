@@ -62,7 +62,7 @@ def profile_document() -> dict:
                      "libcurl": "8.0", "labctl_version": "0.1.0", "source_revision": "abc",
                      "python": "3.11"},
             "parameters": {"path": profile_lab.CPU_PATH, "connections": 10, "load_s": 6.0,
-                           "warmup_s": 1.0, "profile_s": 9, "rate_hz": 100,
+                           "warmup_s": 1.0, "rate_hz": 100,
                            "profile_env": "PROFILE", "loop": "closed", "keepalive": True,
                            "share_tolerance": 0.15},
             "limits": {"cpus": 1.0, "memory_mb": 512, "cpuset": "1"},

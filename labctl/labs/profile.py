@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -82,15 +83,10 @@ class Settings:
     path: str = CPU_PATH
     connections: int = 10
     warmup_s: float = 1.0
-    lead_s: float = 1.0          # sampling starts this long before the profiled load
-    # The profile covers the whole profiled load: its lead, the load, and a second to spare.
-
-    @property
-    def profile_s(self) -> int:
-        return int(self.lead_s + self.load_s + 1.999)
+    lead_s: float = 0.3          # sampling starts this long before the profiled load is sent
 
 
-QUICK = Settings(load_s=2.0, warmup_s=0.5, lead_s=1.0)
+QUICK = Settings(load_s=2.0, warmup_s=0.5)
 
 
 def rules_for(server: Server) -> profile_layers.Rules:
@@ -135,16 +131,24 @@ def _ms(value_us: float | None) -> float | None:
 
 
 def measure_server(instance: Instance, profiler: Profiler, settings: Settings,
-                   run_load: Callable[[float], object]) -> tuple[dict, bytes]:
+                   run_load: Callable[[float], object]) -> tuple[dict, bytes, int]:
     """Three loads of ``settings.load_s``: without sampling, while sampling, without again.
-    Returns the load figures and the profile's bytes."""
+    Returns the load figures, the profile's bytes and its length in seconds.
+
+    A load generator takes a moment to start (a container, under a busy engine several
+    seconds), so the unsampled load's wall time minus its own length is measured first; the
+    profile then starts just before the sampled load and lasts that start-up, the load and a
+    margin, so that it covers the whole sampled load."""
     run_load(settings.warmup_s)
+    began = time.monotonic()
     before = run_load(settings.load_s)
+    start_up = max(0.0, time.monotonic() - began - settings.load_s)
+    seconds = math.ceil(settings.lead_s + start_up + settings.load_s + 1.0)
     taken: dict = {}
 
     def sample() -> None:
         try:
-            taken["data"] = fetch_profile(instance, profiler, settings.profile_s)
+            taken["data"] = fetch_profile(instance, profiler, seconds)
         except LabctlError as error:
             taken["error"] = error
 
@@ -152,15 +156,15 @@ def measure_server(instance: Instance, profiler: Profiler, settings: Settings,
     sampler.start()
     time.sleep(settings.lead_s)
     during = run_load(settings.load_s)
-    sampler.join(settings.profile_s + 40)
+    sampler.join(seconds + 40)
     if "error" in taken:
         raise taken["error"]
     if "data" not in taken:
         raise LabctlError(f"the {instance.server.title} server's profile did not arrive",
                           "Try again; labctl stops the server either way")
     after = run_load(settings.load_s)
-    return {"before": _load_figures(before), "sampling": _load_figures(during),
-            "after": _load_figures(after)}, taken["data"]
+    return ({"before": _load_figures(before), "sampling": _load_figures(during),
+             "after": _load_figures(after)}, taken["data"], seconds)
 
 
 def overhead(loads: dict) -> dict:
@@ -228,8 +232,8 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
         phase(f"{server.title}: {settings.load_s:g} s of load without sampling, "
               f"with {profiler.name}, without again")
         with running(runtime, server, limits, env={PROFILE_ENV: "on"}) as instance:
-            loads, data = measure_server(instance, profiler, settings,
-                                         functools.partial(run_load, runtime, instance))
+            loads, data, seconds = measure_server(instance, profiler, settings,
+                                                  functools.partial(run_load, runtime, instance))
         folded = profile_formats.to_folded(profiler.format, data)
         summary = summarise(folded, rules_for(server))
         predicted = PREDICTED_DOMINANT.get(server.name)
@@ -237,7 +241,7 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
             **server_facts(server),
             "profiler": {"name": profiler.name, "format": profiler.format,
                          "route": profiler.route, "rate_hz": RATE_HZ, "how": profiler.how,
-                         "seconds": settings.profile_s,
+                         "seconds": seconds,
                          "by_hand": profiler.by_hand},
             "loads": loads, "overhead": overhead(loads),
             "profile": summary, "folded": folded,
@@ -252,7 +256,7 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
         "host": hostinfo.host_facts(),
         "parameters": {"path": settings.path, "connections": settings.connections,
                        "load_s": settings.load_s, "warmup_s": settings.warmup_s,
-                       "profile_s": settings.profile_s, "rate_hz": RATE_HZ,
+                       "rate_hz": RATE_HZ,
                        "profile_env": PROFILE_ENV, "loop": "closed", "keepalive": True,
                        "share_tolerance": SHARE_TOLERANCE},
         "limits": limits.as_dict(),

@@ -580,7 +580,6 @@ class ProfileParameters(TypedDict):
     connections: int
     load_s: float
     warmup_s: float
-    profile_s: int
     rate_hz: int
     profile_env: str
     loop: str

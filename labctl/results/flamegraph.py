@@ -111,7 +111,7 @@ def build_profile_report(documents: Sequence[dict]) -> str:
                      for layer, colour in LAYER_COLOURS.items())
     intro = (f"GET {params.get('path', '?')}, closed loop, {params.get('connections', '?')} "
              f"kept-alive connections, each server limited as below; every profiler sampled "
-             f"{params.get('rate_hz', '?')} times a second for {params.get('profile_s', '?')} s. "
+             f"{params.get('rate_hz', '?')} times a second for the whole loaded run. "
              "Read a flame graph bottom up: the root at the bottom, each function's callees on "
              "top of it, each box as wide as the samples it was on the stack for. The top edge "
              "is where the CPU was. Colours are layers; click a box to zoom into it, click the "
