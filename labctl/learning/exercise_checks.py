@@ -111,26 +111,27 @@ SPEEDUP_ROUNDS = 2
 
 def _speedup(runtime: Runtime, server: Server, starter: Server, check: SpeedupCheck,
              limits: Limits, generator: loadgen.Generator | None) -> Outcome:
-    """The throughput check's load on the starter and on ``server``, both running, in
-    alternating turns (starter, yours, starter, yours: half the duration each), so that a
-    machine whose speed drifts during the check slows both alike."""
+    """The throughput check's load on the starter and on ``server`` in alternating turns
+    (starter, yours, starter, yours: half the duration each), so that a machine whose speed
+    drifts during the check slows both alike."""
     options = replace(_load_options(check), duration_s=check.duration_s / SPEEDUP_ROUNDS)
     requests = {"starter": 0, "yours": 0}
     seconds = {"starter": 0.0, "yours": 0.0}
     failed = 0
     last: dict = {}
-    with running(runtime, starter, limits) as base_instance, \
-            running(runtime, server, limits) as own_instance:
-        for _ in range(SPEEDUP_ROUNDS):
-            for side, instance in (("starter", base_instance), ("yours", own_instance)):
+    # One server at a time: the two are copies of one server, whose containers and processes
+    # share a name.
+    for _ in range(SPEEDUP_ROUNDS):
+        for side, which in (("starter", starter), ("yours", server)):
+            with running(runtime, which, limits) as instance:
                 result = loadgen.run_load(runtime, instance, options,
                                           client_cpuset(instance.limits), generator=generator,
                                           warmup_s=0.5)
-                requests[side] += result.requests
-                seconds[side] += result.duration_s
-                if side == "yours":
-                    failed += result.socket_errors + result.non_2xx
-                last[side] = result
+            requests[side] += result.requests
+            seconds[side] += result.duration_s
+            if side == "yours":
+                failed += result.socket_errors + result.non_2xx
+            last[side] = result
     base = requests["starter"] / seconds["starter"] if seconds["starter"] else 0.0
     mine = requests["yours"] / seconds["yours"] if seconds["yours"] else 0.0
     how = (f"{last['yours'].generator}, closed loop, {check.connections} kept-alive connections, "
