@@ -105,7 +105,8 @@ def fetch_profile(instance: Instance, profiler: Profiler, seconds: int) -> bytes
     """Ask the server for a profile of ``seconds``; it answers when they are over."""
     url = f"{instance.url}{profiler.route}?seconds={seconds}"
     try:
-        with httpx.Client(timeout=httpx.Timeout(seconds + 30.0, connect=5.0),
+        # Generous: py-spy shares the server's CPU, and a starved one finishes late.
+        with httpx.Client(timeout=httpx.Timeout(2 * seconds + 60.0, connect=5.0),
                           trust_env=False) as client:
             response = client.get(url)
     except httpx.HTTPError as exc:
@@ -156,7 +157,7 @@ def measure_server(instance: Instance, profiler: Profiler, settings: Settings,
     sampler.start()
     time.sleep(settings.lead_s)
     during = run_load(settings.load_s)
-    sampler.join(seconds + 40)
+    sampler.join(2 * seconds + 70)
     if "error" in taken:
         raise taken["error"]
     if "data" not in taken:
