@@ -14,8 +14,7 @@ from test_contracts import problems
 from browser import artifacts_dir, chromium_or_skip, render, rendered_charts, screenshot
 from labctl.labs import profile as profile_lab
 from labctl.labs import profile_layers
-from labctl.labs import render as lab_render
-from labctl.results import documents, flamegraph, report
+from labctl.results import documents, flamegraph, lab_render, report
 
 GO_FOLDED = {
     "runtime.goexit;net/http.(*conn).serve;net/http.serverHandler.ServeHTTP;"
@@ -132,7 +131,7 @@ def test_flame_tree_sums_callees_prunes_slivers_and_colours_by_caller():
 
 
 def test_a_profile_report_is_one_offline_page_with_a_flame_graph_per_server():
-    page = report.build_report([profile_document()])
+    page = flamegraph.build_profile_report([profile_document()])
     assert report.chart_count(page) == 2
     # Opens with no network: no external script, style sheet or image.
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", page)
@@ -143,13 +142,28 @@ def test_a_profile_report_is_one_offline_page_with_a_flame_graph_per_server():
 
 def test_a_profile_report_takes_one_profile_only():
     with pytest.raises(report.ReportError):
-        report.build_report([profile_document(), profile_document()])
+        flamegraph.build_profile_report([profile_document(), profile_document()])
+
+
+def test_labctl_report_draws_a_saved_profile_lab(tmp_path):
+    from typer.testing import CliRunner
+
+    from labctl.cli import app
+    from labctl.results import store
+
+    document = profile_document()
+    del document["id"]
+    result_id = store.save_result("lab", document)
+    page = tmp_path / "flames.html"
+    result = CliRunner().invoke(app, ["report", result_id, "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    assert report.chart_count(page.read_text(encoding="utf-8")) == 2
 
 
 def test_flame_graphs_render_in_chromium(tmp_path):
     chromium = chromium_or_skip()
     page = tmp_path / "profile.html"
-    page.write_text(report.build_report([profile_document()]), encoding="utf-8")
+    page.write_text(flamegraph.build_profile_report([profile_document()]), encoding="utf-8")
     rendered = render(page, chromium)
     assert rendered.console_errors == []
     charts = rendered_charts(rendered.dom)

@@ -1,11 +1,16 @@
 """`labctl lab`: the lessons' labs as commands. `labctl lab bottleneck` is lesson 003's,
-`edge-cases` 005's, `profile` 010's."""
+`edge-cases` 005's, `slow-clients` 006's, `shutdown` 007's, `profile` 010's.
+
+Each command declares only its lab's own options; the rest of a lab's run (servers, prediction
+sheet, runtime, limits, scoring, saving, rendering) is ``run_plugin``'s, the same for every lab
+(the plug-in protocol is in ``labctl/labs/__init__.py``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -19,6 +24,10 @@ from labctl.commands.options import (
     ServersArgument,
 )
 from labctl.errors import UsageProblem
+
+if TYPE_CHECKING:
+    from labctl.labs import LabPlugin
+    from labctl.results.documents import LoadPart
 
 lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
                       no_args_is_help=True)
@@ -64,7 +73,7 @@ def bottleneck_command(
     with build_status("preparing the bottleneck lab") as (on_line, on_phase):
         generator = loadgen.prepare_generator(runtime, base_options, on_line)
 
-        def run_step(rt, instance, path: str) -> dict:
+        def run_step(rt, instance, path: str) -> LoadPart:
             options = replace(base_options, path=path)
             return loadgen.run_load(rt, instance, options, client_cpuset(instance.limits),
                                     generator=generator, warmup_s=1.0).as_dict()
@@ -121,6 +130,27 @@ def _score_predictions(document: dict, path: Path | None, judge, cell_of,
                                                      row_keys=row_keys)
 
 
+def run_plugin(plugin: LabPlugin, names: list[str] | None, settings: Any, *,
+               predict: Path | None, sheet: bool, cpus: float, memory: int, json_out: bool,
+               runtime_name: str | None) -> None:
+    """The body every plug-in lab's command shares."""
+    from labctl import servers
+    from labctl.results import render
+
+    chosen = servers.select(names)
+    if plugin.sheet is not None and _sheet_or_check_predictions(
+            sheet, predict, lambda: plugin.sheet(chosen, settings)):
+        return
+    runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)   # the engine's cores (after prepare_runtime)
+    with build_status(f"preparing the {plugin.name} lab") as (on_line, on_phase):
+        document = plugin.run(runtime, chosen, limits, settings, on_phase, on_line)
+    if plugin.judge is not None and plugin.cells_of is not None:
+        _score_predictions(document, predict, plugin.judge, plugin.cells_of,
+                           plugin.row_keys() if plugin.row_keys else None)
+    _show_and_save(document, render.renderer_for(document), json_out)
+
+
 @lab_app.command("edge-cases")
 def edge_cases_command(
     names: ServersArgument = None,
@@ -136,28 +166,13 @@ def edge_cases_command(
 ) -> None:
     """Lesson 005: about 20 odd HTTP/1.1 requests sent byte by byte; status and connection
     per server, the RFC's requirement, the MUSTs broken, and where the prediction was wrong."""
-    from labctl import servers
-    from labctl.labs import edgecases, predictions
-    from labctl.labs import render as lab_render
+    from labctl.labs import edgecases
 
-    chosen = servers.select(names)
     if python_parser not in (*edgecases.PYTHON_PARSERS, "both"):
         raise UsageProblem(f"unknown Python parser '{python_parser}'",
                            "Use h11, httptools or both")
-    if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
-            "labctl lab edge-cases", [c.key for c in edgecases.columns(chosen, python_parser)],
-            [(str(c.number), c.title) for c in edgecases.CASES],
-            'An answer is a status (400), a status and the connection ("200 open", '
-            '"200 closed"), "closed" (no answer), or for row 11 "100 -> 200".')):
-        return
-    runtime = prepare_runtime(runtime_name)
-    limits = default_limits(cpus, memory)
-    with build_status("preparing the edge-cases lab") as (on_line, on_phase):
-        document = edgecases.run_lab(runtime, chosen, limits=limits, python_parser=python_parser,
-                                     on_phase=on_phase, on_build_line=on_line)
-    _score_predictions(document, predict, edgecases.judge_learner, lambda e: e["cells"],
-                       {c.key: str(c.number) for c in edgecases.CASES})
-    _show_and_save(document, lab_render.edge_cases, json_out)
+    run_plugin(edgecases.PLUGIN, names, python_parser, predict=predict, sheet=sheet, cpus=cpus,
+               memory=memory, json_out=json_out, runtime_name=runtime_name)
 
 
 @lab_app.command("slow-clients")
@@ -179,28 +194,12 @@ def slow_clients_command(
     """Lesson 006: a slowloris attack (connections sending one header byte a second) on each
     server, as shipped and with its stack's default timeouts, while a normal client keeps
     requesting: when and how each trickling connection is cut, and what the normal client saw."""
-    from labctl import servers
-    from labctl.labs import predictions, slowclients
-    from labctl.labs import render as lab_render
+    from labctl.labs import slowclients
 
-    chosen = servers.select(names)
-    if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
-            "labctl lab slow-clients", [s.name for s in chosen],
-            [(run, f"{run} timeouts: how a trickling connection ends")
-             for run, _ in slowclients.RUNS],
-            'An answer is how it ends: "408", "closed", "reset" or "open", optionally with '
-            'the seconds it takes ("closed 5").')):
-        return
-    runtime = prepare_runtime(runtime_name)
-    limits = default_limits(cpus, memory)
-    settings = slowclients.Settings(connections=connections, window_s=window)
-    with build_status("preparing the slow-clients lab") as (on_line, on_phase):
-        document = slowclients.run_lab(runtime, chosen, limits=limits, settings=settings,
-                                       on_phase=on_phase, on_build_line=on_line)
-    _score_predictions(document, predict, slowclients.judge_learner,
-                       lambda e: {run: {"how": r["how"], "after_s": r["after_s"]}
-                                  for run, r in e["runs"].items()})
-    _show_and_save(document, lab_render.slow_clients, json_out)
+    run_plugin(slowclients.PLUGIN, names,
+               slowclients.Settings(connections=connections, window_s=window),
+               predict=predict, sheet=sheet, cpus=cpus, memory=memory, json_out=json_out,
+               runtime_name=runtime_name)
 
 
 @lab_app.command("shutdown")
@@ -216,33 +215,17 @@ def shutdown_command(
     """Lesson 007: stop each server (docker stop, or SIGTERM locally) while requests are in
     flight, connections sit idle and a steady client keeps asking; with its graceful handler and
     without it. What each client got, and how long the stop took."""
-    from labctl import servers
-    from labctl.labs import predictions, shutdown
-    from labctl.labs import render as lab_render
+    from labctl.labs import shutdown
 
-    chosen = servers.select(names)
-    if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
-            "labctl lab shutdown", [s.name for s in chosen],
-            [(run, f"{run}: the requests in flight, and the seconds the stop takes")
-             for run, _ in shutdown.RUNS],
-            'An answer is "completed" or "cut", optionally with the stop\'s seconds '
-            '("completed 10").')):
-        return
-    runtime = prepare_runtime(runtime_name)
-    limits = default_limits(cpus, memory)
-    with build_status("preparing the shutdown lab") as (on_line, on_phase):
-        document = shutdown.run_lab(runtime, chosen, limits=limits,
-                                    settings=shutdown.Settings(), on_phase=on_phase,
-                                    on_build_line=on_line)
-    _score_predictions(document, predict, shutdown.judge_learner, lambda e: e["runs"])
-    _show_and_save(document, lab_render.shutdown, json_out)
+    run_plugin(shutdown.PLUGIN, names, shutdown.Settings(), predict=predict, sheet=sheet,
+               cpus=cpus, memory=memory, json_out=json_out, runtime_name=runtime_name)
 
 
 @lab_app.command("profile")
 def profile_command(
     names: ServersArgument = None,
     quick: Annotated[bool, typer.Option(
-        "--quick", help="Shorter loads (2 s each) and a 4 s profile: fewer samples.")] = False,
+        "--quick", help="Shorter loads (2 s each): fewer samples, a faster run.")] = False,
     predict: PredictOption = None,
     sheet: SheetOption = False,
     cpus: CpusOption = 1.0,
@@ -253,34 +236,8 @@ def profile_command(
     """Lesson 010: where each server's CPU time goes on GET /report, in its own stack's profiler
     (pprof, py-spy, V8, pprof-rs) sampling at 100 Hz under a closed-loop load: the top functions,
     the share of the handler, framework, runtime and kernel, and the profiler's overhead."""
-    from labctl import servers
-    from labctl.labs import predictions
-    from labctl.labs import profile as profile_lab
-    from labctl.labs import render as lab_render
-    from labctl.measure import loadgen
-    from labctl.runtime.cpus import client_cpuset
+    from labctl.labs import profile
 
-    chosen = servers.select(names)
-    if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
-            "labctl lab profile", [s.name for s in chosen], profile_lab.SHEET_ROWS,
-            'An answer is a layer for the "dominant" row (handler, framework, runtime, kernel) '
-            'and a percentage for the others ("60%"); right within 15 points.')):
-        return
-    settings = profile_lab.QUICK if quick else profile_lab.Settings()
-    runtime = prepare_runtime(runtime_name)
-    limits = default_limits(cpus, memory)
-    base_options = loadgen.LoadOptions(path=settings.path,
-                                       connections=settings.connections,
-                                       duration_s=settings.load_s)
-    with build_status("preparing the profile lab") as (on_line, on_phase):
-        generator = loadgen.prepare_generator(runtime, base_options, on_line)
-
-        def run_load(rt, instance, seconds: float):
-            return loadgen.run_load(rt, instance, replace(base_options, duration_s=seconds),
-                                    client_cpuset(instance.limits), generator=generator)
-
-        document = profile_lab.run_lab(runtime, chosen, limits=limits, settings=settings,
-                                       run_load=run_load, on_phase=on_phase,
-                                       on_build_line=on_line)
-    _score_predictions(document, predict, profile_lab.judge_learner, profile_lab.cells_of)
-    _show_and_save(document, lab_render.profile, json_out)
+    run_plugin(profile.PLUGIN, names, profile.QUICK if quick else profile.Settings(),
+               predict=predict, sheet=sheet, cpus=cpus, memory=memory, json_out=json_out,
+               runtime_name=runtime_name)

@@ -22,15 +22,17 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
 from labctl.errors import LabctlError
-from labctl.labs import profile_formats, profile_layers
+from labctl.labs import LabPlugin, predictions, profile_formats, profile_layers
+from labctl.measure import loadgen
 from labctl.results import hostinfo
-from labctl.runner import server_facts
+from labctl.results.documents import server_facts
 from labctl.runtime.base import Instance, Limits, Runtime
+from labctl.runtime.cpus import client_cpuset
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
 
@@ -217,12 +219,18 @@ SHEET_ROWS = [("dominant", "the layer with the most samples (handler, framework,
 
 
 def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings: Settings,
-            run_load: Callable[[Runtime, Instance, float], object],
             on_phase: Callable[[str], None] | None = None,
             on_build_line: Callable[[str], None] | None = None) -> dict:
-    """Profile each server under load; ``run_load(runtime, instance, seconds)`` sends the
-    closed-loop load on CPU_PATH and returns its LoadResult."""
+    """Profile each server under a closed-loop load on ``settings.path``."""
     phase = on_phase or (lambda _text: None)
+    options = loadgen.LoadOptions(path=settings.path, connections=settings.connections,
+                                  duration_s=settings.load_s)
+    generator = loadgen.prepare_generator(runtime, options, on_build_line)
+
+    def run_load(instance: Instance, seconds: float):
+        return loadgen.run_load(runtime, instance, replace(options, duration_s=seconds),
+                                client_cpuset(instance.limits), generator=generator)
+
     results: dict[str, dict] = {}
     for server in chosen:
         profiler = PROFILERS.get(server.name)
@@ -234,7 +242,7 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
               f"with {profiler.name}, without again")
         with running(runtime, server, limits, env={PROFILE_ENV: "on"}) as instance:
             loads, data, seconds = measure_server(instance, profiler, settings,
-                                                  functools.partial(run_load, runtime, instance))
+                                                  functools.partial(run_load, instance))
         folded = profile_formats.to_folded(profiler.format, data)
         summary = summarise(folded, rules_for(server))
         predicted = PREDICTED_DOMINANT.get(server.name)
@@ -263,3 +271,18 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
         "limits": limits.as_dict(),
         "servers": results,
     }
+
+
+def _sheet(chosen: list[Server], settings: Settings) -> str:
+    return predictions.sheet(
+        "labctl lab profile", [server.name for server in chosen], SHEET_ROWS,
+        'An answer is a layer for the "dominant" row (handler, framework, runtime, kernel) and a '
+        'percentage for the others ("60%"); right within 15 points.')
+
+
+PLUGIN = LabPlugin(
+    name="profile",
+    run=lambda runtime, chosen, limits, settings, on_phase, on_line: run_lab(
+        runtime, chosen, limits=limits, settings=settings, on_phase=on_phase,
+        on_build_line=on_line),
+    sheet=_sheet, judge=judge_learner, cells_of=cells_of)

@@ -51,10 +51,6 @@ def build_report(documents: Sequence[dict]) -> str:
     """The whole page for one or more ``labctl.compare`` documents (several: side by side)."""
     if not documents:
         raise ReportError("nothing to report", "Run labctl compare first")
-    if any(str(d.get("schema", "")).startswith("labctl.lab.profile/") for d in documents):
-        from labctl.results.flamegraph import build_profile_report
-
-        return build_profile_report(documents)   # the profile lab's flame graphs
     for document in documents:
         if not str(document.get("schema", "")).startswith("labctl.compare/"):
             raise ReportError(
