@@ -280,9 +280,5 @@ def _sheet(chosen: list[Server], settings: Settings) -> str:
         'percentage for the others ("60%"); right within 15 points.')
 
 
-PLUGIN = LabPlugin(
-    name="profile",
-    run=lambda runtime, chosen, limits, settings, on_phase, on_line: run_lab(
-        runtime, chosen, limits=limits, settings=settings, on_phase=on_phase,
-        on_build_line=on_line),
-    sheet=_sheet, judge=judge_learner, cells_of=cells_of)
+PLUGIN = LabPlugin(name="profile", run=run_lab, sheet=_sheet, judge=judge_learner,
+                   cells_of=cells_of)
