@@ -261,7 +261,7 @@ def test_overload_results_draw_latency_and_goodput_against_offered_load():
 
 
 def test_overload_and_compare_results_are_not_mixed():
-    with pytest.raises(report.ReportError, match="not both"):
+    with pytest.raises(report.ReportError, match="overload lab results"):
         report.build_report([_overload_document(), compare_document()])
 
 

@@ -645,6 +645,7 @@ RENDERERS = {
     "labctl.lab.slow-clients/": lab_render.slow_clients,
     "labctl.lab.shutdown/": lab_render.shutdown,
     "labctl.lab.overload/": overload_render.overload,
+    "labctl.lab.profile/": lab_render.profile,
     "labctl.servers/": render_servers,
     "labctl.verify/": render_verify,
     "labctl.doctor/": render_doctor,

@@ -41,6 +41,7 @@ func main() {
 	addBottleneckRoutes(mux) // lesson 003: /users/{id} and /aggregate
 	addEdgeCaseRoutes(mux)   // lesson 005: POST /echo
 	addReportRoutes(mux)     // lesson 008: GET /report, CPU-bound
+	addProfilingRoutes(mux)  // lesson 010: PROFILE=on, GET /debug/pprof/profile
 
 	// Lesson 008: LOAD_SHEDDING=on refuses work beyond a few requests in flight.
 	var handler http.Handler = mux

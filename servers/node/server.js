@@ -7,6 +7,7 @@ const bottleneck = require('./bottleneck');
 const edgecases = require('./edgecases');
 const report = require('./report');
 const { shedWhenLate } = require('./shedding');
+const profiling = require('./profiling');
 
 // Configuration: read from the environment so the same code runs
 // unchanged in a container and on a laptop.
@@ -34,6 +35,7 @@ app.get('/health', (req, res) => {
 app.use(bottleneck.routes()); // lesson 003: /users/:id and /aggregate
 app.use(edgecases.routes()); // lesson 005: POST /echo
 app.use(report.routes()); // lesson 008: GET /report, CPU-bound
+app.use(profiling.routes()); // lesson 010: PROFILE=on, GET /debug/cpuprofile
 
 // Start: keep the http.Server that listen() returns; we need it to stop.
 const server = app.listen(port, host, (err) => {

@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 import bottleneck
 import edgecases
+import profiling
 import report
 import shedding
 
@@ -48,6 +49,7 @@ app.include_router(report.routes())  # lesson 008: GET /report, CPU-bound
 # kept-alive clients would get nothing but 503s.)
 if os.environ.get("LOAD_SHEDDING") == "on":
     app.add_middleware(shedding.ShedWhenLate)
+app.include_router(profiling.routes())  # lesson 010: PROFILE=on, GET /debug/py-spy
 
 if __name__ == "__main__":
     # Start: uvicorn is given the app as "main:app" and imports this file

@@ -3,6 +3,7 @@
 
 mod bottleneck;
 mod edgecases;
+mod profiling;
 mod report;
 mod shedding;
 mod users;
@@ -26,7 +27,8 @@ async fn main() {
         .route("/health", get(health))
         .merge(bottleneck::routes()) // lesson 003: /users/{id} and /aggregate
         .merge(edgecases::routes()) // lesson 005: POST /echo
-        .merge(report::routes()); // lesson 008: GET /report, CPU-bound
+        .merge(report::routes()) // lesson 008: GET /report, CPU-bound
+        .merge(profiling::routes()); // lesson 010: PROFILE=on, GET /debug/pprof/profile
 
     // Lesson 008: LOAD_SHEDDING=on refuses work beyond a few requests in flight.
     let app = if std::env::var("LOAD_SHEDDING").as_deref() == Ok("on") {
