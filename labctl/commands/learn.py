@@ -14,14 +14,21 @@ from rich.text import Text
 from labctl import ui
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.lazy import lazy_module
-from labctl.learning import lessons as lessonlib
-from labctl.learning import quiz as quizlib
-from labctl.learning.lessons import Lesson
-from labctl.learning.progress import Progress, now
+from labctl.learning import DEFAULT_PASS_MARK
 
 if TYPE_CHECKING:
+    from labctl.learning import lessons as lessonlib
+    from labctl.learning import progress as progresslib
+    from labctl.learning import quiz as quizlib
     from labctl.learning import quiz_ui
-else:   # Markdown and Pygments load when a lesson is shown, not for `labctl --help`
+    from labctl.learning.lessons import Lesson
+    from labctl.learning.progress import Progress
+else:
+    # Loaded when a command uses them, not for `labctl --help`: the lesson schema, the quiz and
+    # FSRS, Markdown and Pygments cost more than the rest of start-up together.
+    lessonlib = lazy_module("labctl.learning.lessons")
+    progresslib = lazy_module("labctl.learning.progress")
+    quizlib = lazy_module("labctl.learning.quiz")
     quiz_ui = lazy_module("labctl.learning.quiz_ui")
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
@@ -54,7 +61,7 @@ def load_lessons(*, quiet: bool = False) -> list[Lesson]:
 
 
 def load_progress() -> Progress:
-    progress = Progress.load()
+    progress = progresslib.Progress.load()
     for warning in progress.warnings:
         ui.warn(warning)
     progress.warnings.clear()
@@ -86,7 +93,7 @@ def lessons_list(ctx: typer.Context, json_out: bool = JsonOption) -> None:
         return
     lessons = load_lessons(quiet=json_out)
     progress = load_progress()
-    moment = now()
+    moment = progresslib.now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
     exercises = exercise_states(lessons, progress)
     if json_out:
@@ -170,32 +177,67 @@ def show(
                                                       "lettered in file order (the letters an answers "
                                                       "file uses), without answers."),
     code: bool = typer.Option(False, "--code", help="Also print the servers' source files the lesson "
-                                                    "shows."),
+                                                    "shows (not those that hold the answer to an "
+                                                    "exercise you have not passed)."),
+    check: bool = typer.Option(False, "--check", help="With --prompts: for each prompt, a text to paste "
+                                                      "into an AI assistant with your answer, the "
+                                                      "versions and the key points as the rubric."),
 ) -> None:
     """Show a lesson: the why, its demo, the try-it list and the prompts (paged in a terminal)."""
     if prompts and items:
         raise LabctlError("--prompts and --items do not go together", "Use one of them", exit_code=2)
+    if check and not prompts:
+        raise LabctlError("--check goes with --prompts", "e.g. labctl show 7 --prompts --check", exit_code=2)
     chosen = lessonlib.find(lesson, load_lessons())
     if prompts or items:
-        sys.stdout.write(quiz_ui.prompts_plain(chosen) if prompts else quiz_ui.items_plain(chosen))
+        text = (quiz_ui.prompts_check_plain(chosen) if check else quiz_ui.prompts_plain(chosen)) if prompts \
+            else quiz_ui.items_plain(chosen)
+        sys.stdout.write(text)
         sys.stdout.flush()
         return
     progress = load_progress()
-    quiz_ui.render_lesson(chosen, progress.lesson_status(chosen, now()), code=code)
+    quiz_ui.render_lesson(chosen, progress.lesson_status(chosen, progresslib.now()), code=code,
+                          withheld=withheld_solutions(chosen, progress) if code else None)
+
+
+def withheld_solutions(lesson: Lesson, progress: Progress) -> dict:
+    """The shown files that hold the answer to one of the lesson's exercises not yet passed."""
+    from labctl.learning import exercises
+
+    return exercises.spoilers(lesson.lab.exercises, progress) if lesson.lab else {}
 
 
 # --- labctl next ---------------------------------------------------------------------------------
 
-def next_step(json_out: bool = JsonOption) -> None:
-    """Say what to do next: reviews that are due, or the next lesson to read or finish."""
+def next_step(
+    json_out: bool = JsonOption,
+    skip: bool = typer.Option(False, "--skip", help="Skip the exercise `labctl next` offers (it stays "
+                                                    "listed as skipped; `labctl exercise start NAME` "
+                                                    "takes it up again) and say what comes after it."),
+) -> None:
+    """Say what to do next: reviews that are due, the next lesson to read or finish, or an
+    exercise to try (exercises are offered, never forced: --skip passes over one)."""
     lessons = load_lessons(quiet=json_out)
     progress = load_progress()
-    moment = now()
+    moment = progresslib.now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
     advice = _advice(lessons, statuses, exercise_states(lessons, progress))
+    skipped = None
+    if skip:
+        if advice.get("action") != "exercise":
+            raise LabctlError("there is no exercise to skip: labctl next offers "
+                              f"'{advice['command']}'", "--skip passes over an exercise only", exit_code=2)
+        skipped = advice["exercise"]
+        progress.update_exercise(skipped, skipped=True)
+        advice = _advice(lessons, statuses, exercise_states(lessons, progress))
     if json_out:
+        if skipped:
+            advice = {**advice, "skipped": skipped}
         ui.print_json_document({"schema": "labctl.next/1", **advice})
         return
+    if skipped:
+        ui.out().print(Text(f"Skipped exercise {skipped}; labctl exercise start {skipped} takes it up again.",
+                            style="muted"))
     ui.out().print(Text(advice["why"]))
     for command in advice["commands"]:
         ui.out().print(Text.assemble("  ", (command, "cmd")))
@@ -203,7 +245,7 @@ def next_step(json_out: bool = JsonOption) -> None:
         from datetime import datetime
 
         due = datetime.fromisoformat(advice["next_review"])
-        ui.out().print(Text(f"Next review due {quiz_ui.human_date(due, now())}.", style="muted"))
+        ui.out().print(Text(f"Next review due {quiz_ui.human_date(due, progresslib.now())}.", style="muted"))
 
 
 def _advice(lessons: list[Lesson], statuses, exercises: dict[str, list[tuple[str, str]]]) -> dict:
@@ -229,14 +271,14 @@ def _advice(lessons: list[Lesson], statuses, exercises: dict[str, list[tuple[str
         if status.state == "done":
             # A lesson's quiz is done: its exercises come before the next lesson.
             for name, state in exercises.get(lesson.id, []):
-                if state == "passed":
+                if state in ("passed", "skipped"):
                     continue
                 command = (f"labctl exercise check {name}" if state == "started"
                            else f"labctl exercise start {name}")
                 return {**base, "action": "exercise", "lesson": lesson.id, "exercise": name,
                         "command": command, "commands": [command],
                         "why": f"Lesson {lesson.number} is done; now change a server: exercise "
-                               f"{name} is {state}."}
+                               f"{name} is {state} (labctl next --skip passes over it)."}
         if status.state == "new":
             return {**base, "action": "start", "lesson": lesson.id,
                     "command": f"labctl show {lesson.number}",
@@ -260,7 +302,7 @@ def quiz(
                                            dir_okay=False, show_default=False),
     json_out: bool = typer.Option(False, "--json", help="With --answers: print one JSON document on "
                                                         "stdout and nothing else."),
-    pass_mark: float = typer.Option(quizlib.DEFAULT_PASS_MARK, "--pass-mark",
+    pass_mark: float = typer.Option(DEFAULT_PASS_MARK, "--pass-mark",
                                     help="Fraction (0.7) or percentage (70) of auto-graded questions "
                                          "to get right; exit status 1 below it."),
     no_record: bool = typer.Option(False, "--no-record", help="Do not update your progress."),
@@ -325,6 +367,8 @@ def run_quiz(chosen: Lesson, lessons: list[Lesson], progress: Progress, mark: fl
     else:
         session.resume()
     title = f"Quiz · {chosen.number} {chosen.title} · {len(chosen.prompts)} prompts, {len(chosen.items)} questions"
+    if chosen.versions:
+        title += f" · for {chosen.versions_line()}"
     passed = _run(session, title, mark, chosen, lessons, progress)
     if not passed:
         raise typer.Exit(1)
@@ -341,7 +385,7 @@ def _run(session, title, mark, lesson, lessons, progress) -> bool:
                        + ("; those are saved in your progress" if session.record and answered else "")
                        + (f"; labctl quiz {lesson.number} resumes here" if resumable and lesson else ""))
         raise typer.Exit(130) from None
-    line = quiz_ui.next_review_line(progress, lessons, now())
+    line = quiz_ui.next_review_line(progress, lessons, progresslib.now())
     if line and session.record:
         ui.info(line)
     return passed
@@ -349,7 +393,7 @@ def _run(session, title, mark, lesson, lessons, progress) -> bool:
 
 def _review(lessons, progress, lesson, mark, *, record: bool) -> None:
     scope = [lessonlib.find(lesson, lessons)] if lesson else lessons
-    moment = now()
+    moment = progresslib.now()
     questions = quizlib.due_questions(scope, progress, moment)
     if not questions:
         where = f" in {scope[0].id}" if lesson else ""
@@ -367,7 +411,7 @@ def _review(lessons, progress, lesson, mark, *, record: bool) -> None:
 
 
 def _choose_lesson(lessons: list[Lesson], progress: Progress) -> Lesson | None:
-    statuses = {lesson.id: progress.lesson_status(lesson, now()) for lesson in lessons}
+    statuses = {lesson.id: progress.lesson_status(lesson, progresslib.now()) for lesson in lessons}
     ui.err().print(quiz_ui.lessons_table(lessons, statuses, numbered=True))
     suggestion = next((lesson for lesson in lessons if statuses[lesson.id].state != "done"), lessons[0])
     while True:
@@ -396,7 +440,7 @@ def _grade_answers_file(lesson: str | None, path: Path, mark: float, *, json_out
     not_saved = None
     if record:
         try:
-            progress = Progress.load()
+            progress = progresslib.Progress.load()
             for warning in progress.warnings:
                 ui.warn(warning)
             quizlib.record_file_grade(graded, progress)
@@ -441,6 +485,13 @@ def _print_file_grade(graded: quizlib.FileGrade) -> None:
                       "" if result.correct else result.item.answer_display())
     out = ui.out()
     out.print(table)
+    missed = [result for result in graded.results if not result.correct]
+    if missed:
+        # The explanation teaches the why: every mode shows it, not only --json.
+        out.print()
+        out.print(Text("Why, for each one not right:", style="label"))
+        for result in missed:
+            out.print(Text.assemble((f"{result.item.id}: ", "label"), result.item.explanation))
     verdict = Text("passed", style="ok") if graded.passed else Text("below the pass mark", style="fail")
     out.print(Text.assemble(("Score: ", "label"), f"{graded.correct}/{graded.total} correct "
                             f"({graded.score():.0%}); pass mark {graded.pass_mark:.0%}: ", verdict))
@@ -480,7 +531,7 @@ def _menu_loop() -> None:
     while True:
         lessons = load_lessons()
         progress = load_progress()
-        moment = now()
+        moment = progresslib.now()
         statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
         due = sum(status.due for status in statuses.values())
         err.print()
@@ -496,7 +547,7 @@ def _menu_loop() -> None:
                       "labctl quiz --review, labctl next, labctl --help")
             continue
         if answer == "r" and due:
-            _menu_action(lambda: _review(lessons, progress, None, quizlib.DEFAULT_PASS_MARK, record=True))
+            _menu_action(lambda: _review(lessons, progress, None, DEFAULT_PASS_MARK, record=True))
             continue
         if not answer:
             continue
@@ -513,7 +564,7 @@ def _lesson_menu(chosen: Lesson, lessons: list[Lesson]) -> str:
     err = ui.err()
     while True:
         progress = load_progress()
-        status = progress.lesson_status(chosen, now())
+        status = progress.lesson_status(chosen, progresslib.now())
         err.print()
         err.print(Text.assemble((f"{chosen.number} · {chosen.title}", "label"), f" — {status.state}"))
         lab = " · l run its lab" if chosen.lab else ""
@@ -532,7 +583,7 @@ def _lesson_menu(chosen: Lesson, lessons: list[Lesson]) -> str:
         elif answer == "e" and exercises:
             _print_exercises(exercises, progress)
         elif answer == "t":
-            _menu_action(lambda: run_quiz(chosen, lessons, progress, quizlib.DEFAULT_PASS_MARK))
+            _menu_action(lambda: run_quiz(chosen, lessons, progress, DEFAULT_PASS_MARK))
         else:
             err.print("  please answer s, " + ("l, " if chosen.lab else "") + ("e, " if exercises else "")
                       + "t, b or q")
@@ -543,7 +594,7 @@ def _print_exercises(exercises: list[tuple[str, str]], progress: Progress) -> No
     err = ui.err()
     for name, state in exercises:
         workspace = progress.exercise_record(name).get("workspace")
-        if state == "not started":
+        if state in ("not started", "skipped"):
             command = f"labctl exercise start {name}"
         elif workspace:
             command = f"cd {workspace} && labctl exercise check"
