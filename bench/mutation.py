@@ -50,7 +50,7 @@ MODULES: dict[str, tuple[str, list[str], set[str] | None]] = {
     "sampling": ("labctl/measure/sampling.py", ["tests/test_probe.py", *CORE_TESTS], None),
     "stats": ("labctl/measure/stats.py", ["tests/test_stats.py", *CORE_TESTS], None),
     "verify": ("labctl/measure/verify.py",
-               ["tests/test_verify_framing.py", "tests/test_contracts.py", *CORE_TESTS], None),
+               ["tests/test_verify_framing.py", *CORE_TESTS], None),
     "wrk parser": ("labctl/measure/loadgen/wrk.py",
                    ["tests/test_loadgen_parsing.py", *CORE_TESTS],
                    {"parse_wrk_report", "_wrk_time_us", "parse_wrk_text", "parse_wrk_version",

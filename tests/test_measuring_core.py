@@ -66,6 +66,21 @@ def test_summary_figures_are_the_named_percentiles():
     assert stats.summarize([1.0] * 99).p99_is_max
 
 
+def test_p99_is_the_maximum_below_100_samples_only():
+    assert stats.summarize([float(v) for v in range(99)]).p99_is_max
+    exactly_100 = stats.summarize([float(v) for v in range(1, 101)])
+    assert not exactly_100.p99_is_max
+    assert exactly_100.p99 == 99.0 != exactly_100.max
+
+
+def test_a_summary_document_rounds_to_a_tenth_of_a_microsecond_and_cannot_be_changed():
+    summary = stats.summarize([1.04, 1.26, 2.0])
+    document = summary.as_dict()
+    assert (document["min"], document["p50"], document["count"]) == (1.0, 1.3, 3)
+    with pytest.raises(AttributeError):
+        summary.p50 = 0.0   # type: ignore[misc]
+
+
 def test_intervals_that_touch_overlap_and_apart_ones_do_not():
     def with_interval(low: float, high: float) -> stats.Summary:
         return stats.Summary(10, low, low, high, high, high, low, low, high)
@@ -309,6 +324,9 @@ def test_wrk_time_units(text, us):
 def test_wrk_byte_units(text, size):
     figures = wrk.parse_wrk_text(f"  10 requests in 1.00s, {text} read\n")
     assert figures is not None and figures["bytes"] == size
+    # No error lines in the text: no errors, not a default of one.
+    assert [figures[f"errors_{k}"] for k in ("connect", "read", "write", "timeout", "status")] == [
+        0, 0, 0, 0, 0]
 
 
 def test_wrk_result_puts_each_figure_under_its_name():
