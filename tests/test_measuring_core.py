@@ -93,6 +93,7 @@ def test_intervals_that_touch_overlap_and_apart_ones_do_not():
 
 def test_ratio_to_the_best():
     assert stats.ratio(30.0, 10.0) == 3.0
+    assert stats.ratio(2.0, 0.5) == 4.0   # a best under 1 µs is still a best
     assert stats.ratio(30.0, 0.0) == float("inf")
 
 
@@ -344,6 +345,24 @@ def test_wrk_result_puts_each_figure_under_its_name():
     assert (result.non_2xx, result.requests, result.duration_s) == (6, 1000, 2.0)
     assert result.requests_per_s == 500.0
     assert result.bytes_read == 12345
+
+
+def test_wrk_result_from_no_figures_is_all_zero_and_no_latency():
+    result = wrk.result_from_wrk({}, from_script=False, version=None, where="host",
+                                 where_detail="", client_cpuset=None, target_url="u",
+                                 options=LoadOptions(), threads=1)
+    assert (result.requests, result.duration_s, result.non_2xx, result.bytes_read) == (0, 0.0, 0, None)
+    assert result.errors == {"connect": 0, "read": 0, "write": 0, "timeout": 0}
+    assert set(result.latency_us.values()) == {None}
+
+
+def test_wrk_without_figures_is_one_error_carrying_its_output():
+    from labctl.errors import LabctlError
+
+    with pytest.raises(LabctlError) as caught:
+        wrk.wrk_figures("wrk: unable to connect\n", "")
+    assert "wrk produced no results (wrk: unable to connect)" in str(caught.value.args[0])
+    assert caught.value.details == "wrk: unable to connect"
 
 
 def test_oha_result_reads_each_percentile_from_its_field_in_seconds():
