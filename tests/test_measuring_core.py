@@ -386,6 +386,23 @@ def test_oha_result_reads_each_percentile_from_its_field_in_seconds():
     assert result.requests_per_s == 500.0
 
 
+def test_oha_report_is_read_from_its_first_brace_and_must_have_a_summary():
+    from labctl.errors import LabctlError
+
+    assert oha.parse_oha_report('{"summary": {}}') == {"summary": {}}
+    assert oha.parse_oha_report('note\n{"summary": {"total": 1}}')["summary"] == {"total": 1}
+    for bad in ('{"latencyPercentiles": {}}', "[1]", "no report"):
+        with pytest.raises(LabctlError):
+            oha.parse_oha_report(bad)
+
+
+def test_oha_errors_are_sorted_into_wrk_kinds():
+    errors, cut = oha._error_kinds({"operation timed out": 2, "timeout": 3, "connection refused": 4,
+                                    "broken pipe": 5, "connection reset by peer": 6})
+    assert errors == {"timeout": 5, "connect": 4, "write": 5, "read": 6}
+    assert cut == 0
+
+
 # -- result diff: both directions -------------------------------------------------------------
 
 
