@@ -78,7 +78,7 @@ def test_a_summary_document_rounds_to_a_tenth_of_a_microsecond_and_cannot_be_cha
     document = summary.as_dict()
     assert (document["min"], document["p50"], document["count"]) == (1.0, 1.3, 3)
     with pytest.raises(AttributeError):
-        summary.p50 = 0.0   # type: ignore[misc]
+        summary.p50 = 0.0
 
 
 def test_intervals_that_touch_overlap_and_apart_ones_do_not():
@@ -371,19 +371,21 @@ def test_oha_result_reads_each_percentile_from_its_field_in_seconds():
                     "totalData": 4096},
         "latencyPercentiles": {"p50": 0.00005, "p75": 0.000075, "p90": 0.00009, "p99": 0.000099,
                                "p99.9": 0.00015},
-        "statusCodeDistribution": {"200": 990, "404": 4, "503": 6},
+        "statusCodeDistribution": {"200": 990, "399": 1, "400": 4, "503": 6},
         "errorDistribution": {},
     }
     result = oha.result_from_oha(report, options=LoadOptions(), version="1", threads=1,
                                  where="host", where_detail="", client_cpuset=None, url="u",
-                                 command=["oha"], notes=[])
+                                 command=["/usr/bin/oha", "-z", "2s"], notes=[])
     expected = {"p50": 50.0, "p75": 75.0, "p90": 90.0, "p99": 99.0, "p999": 150.0,
                 "max": 200000.0, "min": 10.0, "mean": 55.0}
     for key, value in expected.items():
         assert result.latency_us[key] == pytest.approx(value), key
     assert (result.requests, result.non_2xx, result.duration_s, result.bytes_read) == (
-        1000, 10, 2.0, 4096)
-    assert result.requests_per_s == 500.0
+        1001, 10, 2.0, 4096)   # 400 and above are errors, as wrk counts them
+    assert result.requests_per_s == 500.5
+    assert result.by_hand == ["oha", "-z", "2s"]
+    assert result.open_loop is not None and result.open_loop["achieved_rate"] == 500.5
 
 
 def test_oha_report_is_read_from_its_first_brace_and_must_have_a_summary():
