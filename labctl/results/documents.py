@@ -256,10 +256,17 @@ class CompareParameters(TypedDict):
     load: Optional[dict[str, Any]]
 
 
+class PathCheck(TypedDict):
+    rule: str
+    connect_p50_us: dict[str, float]   # server → median TCP connect on new connections
+    slow: list[str]                    # servers whose path was slow: not ranked on new connections
+
+
 class Analysis(TypedDict):
     ratios: dict[str, dict[str, Any]]
     ties: list[dict[str, Any]]
     reading: list[str]
+    path_check: NotRequired[PathCheck]   # absent when nothing was measured
 
 
 class CompareDocument(TypedDict):
