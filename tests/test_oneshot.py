@@ -1,4 +1,4 @@
-"""The curl series (labctl/oneshot.py): the real curl binary against a real HTTP server in this
+"""The curl series (labctl/measure/oneshot.py): the real curl binary against a real HTTP server in this
 process, the gap arithmetic and its sentences, and what happens without curl on the PATH.
 The end-to-end runs against the real servers (Docker, the probe container, the local runtime)
 are at the bottom, marked as such."""
@@ -17,7 +17,7 @@ import pytest
 from conftest import labctl
 from test_contracts import assert_conforms, assert_renders
 
-from labctl import oneshot
+from labctl.measure import oneshot
 
 CURL = shutil.which("curl")
 needs_curl = pytest.mark.skipif(CURL is None, reason="needs the curl program on the PATH")
