@@ -307,7 +307,9 @@ def _one_shot_reading(document: dict, measured: dict) -> list[str]:
                 f"connection from labctl; for {not_above} it came out no slower on this run: the "
                 "machine's noise outweighed curl's cold start. Run again before reading "
                 "anything into it."]
+    spread = (f"{min(extras):.0f} µs" if len(extras) == 1
+              else f"{min(extras):.0f}–{max(extras):.0f} µs")
     return [f"One curl process per request (a shell loop of curl) measured GET {HEADLINE_PATH} at "
-            f"{each} on a new connection from labctl: {min(extras):.0f}–{max(extras):.0f} µs of "
-            "each one-shot figure is the curl process's own cold start, not the server, which "
-            "is why timing a fast server with curl in a loop over-states its latency."]
+            f"{each} on a new connection from labctl: {spread} of each one-shot figure is the "
+            "curl process's own cold start, not the server, which is why timing a fast server "
+            "with curl in a loop over-states its latency."]
