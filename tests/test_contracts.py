@@ -282,6 +282,12 @@ def test_compare_document(fake_runtime):
         assert document["parameters"]["one_shot_curl"]["measured"] is True
         assert document["servers"]["go"]["one_shot_curl"]["/health"]["samples"] > 0
         assert "curl, one process per request p50" in shown
+        # The reading names the one-shot figure and labctl's new-connection figure for it.
+        go = document["servers"]["go"]
+        curl_p50 = go["one_shot_curl"]["/health"]["summary"]["p50"]
+        new_p50 = go["latency"]["/health"]["fresh"]["summary"]["p50"]
+        assert any(f"Go net/http {curl_p50:.0f} µs against {new_p50:.0f} µs" in sentence
+                   for sentence in document["analysis"]["reading"]), document["analysis"]
 
 
 def test_compare_document_with_load(fake_runtime):
