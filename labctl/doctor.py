@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 from labctl import config, paths, servers
+from labctl.config import CLIENT_CONTEXT_VARIABLE
 from labctl.errors import EnvironmentProblem, LabctlError
-from labctl.runtime.engine import CLIENT_CONTEXT_VARIABLE
 from labctl.runtime.local import TOOLCHAINS, toolchain_version, version_tuple
 
 OK, WARN, MISSING = "ok", "warn", "missing"

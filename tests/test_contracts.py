@@ -14,6 +14,7 @@ import threading
 import time
 import types
 import typing
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NotRequired, Union
@@ -321,7 +322,7 @@ def test_lab_document(fake_runtime):
     from labctl.labs import bottleneck
     from labctl.measure import loadgen
 
-    def fake_step(runtime, instance, path: str) -> dict:
+    def fake_step(runtime, instance, path: str) -> Mapping[str, Any]:
         result = loadgen.LoadResult(
             generator="wrk", version="4.1", where="host", where_detail="a fake", client_cpuset="0",
             target_url=instance.url + path, options=loadgen.LoadOptions(path=path), threads=1,

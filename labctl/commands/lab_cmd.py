@@ -27,6 +27,7 @@ from labctl.errors import UsageProblem
 
 if TYPE_CHECKING:
     from labctl.labs import LabPlugin
+    from labctl.results.documents import LoadPart
 
 lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
                       no_args_is_help=True)
@@ -72,7 +73,7 @@ def bottleneck_command(
     with build_status("preparing the bottleneck lab") as (on_line, on_phase):
         generator = loadgen.prepare_generator(runtime, base_options, on_line)
 
-        def run_step(rt, instance, path: str) -> dict:
+        def run_step(rt, instance, path: str) -> LoadPart:
             options = replace(base_options, path=path)
             return loadgen.run_load(rt, instance, options, client_cpuset(instance.limits),
                                     generator=generator, warmup_s=1.0).as_dict()

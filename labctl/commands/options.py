@@ -16,8 +16,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from labctl.config import CLIENT_CONTEXT_VARIABLE
 from labctl.errors import UsageProblem
-from labctl.runtime.engine import CLIENT_CONTEXT_VARIABLE
 
 SERVER_HELP = "go | python | rust | node (also nethttp, fastapi, axum, express)"
 SERVERS_HELP = ("Servers to include (default: all four): go, python, rust, node, their aliases, "

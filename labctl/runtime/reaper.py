@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from labctl.runtime.engine import CLIENT_CONTEXT_VARIABLE
+from labctl.config import CLIENT_CONTEXT_VARIABLE
 
 # Commands that never start servers nor read their state: they do not pay for an engine round trip.
 LEARNING_COMMANDS = frozenset({"lessons", "show", "quiz", "next", "results"})

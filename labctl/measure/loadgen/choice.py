@@ -170,4 +170,4 @@ def load_for_compare(runtime: Runtime, instance: Instance, options: LoadOptions)
 
     result = run_load(runtime, instance, options, client_cpus(runtime, instance.limits),
                       generator=generator, warmup_s=min(COMPARE_WARMUP_S, options.duration_s))
-    return result.as_dict()
+    return dict(result.as_dict())
