@@ -134,6 +134,8 @@ def test_a_gap_the_noise_reversed_is_not_called_a_cold_start():
     found = oneshot.gap(_series(50, 30, 15, 5), _series(58, 30, 20, 8), "/health")
     text = " ".join(oneshot.reading(found))
     assert "noise" in text and "cold start is" not in text
+    expected = oneshot.expectation(found, None)
+    assert "expect about 50 µs" in expected and "cold start" not in expected
 
 
 def test_no_gap_without_both_series():

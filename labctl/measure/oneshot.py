@@ -256,6 +256,10 @@ def expectation(found: dict | None, why_not: str | None) -> str:
     if found is None:
         return ("no one-shot curl series to compare it with"
                 + (f" ({why_not})" if why_not else ""))
-    return (f"expect about {found['one_shot_p50_us']:.0f} µs (the one-shot curl median just "
-            f"measured), not the {found['new_connection_p50_us']:.0f} µs of a new connection "
-            "from labctl: a new curl process pays its own cold start")
+    one, new = found["one_shot_p50_us"], found["new_connection_p50_us"]
+    if one <= new:    # the noise hid the cold start: say what was measured, claim nothing
+        return (f"expect about {one:.0f} µs (the one-shot curl median just measured; on this "
+                f"run no higher than labctl's new connection, {new:.0f} µs)")
+    return (f"expect about {one:.0f} µs (the one-shot curl median just measured), not the "
+            f"{new:.0f} µs of a new connection from labctl: a new curl process pays its own "
+            "cold start")
