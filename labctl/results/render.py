@@ -53,8 +53,9 @@ def latency_table(path: str, by_mode: dict, *, samples: int, warmup: int,
     ``one_shot``: the series of one curl process per request on this path, its own row."""
     table = Table(title=f"GET {path} — µs, {samples} samples each after {warmup} discarded",
                   title_justify="left", show_edge=False, pad_edge=False)
-    # The label may wrap ("curl, one process / per request"); a figure never may.
-    table.add_column("connection", min_width=10)
+    # The curl row's label wraps onto two lines ("curl, one process" / "per request"), never
+    # three; a figure never wraps.
+    table.add_column("connection", min_width=len("curl, one process"))
     for column in ("min", "p50", "p90", "p99", "max", "connect", "1st byte"):
         table.add_column(column, justify="right", no_wrap=True)
     errors = []
