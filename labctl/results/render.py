@@ -704,6 +704,7 @@ RENDERERS = {
     "labctl.lab.edge-cases/": lab_render.edge_cases,
     "labctl.lab.slow-clients/": lab_render.slow_clients,
     "labctl.lab.shutdown/": lab_render.shutdown,
+    "labctl.lab.profile/": lab_render.profile,
     "labctl.servers/": render_servers,
     "labctl.verify/": render_verify,
     "labctl.doctor/": render_doctor,
