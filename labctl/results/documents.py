@@ -135,6 +135,45 @@ class ProbePart(ClientFacts):
     cpus: Optional[str]
 
 
+class OneShotSeries(TypedDict):
+    """The curl reference series as a whole (labctl/measure/oneshot.py): what ran, or why it did not."""
+
+    client: str                     # "curl, one process per request"
+    measured: bool
+    why_not: Optional[str]          # e.g. "no curl program on this machine's PATH"
+    curl: Optional[str]             # "curl 7.88.1"
+    samples: int
+    warmup_discarded: int
+    command: str                    # one sample's command, with URL in place of the address
+    where: str
+    cpus: Optional[str]
+
+
+class GapPhase(TypedDict):
+    phase: str                      # connect, connect to first byte, first byte to end
+    one_shot_us: float
+    new_connection_us: float
+    extra_us: float
+
+
+class OneShotGap(TypedDict):
+    path: str
+    one_shot_p50_us: float
+    new_connection_p50_us: float
+    client_cold_start_us: float     # the difference of the two medians
+    ratio: Optional[float]
+    second_request_p50_us: Optional[float]
+    phases: list[GapPhase]          # differences of medians: they add up to the difference
+
+
+class RunOneShot(OneShotSeries):
+    endpoints: dict[str, Series]    # path → the first request of each process; {} if none
+    second_request: dict[str, Series]   # path → the same processes' second new connection
+    gap: Optional[OneShotGap]
+    reading: list[str]
+    expect: str                     # what the reproduce-by-hand command should print
+
+
 class SingleServerHead(TypedDict):
     """The fields every single-server document (run, load) starts with (``document_head``)."""
 
@@ -155,6 +194,7 @@ class RunDocument(SingleServerHead):
     verification: Verification
     probe: ProbePart
     endpoints: dict[str, dict[str, Series]]
+    one_shot_curl: NotRequired[RunOneShot]   # absent only in results saved before it existed
     curl: str
     kept_running: bool
     host: Host
@@ -238,6 +278,7 @@ class CompareEntry(ServerFacts):
     measured: bool
     idle_memory_bytes: NotRequired[Optional[int]]
     latency: NotRequired[dict[str, dict[str, Series]]]
+    one_shot_curl: NotRequired[dict[str, Series]]   # path → series, when measured
     cold_start_ms: ColdStart
     load: NotRequired[LoadPart]
 
@@ -254,6 +295,7 @@ class CompareParameters(TypedDict):
     probe_where: str
     probe_cpus: Optional[str]
     load: Optional[dict[str, Any]]
+    one_shot_curl: NotRequired[Optional[OneShotSeries]]   # null when nothing was measurable
 
 
 class PathCheck(TypedDict):
