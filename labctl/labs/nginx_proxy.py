@@ -174,6 +174,22 @@ class Proxy:
                           f"{RELOAD_TIMEOUT_S:g} s", "Its log: " + self.runtime.logs(
                               self.instance, tail=5).replace("\n", " | "))
 
+    def gateway(self) -> str:
+        """The address nginx reaches this machine at: the bridge's gateway on Docker."""
+        if self.runtime.name != "docker":
+            return "127.0.0.1"
+        from labctl.runtime.docker import DockerRuntime
+
+        container = cast(DockerRuntime, self.runtime).client.containers.get(self.instance.ident)
+        network = container.attrs["NetworkSettings"]
+        gateway = network.get("Gateway") or next(
+            (n.get("Gateway") for n in (network.get("Networks") or {}).values()
+             if n.get("Gateway")), None)
+        if not gateway:
+            raise LabctlError("nginx's container has no gateway address to reach labctl at",
+                              "The proxy lab needs Docker's default bridge network")
+        return gateway
+
     def logs(self, tail: int = 20) -> str:
         return self.runtime.logs(self.instance, tail=tail)
 
