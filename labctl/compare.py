@@ -19,11 +19,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from labctl import client_engine, clients, hostinfo, measure, stats, verify
-from labctl.cpus import cores
-from labctl.modes import FRESH, KEEPALIVE, MODE_LABELS
+from labctl.measure import clients, stats, verify
+from labctl.measure import sampling as measure
+from labctl.measure.modes import FRESH, KEEPALIVE, MODE_LABELS
+from labctl.results import hostinfo
 from labctl.runner import add_between_engines, cold_start_note, server_facts
+from labctl.runtime import client_engine
 from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
+from labctl.runtime.cpus import cores
 from labctl.runtime.lifecycle import running, wait_healthy
 from labctl.servers import Server
 

@@ -78,7 +78,7 @@ def check_docker() -> tuple[list[dict], bool]:
 def _client_engine_items(runtime, context: str) -> list[dict]:
     """LABCTL_CLIENT_CONTEXT set: where the probe and load generator will run, and the address
     the servers will publish on (the same decision `run` and `compare` make, made here too)."""
-    from labctl import client_engine
+    from labctl.runtime import client_engine
 
     try:
         found = client_engine.attach(runtime, context)

@@ -11,8 +11,10 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from labctl import client_engine, hostinfo, loadgen
+from labctl.measure import loadgen
+from labctl.results import hostinfo
 from labctl.runner import add_between_engines, document_head
+from labctl.runtime import client_engine
 from labctl.runtime.base import BuildInfo, Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server

@@ -10,8 +10,10 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from labctl import client_engine, clients, hostinfo
-from labctl.probe import MODE_LABELS, curl_command
+from labctl.measure import clients
+from labctl.measure.probe import MODE_LABELS, curl_command
+from labctl.results import hostinfo
+from labctl.runtime import client_engine
 from labctl.runtime.base import BuildInfo, Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server

@@ -22,9 +22,9 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
     """
     import math
 
-    from labctl import cpus as cpu_sets
-    from labctl import hostinfo
     from labctl.errors import UsageProblem
+    from labctl.results import hostinfo
+    from labctl.runtime import cpus as cpu_sets
     from labctl.runtime.base import Limits
 
     usable = sorted(cpu_sets.usable_cpus())   # the remote engine's, when the servers run there
@@ -54,21 +54,21 @@ def prepare_runtime(name: str | None, client_context: str | None = None) -> Runt
 
     ``name`` is a ``RuntimeChoice`` (a str) or None: not given, so LABCTL_RUNTIME or auto.
     ``client_context``: a Docker context whose engine runs the probe and the load generator
-    (``--client-context``, labctl/client_engine.py).
+    (``--client-context``, labctl/runtime/client_engine.py).
     """
     from labctl import runtime as runtimes
     from labctl.runtime.lifecycle import install_termination_handler
 
     client_context = (client_context or "").strip() or None
     if client_context:
-        from labctl.client_engine import validate_context
+        from labctl.runtime.client_engine import validate_context
 
         validate_context(client_context)   # a wrong name: one line, before anything connects
     install_termination_handler()
     runtime = runtimes.select(name, announce=ui.info)
     location = getattr(runtime, "location", None) if runtime.name == "docker" else None
     if location is not None and location.measure_on_engine:
-        from labctl import cpus
+        from labctl.runtime import cpus
         from labctl.runtime.docker import DockerRuntime
 
         docker_runtime = cast(DockerRuntime, runtime)
@@ -77,7 +77,7 @@ def prepare_runtime(name: str | None, client_context: str | None = None) -> Runt
             ui.info(f"the Docker engine is on {location.machine}: labctl measures from "
                     "containers next to the servers there")
     if client_context:
-        from labctl import client_engine
+        from labctl.runtime import client_engine
 
         ui.info(client_engine.attach(runtime, client_context).announcement())
     # Orphans of a killed labctl were already reaped by the root command (runtime.reaper).

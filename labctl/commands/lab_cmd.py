@@ -47,8 +47,11 @@ def bottleneck_command(
     non-blocking wait, then /aggregate sequential and parallel; the lesson's prediction next to
     each measurement.
     """
-    from labctl import bottleneck, loadgen, render, servers
-    from labctl.cpus import client_cpuset
+    from labctl import servers
+    from labctl.labs import bottleneck
+    from labctl.measure import loadgen
+    from labctl.results import render
+    from labctl.runtime.cpus import client_cpuset
 
     chosen = servers.select(names)
     from labctl.durations import duration_option
@@ -83,7 +86,7 @@ SheetOption = Annotated[bool, typer.Option(
 def _sheet_or_check_predictions(sheet: bool, predict: Path | None, blank_sheet) -> bool:
     """--sheet prints the blank predictions file (True: nothing else to do); a --predict file is
     read now, so a bad one fails before the lab runs rather than after it."""
-    from labctl import predictions
+    from labctl.labs import predictions
 
     if sheet:
         print(blank_sheet(), end="")
@@ -96,7 +99,7 @@ def _sheet_or_check_predictions(sheet: bool, predict: Path | None, blank_sheet) 
 def _show_and_save(document: dict, view, json_out: bool) -> None:
     """Save the lab's document and show it; a save that fails is reported after the figures are
     on screen, so a full disk costs the learner nothing they have not seen."""
-    from labctl import store
+    from labctl.results import store
 
     with store.saved("lab", document):
         if json_out:
@@ -111,7 +114,7 @@ def _score_predictions(document: dict, path: Path | None, judge, cell_of,
     turns one server's entry into its measured cells, row → cell."""
     if path is None:
         return
-    from labctl import predictions
+    from labctl.labs import predictions
 
     cells = {column: cell_of(entry) for column, entry in document["servers"].items()}
     document["your_predictions"] = predictions.score(predictions.load(path), cells, judge,
@@ -133,7 +136,9 @@ def edge_cases_command(
 ) -> None:
     """Lesson 005: about 20 odd HTTP/1.1 requests sent byte by byte; status and connection
     per server, the RFC's requirement, the MUSTs broken, and where the prediction was wrong."""
-    from labctl import edgecases, lab_render, predictions, servers
+    from labctl import servers
+    from labctl.labs import edgecases, predictions
+    from labctl.labs import render as lab_render
 
     chosen = servers.select(names)
     if python_parser not in (*edgecases.PYTHON_PARSERS, "both"):
@@ -174,7 +179,9 @@ def slow_clients_command(
     """Lesson 006: a slowloris attack (connections sending one header byte a second) on each
     server, as shipped and with its stack's default timeouts, while a normal client keeps
     requesting: when and how each trickling connection is cut, and what the normal client saw."""
-    from labctl import lab_render, predictions, servers, slowclients
+    from labctl import servers
+    from labctl.labs import predictions, slowclients
+    from labctl.labs import render as lab_render
 
     chosen = servers.select(names)
     if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
@@ -209,7 +216,9 @@ def shutdown_command(
     """Lesson 007: stop each server (docker stop, or SIGTERM locally) while requests are in
     flight, connections sit idle and a steady client keeps asking; with its graceful handler and
     without it. What each client got, and how long the stop took."""
-    from labctl import lab_render, predictions, servers, shutdown
+    from labctl import servers
+    from labctl.labs import predictions, shutdown
+    from labctl.labs import render as lab_render
 
     chosen = servers.select(names)
     if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(

@@ -32,7 +32,7 @@ class RuntimeChoice(str, Enum):
 
 
 class GeneratorChoice(str, Enum):
-    """Which load generator sends the load (``labctl.loadgen.GENERATORS``)."""
+    """Which load generator sends the load (``labctl.measure.loadgen.GENERATORS``)."""
 
     auto = "auto"
     container = "container"

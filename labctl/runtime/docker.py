@@ -6,7 +6,7 @@ Design points, each measured on a 2-core Linux machine (see the project's measur
   server's whole response. Fall back to the published port elsewhere, and say which was used.
 - Publish on 127.0.0.1 only, on a port the engine picks, so two labctl runs never collide. (With a
   client on another engine, ``--client-context``, on the one address that engine reaches this
-  one's host at: see labctl/client_engine.py.)
+  one's host at: see labctl/runtime/client_engine.py.)
 - Label everything: ``labctl`` (ours), the session id, the server name, the owning process id.
   Anything whose owning labctl process is gone is reaped by the next command.
 """
@@ -36,8 +36,8 @@ from labctl.runtime.base import (
     Runtime,
 )
 from labctl.runtime.process import owner_alive, start_time
+from labctl.runtime.sourcehash import hash_tree
 from labctl.servers import Server
-from labctl.sourcehash import hash_tree
 
 CONTAINER_PORT = 8080
 LABEL = "labctl"
@@ -128,9 +128,9 @@ class DockerRuntime(Runtime):
 
     @property
     def location(self):
-        """Where the engine is (labctl.engine): decides whether the probe runs here or there."""
+        """Where the engine is (labctl.runtime.engine): decides whether the probe runs here or there."""
         if self._location is None:
-            from labctl import engine
+            from labctl.runtime import engine
 
             self._location = engine.locate()
         return self._location
@@ -139,7 +139,7 @@ class DockerRuntime(Runtime):
         """The probe that runs in a container next to the servers (one per runtime: the image
         is checked once)."""
         if self._engine_client is None:
-            from labctl.clients import EngineClient
+            from labctl.measure.clients import EngineClient
 
             self._engine_client = EngineClient(self)
         return self._engine_client
@@ -327,7 +327,7 @@ class DockerRuntime(Runtime):
                               "Check --cpus and --memory against `docker info`") from None
         watch = None
         if self.location.measure_on_engine:
-            from labctl import cpus
+            from labctl.runtime import cpus
 
             watch = self.engine_client().start_health_watch(cpus.client_cpuset(limits),
                                                             HEALTH_WATCH_TIMEOUT_S)
@@ -371,7 +371,7 @@ class DockerRuntime(Runtime):
             url = public_url
             path = (f"published port {published}:{host_port} on the server engine's host, from "
                     f"a container on {self.client_engine.phrase}")
-            from labctl.client_engine import PATH_KIND
+            from labctl.runtime.client_engine import PATH_KIND
 
             kind = PATH_KIND
         if watch is not None:
@@ -383,7 +383,7 @@ class DockerRuntime(Runtime):
     def _publish_refused(self, exc) -> LabctlError:
         """The engine could not bind the server's port on the address a client engine reaches
         (an address its host does not have, such as a cloud VM's public IP behind NAT)."""
-        from labctl.client_engine import SERVER_ADDRESS_VARIABLE
+        from labctl.runtime.client_engine import SERVER_ADDRESS_VARIABLE
 
         text = " ".join(str(exc.explanation or exc).split())
         why = ("it is not an address of that engine's host"
@@ -403,7 +403,7 @@ class DockerRuntime(Runtime):
         probe started now times it on the engine's clock from the container's start; when its
         very first attempt got a 200 the server was up before the probe, and the figure is an
         upper bound (it includes the probe's own start)."""
-        from labctl import cpus
+        from labctl.runtime import cpus
 
         watch = instance.extra.pop("health_watch", None)
         if watch is not None:
@@ -600,7 +600,7 @@ class DockerRuntime(Runtime):
 def connect(location=None):
     """A client for the engine DOCKER_HOST (or the current context) names, or for ``location``
     (a client context's engine), or one clear error."""
-    from labctl import engine
+    from labctl.runtime import engine
 
     docker = _docker_module()
     import requests  # the SDK's transport

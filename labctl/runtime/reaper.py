@@ -38,7 +38,7 @@ def reap_everywhere(announce: Callable[[str], None] | None = None) -> list[str]:
     client_context = os.environ.get("LABCTL_CLIENT_CONTEXT", "").strip()
     if client_context:   # probe and load-generator containers live on that engine (--client-context)
         try:
-            from labctl import engine
+            from labctl.runtime import engine
             from labctl.runtime.docker import DockerRuntime
 
             location = engine.locate(context=client_context)

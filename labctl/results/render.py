@@ -7,9 +7,9 @@ from rich.console import Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
-from labctl import lab_render
-from labctl.cpus import cores
-from labctl.modes import FRESH, KEEPALIVE, MODE_SHORT
+from labctl.labs import render as lab_render
+from labctl.measure.modes import FRESH, KEEPALIVE, MODE_SHORT
+from labctl.runtime.cpus import cores
 
 STATUS_STYLE = {"pass": "ok", "warn": "warn", "fail": "fail"}
 
@@ -314,8 +314,8 @@ def latency_bars(document: dict, path: str) -> list[Text]:
 
 def render_load(document: dict) -> Group:
     """Every figure labelled: what was sent, from where, to what, and what came back."""
-    from labctl.cpus import describe_cpus
     from labctl.durations import format_duration
+    from labctl.runtime.cpus import describe_cpus
 
     load = document["load"]
     server = document["server"]

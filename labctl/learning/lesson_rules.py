@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from labctl.errors import LabctlError
-from labctl.lessons import LETTERS, Lesson
+from labctl.learning.lessons import LETTERS, Lesson
 
 TRUE_SHARE = (0.35, 0.65)            # true/false answers that are true, per lesson
 UNDERSTANDING_SHARE = 2 / 3          # items whose skill is predict, explain or apply
@@ -115,7 +115,7 @@ def letter_references(lesson: Lesson) -> list[Finding]:
 def prompt_keywords(lesson: Lesson) -> list[Finding]:
     """A keyword found in the prompt's own text never counts (pasting the prompt back must touch
     nothing), so such a keyword is dead weight; a key point left with none can never be touched."""
-    from labctl.quiz import stems
+    from labctl.learning.quiz import stems
 
     findings = []
     for number, prompt in enumerate(lesson.prompts):
@@ -135,7 +135,7 @@ def prompt_keywords(lesson: Lesson) -> list[Finding]:
 def hints_that_answer(lesson: Lesson) -> list[Finding]:
     """A hint is a nudge toward the reasoning; one that holds the answer (the right choice's text,
     or the number itself) gives the item away: a warning."""
-    from labctl.units import format_value
+    from labctl.learning.answer_units import format_value
 
     findings = []
     for index, item in enumerate(lesson.items):
@@ -156,7 +156,7 @@ def hints_that_answer(lesson: Lesson) -> list[Finding]:
 
 def named_exercises(lesson: Lesson) -> list[Finding]:
     """Every exercise a lesson's lab names exists in exercises/ and says it belongs to this lesson."""
-    from labctl import exercises
+    from labctl.learning import exercises
 
     findings = []
     for index, name in enumerate(lesson.lab.exercises if lesson.lab else ()):

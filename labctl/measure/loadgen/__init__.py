@@ -31,28 +31,28 @@ The package, one job per module: ``options`` (what to send, what came back, when
 report and its two generators), ``builtin`` (the asyncio client),
 ``generators`` (the three generators) and ``choice`` (which one, with ``auto``'s fallbacks, and
 the entry points ``prepare_generator``, ``run_load`` and ``load_for_compare``). The names below
-are the package's interface; import them from ``labctl.loadgen``.
+are the package's interface; import them from ``labctl.measure.loadgen``.
 """
 
 from __future__ import annotations
 
 from labctl.durations import format_duration, parse_duration
-from labctl.loadgen.builtin import BUILTIN_COMFORT_RPS, BuiltinOutcome, run_builtin
-from labctl.loadgen.choice import (
+from labctl.measure.loadgen.builtin import BUILTIN_COMFORT_RPS, BuiltinOutcome, run_builtin
+from labctl.measure.loadgen.choice import (
     COMPARE_WARMUP_S,
     choose_generator,
     load_for_compare,
     prepare_generator,
     run_load,
 )
-from labctl.loadgen.generators import (
+from labctl.measure.loadgen.generators import (
     BuiltinClient,
     ContainerWrk,
     Generator,
     HostWrk,
     default_threads,
 )
-from labctl.loadgen.options import (
+from labctl.measure.loadgen.options import (
     BUILTIN_WARNING,
     DEFAULT_TIMEOUT_S,
     GENERATORS,
@@ -60,7 +60,7 @@ from labctl.loadgen.options import (
     LoadResult,
     flag_reasons,
 )
-from labctl.loadgen.wrk import (
+from labctl.measure.loadgen.wrk import (
     WRK_IMAGE_TAG,
     by_hand_command,
     parse_wrk_report,

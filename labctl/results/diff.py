@@ -6,7 +6,7 @@ any number, because it may explain the numbers.
 
 from __future__ import annotations
 
-from labctl import stats
+from labctl.measure import stats
 
 DIFF_SCHEMA = "labctl.diff/1"
 

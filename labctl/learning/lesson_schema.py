@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 from msgspec import Meta, Struct
 
-from labctl import units
+from labctl.learning import answer_units as units
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 PROMPTS_PER_LESSON = 3

@@ -72,7 +72,7 @@ def _poll_health(client, job: dict) -> dict:
 
 
 def verify(job: dict) -> dict:
-    from labctl import verify as checks
+    from labctl.measure import verify as checks
 
     answers = {}
     for name, target in job["servers"].items():
@@ -89,9 +89,9 @@ def verify(job: dict) -> dict:
 
 
 def measure(job: dict) -> dict:
-    from labctl import measure as timing
-    from labctl import probe
-    from labctl import verify as checks
+    from labctl.measure import probe
+    from labctl.measure import sampling as timing
+    from labctl.measure import verify as checks
 
     results = timing.measure(job["targets"], samples=int(job["samples"]),
                              warmup=int(job["warmup"]), paths=tuple(job["paths"]),

@@ -5,12 +5,12 @@ code decides the figures either way:
 
 - ``HereClient``: labctl's in-process libcurl probe, pinned to the CPUs the servers do not use.
   Used when the engine is on this machine (its containers' bridge IPs are reachable from here).
-- ``EngineClient``: the very same probe code (labctl/engine_agent.py, with this package copied
+- ``EngineClient``: the very same probe code (labctl/measure/agent.py, with this package copied
   into the image) in a container on the servers' engine, on the CPUs the servers do not use, over
   the engine's bridge network. Used when the engine is elsewhere; its answers come back as one
   JSON line in the container's logs, through the engine's API. Nothing is published for it.
 - ``CrossEngineClient``: the same container on another engine (``--client-context``), reaching
-  the servers through ports published on their engine's host (labctl/client_engine.py).
+  the servers through ports published on their engine's host (labctl/runtime/client_engine.py).
 """
 
 from __future__ import annotations
@@ -24,12 +24,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from labctl import config, cpus, measure, verify
+from labctl import config, paths
 from labctl.errors import LabctlError
+from labctl.measure import sampling as measure
+from labctl.measure import verify
+from labctl.runtime import cpus
 from labctl.runtime.base import Instance, ProgressCallback
 
 PROBE_IMAGE_TAG = "labctl/probe:latest"
-PROBE_CONTEXT = Path(__file__).resolve().parent / "docker" / "probe"
+PROBE_CONTEXT = paths.docker_context("probe")
 PYTHON_IMAGE_ARG = "PYTHON_IMAGE"
 DEFAULT_PYTHON_IMAGE = "python:3.12-slim"
 PROBE_MEMORY = "256m"
@@ -114,7 +117,7 @@ class EngineClient:
         with tempfile.TemporaryDirectory(prefix="labctl-probe-") as scratch:
             context = Path(scratch)
             shutil.copy(PROBE_CONTEXT / "Dockerfile", context / "Dockerfile")
-            package = Path(__file__).resolve().parent
+            package = paths.package_dir()
             for source in sorted(package.rglob("*.py")):
                 relative = source.relative_to(package)
                 if relative.parts[0] in {"_data", "__pycache__"} or "__pycache__" in relative.parts:
@@ -156,7 +159,7 @@ class EngineClient:
     def start_health_watch(self, cpuset: str | None, timeout_s: float) -> HealthWatch:
         """A health poller on the engine, started and ready *before* the server starts, so a
         cold start is not hidden behind this container's own start-up (about a second)."""
-        from labctl.engine_agent import READY_LINE
+        from labctl.measure.agent import READY_LINE
         from labctl.runtime import docker as docker_runtime
 
         if not self.image:

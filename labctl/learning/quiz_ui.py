@@ -21,10 +21,11 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from labctl import quiz as quizlib
-from labctl import servers, ui, units
-from labctl.lessons import LETTERS, Item, Lesson, Prompt
-from labctl.progress import RATING_NAMES, LessonStatus
+from labctl import servers, ui
+from labctl.learning import answer_units as units
+from labctl.learning import quiz as quizlib
+from labctl.learning.lessons import LETTERS, Item, Lesson, Prompt
+from labctl.learning.progress import RATING_NAMES, LessonStatus
 
 if TYPE_CHECKING:
     from rich.panel import Panel

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from labctl import stats
-from labctl.probe import FRESH, KEEPALIVE, MODES, ProbeError, Prober, Sample
+from labctl.measure import stats
+from labctl.measure.probe import FRESH, KEEPALIVE, MODES, ProbeError, Prober, Sample
 
 DEFAULT_PATHS = ("/", "/health")
 

@@ -20,20 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from labctl import config, paths
-from labctl.cpus import describe_cpus, pin_child
 from labctl.errors import EnvironmentProblem, LabctlError
-from labctl.loadgen.generators import (
+from labctl.measure.loadgen.generators import (
     EXTRA_WAIT_S,
     ContainerGenerator,
     Generator,
     default_threads,
 )
-from labctl.loadgen.options import LoadOptions, LoadResult
+from labctl.measure.loadgen.options import LoadOptions, LoadResult
 from labctl.runtime.base import Instance, ProgressCallback
+from labctl.runtime.cpus import describe_cpus, pin_child
 
 OHA_VERSION = "1.16.0"
 OHA_IMAGE_TAG = "labctl/oha:latest"
-OHA_CONTEXT = Path(__file__).parent.parent / "docker" / "oha"
+OHA_CONTEXT = paths.docker_context("oha")
 OHA_PERCENTILES = ("oha's exact percentiles of every answered request; open loop with latency "
                    "correction: each request timed from when it was due to be sent, so time a "
                    "request spent waiting behind a slow one counts (no coordinated omission)")

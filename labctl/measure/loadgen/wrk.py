@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from pathlib import Path
 from typing import Any
 
+from labctl import paths
 from labctl.errors import LabctlError
-from labctl.loadgen.options import LoadOptions, LoadResult
+from labctl.measure.loadgen.options import LoadOptions, LoadResult
 
 WRK_IMAGE_TAG = "labctl/wrk:latest"
-WRK_CONTEXT = Path(__file__).parent.parent / "docker" / "wrk"
+WRK_CONTEXT = paths.docker_context("wrk")
 WRK_SCRIPT = WRK_CONTEXT / "report.lua"
 WRK_SCRIPT_IN_IMAGE = "/etc/labctl/report.lua"
 WRK_VERSION_IN_IMAGE = "/etc/labctl/wrk-version"

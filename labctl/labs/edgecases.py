@@ -14,8 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from labctl import hostinfo
-from labctl.rawhttp import (
+from labctl.measure.rawhttp import (
     CLOSED,
     OPEN,
     Exchange,
@@ -26,6 +25,7 @@ from labctl.rawhttp import (
     exchange,
     pieces,
 )
+from labctl.results import hostinfo
 from labctl.runner import server_facts
 from labctl.runtime.base import Limits, Runtime
 from labctl.runtime.lifecycle import running

@@ -1,6 +1,6 @@
 """The quiz, without any printing: parsing and grading answers, marking key points, the session.
 
-Terminal rendering and prompting live in ``labctl.quiz_ui``; the answers-file mode is graded here
+Terminal rendering and prompting live in ``labctl.learning.quiz_ui``; the answers-file mode is graded here
 too, so ``labctl quiz LESSON --answers FILE`` and an interactive session use the same rules.
 """
 
@@ -18,11 +18,11 @@ from typing import Any
 
 from fsrs import Rating
 
-from labctl import units
 from labctl.errors import EnvironmentProblem, LabctlError
-from labctl.lessons import LETTERS, Item, Lesson, Prompt, format_number
-from labctl.progress import RATING_NAMES, RATINGS_BY_NAME, Progress, rating_for
-from labctl.sittings import Sittings
+from labctl.learning import answer_units as units
+from labctl.learning.lessons import LETTERS, Item, Lesson, Prompt, format_number
+from labctl.learning.progress import RATING_NAMES, RATINGS_BY_NAME, Progress, rating_for
+from labctl.learning.sittings import Sittings
 
 DEFAULT_PASS_MARK = 0.7
 

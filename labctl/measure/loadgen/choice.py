@@ -8,15 +8,15 @@ from dataclasses import replace
 from typing import Any, cast
 
 from labctl.errors import LabctlError, UsageProblem
-from labctl.loadgen.generators import (
+from labctl.measure.loadgen.generators import (
     BuiltinClient,
     ContainerGenerator,
     ContainerWrk,
     Generator,
     HostWrk,
 )
-from labctl.loadgen.oha import ContainerOha, HostOha
-from labctl.loadgen.options import LoadOptions, LoadResult
+from labctl.measure.loadgen.oha import ContainerOha, HostOha
+from labctl.measure.loadgen.options import LoadOptions, LoadResult
 from labctl.runtime.base import Instance, ProgressCallback, Runtime
 
 
@@ -162,7 +162,7 @@ def load_for_compare(runtime: Runtime, instance: Instance, options: LoadOptions)
     generator = _prepared.get(key)
     if generator is None:
         generator = _prepared[key] = prepare_generator(runtime, options)
-    from labctl.client_engine import client_cpus
+    from labctl.runtime.client_engine import client_cpus
 
     result = run_load(runtime, instance, options, client_cpus(runtime, instance.limits),
                       generator=generator, warmup_s=min(COMPARE_WARMUP_S, options.duration_s))

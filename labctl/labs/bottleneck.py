@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from labctl import hostinfo
-from labctl.cpus import parse_cpuset
+from labctl.results import hostinfo
 from labctl.runner import server_facts
 from labctl.runtime.base import Instance, Limits, Runtime
+from labctl.runtime.cpus import parse_cpuset
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
 

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from labctl import loadgen, shutdown, slowclients
-from labctl.cpus import client_cpuset
 from labctl.errors import EnvironmentProblem
-from labctl.exercises import (
+from labctl.labs import shutdown, slowclients
+from labctl.learning.exercises import (
     CheckSpec,
     ConnectionReuseCheck,
     LatencyCheck,
@@ -27,10 +26,12 @@ from labctl.exercises import (
     SlowClientsCheck,
     ThroughputCheck,
 )
-from labctl.modes import KEEPALIVE
-from labctl.probe import Prober
-from labctl.rawhttp import MalformedResponse, address, build_request, parse_response
+from labctl.measure import loadgen
+from labctl.measure.modes import KEEPALIVE
+from labctl.measure.probe import Prober
+from labctl.measure.rawhttp import MalformedResponse, address, build_request, parse_response
 from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
+from labctl.runtime.cpus import client_cpuset
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
 

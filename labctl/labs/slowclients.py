@@ -23,8 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from labctl import hostinfo
-from labctl.rawhttp import (
+from labctl.measure.rawhttp import (
     MalformedResponse,
     Send,
     address,
@@ -32,6 +31,7 @@ from labctl.rawhttp import (
     exchange,
     parse_response,
 )
+from labctl.results import hostinfo
 from labctl.runner import server_facts
 from labctl.runtime.base import Limits, Runtime
 from labctl.runtime.lifecycle import running

@@ -15,19 +15,18 @@ import signal
 import subprocess
 from typing import Any
 
-from labctl import __version__, config, hostinfo
-from labctl.cpus import describe_cpus, parse_cpuset, pin_child
+from labctl import __version__, config
 from labctl.durations import format_duration
 from labctl.errors import EnvironmentProblem, LabctlError
-from labctl.loadgen.builtin import (
+from labctl.measure.loadgen.builtin import (
     BUILTIN_CLOSED_PERCENTILES,
     BUILTIN_COMFORT_RPS,
     BUILTIN_NON_2XX,
     BUILTIN_OPEN_PERCENTILES,
     run_builtin,
 )
-from labctl.loadgen.options import BUILTIN_WARNING, LoadOptions, LoadResult
-from labctl.loadgen.wrk import (
+from labctl.measure.loadgen.options import BUILTIN_WARNING, LoadOptions, LoadResult
+from labctl.measure.loadgen.wrk import (
     VERSION_PREFIX,
     WRK_CONTEXT,
     WRK_IMAGE_TAG,
@@ -41,7 +40,9 @@ from labctl.loadgen.wrk import (
     wrk_args,
     wrk_figures,
 )
+from labctl.results import hostinfo
 from labctl.runtime.base import Instance, ProgressCallback
+from labctl.runtime.cpus import describe_cpus, parse_cpuset, pin_child
 
 CONTAINER_MEMORY = "256m"
 EXTRA_WAIT_S = 30.0               # beyond the load's own duration, before giving up on wrk

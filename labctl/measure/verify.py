@@ -176,7 +176,7 @@ def verify_servers(runtime: Runtime, chosen: list[Server], limits: Limits,
                    on_phase: Callable[[str], None] | None = None) -> dict:
     """`labctl verify`: build, start and check each server in turn; the ``labctl.verify/1``
     document."""
-    from labctl import clients
+    from labctl.measure import clients
 
     phase = on_phase or (lambda _text: None)
     client = clients.for_runtime(runtime)

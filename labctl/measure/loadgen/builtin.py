@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from labctl.loadgen.options import LoadOptions
+from labctl.measure.loadgen.options import LoadOptions
 
 BUILTIN_COMFORT_RPS = 2000        # the built-in client's rate ceiling is "a few thousand"
 BUILTIN_CLOSED_PERCENTILES = ("exact nearest-rank percentiles over every request, timed from "
@@ -46,7 +46,7 @@ class BuiltinOutcome:
     lateness_us: list[float] = field(default_factory=list)   # the client's own timer lateness
 
     def latency_summary(self) -> dict[str, float | None]:
-        from labctl.stats import percentile
+        from labctl.measure.stats import percentile
 
         values = sorted(self.latencies_us)
         if not values:
@@ -60,7 +60,7 @@ class BuiltinOutcome:
     def open_loop_facts(self, options: LoadOptions) -> dict[str, Any] | None:
         if options.rate is None:
             return None
-        from labctl.stats import percentile
+        from labctl.measure.stats import percentile
 
         lateness = sorted(self.lateness_us)
         return {

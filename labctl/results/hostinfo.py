@@ -47,7 +47,7 @@ def source_revision() -> str:
 
 
 def host_facts() -> dict:
-    from labctl.probe import (
+    from labctl.measure.probe import (
         libcurl_version,  # libcurl loads only for a document that needs it
     )
 

@@ -35,13 +35,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from labctl import cpus
 from labctl.errors import UsageProblem
+from labctl.runtime import cpus
 
 if TYPE_CHECKING:
-    from labctl.engine import EngineLocation
     from labctl.runtime.base import Limits
     from labctl.runtime.docker import DockerRuntime
+    from labctl.runtime.engine import EngineLocation
 
 CLIENT_CONTEXT_VARIABLE = "LABCTL_CLIENT_CONTEXT"
 SERVER_ADDRESS_VARIABLE = "LABCTL_SERVER_ADDRESS"
@@ -235,7 +235,7 @@ class ClientEngine:
 
 def validate_context(name: str) -> EngineLocation:
     """The client context's location; a wrong name is one line and exit status 2."""
-    from labctl import engine
+    from labctl.runtime import engine
 
     try:
         return engine.locate(context=name)

@@ -23,8 +23,9 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 from msgspec import Meta, Struct
 
-from labctl import lesson_schema, paths
+from labctl import paths
 from labctl.errors import LabctlError, UsageProblem
+from labctl.learning import lesson_schema
 
 EXERCISE_FILE = "exercise.toml"
 HINTS_FILE = "hints.md"
@@ -238,7 +239,7 @@ def _base_is_shipped(exercise: Exercise) -> None:
 
 
 def _lesson_exists(exercise: Exercise) -> None:
-    from labctl.lessons import lessons_root
+    from labctl.learning.lessons import lessons_root
 
     if not (lessons_root() / f"{exercise.spec.lesson}.md").is_file():
         raise _fault(exercise.folder / EXERCISE_FILE, "lesson",
@@ -303,7 +304,7 @@ def starter_drift(exercise: Exercise) -> str | None:
 def listed_by_lesson(exercise: Exercise) -> str | None:
     """Why the exercise's lesson does not name it in its [lab] exercises (None: it does). An
     author's check, not a load rule: the lesson and the exercise are edited separately."""
-    from labctl import lessons
+    from labctl.learning import lessons
 
     try:
         lesson = lessons.load_lesson(lessons.lessons_root() / f"{exercise.spec.lesson}.md")

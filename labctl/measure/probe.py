@@ -15,7 +15,7 @@ from io import BytesIO
 import pycurl
 
 from labctl.errors import LabctlError
-from labctl.modes import FRESH, KEEPALIVE, MODE_LABELS, MODE_SHORT, MODES  # noqa: F401 - re-exported
+from labctl.measure.modes import FRESH, KEEPALIVE, MODE_LABELS, MODE_SHORT, MODES  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)

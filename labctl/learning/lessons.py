@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labctl import lesson_schema as schema
-from labctl import paths, units
+from labctl import paths
 from labctl.errors import EnvironmentProblem, LabctlError
+from labctl.learning import answer_units as units
+from labctl.learning import lesson_schema as schema
 
 FORMAT_VERSION = 1
 ITEM_KINDS = tuple(schema.ITEM_KINDS)
