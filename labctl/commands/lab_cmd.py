@@ -236,3 +236,46 @@ def shutdown_command(
                                     on_build_line=on_line)
     _score_predictions(document, predict, shutdown.judge_learner, lambda e: e["runs"])
     _show_and_save(document, lab_render.shutdown, json_out)
+
+
+@lab_app.command("proxy")
+def proxy_command(
+    names: ServersArgument = None,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Small samples and short windows (about 40 s a server): a smoke test, "
+                        "not figures to quote.")] = False,
+    show_config: Annotated[bool, typer.Option(
+        "--show-config", help="Print the nginx configurations the lab generates and exit.")]
+    = False,
+    predict: PredictOption = None,
+    sheet: SheetOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
+) -> None:
+    """Lesson 009: nginx in front of each server. The hop's cost (with upstream connections
+    counted per 1,000 requests, with and without upstream keep-alive), the edge-cases rows
+    through the proxy, slowloris through the proxy, and restarts behind it (one instance, then a
+    rolling restart of two)."""
+    from labctl import servers
+    from labctl.labs import predictions, proxy, proxy_render
+
+    settings = proxy.QUICK if quick else proxy.Settings()
+    if show_config:
+        for variant, text in proxy.configs(settings.tightened_timeout_s).items():
+            ui.out().print(f"# ---- variant: {variant} ----", markup=False, highlight=False)
+            ui.out().print(text, markup=False, highlight=False, soft_wrap=True)
+        return
+    chosen = servers.select(names)
+    if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
+            "labctl lab proxy", [s.name for s in chosen], list(proxy.SHEET_ROWS),
+            proxy.SHEET_EXAMPLE)):
+        return
+    runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)
+    with build_status("preparing the proxy lab") as (on_line, on_phase):
+        document = proxy.run_lab(runtime, chosen, limits=limits, settings=settings,
+                                 on_phase=on_phase, on_build_line=on_line)
+    _score_predictions(document, predict, proxy.judge_learner, proxy.cells_of)
+    _show_and_save(document, proxy_render.proxy, json_out)

@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import httpx
 
-from labctl import config
+from labctl import config, paths
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.labs import nginx_config
 from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
@@ -30,7 +30,7 @@ from labctl.servers import Server
 NGINX_IMAGE_ARG = "NGINX_IMAGE"
 OFFICIAL_IMAGE = "nginx:1.28"          # a stable 1.x; LABCTL_NGINX_IMAGE overrides it
 NGINX_TAG = "labctl/nginx:latest"
-CONTEXT = Path(__file__).parent.parent / "docker" / "nginx"
+CONTEXT = paths.docker_context("nginx")
 VERSION_IN_IMAGE = "/etc/labctl/nginx-version"
 MEMORY_MB = 128
 INSTALL_HINT = "Install nginx (Debian/Ubuntu: sudo apt-get install nginx), or use --runtime docker"
@@ -97,16 +97,16 @@ def prepare(runtime: Runtime, progress: ProgressCallback | None = None) -> Nginx
     if binary is None:
         raise EnvironmentProblem("the proxy lab needs nginx on this machine, and none was found",
                                  INSTALL_HINT)
-    version = nginx_config.nginx_version(binary)
-    if version is None:
+    host_version = nginx_config.nginx_version(binary)
+    if host_version is None:
         raise EnvironmentProblem(f"{binary} -v did not answer with a version", INSTALL_HINT)
-    return NginxFacts(version=version, source="the host's nginx", binary=binary)
+    return NginxFacts(version=host_version, source="the host's nginx", binary=binary)
 
 
 def proxy_limits(server_limits: Limits) -> Limits:
     """nginx gets one core, like a server, on the CPUs labctl's client uses (the server's own
     CPUs stay the server's); 128 MB."""
-    from labctl.cpus import client_cpuset
+    from labctl.runtime.cpus import client_cpuset
 
     return Limits(cpus=1.0, memory_mb=MEMORY_MB, cpuset=client_cpuset(server_limits))
 

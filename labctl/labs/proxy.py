@@ -25,18 +25,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from labctl import edgecases, hostinfo, slowclients, stats
-from labctl.labs import nginx_config, nginx_proxy
+from labctl.labs import edgecases, nginx_config, nginx_proxy, slowclients
 from labctl.labs.nginx_config import ProxySettings
+from labctl.labs.shutdown import steady
 from labctl.labs.upstream_count import AcceptCounter
 from labctl.labs.upstream_recorder import Recorder
-from labctl.probe import FRESH, KEEPALIVE, Prober
-from labctl.rawhttp import address
+from labctl.measure import stats
+from labctl.measure.probe import FRESH, KEEPALIVE, Prober
+from labctl.measure.rawhttp import address
+from labctl.results import hostinfo
 from labctl.runner import server_facts
 from labctl.runtime.base import Instance, Limits, Runtime
 from labctl.runtime.lifecycle import running, wait_healthy
 from labctl.servers import Server
-from labctl.shutdown import steady
 
 LAB_SCHEMA = "labctl.lab.proxy/1"
 PARTS = ("hop", "odd", "slowloris", "restarts")
@@ -238,6 +239,9 @@ def rewrites(case: edgecases.Case, forwarded: list) -> list[str]:
     got_te = first.header_values("transfer-encoding")
     if sent_te and got_cl and not got_te:
         changes.append(f"chunked body re-framed as Content-Length: {got_cl[0]}")
+    raw = b"".join(w.data for w in case.writes)
+    if b"\r\n" not in raw.partition(b"\n\n")[0] + b"\n" and b"\n" in raw:
+        changes.append("bare LF line ends re-sent as CRLF")
     if len(forwarded) > 1:
         changes.append(f"{len(forwarded)} requests on {len(forwarded)} upstream connections")
     return changes
@@ -402,33 +406,35 @@ def _restart(runtime: Runtime, old: Instance, limits: Limits, grace_s: float,
 
 def measure_restarts(runtime: Runtime, server: Server, first: Instance, limits: Limits,
                      facts: nginx_proxy.NginxFacts, settings: Settings,
-                     on_phase: Callable[[str], None]) -> tuple[dict, Instance]:
-    """Both restart runs; returns the results and the instance now running (to be stopped)."""
+                     on_phase: Callable[[str], None]) -> dict:
+    """Both restart runs. Every instance started here is stopped here, whatever happens; the
+    first one (``first``, gone after its restart) belongs to the caller."""
     results = {}
-    current = first
-    on_phase(f"{server.name}: restart behind nginx, one upstream")
-    proxy = nginx_proxy.start(runtime, nginx_config.render(
-        nginx_config.DEFAULTS, [nginx_proxy.upstream_address(runtime, current)]), limits, facts)
+    instances = [first]
+    proxy: nginx_proxy.Proxy | None = None
+
+    def addresses() -> list[str]:
+        return [nginx_proxy.upstream_address(runtime, i) for i in instances]
+
     try:
+        on_phase(f"{server.name}: restart behind nginx, one upstream")
+        proxy = nginx_proxy.start(runtime, nginx_config.render(nginx_config.DEFAULTS,
+                                                               addresses()), limits, facts)
         with SteadyLoad(proxy.url, settings) as load:
             time.sleep(settings.settle_s)
-            current, timing = _restart(runtime, current, limits, settings.grace_s, "")
-            proxy.reload(nginx_config.render(nginx_config.DEFAULTS,
-                                             [nginx_proxy.upstream_address(runtime, current)]))
+            instances[0], timing = _restart(runtime, instances[0], limits, settings.grace_s, "")
+            proxy.reload(nginx_config.render(nginx_config.DEFAULTS, addresses()))
             time.sleep(settings.settle_s)
         results["one"] = {**load.summary(), "restarts": [timing],
                           "config": nginx_config.DEFAULTS.variant}
-    finally:
         proxy.stop()
-    on_phase(f"{server.name}: rolling restart of two instances behind nginx")
-    second = runtime.start(server, limits, instance="-b")
-    instances = [current, second]
-    proxy = None
-    try:
-        wait_healthy(runtime, second)
-        proxy = nginx_proxy.start(runtime, nginx_config.render(
-            ROLLING, [nginx_proxy.upstream_address(runtime, i) for i in instances]),
-            limits, facts)
+        proxy = None
+
+        on_phase(f"{server.name}: rolling restart of two instances behind nginx")
+        instances.append(runtime.start(server, limits, instance="-b"))
+        wait_healthy(runtime, instances[1])
+        proxy = nginx_proxy.start(runtime, nginx_config.render(ROLLING, addresses()), limits,
+                                  facts)
         timings = []
         with SteadyLoad(proxy.url, settings) as load:
             time.sleep(settings.settle_s)
@@ -436,15 +442,16 @@ def measure_restarts(runtime: Runtime, server: Server, first: Instance, limits: 
                 instances[index], timing = _restart(runtime, instances[index], limits,
                                                     settings.grace_s, suffix)
                 timings.append(timing)
-                proxy.reload(nginx_config.render(
-                    ROLLING, [nginx_proxy.upstream_address(runtime, i) for i in instances]))
+                proxy.reload(nginx_config.render(ROLLING, addresses()))
             time.sleep(settings.settle_s)
         results["rolling"] = {**load.summary(), "restarts": timings, "config": ROLLING.variant}
     finally:
         if proxy is not None:
             proxy.stop()
-        runtime.stop(instances[1])
-    return results, instances[0]
+        for instance in instances:
+            if instance is not first:
+                runtime.stop(instance)
+    return results
 
 
 # -- the lab -------------------------------------------------------------------------------
@@ -499,10 +506,8 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
                 entry["slowloris"] = measure_slowloris(runtime, instance, limits, facts,
                                                        settings)
             if "restarts" in settings.parts:
-                entry["restarts"], last = measure_restarts(runtime, server, instance, limits,
-                                                           facts, settings, phase)
-                if last is not instance:
-                    runtime.stop(last)   # `running` stops the first instance, already gone
+                entry["restarts"] = measure_restarts(runtime, server, instance, limits, facts,
+                                                     settings, phase)
         entry["prediction_holds"] = holds(entry, settings.tightened_timeout_s)
         results[server.name] = entry
     return {
@@ -525,6 +530,8 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
         "limits": limits.as_dict(),
         "predicted": predicted(settings.tightened_timeout_s),
         "forwarded": forwarded,
+        "cases": [{"number": c.number, "key": c.key, "title": c.title}
+                  for c in edgecases.CASES] if forwarded is not None else [],
         "servers": results,
     }
 

@@ -7,6 +7,7 @@ from rich.console import Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
+from labctl.labs import proxy_render
 from labctl.labs import render as lab_render
 from labctl.measure.modes import FRESH, KEEPALIVE, MODE_SHORT
 from labctl.runtime.cpus import cores
@@ -579,6 +580,7 @@ RENDERERS = {
     "labctl.lab.edge-cases/": lab_render.edge_cases,
     "labctl.lab.slow-clients/": lab_render.slow_clients,
     "labctl.lab.shutdown/": lab_render.shutdown,
+    "labctl.lab.proxy/": proxy_render.proxy,
     "labctl.servers/": render_servers,
     "labctl.verify/": render_verify,
     "labctl.doctor/": render_doctor,
