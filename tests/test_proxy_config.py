@@ -45,6 +45,7 @@ def test_unset_lines_say_what_nginx_does_instead():
     two = nginx_config.render(proxy.ROLLING, ["10.0.0.1:8080", "10.0.0.2:8080"])
     assert "server 10.0.0.1:8080;" in two and "server 10.0.0.2:8080;" in two
     assert "proxy_next_upstream error timeout;" in two
+    assert "proxy_connect_timeout 250ms;" in two
     assert "{{" not in two and "@PORT@" in two
     with pytest.raises(ValueError):
         nginx_config.render(nginx_config.DEFAULTS, [])

@@ -34,6 +34,7 @@ class ProxySettings:
     clear_connection: bool = False           # `proxy_set_header Connection ""`
     client_header_timeout_s: int | None = None
     next_upstream: str | None = None         # `proxy_next_upstream ...`
+    connect_timeout_ms: int | None = None    # `proxy_connect_timeout`
 
 
 DEFAULTS = ProxySettings()
@@ -73,6 +74,9 @@ def render(settings: ProxySettings, upstreams: list[str], what: str = "the serve
         "next_upstream": _line(12, f"proxy_next_upstream {settings.next_upstream};"
                                if settings.next_upstream else None,
                                "proxy_next_upstream error timeout"),
+        "connect_timeout": _line(12, f"proxy_connect_timeout {settings.connect_timeout_ms}ms;"
+                                 if settings.connect_timeout_ms else None,
+                                 "proxy_connect_timeout 60s"),
     }
     return _FILL_RE.sub(lambda m: values[m.group(1)], TEMPLATE.read_text(encoding="utf-8"))
 

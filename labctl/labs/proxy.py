@@ -43,8 +43,11 @@ LAB_SCHEMA = "labctl.lab.proxy/1"
 PARTS = ("hop", "odd", "slowloris", "restarts")
 CLIENT_MODES = ((FRESH, "fresh"), (KEEPALIVE, "kept-alive"))
 HOP_CASES = ("direct", "nginx defaults", "upstream keep-alive")
+# A stopped container's address answers nothing at all once the container is gone (no refusal,
+# no ARP reply): a short connect timeout turns that into a quick retry on the other instance.
 ROLLING = ProxySettings("two instances, proxy_next_upstream", keepalive=16, http11=True,
-                        clear_connection=True, next_upstream="error timeout")
+                        clear_connection=True, next_upstream="error timeout",
+                        connect_timeout_ms=250)
 # A response status of nginx's own, not the server's, for a request it refused.
 REFUSED_BY = {"400", "408", "411", "413", "414", "431", "494", "501", "505"}
 STEADY_TIMEOUT_NOTE = "GET /health on a new connection every 20 ms from 2 threads, 1 s timeout"
