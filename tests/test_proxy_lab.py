@@ -63,5 +63,5 @@ def test_proxy_lab_on_the_local_runtime():
     check_document(document, ("go", "node"))
     assert document["nginx"]["source"] == "the host's nginx"
     assert "connection table" in document["servers"]["go"]["hop"]["counted_by"]
-    assert seconds < 300
+    assert seconds < 600   # a first local build of the Node server takes minutes
     assert not [p for p in (paths.state_dir() / "local").glob("*.json") if "nginx" in p.name]
