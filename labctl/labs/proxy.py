@@ -407,12 +407,13 @@ def _restart(runtime: Runtime, old: Instance, limits: Limits, grace_s: float,
                  "down_s": round(time.monotonic() - began, 2)}
 
 
-def measure_restarts(runtime: Runtime, server: Server, first: Instance, limits: Limits,
-                     facts: nginx_proxy.NginxFacts, settings: Settings,
-                     on_phase: Callable[[str], None]) -> dict:
-    """Both restart runs. Every instance started here is stopped here, whatever happens; the
-    first one (``first``, gone after its restart) belongs to the caller."""
-    results = {}
+def rolling_restart(runtime: Runtime, server: Server, first: Instance, limits: Limits,
+                    facts: nginx_proxy.NginxFacts, settings: Settings,
+                    config_for: Callable[[list[str]], str]) -> dict:
+    """Two instances behind nginx (``first`` and one started here), each restarted in turn with
+    its graceful stop while a steady client asks through nginx; ``config_for`` gives nginx's
+    configuration for the instances' addresses. Every instance started here is stopped here;
+    ``first`` is gone afterwards (restarted), and stopping it again is harmless."""
     instances = [first]
     proxy: nginx_proxy.Proxy | None = None
 
@@ -420,24 +421,9 @@ def measure_restarts(runtime: Runtime, server: Server, first: Instance, limits: 
         return [nginx_proxy.upstream_address(runtime, i) for i in instances]
 
     try:
-        on_phase(f"{server.name}: restart behind nginx, one upstream")
-        proxy = nginx_proxy.start(runtime, nginx_config.render(nginx_config.DEFAULTS,
-                                                               addresses()), limits, facts)
-        with SteadyLoad(proxy.url, settings) as load:
-            time.sleep(settings.settle_s)
-            instances[0], timing = _restart(runtime, instances[0], limits, settings.grace_s, "")
-            proxy.reload(nginx_config.render(nginx_config.DEFAULTS, addresses()))
-            time.sleep(settings.settle_s)
-        results["one"] = {**load.summary(), "restarts": [timing],
-                          "config": nginx_config.DEFAULTS.variant}
-        proxy.stop()
-        proxy = None
-
-        on_phase(f"{server.name}: rolling restart of two instances behind nginx")
         instances.append(runtime.start(server, limits, instance="-b"))
         wait_healthy(runtime, instances[1])
-        proxy = nginx_proxy.start(runtime, nginx_config.render(ROLLING, addresses()), limits,
-                                  facts)
+        proxy = nginx_proxy.start(runtime, config_for(addresses()), limits, facts)
         timings = []
         with SteadyLoad(proxy.url, settings) as load:
             time.sleep(settings.settle_s)
@@ -445,16 +431,63 @@ def measure_restarts(runtime: Runtime, server: Server, first: Instance, limits: 
                 instances[index], timing = _restart(runtime, instances[index], limits,
                                                     settings.grace_s, suffix)
                 timings.append(timing)
-                proxy.reload(nginx_config.render(ROLLING, addresses()))
+                proxy.reload(config_for(addresses()))
             time.sleep(settings.settle_s)
-        results["rolling"] = {**load.summary(), "restarts": timings, "config": ROLLING.variant}
+        return {**load.summary(), "restarts": timings}
     finally:
         if proxy is not None:
             proxy.stop()
         for instance in instances:
             if instance is not first:
                 runtime.stop(instance)
+
+
+def measure_restarts(runtime: Runtime, server: Server, first: Instance, limits: Limits,
+                     facts: nginx_proxy.NginxFacts, settings: Settings,
+                     on_phase: Callable[[str], None]) -> dict:
+    """One upstream restarted, then a rolling restart of two. ``first`` belongs to the caller;
+    every instance started here is stopped here, whatever happens."""
+    results = {}
+    current = first
+    proxy: nginx_proxy.Proxy | None = None
+    on_phase(f"{server.name}: restart behind nginx, one upstream")
+    try:
+        proxy = nginx_proxy.start(runtime, nginx_config.render(
+            nginx_config.DEFAULTS, [nginx_proxy.upstream_address(runtime, current)]),
+            limits, facts)
+        with SteadyLoad(proxy.url, settings) as load:
+            time.sleep(settings.settle_s)
+            current, timing = _restart(runtime, current, limits, settings.grace_s, "")
+            proxy.reload(nginx_config.render(nginx_config.DEFAULTS,
+                                             [nginx_proxy.upstream_address(runtime, current)]))
+            time.sleep(settings.settle_s)
+        results["one"] = {**load.summary(), "restarts": [timing],
+                          "config": nginx_config.DEFAULTS.variant}
+        proxy.stop()
+        proxy = None
+        on_phase(f"{server.name}: rolling restart of two instances behind nginx")
+        rolling = rolling_restart(runtime, server, current, limits, facts, settings,
+                                  lambda upstreams: nginx_config.render(ROLLING, upstreams))
+        results["rolling"] = {**rolling, "config": ROLLING.variant}
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        if current is not first:
+            runtime.stop(current)
     return results
+
+
+def count_upstream(runtime: Runtime, instance: Instance, proxy_url: str,
+                   requests: int) -> dict:
+    """``requests`` GET /health through nginx on fresh client connections, and the connections
+    the server accepted meanwhile (the warm-up request included)."""
+    counter = AcceptCounter(runtime, instance)
+    counter.mark()
+    series, not_200 = _series(proxy_url, FRESH, requests)
+    accepted = counter.since()
+    return {"requests": requests + 1, "not_200": not_200, "upstream_connections": accepted,
+            "per_1000": round(accepted * 1000 / (requests + 1), 1), "p50_us": series["p50_us"],
+            "counted_by": counter.method}
 
 
 # -- the lab -------------------------------------------------------------------------------
