@@ -9,6 +9,7 @@ with: the load generators (throughput), libcurl (latency, connection reuse), raw
 
 from __future__ import annotations
 
+import re
 import socket
 import statistics
 from collections.abc import Callable
@@ -252,6 +253,8 @@ def _connection_reuse(runtime: Runtime, instance: Instance, check: Any, generato
 # -- nginx in front (lesson 009): the workspace holds an nginx configuration --------------------
 
 SERVERS_PLACEHOLDER = "@SERVERS@"
+# The placeholder counts only on a line of its own (a comment may mention it).
+_SERVERS_LINE = re.compile(r"^([ \t]*)@SERVERS@[ \t]*$", re.MULTILINE)
 
 
 def _proxy_config(server: Server, name: str) -> str:
@@ -263,7 +266,7 @@ def _proxy_config(server: Server, name: str) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageProblem(f"cannot read {path}: {exc}", f"Put the exercise's {name} back: "
                            "labctl exercise reset") from None
-    if SERVERS_PLACEHOLDER not in text:
+    if not _SERVERS_LINE.search(text):
         raise UsageProblem(f"{path} has no {SERVERS_PLACEHOLDER} line for labctl to put the "
                            "servers' addresses in", "Keep the line @SERVERS@ in the upstream "
                            "block")
@@ -271,8 +274,10 @@ def _proxy_config(server: Server, name: str) -> str:
 
 
 def _fill_servers(text: str, addresses: list[str]) -> str:
-    lines = "\n        ".join(f"server {address};" for address in addresses)
-    return text.replace(SERVERS_PLACEHOLDER, lines)
+    def lines(match: re.Match) -> str:
+        return "\n".join(f"{match.group(1)}server {address};" for address in addresses)
+
+    return _SERVERS_LINE.sub(lines, text, count=1)
 
 
 def _upstream_connections(runtime: Runtime, instance: Instance, check: Any,
