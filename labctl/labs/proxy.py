@@ -50,7 +50,7 @@ ROLLING = ProxySettings("two instances, proxy_next_upstream", keepalive=16, http
                         connect_timeout_ms=250)
 # A response status of nginx's own, not the server's, for a request it refused.
 REFUSED_BY = {"400", "408", "411", "413", "414", "431", "494", "501", "505"}
-STEADY_TIMEOUT_NOTE = "GET /health on a new connection every 20 ms from 2 threads, 1 s timeout"
+STEADY_TIMEOUT_NOTE = "GET /health on a new connection every 20 ms from 2 threads, 3 s timeout"
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,9 @@ class Settings:
     tightened_timeout_s: int = 3
     steady_every_s: float = 0.02
     steady_threads: int = 2
+    # Long enough that a busy machine's scheduling delays are not counted as lost requests,
+    # far shorter than nginx's 60 s default connect timeout, which a lost request would wait.
+    steady_timeout_s: float = 3.0
     settle_s: float = 1.0             # steady load before the first stop and after the last
     grace_s: float = 10.0             # the graceful stop's limit (docker stop's default)
     parts: tuple[str, ...] = PARTS
@@ -368,7 +371,8 @@ class SteadyLoad:
         host, port = address(url)
         self.threads = [threading.Thread(target=steady, args=(host, port,
                                                               settings.steady_every_s,
-                                                              self.stop_event, out),
+                                                              self.stop_event, out,
+                                                              settings.steady_timeout_s),
                                          daemon=True) for out in self.outcomes]
 
     def __enter__(self) -> SteadyLoad:
@@ -379,7 +383,7 @@ class SteadyLoad:
     def __exit__(self, *exc_info) -> None:
         self.stop_event.set()
         for thread in self.threads:
-            thread.join(5)
+            thread.join(10)
 
     def summary(self) -> dict:
         kinds: dict[str, int] = {}
