@@ -13,6 +13,7 @@ import threading
 import time
 import types
 import typing
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NotRequired, Union
@@ -20,6 +21,7 @@ from typing import Any, NotRequired, Union
 import pytest
 from typer.testing import CliRunner
 
+from labctl import verification
 from labctl.cli import app
 from labctl.measure import verify
 from labctl.results import documents
@@ -237,7 +239,7 @@ def test_documents_measured_from_another_engine(fake_runtime):
         runner.run_server(fake_runtime, get_server("go"), runner.RunOptions(samples=3, warmup=1)),
         compare.run_compare(fake_runtime, [get_server("go")],
                             compare.CompareOptions(samples=10, warmup=1, cold_starts=1)),
-        verify.verify_servers(fake_runtime, [get_server("go")], Limits()),
+        verification.verify_servers(fake_runtime, [get_server("go")], Limits()),
     ]
     options = loadgen.LoadOptions(path="/health", connections=2, duration_s=0.2,
                                   generator="builtin")
@@ -292,7 +294,7 @@ def test_lab_document(fake_runtime):
     from labctl.labs import bottleneck
     from labctl.measure import loadgen
 
-    def fake_step(runtime, instance, path: str) -> dict:
+    def fake_step(runtime, instance, path: str) -> Mapping[str, Any]:
         result = loadgen.LoadResult(
             generator="wrk", version="4.1", where="host", where_detail="a fake", client_cpuset="0",
             target_url=instance.url + path, options=loadgen.LoadOptions(path=path), threads=1,
@@ -349,7 +351,7 @@ def test_shutdown_document(fake_runtime):
 
 
 def test_verify_document(fake_runtime):
-    document = verify.verify_servers(fake_runtime, [get_server("python")], Limits())
+    document = verification.verify_servers(fake_runtime, [get_server("python")], Limits())
     assert_conforms(document)
     assert "GET / body" in assert_renders(document)
 

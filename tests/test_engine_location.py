@@ -129,10 +129,9 @@ def test_servers_get_the_last_cpus_this_process_may_use_not_the_last_numbers(mon
 def test_memory_limits_are_checked_against_a_remote_engines_machine(monkeypatch):
     from labctl.commands.common import default_limits
     from labctl.errors import UsageProblem
-    from labctl.results import hostinfo
     from labctl.runtime import cpus
 
-    monkeypatch.setattr(hostinfo, "total_memory_mb", lambda: 24_000)
+    monkeypatch.setattr(cpus, "total_memory_mb", lambda: 24_000)
     cpus.use_engine_cpus(4, 2048)
     try:
         assert default_limits(1.0, 2000).memory_mb == 2000

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from labctl import ui
 
@@ -23,7 +23,6 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
     import math
 
     from labctl.errors import UsageProblem
-    from labctl.results import hostinfo
     from labctl.runtime import cpus as cpu_sets
     from labctl.runtime.base import Limits
 
@@ -34,7 +33,7 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
         raise UsageProblem(f"--cpus {cpus:g}: {'the engine' if remote else 'this machine'} lets "
                            f"labctl use {cores} core(s)",
                            f"Give at most --cpus {cores}")
-    total_mb = cpu_sets.engine_memory_mb() or hostinfo.total_memory_mb()
+    total_mb = cpu_sets.engine_memory_mb() or cpu_sets.total_memory_mb()
     if total_mb is not None and memory_mb > total_mb:
         where = "the engine's machine" if remote else "this machine"
         raise UsageProblem(f"--memory {memory_mb}: {where} has {total_mb} MB",
@@ -66,13 +65,11 @@ def prepare_runtime(name: str | None, client_context: str | None = None) -> Runt
         validate_context(client_context)   # a wrong name: one line, before anything connects
     install_termination_handler()
     runtime = runtimes.select(name, announce=ui.info)
-    location = getattr(runtime, "location", None) if runtime.name == "docker" else None
-    if location is not None and location.measure_on_engine:
+    location = runtime.location
+    if location is not None and runtime.measures_on_engine():
         from labctl.runtime import cpus
-        from labctl.runtime.docker import DockerRuntime
 
-        docker_runtime = cast(DockerRuntime, runtime)
-        cpus.use_engine_cpus(docker_runtime.engine_cpus(), docker_runtime.engine_memory_mb())
+        cpus.use_engine_cpus(runtime.engine_cpus(), runtime.engine_memory_mb())
         if not client_context:
             ui.info(f"the Docker engine is on {location.machine}: labctl measures from "
                     "containers next to the servers there")
@@ -87,13 +84,54 @@ def prepare_runtime(name: str | None, client_context: str | None = None) -> Runt
 @contextmanager
 def build_status(title: str) -> Iterator[tuple[Callable[[str], None], Callable[[str], None]]]:
     """A spinner on stderr showing the build step in progress; yields the line and phase
-    callbacks."""
+    callbacks. Under ``--debug`` (or LABCTL_DEBUG=1), where the time went, phase by phase, is
+    printed on stderr at the end (bench/warm_compare.py reads it)."""
+    clock = PhaseClock()
     with ui.err().status(title) as status:
         def on_line(line: str) -> None:
             if line.startswith("Step ") or line.startswith("---> Running"):
                 status.update(f"{title}: {line[:100]}")
 
         def on_phase(text: str) -> None:
+            clock.enter(text)
             status.update(text)
 
-        yield on_line, on_phase
+        try:
+            yield on_line, on_phase
+        finally:
+            clock.enter(None)
+    if debug_enabled():
+        ui.err().print(clock.breakdown())
+
+
+def debug_enabled() -> bool:
+    """``labctl --debug`` (or LABCTL_DEBUG=1) is in force for the running command."""
+    import os
+
+    return ui.debug_requested or os.environ.get("LABCTL_DEBUG") == "1"
+
+
+class PhaseClock:
+    """How long each progress phase of a command lasted, grouped by its kind (the phase's first
+    word: building, starting, checking, timing, cold…)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.monotonic
+        self.started = self._now()
+        self._current: tuple[str, float] | None = None
+        self.seconds: dict[str, float] = {}
+
+    def enter(self, text: str | None) -> None:
+        now = self._now()
+        if self._current is not None:
+            kind, since = self._current
+            self.seconds[kind] = self.seconds.get(kind, 0.0) + (now - since)
+        self._current = (text.split(" ", 1)[0].rstrip(":") or text, now) if text else None
+
+    def breakdown(self) -> str:
+        total = self._now() - self.started
+        parts = [f"{kind} {seconds:.2f} s" for kind, seconds in
+                 sorted(self.seconds.items(), key=lambda item: -item[1])]
+        return f"phases ({total:.2f} s in all): " + ", ".join(parts)

@@ -107,14 +107,14 @@ def verify_command(
     client_context: ClientContextOption = None,
 ) -> None:
     """Check each server's answers (status, headers, body, 404, a live Date) without timing it."""
-    from labctl import servers
+    from labctl import servers, verification
     from labctl.measure import verify
     from labctl.results import render
 
     chosen = servers.select(names, sources)
     runtime = prepare_runtime(runtime_name, client_context)
     with build_status("building") as (on_line, on_phase):
-        document = verify.verify_servers(runtime, chosen, default_limits(1.0, 512), on_line,
+        document = verification.verify_servers(runtime, chosen, default_limits(1.0, 512), on_line,
                                          on_phase)
     if json_out:
         ui.print_json_document(document)

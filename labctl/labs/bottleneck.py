@@ -22,13 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from labctl.results import hostinfo
-from labctl.runner import server_facts
+from labctl.results.documents import server_facts
 from labctl.runtime.base import Instance, Limits, Runtime
 from labctl.runtime.cpus import parse_cpuset
 from labctl.runtime.lifecycle import running
@@ -166,7 +167,7 @@ def _float(text: str | None) -> float | None:
 
 
 def run_lab(runtime: Runtime, chosen: list[Server], *, connections: int, duration_s: float,
-            limits: Limits, run_step: Callable[[Runtime, Instance, str], dict],
+            limits: Limits, run_step: Callable[[Runtime, Instance, str], Mapping[str, Any]],
             on_phase: Callable[[str], None] | None = None,
             on_build_line: Callable[[str], None] | None = None) -> dict:
     """Run every step on every server; ``run_step(runtime, instance, path)`` is the load test

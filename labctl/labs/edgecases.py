@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from labctl.labs import LabPlugin
 from labctl.measure.rawhttp import (
     CLOSED,
     OPEN,
@@ -26,7 +27,7 @@ from labctl.measure.rawhttp import (
     pieces,
 )
 from labctl.results import hostinfo
-from labctl.runner import server_facts
+from labctl.results.documents import server_facts
 from labctl.runtime.base import Limits, Runtime
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
@@ -402,3 +403,22 @@ def summarise(cases: tuple[Case, ...], results: dict[str, dict]) -> dict:
         if len(outcomes) > 1:
             differing.append(case.number)
     return {"musts_broken": broken, "predictions_wrong": wrong, "rows_that_differ": differing}
+
+
+def _sheet(chosen: list[Server], python_parser: str) -> str:
+    from labctl.labs import predictions
+
+    return predictions.sheet(
+        "labctl lab edge-cases", [c.key for c in columns(chosen, python_parser)],
+        [(str(c.number), c.title) for c in CASES],
+        'An answer is a status (400), a status and the connection ("200 open", '
+        '"200 closed"), "closed" (no answer), or for row 11 "100 -> 200".')
+
+
+PLUGIN = LabPlugin(
+    name="edge-cases",
+    run=lambda runtime, chosen, limits, python_parser, on_phase, on_line: run_lab(
+        runtime, chosen, limits=limits, python_parser=python_parser, on_phase=on_phase,
+        on_build_line=on_line),
+    sheet=_sheet, judge=judge_learner, cells_of=lambda entry: entry["cells"],
+    row_keys=lambda: {c.key: str(c.number) for c in CASES})

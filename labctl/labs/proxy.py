@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from labctl.labs import edgecases, nginx_config, nginx_proxy, slowclients
+from labctl.labs import LabPlugin, edgecases, nginx_config, nginx_proxy, slowclients
 from labctl.labs.nginx_config import ProxySettings
 from labctl.labs.shutdown import steady
 from labctl.labs.upstream_count import AcceptCounter
@@ -34,7 +34,7 @@ from labctl.measure import stats
 from labctl.measure.probe import FRESH, KEEPALIVE, Prober
 from labctl.measure.rawhttp import address
 from labctl.results import hostinfo
-from labctl.runner import server_facts
+from labctl.results.documents import server_facts
 from labctl.runtime.base import Instance, Limits, Runtime
 from labctl.runtime.lifecycle import running, wait_healthy
 from labctl.servers import Server
@@ -585,3 +585,18 @@ def configs(tightened_s: int, upstreams: tuple[str, ...] = ("SERVER_IP:8080",)) 
         "tightened": nginx_config.render(nginx_config.tightened(tightened_s), list(upstreams)),
         "rolling": nginx_config.render(ROLLING, list(two)),
     }
+
+
+def _sheet(chosen: list[Server], settings: Settings) -> str:
+    from labctl.labs import predictions
+
+    return predictions.sheet("labctl lab proxy", [s.name for s in chosen], list(SHEET_ROWS),
+                             SHEET_EXAMPLE)
+
+
+PLUGIN = LabPlugin(
+    name="proxy",
+    run=lambda runtime, chosen, limits, settings, on_phase, on_line: run_lab(
+        runtime, chosen, limits=limits, settings=settings, on_phase=on_phase,
+        on_build_line=on_line),
+    sheet=_sheet, judge=judge_learner, cells_of=cells_of)

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
+from labctl.labs import LabPlugin
 from labctl.measure.rawhttp import (
     CLOSED,
     RESET,
@@ -35,7 +36,7 @@ from labctl.measure.rawhttp import (
     parse_responses,
 )
 from labctl.results import hostinfo
-from labctl.runner import server_facts
+from labctl.results.documents import server_facts
 from labctl.runtime.base import Limits, Runtime
 from labctl.runtime.lifecycle import wait_healthy
 from labctl.servers import Server
@@ -280,9 +281,26 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
                        "in_flight_wait_ms": LONG_MS, "stop_after_s": STOP_AFTER_S,
                        "grace_s": settings.grace_s, "steady_every_s": settings.steady_every_s,
                        "off_env": OFF_ENV, "stop_tolerance_s": STOP_TOLERANCE_S,
-                       "stop": "docker stop (SIGTERM, SIGKILL after grace_s)"
-                       if runtime.name == "docker" else
-                       "SIGTERM to the process group, SIGKILL after grace_s"},
+                       "stop": runtime.stop_description},
         "limits": limits.as_dict(),
         "servers": results,
     }
+
+
+def _sheet(chosen: list[Server], settings: Settings) -> str:
+    from labctl.labs import predictions
+
+    return predictions.sheet(
+        "labctl lab shutdown", [s.name for s in chosen],
+        [(run, f"{run}: the requests in flight, and the seconds the stop takes")
+         for run, _ in RUNS],
+        'An answer is "completed" or "cut", optionally with the stop\'s seconds '
+        '("completed 10").')
+
+
+PLUGIN = LabPlugin(
+    name="shutdown",
+    run=lambda runtime, chosen, limits, settings, on_phase, on_line: run_lab(
+        runtime, chosen, limits=limits, settings=settings, on_phase=on_phase,
+        on_build_line=on_line),
+    sheet=_sheet, judge=judge_learner, cells_of=lambda entry: entry["runs"])

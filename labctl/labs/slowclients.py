@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
+from labctl.labs import LabPlugin
 from labctl.measure.rawhttp import (
     MalformedResponse,
     Send,
@@ -33,7 +34,7 @@ from labctl.measure.rawhttp import (
     parse_response,
 )
 from labctl.results import hostinfo
-from labctl.runner import server_facts
+from labctl.results.documents import server_facts
 from labctl.runtime.base import Limits, Runtime
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
@@ -332,3 +333,23 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
         "limits": limits.as_dict(),
         "servers": results,
     }
+
+
+def _sheet(chosen: list[Server], settings: Settings) -> str:
+    from labctl.labs import predictions
+
+    return predictions.sheet(
+        "labctl lab slow-clients", [s.name for s in chosen],
+        [(run, f"{run} timeouts: how a trickling connection ends") for run, _ in RUNS],
+        'An answer is how it ends: "408", "closed", "reset" or "open", optionally with '
+        'the seconds it takes ("closed 5").')
+
+
+PLUGIN = LabPlugin(
+    name="slow-clients",
+    run=lambda runtime, chosen, limits, settings, on_phase, on_line: run_lab(
+        runtime, chosen, limits=limits, settings=settings, on_phase=on_phase,
+        on_build_line=on_line),
+    sheet=_sheet, judge=judge_learner,
+    cells_of=lambda entry: {run: {"how": r["how"], "after_s": r["after_s"]}
+                            for run, r in entry["runs"].items()})

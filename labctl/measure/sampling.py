@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from labctl.measure import stats
 from labctl.measure.probe import FRESH, KEEPALIVE, MODES, ProbeError, Prober, Sample
+from labctl.results import documents
 
 DEFAULT_PATHS = ("/", "/health")
 
@@ -44,7 +45,7 @@ class Series:
             "ttfb_us": stats.median([s.ttfb_us for s in ok]),
         }
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> documents.Series:
         summary = self.summary()
         return {
             "unit": "microseconds",

@@ -11,6 +11,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from statistics import fmean, median  # noqa: F401 - median re-exported: the standard one
+from typing import cast
+
+from labctl.results import documents
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -43,8 +46,9 @@ class Summary:
     def p99_is_max(self) -> bool:
         return self.count < 100
 
-    def as_dict(self) -> dict:
-        return {k: (round(v, 1) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+    def as_dict(self) -> documents.Summary:
+        return cast(documents.Summary, {k: (round(v, 1) if isinstance(v, float) else v)
+                                         for k, v in asdict(self).items()})
 
 
 def summarize(samples_us: Iterable[float]) -> Summary:

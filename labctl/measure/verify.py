@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 import httpx
 
-from labctl.runtime.base import Limits, ProgressCallback, Runtime
-from labctl.runtime.lifecycle import running
+from labctl.results import documents
 from labctl.servers import Server
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
@@ -30,7 +28,7 @@ class Check:
     status: str
     reason: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> documents.Check:
         return {"check": self.name, "status": self.status, "reason": self.reason}
 
 
@@ -49,7 +47,7 @@ class Verification:
     def failures(self) -> list[Check]:
         return [c for c in self.checks if c.status == FAIL]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> documents.Verification:
         return {"server": self.server, "status": self.status,
                 "checks": [c.as_dict() for c in self.checks]}
 
@@ -166,35 +164,3 @@ def _check_common(result: Verification, path: str, response: httpx.Response,
         result.checks.append(Check(f"GET {path} Date", FAIL, f"unparseable Date {date!r}"))
     else:
         result.checks.append(Check(f"GET {path} Date", PASS, date))
-
-
-VERIFY_SCHEMA = "labctl.verify/1"
-
-
-def verify_servers(runtime: Runtime, chosen: list[Server], limits: Limits,
-                   on_build_line: ProgressCallback | None = None,
-                   on_phase: Callable[[str], None] | None = None) -> dict:
-    """`labctl verify`: build, start and check each server in turn; the ``labctl.verify/1``
-    document."""
-    from labctl.measure import clients
-
-    phase = on_phase or (lambda _text: None)
-    client = clients.for_runtime(runtime)
-    if client.on_engine:
-        phase("preparing the probe that runs next to the servers")
-        client.prepare(on_build_line)
-    results = []
-    for server in chosen:
-        phase(f"building {server.title}")
-        runtime.prepare(server, on_build_line)
-        phase(f"checking {server.title}")
-        with running(runtime, server, limits) as instance:
-            verification = client.check(server, instance.url)
-            client.date_changes(verification, instance.url)
-        results.append(verification.as_dict())
-    document = {"schema": VERIFY_SCHEMA, "runtime": runtime.name, "checked_from": client.where,
-                "servers": results}
-    from labctl.runner import add_between_engines
-
-    add_between_engines(document, runtime)
-    return document

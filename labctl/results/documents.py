@@ -6,10 +6,18 @@ renamed or forgotten key fails a test instead of a reader's script. ``SCHEMAS`` 
 ``schema`` value to its declaration. ``NotRequired`` marks a key that only some runs carry (an
 ``id`` once saved, ``stop_seconds`` unless kept running). ``dict[str, Any]`` marks a part whose
 keys depend on the machine (runtime facts) or the lesson (answers), so they are not declared.
+
+The head builders at the end make the parts every producer shares (``document_head``,
+``server_facts``, ``add_between_engines``), so each document's common fields are built in one
+place, next to their declaration.
 """
 
+import datetime as dt
+from typing import TYPE_CHECKING, Any, NotRequired, Optional, TypedDict
 
-from typing import Any, NotRequired, Optional, TypedDict
+if TYPE_CHECKING:
+    from labctl.runtime.base import BuildInfo, Instance, Runtime
+    from labctl.servers import Server
 
 # -- common parts ---------------------------------------------------------------------------
 
@@ -32,7 +40,7 @@ class Series(TypedDict):
     non_2xx: int
     errors: int
     summary: Optional[Summary]
-    phases_p50: dict[str, Optional[float]]
+    phases_p50: Optional[dict[str, float]]   # None when no request succeeded
     totals_us: list[int]          # every successful sample, for the report's plots
 
 
@@ -110,19 +118,26 @@ class BetweenEngines(TypedDict):
 # -- labctl run -----------------------------------------------------------------------------
 
 
-class ProbePart(TypedDict):
+class ClientFacts(TypedDict):
+    """What a measuring client says of itself (``measure.clients``)."""
+
     client: str
     where: str                      # "in labctl's own process on this machine" or next to it
     engine: NotRequired[str]        # the engine's machine, when the probe ran there
     libcurl: NotRequired[Optional[str]]
     image: NotRequired[Optional[str]]
+
+
+class ProbePart(ClientFacts):
     samples: int
     warmup_discarded: int
     modes: dict[str, str]
     cpus: Optional[str]
 
 
-class RunDocument(TypedDict):
+class SingleServerHead(TypedDict):
+    """The fields every single-server document (run, load) starts with (``document_head``)."""
+
     schema: str
     id: NotRequired[str]
     created: str
@@ -132,6 +147,9 @@ class RunDocument(TypedDict):
     limits: LimitsPart
     path: PathPart
     url: str
+
+
+class RunDocument(SingleServerHead):
     cold_start_ms: float
     cold_start_note: NotRequired[str]   # set when timed on a remote engine's clock
     verification: Verification
@@ -193,16 +211,7 @@ class CpusPart(TypedDict):
     separated: bool
 
 
-class LoadDocument(TypedDict):
-    schema: str
-    id: NotRequired[str]
-    created: str
-    server: ServerFacts
-    runtime: dict[str, Any]
-    build: dict[str, Any]
-    limits: LimitsPart
-    path: PathPart
-    url: str
+class LoadDocument(SingleServerHead):
     cpus: CpusPart
     load: LoadPart
     generator_image: Optional[dict[str, Any]]
@@ -932,3 +941,55 @@ SCHEMAS: dict[str, type] = {
     "labctl.exercise-check/1": ExerciseCheckDocument,
     "labctl.quiz.grade/1": QuizGradeDocument,
 }
+
+
+# -- head builders: the parts every producer shares -----------------------------------------
+
+def add_between_engines(document: Any, runtime: "Runtime") -> None:
+    """With a client on another engine (--client-context): both engines, and the sentence that
+    says the figures include the network between them."""
+    found = runtime.client_engine
+    if found is not None:
+        document["between_engines"] = found.as_dict()
+
+
+def cold_start_note(instance: "Instance") -> Optional[str]:
+    """How a cold start timed on a remote engine differs from one timed here."""
+    clock = instance.extra.get("cold_start_clock")
+    if clock == "split":
+        note = ("from the start request to the first 200 seen by a probe waiting next to the "
+                "server (it got the address as the engine started the server)")
+    elif clock == "engine":
+        note = ("on the engine's clock: from the container's start to the first 200 seen by a "
+                "probe next to it")
+    else:
+        return None
+    if instance.extra.get("cold_start_upper_bound"):
+        note += " (an upper bound: the server was up before the probe, whose start is included)"
+    return note
+
+
+def document_head(schema: str, runtime: "Runtime", build: "BuildInfo",
+                  instance: "Instance") -> SingleServerHead:
+    """The fields every single-server document (run, load) starts with."""
+    return {
+        "schema": schema,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "server": server_facts(instance.server),
+        "runtime": runtime.describe(),
+        "build": build.as_dict(),
+        "limits": instance.limits.as_dict(),
+        "path": {"kind": instance.path_kind, "description": instance.path},
+        "url": instance.public_url,
+    }
+
+
+def server_facts(server: "Server") -> ServerFacts:
+    return {
+        "name": server.name,
+        "language": server.language,
+        "framework": server.framework,
+        "framework_version": server.framework_version(),
+        "processes": server.processes,
+        "concurrency": server.concurrency_model,
+    }

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -56,7 +58,7 @@ LOAD_CSV_COLUMNS = ("server", "runtime", "path", "generator", "generator_where",
                     "non_2xx", "flagged", "reasons")
 
 
-def load_csv_row(document: dict) -> dict:
+def load_csv_row(document: Mapping[str, Any]) -> dict:
     load = document["load"]
     latency = load["latency_us"]
     return {
@@ -83,7 +85,7 @@ def _blank(value):
     return "" if value is None else value
 
 
-def load_csv(document: dict) -> str:
+def load_csv(document: Mapping[str, Any]) -> str:
     """One header and one row: a load run (``labctl.load/1``)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=LOAD_CSV_COLUMNS, lineterminator="\n")

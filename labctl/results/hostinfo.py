@@ -8,6 +8,8 @@ import subprocess
 from functools import cache
 
 from labctl import __version__, paths
+from labctl.results.documents import Host
+from labctl.runtime import cpus
 
 
 @cache
@@ -20,13 +22,6 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 @cache
@@ -46,7 +41,7 @@ def source_revision() -> str:
     return f"labctl-{__version__}"
 
 
-def host_facts() -> dict:
+def host_facts() -> Host:
     from labctl.measure.probe import (
         libcurl_version,  # libcurl loads only for a document that needs it
     )
@@ -54,18 +49,10 @@ def host_facts() -> dict:
     return {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
-        "cores_usable": usable_cores(),
+        "cores_usable": cpus.usable_cores(),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "libcurl": libcurl_version(),
         "labctl_version": __version__,
         "source_revision": source_revision(),
     }
-
-
-def total_memory_mb() -> int | None:
-    """Physical memory in MB, or None where the OS does not say (the check is then skipped)."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
-    except (ValueError, OSError, AttributeError):
-        return None

@@ -3,13 +3,15 @@ a person sees and what ``--json`` prints can never disagree."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from rich.console import Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
-from labctl.labs import proxy_render
-from labctl.labs import render as lab_render
 from labctl.measure.modes import FRESH, KEEPALIVE, MODE_SHORT
+from labctl.results import lab_render, proxy_render
 from labctl.runtime.cpus import cores
 
 STATUS_STYLE = {"pass": "ok", "warn": "warn", "fail": "fail"}
@@ -101,7 +103,7 @@ def verification_lines(verification: dict, *, only_problems: bool = False) -> li
     return lines
 
 
-def between_engines_lines(document: dict) -> list[Text]:
+def between_engines_lines(document: Mapping[str, Any]) -> list[Text]:
     """The sentence every result measured from another engine carries (--client-context)."""
     between = document.get("between_engines")
     if not between:
@@ -109,7 +111,7 @@ def between_engines_lines(document: dict) -> list[Text]:
     return [Text("Between engines: " + between["note"], style="warn")]
 
 
-def render_run(document: dict) -> Group:
+def render_run(document: Mapping[str, Any]) -> Group:
     server = document["server"]
     runtime = document["runtime"]
     limits = document["limits"]
@@ -313,7 +315,7 @@ def latency_bars(document: dict, path: str) -> list[Text]:
 # -- labctl load ----------------------------------------------------------------------------
 
 
-def render_load(document: dict) -> Group:
+def render_load(document: Mapping[str, Any]) -> Group:
     """Every figure labelled: what was sent, from where, to what, and what came back."""
     from labctl.durations import format_duration
     from labctl.runtime.cpus import describe_cpus

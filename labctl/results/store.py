@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any, cast
 
 from labctl import paths
 from labctl.errors import EnvironmentProblem, LabctlError, UsageProblem
@@ -22,7 +23,7 @@ def results_dir() -> Path:
     return paths.data_dir() / "results"
 
 
-def save_result(kind: str, document: dict) -> str:
+def save_result(kind: str, document: Mapping[str, Any]) -> str:
     """Store ``document`` (a compare/load/run document) and return its new id.
 
     The id is chosen and the file written under the results folder's lock, so two labctl runs
@@ -37,10 +38,10 @@ def save_result(kind: str, document: dict) -> str:
             result_id = f"{stamp}-{kind}-{secrets.token_hex(2)}"
             while (folder / f"{result_id}.json").exists():
                 result_id = f"{stamp}-{kind}-{secrets.token_hex(2)}"
-            document["id"] = result_id
+            cast(dict, document)["id"] = result_id   # the caller's document carries its id
             atomic_write_json(folder / f"{result_id}.json", document)
     except OSError as exc:
-        document.pop("id", None)  # so the output does not name a file that was never written
+        cast(dict, document).pop("id", None)  # so the output does not name a file that was never written
         raise EnvironmentProblem(f"cannot save the result in {folder}: {exc.strerror or exc}",
                                  f"Free some disk space or make {folder} writable; the figures "
                                  "above are all there is of this run") from None
@@ -48,7 +49,7 @@ def save_result(kind: str, document: dict) -> str:
 
 
 @contextlib.contextmanager
-def saved(kind: str, document: dict) -> Iterator[str | None]:
+def saved(kind: str, document: Mapping[str, Any]) -> Iterator[str | None]:
     """Save ``document``, run the body (which prints it), then report a save that failed.
 
     A run's figures are worth more than its copy on disk: when the disk is full or the data

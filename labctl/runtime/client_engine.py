@@ -36,16 +36,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from labctl.errors import UsageProblem
-from labctl.runtime import cpus
+from labctl.runtime import cpus, engine
+from labctl.runtime.engine import SERVER_ADDRESS_VARIABLE
 
 if TYPE_CHECKING:
-    from labctl.runtime.base import Limits
+    from labctl.runtime.base import Limits, Runtime
     from labctl.runtime.docker import DockerRuntime
     from labctl.runtime.engine import EngineLocation
 
-CLIENT_CONTEXT_VARIABLE = "LABCTL_CLIENT_CONTEXT"
-SERVER_ADDRESS_VARIABLE = "LABCTL_SERVER_ADDRESS"
-PATH_KIND = "between-engines"
 # A documentation address (RFC 5737): "connecting" a UDP socket to it sends nothing, but makes the
 # kernel pick the source address of the default route, which is this machine's address toward
 # its network.
@@ -235,7 +233,6 @@ class ClientEngine:
 
 def validate_context(name: str) -> EngineLocation:
     """The client context's location; a wrong name is one line and exit status 2."""
-    from labctl.runtime import engine
 
     try:
         return engine.locate(context=name)
@@ -244,12 +241,13 @@ def validate_context(name: str) -> EngineLocation:
         raise
 
 
-def attach(server_runtime: Any, name: str) -> ClientEngine:
-    """Make ``server_runtime``'s servers publish for, and be measured from, context ``name``."""
+def attach(runtime: Runtime, name: str) -> ClientEngine:
+    """Make ``runtime``'s servers publish for, and be measured from, context ``name``."""
     from labctl.runtime.docker import DockerRuntime
 
     location = validate_context(name)
-    if getattr(server_runtime, "name", "") != "docker":
+    server_runtime = runtime.container_engine()
+    if server_runtime is not runtime or server_runtime is None:
         raise UsageProblem("--client-context needs the servers in Docker, not local processes",
                            "Use --runtime docker, or drop --client-context")
     address = decide_server_address(server_runtime.location)
@@ -265,12 +263,12 @@ def attach(server_runtime: Any, name: str) -> ClientEngine:
     return found
 
 
-def of(runtime: Any) -> ClientEngine | None:
+def of(runtime: Runtime) -> ClientEngine | None:
     """The client engine ``runtime``'s servers are measured from, if another one."""
-    return getattr(runtime, "client_engine", None)
+    return runtime.client_engine
 
 
-def client_cpus(runtime: Any, server_limits: Limits) -> str | None:
+def client_cpus(runtime: Runtime, server_limits: Limits) -> str | None:
     """The CPUs labctl's client (probe, load generator) is pinned to for a server with these
     limits: apart from the server's, or, with a client engine on another machine, all of its."""
     found = of(runtime)

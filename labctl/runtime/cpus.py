@@ -118,3 +118,19 @@ def pinned(cpuset: str | None) -> Iterator[str | None]:
         yield cpuset
     finally:
         os.sched_setaffinity(0, before)
+
+
+def usable_cores() -> int:
+    """How many CPUs this process may run on (its affinity), not how many the machine has."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def total_memory_mb() -> int | None:
+    """Physical memory in MB, or None where the OS does not say (the check is then skipped)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // (1024 * 1024)
+    except (ValueError, OSError, AttributeError):
+        return None

@@ -24,6 +24,10 @@ from urllib.parse import urlsplit
 DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
 # Forces where the probe runs: "engine" (in a container next to the server) or "here".
 MEASURE_ON_VARIABLE = "LABCTL_MEASURE_ON"
+# --client-context (labctl/runtime/client_engine.py): the variable that overrides the address
+# servers publish on for the client engine, and the path kind of figures measured across the two.
+SERVER_ADDRESS_VARIABLE = "LABCTL_SERVER_ADDRESS"
+CLIENT_ENGINE_PATH_KIND = "between-engines"
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 

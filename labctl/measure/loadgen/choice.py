@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 from labctl.errors import LabctlError, UsageProblem
 from labctl.measure.loadgen.generators import (
@@ -30,7 +30,7 @@ def choose_generator(runtime: Runtime, options: LoadOptions) -> Generator:
     """
     choice = options.generator
     open_loop = options.rate is not None
-    client_engine = getattr(runtime, "client_engine", None)
+    client_engine = runtime.client_engine
     if client_engine is not None:
         # --client-context: the load comes from a container on that engine, nowhere else.
         if choice in {"builtin", "host"}:
@@ -43,7 +43,7 @@ def choose_generator(runtime: Runtime, options: LoadOptions) -> Generator:
     if choice in {"builtin", "host"} and _engine_elsewhere(runtime):
         raise UsageProblem(
             f"--generator {choice} runs on this machine, which cannot reach servers on "
-            f"{cast(Any, runtime).location.engine_phrase}",
+            f"{_engine_phrase(runtime)}",
             "Use --generator container (the default there): it runs next to the server")
     if choice == "builtin":
         return BuiltinClient()
@@ -52,11 +52,12 @@ def choose_generator(runtime: Runtime, options: LoadOptions) -> Generator:
     if choice == "container":
         docker_runtime = _docker_runtime(runtime)
         return ContainerOha(docker_runtime) if open_loop else ContainerWrk(docker_runtime)
-    # auto
+    # auto: a container on the servers' engine where they run in one, else this machine's tools
+    engine = runtime.container_engine()
     if open_loop:
-        return ContainerOha(runtime) if runtime.name == "docker" else HostOha()
-    if runtime.name == "docker":
-        return ContainerWrk(runtime)
+        return ContainerOha(engine) if engine is not None else HostOha()
+    if engine is not None:
+        return ContainerWrk(engine)
     return HostWrk() if shutil.which("wrk") else _fallback_builtin("no wrk on PATH")
 
 
@@ -70,17 +71,20 @@ def _fallback_builtin(why: str) -> BuiltinClient:
 def _engine_elsewhere(runtime: Runtime) -> bool:
     """Are the servers on an engine whose bridge only a container next to them can reach, or
     measured from another engine (--client-context)? A generator here will not do then."""
-    if getattr(runtime, "client_engine", None) is not None:
-        return True
-    location = getattr(runtime, "location", None) if runtime.name == "docker" else None
-    return bool(location and location.measure_on_engine)
+    return runtime.client_engine is not None or runtime.measures_on_engine()
+
+
+def _engine_phrase(runtime: Runtime) -> str:
+    location = runtime.location
+    return location.engine_phrase if location is not None else "another machine"
 
 
 def _docker_runtime(runtime: Runtime):
     from labctl.runtime.docker import DockerRuntime
 
-    if runtime.name == "docker":
-        return runtime
+    engine = runtime.container_engine()
+    if engine is not None:
+        return engine
     docker_runtime = DockerRuntime()
     docker_runtime.check()
     return docker_runtime
@@ -166,4 +170,4 @@ def load_for_compare(runtime: Runtime, instance: Instance, options: LoadOptions)
 
     result = run_load(runtime, instance, options, client_cpus(runtime, instance.limits),
                       generator=generator, warmup_s=min(COMPARE_WARMUP_S, options.duration_s))
-    return result.as_dict()
+    return dict(result.as_dict())

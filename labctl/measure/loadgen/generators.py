@@ -40,9 +40,8 @@ from labctl.measure.loadgen.wrk import (
     wrk_args,
     wrk_figures,
 )
-from labctl.results import hostinfo
 from labctl.runtime.base import Instance, ProgressCallback
-from labctl.runtime.cpus import describe_cpus, parse_cpuset, pin_child
+from labctl.runtime.cpus import describe_cpus, parse_cpuset, pin_child, usable_cores
 
 CONTAINER_MEMORY = "256m"
 EXTRA_WAIT_S = 30.0               # beyond the load's own duration, before giving up on wrk
@@ -51,7 +50,7 @@ EXTRA_WAIT_S = 30.0               # beyond the load's own duration, before givin
 def default_threads(options: LoadOptions, cpuset: str | None) -> int:
     if options.threads is not None:
         return options.threads
-    cores = len(parse_cpuset(cpuset)) if cpuset else max(1, hostinfo.usable_cores())
+    cores = len(parse_cpuset(cpuset)) if cpuset else max(1, usable_cores())
     return max(1, min(cores, options.connections))
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from labctl.errors import UsageProblem
+from labctl.results import documents
 
 GENERATORS = ("auto", "container", "host", "builtin")
 DEFAULT_TIMEOUT_S = 2.0           # wrk's default: slower answers count as timeout errors
@@ -114,7 +115,7 @@ class LoadResult:
         """No request got a successful answer: nothing about the server was measured."""
         return self.requests == 0 or self.non_2xx >= self.requests
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> documents.LoadPart:
         return {
             "generator": {"name": self.generator, "version": self.version, "where": self.where,
                           "description": self.where_detail, "cpuset": self.client_cpuset,

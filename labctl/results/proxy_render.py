@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from labctl.labs.render import _Lines, _saved, _your_predictions
+from labctl.results.lab_render import _Lines, _saved, _your_predictions
 
 TITLE_WIDTH = 30
 
