@@ -16,7 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
@@ -81,10 +81,12 @@ def docker_base_image(runtime) -> tuple[str, str]:
 
 def prepare(runtime: Runtime, progress: ProgressCallback | None = None) -> NginxFacts:
     """Build the image (Docker) or find the host's nginx (local); one clear error if neither."""
-    if runtime.name == "docker":
-        from labctl.runtime.docker import DockerRuntime
-
-        docker = cast(DockerRuntime, runtime)
+    docker = runtime.container_engine()
+    if docker is not None:
+        if runtime.measures_on_engine():
+            raise EnvironmentProblem("the proxy lab's clients run on this machine, and the Docker "
+                                     "engine is on another one",
+                                     "Run it with --runtime local, or on a local engine")
         base, how = docker_base_image(docker)
         docker.build_image(CONTEXT, NGINX_TAG, {NGINX_IMAGE_ARG: base}, progress,
                            rebuild=False, what="nginx")
@@ -114,7 +116,7 @@ def proxy_limits(server_limits: Limits) -> Limits:
 def upstream_address(runtime: Runtime, instance: Instance) -> str:
     """Where nginx reaches a server: its bridge IP on Docker (nginx runs in a container beside
     it), its loopback port on the local runtime."""
-    if runtime.name == "docker":
+    if runtime.container_engine() is not None:
         bridge_ip = instance.extra.get("bridge_ip")
         if not bridge_ip:
             raise LabctlError(f"the {instance.server.title} container has no bridge IP for "
@@ -141,11 +143,9 @@ class Proxy:
         self.generation += 1
         stamp = f"generation {self.generation}"
         text = text.replace('return 200 "ok\\n";', f'return 200 "ok {stamp}\\n";')
-        if self.runtime.name == "docker":
-            from labctl.runtime.docker import DockerRuntime
-
-            container = cast(DockerRuntime, self.runtime).client.containers.get(
-                self.instance.ident)
+        docker = self.runtime.container_engine()
+        if docker is not None:
+            container = docker.client.containers.get(self.instance.ident)
             script = ('printf "%s\\n" "$NGINX_CONF" | sed "s/@PORT@/8080/g" > /tmp/next.conf '
                       '&& mv /tmp/next.conf /tmp/nginx.conf && kill -HUP 1')
             result = container.exec_run(["sh", "-c", script], environment={"NGINX_CONF": text})
@@ -176,11 +176,10 @@ class Proxy:
 
     def gateway(self) -> str:
         """The address nginx reaches this machine at: the bridge's gateway on Docker."""
-        if self.runtime.name != "docker":
+        docker = self.runtime.container_engine()
+        if docker is None:
             return "127.0.0.1"
-        from labctl.runtime.docker import DockerRuntime
-
-        container = cast(DockerRuntime, self.runtime).client.containers.get(self.instance.ident)
+        container = docker.client.containers.get(self.instance.ident)
         network = container.attrs["NetworkSettings"]
         gateway = network.get("Gateway") or next(
             (n.get("Gateway") for n in (network.get("Networks") or {}).values()
@@ -206,10 +205,9 @@ def start(runtime: Runtime, text: str, server_limits: Limits, facts: NginxFacts)
     limits = proxy_limits(server_limits)
     prefix = None
     env = {"NGINX_CONF": text}
-    if runtime.name == "docker":
-        from labctl.runtime.docker import DockerRuntime
-
-        instance = cast(DockerRuntime, runtime).start(nginx_server(), limits, env=env,
+    docker = runtime.container_engine()
+    if docker is not None:
+        instance = docker.start(nginx_server(), limits, env=env,
                                                       image=NGINX_TAG)
     else:
         prefix = Path(tempfile.mkdtemp(prefix="labctl-nginx-"))

@@ -56,15 +56,15 @@ class AcceptCounter:
 
     def __init__(self, runtime: Runtime, instance: Instance) -> None:
         self.runtime, self.instance = runtime, instance
-        self.method = METHOD_DOCKER if runtime.name == "docker" else METHOD_LOCAL
+        self.docker = runtime.container_engine()
+        self.method = METHOD_DOCKER if self.docker is not None else METHOD_LOCAL
         self._mark: int | set[int] = 0
 
     def _read(self) -> int | set[int]:
-        if self.runtime.name == "docker":
+        if self.docker is not None:
             from labctl.labs.nginx_proxy import NGINX_TAG
-            from labctl.runtime.docker import DockerRuntime
 
-            run = cast(DockerRuntime, self.runtime).run_tool(
+            run = self.docker.run_tool(
                 NGINX_TAG, name="conn-counter", role="counter", entrypoint=["cat"],
                 command=["/proc/net/snmp"], cpuset=None, mem_limit="32m", timeout_s=30,
                 network_mode=f"container:{self.instance.ident}")
