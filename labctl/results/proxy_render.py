@@ -69,15 +69,15 @@ def odd_table(odd: dict, document: dict) -> Table:
 
 
 def slow_table(slow: dict) -> Table:
-    table = _table(("nginx", "left"), ("trickling conns ended", "left"), ("after", "right"),
-                   ("server accepted", "right"), ("normal p50", "right"),
-                   ("errors", "right"))
+    table = _table(("nginx", "left"), ("attack conns", "left"), ("after", "right"),
+                   ("server conns", "right"), ("normal p50", "right"), ("errors", "right"))
     for run, entry in slow.items():
-        ended = ", ".join(f"{how}: {n}" for how, n in sorted(entry["summary"]["ended_by"].items()))
+        ended = ", ".join(f"{'open' if how == 'open at the end' else how}: {n}"
+                          for how, n in sorted(entry["summary"]["ended_by"].items()))
         after = "–" if entry["after_s"] is None else f"{entry['after_s']:g} s"
         during = entry["normal_during"]
         p50 = during.get("latency_p50_ms")
-        table.add_row(f"{run} ({entry['client_header_timeout_s']} s)", ended, after,
+        table.add_row(f"{run}, {entry['client_header_timeout_s']} s", ended, after,
                       f"{entry['server_accepted']} ({entry['server_accepted_from_attack']})",
                       "–" if p50 is None else f"{p50:,.1f} ms",
                       f"{during.get('errors', 0)}/{during.get('requests', 0)}")
@@ -87,9 +87,10 @@ def slow_table(slow: dict) -> Table:
 def restart_table(restarts: dict) -> Table:
     table = _table(("run", "left"), ("requests", "right"), ("failed", "right"),
                    ("outcomes", "left"), ("down s", "right"))
-    labels = {"one": "one upstream, restarted", "rolling": "two, rolling restart"}
+    labels = {"one": "one upstream", "rolling": "two, rolling"}
     for run, entry in restarts.items():
-        outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(entry["outcomes"].items()))
+        outcomes = ", ".join(f"{k}: {v}" for k, v in sorted(entry["outcomes"].items(),
+                                                               key=lambda kv: -kv[1]))
         down = " + ".join(f"{t['down_s']:g}" for t in entry["restarts"])
         failed = Text(str(entry["failed"]), style="fail" if entry["failed"] else "ok")
         table.add_row(labels.get(run, run), str(entry["requests"]), failed, outcomes, down)
@@ -135,15 +136,17 @@ def proxy(document: dict) -> Group:
             counts = odd["counts"]
             out.print(Text(f"2. Odd requests — nginx refused {counts['refused']}, rewrote "
                            f"{counts['rewritten']}, passed {counts['unchanged']} unchanged; "
-                           "≠: nginx and the server disagree (one takes the bytes as a "
-                           "request, the other refuses them).", style="muted"))
+                           "≠: nginx passed the request on and the server, sent it directly, "
+                           "refused it (400, 431, 501 or a close), or the reverse.",
+                           style="muted"))
             out.print(odd_table(odd, document))
         slow = entry.get("slowloris")
         if slow:
             out.print(Text(f"3. Slowloris through nginx — {params['slow_connections']} "
-                           f"trickling connections for {params['slow_window_s']:g} s; server "
-                           "accepted: upstream connections during the attack (in brackets: "
-                           "beyond the normal client's requests).", style="muted"))
+                           f"trickling connections for {params['slow_window_s']:g} s, "
+                           "client_header_timeout as shown; server conns: connections the "
+                           "server accepted during the attack (in brackets: beyond the normal "
+                           "client's requests).", style="muted"))
             out.print(slow_table(slow))
         restarts = entry.get("restarts")
         if restarts:
