@@ -157,7 +157,9 @@ class Proxy:
             assert self.prefix is not None
             port = self.instance.url.rsplit(":", 1)[1]
             (self.prefix / "nginx.conf").write_text(nginx_config.with_port(text, int(port)))
-            os.kill(int(self.instance.ident), signal.SIGHUP)
+            # nginx is the child of the shell labctl started; its master wrote its pid here.
+            master = int((self.prefix / "nginx.pid").read_text().strip())
+            os.kill(master, signal.SIGHUP)
         self.text = text
         deadline = time.monotonic() + RELOAD_TIMEOUT_S
         with httpx.Client(timeout=2.0, trust_env=False) as client:

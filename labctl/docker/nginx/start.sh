@@ -5,4 +5,11 @@
 set -eu
 prefix="${NGINX_PREFIX:-/tmp}"
 printf '%s\n' "$NGINX_CONF" | sed "s/@PORT@/${PORT:-8080}/g" > "$prefix/nginx.conf"
-exec "${NGINX_BINARY:-nginx}" -p "$prefix/" -c "$prefix/nginx.conf" -e stderr -g 'daemon off;'
+if [ -z "${NGINX_PREFIX:-}" ]; then
+    # In the container nginx becomes PID 1, so docker stop's SIGTERM reaches it.
+    exec nginx -p "$prefix/" -c "$prefix/nginx.conf" -e stderr -g 'daemon off;'
+fi
+# On the local runtime this shell stays the process labctl started (a later labctl recognises
+# its processes by their command), with nginx as its child in the same process group, which is
+# what labctl stops.
+"${NGINX_BINARY:-nginx}" -p "$prefix/" -c "$prefix/nginx.conf" -e stderr -g 'daemon off;'
