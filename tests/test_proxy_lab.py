@@ -50,7 +50,7 @@ def test_proxy_lab_on_docker(docker_engine, leftover_containers):
     check_document(document, ("go", "node"))
     assert document["parameters"]["requests_per_series"] == 100
     assert "PassiveOpens" in document["servers"]["go"]["hop"]["counted_by"]
-    assert seconds < 300
+    assert seconds < 600   # about 2 minutes on a quiet machine, builds apart
     assert labrun.own(leftover_containers(), pid) == []
 
 
