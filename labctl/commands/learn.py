@@ -170,32 +170,67 @@ def show(
                                                       "lettered in file order (the letters an answers "
                                                       "file uses), without answers."),
     code: bool = typer.Option(False, "--code", help="Also print the servers' source files the lesson "
-                                                    "shows."),
+                                                    "shows (not those that hold the answer to an "
+                                                    "exercise you have not passed)."),
+    check: bool = typer.Option(False, "--check", help="With --prompts: for each prompt, a text to paste "
+                                                      "into an AI assistant with your answer, the "
+                                                      "versions and the key points as the rubric."),
 ) -> None:
     """Show a lesson: the why, its demo, the try-it list and the prompts (paged in a terminal)."""
     if prompts and items:
         raise LabctlError("--prompts and --items do not go together", "Use one of them", exit_code=2)
+    if check and not prompts:
+        raise LabctlError("--check goes with --prompts", "e.g. labctl show 7 --prompts --check", exit_code=2)
     chosen = lessonlib.find(lesson, load_lessons())
     if prompts or items:
-        sys.stdout.write(quiz_ui.prompts_plain(chosen) if prompts else quiz_ui.items_plain(chosen))
+        text = (quiz_ui.prompts_check_plain(chosen) if check else quiz_ui.prompts_plain(chosen)) if prompts \
+            else quiz_ui.items_plain(chosen)
+        sys.stdout.write(text)
         sys.stdout.flush()
         return
     progress = load_progress()
-    quiz_ui.render_lesson(chosen, progress.lesson_status(chosen, now()), code=code)
+    quiz_ui.render_lesson(chosen, progress.lesson_status(chosen, now()), code=code,
+                          withheld=withheld_solutions(chosen, progress) if code else None)
+
+
+def withheld_solutions(lesson: Lesson, progress: Progress) -> dict:
+    """The shown files that hold the answer to one of the lesson's exercises not yet passed."""
+    from labctl.learning import exercises
+
+    return exercises.spoilers(lesson.lab.exercises, progress) if lesson.lab else {}
 
 
 # --- labctl next ---------------------------------------------------------------------------------
 
-def next_step(json_out: bool = JsonOption) -> None:
-    """Say what to do next: reviews that are due, or the next lesson to read or finish."""
+def next_step(
+    json_out: bool = JsonOption,
+    skip: bool = typer.Option(False, "--skip", help="Skip the exercise `labctl next` offers (it stays "
+                                                    "listed as skipped; `labctl exercise start NAME` "
+                                                    "takes it up again) and say what comes after it."),
+) -> None:
+    """Say what to do next: reviews that are due, the next lesson to read or finish, or an
+    exercise to try (exercises are offered, never forced: --skip passes over one)."""
     lessons = load_lessons(quiet=json_out)
     progress = load_progress()
     moment = now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
     advice = _advice(lessons, statuses, exercise_states(lessons, progress))
+    skipped = None
+    if skip:
+        if advice.get("action") != "exercise":
+            raise LabctlError("there is no exercise to skip: labctl next offers "
+                              f"'{advice['command']}'", "--skip passes over an exercise only", exit_code=2)
+        skipped = advice["exercise"]
+        progress.update_exercise(skipped, skipped=True)
+        advice = _advice(lessons, statuses, exercise_states(lessons, progress))
     if json_out:
+        if skipped:
+            advice = {**advice, "skipped": skipped}
         ui.print_json_document({"schema": "labctl.next/1", **advice})
         return
+    if skipped:
+        ui.out().print(Text(f"Skipped exercise {skipped}; labctl exercise start {skipped} takes it up again.",
+                            style="muted"))
     ui.out().print(Text(advice["why"]))
     for command in advice["commands"]:
         ui.out().print(Text.assemble("  ", (command, "cmd")))
@@ -229,14 +264,14 @@ def _advice(lessons: list[Lesson], statuses, exercises: dict[str, list[tuple[str
         if status.state == "done":
             # A lesson's quiz is done: its exercises come before the next lesson.
             for name, state in exercises.get(lesson.id, []):
-                if state == "passed":
+                if state in ("passed", "skipped"):
                     continue
                 command = (f"labctl exercise check {name}" if state == "started"
                            else f"labctl exercise start {name}")
                 return {**base, "action": "exercise", "lesson": lesson.id, "exercise": name,
                         "command": command, "commands": [command],
                         "why": f"Lesson {lesson.number} is done; now change a server: exercise "
-                               f"{name} is {state}."}
+                               f"{name} is {state} (labctl next --skip passes over it)."}
         if status.state == "new":
             return {**base, "action": "start", "lesson": lesson.id,
                     "command": f"labctl show {lesson.number}",
@@ -325,6 +360,8 @@ def run_quiz(chosen: Lesson, lessons: list[Lesson], progress: Progress, mark: fl
     else:
         session.resume()
     title = f"Quiz · {chosen.number} {chosen.title} · {len(chosen.prompts)} prompts, {len(chosen.items)} questions"
+    if chosen.versions:
+        title += f" · for {chosen.versions_line()}"
     passed = _run(session, title, mark, chosen, lessons, progress)
     if not passed:
         raise typer.Exit(1)
@@ -441,6 +478,13 @@ def _print_file_grade(graded: quizlib.FileGrade) -> None:
                       "" if result.correct else result.item.answer_display())
     out = ui.out()
     out.print(table)
+    missed = [result for result in graded.results if not result.correct]
+    if missed:
+        # The explanation teaches the why: every mode shows it, not only --json.
+        out.print()
+        out.print(Text("Why, for each one not right:", style="label"))
+        for result in missed:
+            out.print(Text.assemble((f"{result.item.id}: ", "label"), result.item.explanation))
     verdict = Text("passed", style="ok") if graded.passed else Text("below the pass mark", style="fail")
     out.print(Text.assemble(("Score: ", "label"), f"{graded.correct}/{graded.total} correct "
                             f"({graded.score():.0%}); pass mark {graded.pass_mark:.0%}: ", verdict))
@@ -543,7 +587,7 @@ def _print_exercises(exercises: list[tuple[str, str]], progress: Progress) -> No
     err = ui.err()
     for name, state in exercises:
         workspace = progress.exercise_record(name).get("workspace")
-        if state == "not started":
+        if state in ("not started", "skipped"):
             command = f"labctl exercise start {name}"
         elif workspace:
             command = f"cd {workspace} && labctl exercise check"

@@ -111,6 +111,19 @@ def between_engines_lines(document: Mapping[str, Any]) -> list[Text]:
     return [Text("Between engines: " + between["note"], style="warn")]
 
 
+def runtime_version_lines(document: Mapping[str, Any]) -> list[Text]:
+    """The runtime each server ran on, as it reported itself, and where it differs from the
+    servers' pins (a base-image stand-in, a local toolchain): one line in a result's header."""
+    from labctl.runtime import versions
+
+    ran = (document.get("runtime") or {}).get("servers_ran") or {}
+    line = versions.header_line(ran)
+    if not line:
+        return []
+    differs = any(entry.get("matches_pin") is False for entry in ran.values())
+    return [Text(line, style="warn" if differs else "muted")]
+
+
 def render_run(document: Mapping[str, Any]) -> Group:
     server = document["server"]
     runtime = document["runtime"]
@@ -122,6 +135,7 @@ def render_run(document: Mapping[str, Any]) -> Group:
     header.append(f" ({server['framework_version']})  ·  runtime {runtime['runtime']}  ·  "
                   f"measured over {document['path']['description']}")
     parts.append(header)
+    parts.extend(runtime_version_lines(document))
     cpuset = f" (CPU {limits['cpuset']})" if limits.get("cpuset") is not None else ""
     memory = f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ", no memory limit"
     probe_cpus = document["probe"].get("cpus")
@@ -223,6 +237,7 @@ def render_compare(document: dict) -> Group:
         + f"; {params['samples']} samples per path and connection, servers taking turns in "
           f"blocks of {params.get('block', 1)}, {params['warmup_discarded']} warm-up requests "
           "discarded."))
+    parts.extend(runtime_version_lines(document))
     parts.extend(between_engines_lines(document))
     table = Table(show_edge=False, pad_edge=False, show_lines=False)
     table.add_column("", no_wrap=True)
@@ -344,6 +359,8 @@ def render_load(document: Mapping[str, Any]) -> Group:
     add_row("server", f"{server['language']} {server['framework']} "
                       f"({document['runtime'].get('runtime')}), {_server_cpus(limits)}")
     add_row("", f"reached at {document['path']['description']}")
+    for line in runtime_version_lines(document):
+        add_row("", line)
     if document.get("between_engines"):
         add_row("network", Text(document["between_engines"]["note"], style="warn"))
     version = f" {gen['version']}" if gen["version"] else ""
