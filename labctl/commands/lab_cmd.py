@@ -171,7 +171,8 @@ def run_plugin(plugin: LabPlugin, names: list[str] | None, settings: Any, *,
     runtime = prepare_runtime(runtime_name)
     limits = default_limits(cpus, memory)   # the engine's cores (after prepare_runtime)
     with build_status(f"preparing the {plugin.name} lab") as (on_line, on_phase):
-        document = plugin.run(runtime, chosen, limits, settings, on_phase, on_line)
+        document = dict(plugin.run(runtime, chosen, limits=limits, settings=settings,
+                                   on_phase=on_phase, on_build_line=on_line))
     if plugin.judge is not None and plugin.cells_of is not None:
         _score_predictions(document, predict, plugin.judge, plugin.cells_of,
                            plugin.row_keys() if plugin.row_keys else None)

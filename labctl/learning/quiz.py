@@ -24,8 +24,6 @@ from labctl.learning.lessons import LETTERS, Item, Lesson, Prompt, format_number
 from labctl.learning.progress import RATING_NAMES, RATINGS_BY_NAME, Progress, rating_for
 from labctl.learning.sittings import Sittings
 
-DEFAULT_PASS_MARK = 0.7
-
 
 class InvalidAnswer(ValueError):
     """An answer that cannot be read for this kind of item (not the same as a wrong answer)."""

@@ -386,6 +386,32 @@ def lessons_table(lessons: list[Lesson], statuses: dict[str, LessonStatus], *,
 
 EXERCISE_STYLE = {"passed": "ok", "started": "warn", "not started": "muted", "skipped": "muted"}
 
+GRADE_STYLE = {"correct": "ok", "wrong": "fail", "missing": "warn", "invalid": "warn"}
+
+
+def graded_table(graded: quizlib.FileGrade):
+    """An answers file graded, at any width: why an answer could not be read is a numbered note
+    under the table (one per distinct reason), not a cell that wraps over five lines."""
+    from rich.console import Group
+
+    from labctl.results.layout import Column, Fit
+
+    notes: list[str] = []
+    rows: list[list[str | Text]] = []
+    for result in graded.results:
+        given = Text(result.understood or ("–" if result.given is None else str(result.given)))
+        if result.message:
+            if result.message not in notes:
+                notes.append(result.message)
+            given.append(f" ({notes.index(result.message) + 1})", style="warn")
+        rows.append([result.item.id, Text(result.status, style=GRADE_STYLE[result.status]), given,
+                     "" if result.correct else result.item.answer_display()])
+    columns = [Column("item", key=True), Column("result"), Column("your answer"),
+               Column("expected")]
+    parts: list = [Fit(columns, rows, title=f"{graded.lesson.id}: answers graded")]
+    parts += [Text(f"({number}) {note}", style="muted") for number, note in enumerate(notes, 1)]
+    return Group(*parts)
+
 
 def exercises_cell(states: list[tuple[str, str]]) -> Text:
     """"1/2" (passed of all) for a lesson's exercises, "1/2 1 skip" when some were skipped, or a
@@ -448,9 +474,10 @@ def _render_lesson_body(lesson: Lesson, status: LessonStatus, console: Console, 
                                 f" — {status.studied}/{status.total} questions studied",
                                 f", {status.due} due now" if status.due else ""))
     console.print()
-    from rich.markdown import Markdown
+    from labctl.learning.lesson_markdown import LessonMarkdown
 
-    console.print(Markdown(lesson.body, code_theme=code_theme(), inline_code_theme=code_theme()))
+    console.print(LessonMarkdown(lesson.body, code_theme=code_theme(),
+                                 inline_code_theme=code_theme()))
     _render_demo(lesson, console, code=code, withheld=withheld)
     _render_try_it(lesson, console)
     if lesson.lab:
@@ -599,13 +626,16 @@ def prompts_check_plain(lesson: Lesson) -> str:
 
 # --- the lab ----------------------------------------------------------------------------------
 
-def run_lab(lesson: Lesson, console: Console | None = None) -> int:
-    """Run the lesson's lab commands as ``python -m labctl ...``, stopping at the first failure."""
+def run_lab(lesson: Lesson, console: Console | None = None, *, predict=None) -> int:
+    """Run the lesson's lab commands as ``python -m labctl ...``, stopping at the first failure;
+    ``predict``: the learner's prediction sheet, given to its ``labctl lab`` command."""
     console = console or ui.err()
     if not lesson.lab:
         console.print("This lesson has no lab; its try-it list is in labctl show.")
         return 0
     for argv in lesson.lab.commands:
+        if predict is not None and argv[0] == "lab":
+            argv = (*argv, "--predict", str(predict))
         console.print(Text.assemble(("$ ", ""), (f"labctl {' '.join(argv)}", "cmd")))
         try:
             status = subprocess.run([sys.executable, "-m", "labctl", *argv], env=os.environ.copy()).returncode
