@@ -700,6 +700,8 @@ class ProxyDocument(TypedDict):
     cases: list[ProxyCase]
     servers: dict[str, ProxyServer]
     your_predictions: NotRequired[YourPredictions]
+    # Added by every lab command (docs/json.md): the lesson, and servers whose version differs.
+    versions_vs_lesson: NotRequired[dict[str, Any]]
 
 
 # -- labctl servers, verify, doctor ---------------------------------------------------------
