@@ -10,6 +10,9 @@
 - The engine is shared (other test runs, other people's labctl): a test only ever looks at, and
   removes, the containers of the labctl processes it started itself (label ``labctl.pid``; every
   labctl a test starts through subprocess is noted, however it was started).
+- A labctl child that a test interrupts starts with SIGINT at its default (``default_sigint``),
+  whatever this runner inherited: from a background job (``cmd &``, nohup) SIGINT is ignored,
+  the child would inherit that, and Ctrl-C would do nothing (tests/test_signals.py proves it).
 """
 
 from __future__ import annotations
@@ -168,8 +171,17 @@ def _labctl_started_by_this_test(monkeypatch):
     _started_pids.clear()
 
 
+def default_sigint() -> None:
+    """A ``preexec_fn``: SIGINT at its default in the child, so the child's Python turns it into
+    KeyboardInterrupt even when this runner was started with SIGINT ignored (an ignored signal
+    stays ignored across exec)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_labctl(*args: str, env: dict | None = None, **popen) -> subprocess.Popen:
-    """``python -m labctl ARGS`` in the background; its containers count as this test's."""
+    """``python -m labctl ARGS`` in the background, with SIGINT at its default (a test may
+    interrupt it); its containers count as this test's."""
+    popen.setdefault("preexec_fn", default_sigint)
     return subprocess.Popen([sys.executable, "-m", "labctl", *args], text=True,
                             env=env or os.environ.copy(), **popen)   # noted by _RecordingPopen
 

@@ -259,3 +259,38 @@ def test_a_blocking_sleep_stalls_an_event_loop_but_not_threads(served):
             during = health_during(Served("rust", instance.url), "blocking")
         assert during.slow_first, "rust on one core: /health answered during a blocking sleep"
         assert during.health_ms >= SLOW_MS / 2, during
+
+
+# -- GET /report (lesson 008's CPU-bound endpoint) --------------------------------------------
+
+USERS = [(1, "Grace"), (7, "Linus"), (42, "Ada"), (64, "Ken"), (99, "Barbara")]
+BAD_ITEMS = {"error": "items must be an integer from 1 to 10000"}
+
+
+def expected_report(items: int) -> dict:
+    """The report computed here, independently of every server: line i is `i {user JSON}`,
+    cycling through the users in id order; the digest is SHA-256 of all the lines."""
+    import hashlib
+    import json
+
+    lines = "".join(
+        f'{i} {json.dumps({"id": USERS[i % 5][0], "name": USERS[i % 5][1]}, separators=(",", ":"))}\n'
+        for i in range(items)).encode()
+    return {"items": items, "bytes": len(lines), "sha256": hashlib.sha256(lines).hexdigest()}
+
+
+@pytest.mark.parametrize("query, items", [("", 250), ("?items=1", 1), ("?items=7", 7),
+                                          ("?items=10000", 10000)])
+def test_report_is_the_same_bytes_in_every_server(served, query, items):
+    response = served.get("/report" + query)
+    assert_json(response, 200, expected_report(items))
+    # Byte for byte, not only the same JSON value: compact, keys in this order.
+    expected = expected_report(items)
+    assert response.content == (
+        f'{{"items":{items},"bytes":{expected["bytes"]},"sha256":"{expected["sha256"]}"}}'.encode())
+
+
+@pytest.mark.parametrize("query", ["?items=0", "?items=10001", "?items=-3", "?items=x",
+                                   "?items=", "?items=1.5", "?items=99999999999999999999"])
+def test_report_with_a_bad_item_count_is_400(served, query):
+    assert_json(served.get("/report" + query), 400, BAD_ITEMS)

@@ -8,11 +8,15 @@ import csv
 import html
 import io
 import json
+import os
 import re
+import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
-from conftest import RUN_TOKEN, labctl
+from conftest import RUN_TOKEN, labctl, start_labctl, started_by
 from test_contracts import assert_conforms
 from typer.testing import CliRunner
 
@@ -56,6 +60,8 @@ def test_compare_all_four_servers_end_to_end(docker_engine, leftover_containers,
         assert ratios["p50_ratio"][ratios["fastest"]] == 1.0
         assert min(ratios["p50_ratio"].values()) == 1.0
     assert document["analysis"]["reading"]
+    # A normal run over one bridge: no server's path is called slow.
+    assert document["analysis"]["path_check"]["slow"] == []
     assert leftover_containers() == []
 
     # The pictures show the same table.
@@ -191,3 +197,52 @@ def test_verify_command_passes_the_real_servers(docker_engine):
     document = json.loads(result.stdout)
     assert_conforms(document)
     assert [s["status"] for s in document["servers"]] == ["pass", "pass"]
+
+
+def _drop_every_other_syn(address: str, action: str) -> list[str]:
+    """The iptables rule that drops every second TCP SYN this machine sends to ``address``:8080.
+    Each new connection then waits for the kernel's SYN retransmission (1 s): a slow path,
+    with nothing changed in the server. (``tc netem`` would be the usual tool; this machine's
+    kernel has no netem.)"""
+    return ["iptables", action, "OUTPUT", "-p", "tcp", "--syn", "-d", address, "--dport", "8080",
+            "-m", "statistic", "--mode", "nth", "--every", "2", "--packet", "0", "-j", "DROP"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("iptables"),
+                    reason="slowing a container's path needs root and iptables")
+def test_compare_flags_a_server_whose_path_was_slowed_and_does_not_rank_it(
+        docker_engine, leftover_containers):
+    process = start_labctl("compare", "go", "node", "--json", "--samples", "10", "--warmup", "1",
+                           "--cold-starts", "1", "--runtime", "docker",
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rule: list[str] | None = None
+    try:
+        deadline = time.monotonic() + 600
+        while rule is None:
+            assert process.poll() is None, process.communicate()[1]
+            assert time.monotonic() < deadline, "no Go container started"
+            for container in started_by(docker_engine, [process.pid]):
+                if container.labels.get("labctl.server") == "go":
+                    networks = container.attrs["NetworkSettings"]["Networks"].values()
+                    address = next((n["IPAddress"] for n in networks if n.get("IPAddress")), None)
+                    if address:
+                        rule = _drop_every_other_syn(address, "-I")
+                        subprocess.run(rule, check=True)
+            time.sleep(0.05)
+        stdout, stderr = process.communicate(timeout=600)
+    finally:
+        if rule is not None:
+            subprocess.run([*rule[:1], "-D", *rule[2:]], check=False)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr
+    document = json.loads(stdout)
+    check = document["analysis"]["path_check"]
+    assert check["slow"] == ["go"], check
+    assert check["connect_p50_us"]["go"] > 500_000 > check["connect_p50_us"]["node"]
+    for path in ("/", "/health"):
+        assert "go" not in document["analysis"]["ratios"][f"{path} fresh"]["p50_ratio"]
+        assert "go" in document["analysis"]["ratios"][f"{path} keepalive"]["p50_ratio"]
+    assert any("The network path to Go" in line for line in document["analysis"]["reading"])
+    assert leftover_containers() == []

@@ -112,6 +112,18 @@ def test_a_missing_threshold_is_named(authoring):
     assert "exercise.toml: check.min_rps: missing (required)" in line
 
 
+def test_a_speedup_must_be_more_than_one(authoring):
+    text = (authoring / exercises.EXERCISE_FILE).read_text().split("[check]")[0]
+    (authoring / exercises.EXERCISE_FILE).write_text(
+        text + '[check]\nkind = "speedup"\npath = "/report"\nmin_speedup = 1\n')
+    line = one_error_line(invoke("exercises", "check"))
+    assert "exercise.toml: check.min_speedup: " in line
+    (authoring / exercises.EXERCISE_FILE).write_text(
+        text + '[check]\nkind = "speedup"\npath = "/report"\nmin_speedup = 3\n')
+    assert exercises.load(authoring).check == exercises.SpeedupCheck(path="/report",
+                                                                     min_speedup=3)
+
+
 def test_folder_faults(authoring):
     shutil.copy(SHIPPED.parent / "servers" / "python" / "main.py", authoring / "solution" / "main.py")
     line = one_error_line(invoke("exercises", "check"))

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import labctl
+from conftest import default_sigint, labctl
 
 from labctl.learning import exercises
 
@@ -107,7 +107,8 @@ def test_watch_checks_again_after_a_save(tmp_path, docker_engine, workspace_imag
     process = subprocess.Popen([sys.executable, "-m", "labctl", "exercise", "check", "--watch",
                                 "--runtime", "docker"], cwd=workspace, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env={**os.environ, "LABCTL_WIDTH": "200"})
+                               env={**os.environ, "LABCTL_WIDTH": "200"},
+                               preexec_fn=default_sigint)   # it is stopped with SIGINT
     seen: list[str] = []
     reader = threading.Thread(target=lambda: seen.extend(iter(process.stdout.readline, "")),
                               daemon=True)

@@ -19,7 +19,7 @@ ASSETS = Path(__file__).parent / "assets" / "lessons"
 runner = CliRunner()
 
 # Every labctl command a lesson may tell a learner to run (lessons must not invent commands).
-LABCTL_COMMANDS = {"run", "servers", "logs", "down", "verify", "compare", "load", "results", "doctor",
+LABCTL_COMMANDS = {"run", "report", "servers", "logs", "down", "verify", "compare", "load", "results", "doctor",
                    "lessons", "show", "next", "quiz", "lab", "exercise", "exercises"}
 
 
@@ -36,7 +36,7 @@ def test_the_lessons_are_there_in_order(shipped):
     assert [lesson.id for lesson in shipped] == [
         "000-four-servers", "001-go-nethttp", "002-nethttp-interview", "003-first-bottleneck",
         "004-choosing-a-language", "005-edge-cases", "006-slow-clients",
-        "007-graceful-shutdown", "009-reverse-proxy"]
+        "007-graceful-shutdown", "009-reverse-proxy", "010-where-the-cpu-goes"]
 
 
 def test_each_lesson_has_three_prompts_and_at_least_eight_items(shipped):

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import default_sigint
 
 from labctl import paths
 from labctl.runtime.process import start_time
@@ -93,8 +94,10 @@ def test_a_live_labctls_server_is_left_alone_and_a_recycled_pid_is_not_mistaken_
 # --- on the real engine --------------------------------------------------------------------------
 
 def running_labctl(*args: str) -> subprocess.Popen:
+    """A labctl in the background that a test may interrupt (SIGINT at its default)."""
     return subprocess.Popen([sys.executable, "-m", "labctl", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+                            stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+                            preexec_fn=default_sigint)
 
 
 def containers_of(engine, pid: int) -> list:

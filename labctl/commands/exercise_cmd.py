@@ -185,13 +185,19 @@ def _print_author_line(name: str, side: str, outcome) -> None:
 def _check_folder(exercise: Exercise, folder: Path, runtime, limits, title: str):
     from labctl import servers
     from labctl.commands.common import build_status
-    from labctl.learning import exercise_checks
+    from labctl.learning import exercise_checks, exercises
+    from labctl.learning.exercises import SpeedupCheck
 
     server = servers.load_folder(folder)
     with build_status(f"building {title}") as (on_line, on_phase):
         generator = exercise_checks.prepare(runtime, server, exercise.check, on_line)
+        starter = None
+        if isinstance(exercise.check, SpeedupCheck):   # measured against the starter
+            on_phase(f"building the starter of {exercise.name}, to compare with")
+            starter = servers.load_folder(exercises.scratch_copy(exercise, "starter"))
+            runtime.prepare(starter, on_line)
         on_phase(f"checking {title}: {exercise.check.__struct_config__.tag}")
-        return exercise_checks.run(runtime, server, exercise.check, limits, generator)
+        return exercise_checks.run(runtime, server, exercise.check, limits, generator, starter)
 
 
 # --- labctl exercise ----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """`labctl lab`: the lessons' labs as commands. `labctl lab bottleneck` is lesson 003's,
-`edge-cases` 005's, `slow-clients` 006's, `shutdown` 007's.
+`edge-cases` 005's, `slow-clients` 006's, `shutdown` 007's, `profile` 010's.
 
 Each command declares only its lab's own options; the rest of a lab's run (servers, prediction
 sheet, runtime, limits, scoring, saving, rendering) is ``run_plugin``'s, the same for every lab
@@ -247,6 +247,28 @@ def shutdown_command(
 
     run_plugin(shutdown.PLUGIN, names, shutdown.Settings(), predict=predict, sheet=sheet,
                cpus=cpus, memory=memory, json_out=json_out, runtime_name=runtime_name)
+
+
+@lab_app.command("profile")
+def profile_command(
+    names: ServersArgument = None,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Shorter loads (2 s each): fewer samples, a faster run.")] = False,
+    predict: PredictOption = None,
+    sheet: SheetOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
+) -> None:
+    """Lesson 010: where each server's CPU time goes on GET /report, in its own stack's profiler
+    (pprof, py-spy, V8, pprof-rs) sampling at 100 Hz under a closed-loop load: the top functions,
+    the share of the handler, framework, runtime and kernel, and the profiler's overhead."""
+    from labctl.labs import profile
+
+    run_plugin(profile.PLUGIN, names, profile.QUICK if quick else profile.Settings(),
+               predict=predict, sheet=sheet, cpus=cpus, memory=memory, json_out=json_out,
+               runtime_name=runtime_name)
 
 
 @lab_app.command("proxy")

@@ -52,9 +52,13 @@ def latest_compare() -> dict:
 def write_report(documents: list[dict], output: Path) -> Path:
     """Draw ``documents`` and write the page atomically; returns its absolute path."""
     from labctl.fileio import atomic_write_text
-    from labctl.results import report
+    from labctl.results import flamegraph, report
 
-    page = report.build_report(documents)
+    # A saved profile lab draws as its flame graphs; compare runs as the comparison page.
+    build = (flamegraph.build_profile_report
+             if any(flamegraph.is_profile(document) for document in documents)
+             else report.build_report)
+    page = build(documents)
     if output.is_dir():
         raise UsageProblem(f"{output} is a directory", "Give a file name, e.g. -o report.html")
     try:

@@ -13,7 +13,7 @@ import re
 import socket
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from labctl.errors import EnvironmentProblem, UsageProblem
@@ -26,6 +26,7 @@ from labctl.learning.exercises import (
     RollingRestartCheck,
     ShutdownDrainCheck,
     SlowClientsCheck,
+    SpeedupCheck,
     ThroughputCheck,
     UpstreamConnectionsCheck,
 )
@@ -57,20 +58,25 @@ def prepare(runtime: Runtime, server: Server, check: CheckSpec,
     """Build the server, and the load generator when the check needs one; raises the build's
     error (with the compiler's output) when the learner's code does not build."""
     runtime.prepare(server, progress)
-    if isinstance(check, ThroughputCheck):
+    if isinstance(check, (ThroughputCheck, SpeedupCheck)):
         return loadgen.prepare_generator(runtime, _load_options(check), progress)
     return None
 
 
 def run(runtime: Runtime, server: Server, check: CheckSpec, limits: Limits,
-        generator: loadgen.Generator | None = None) -> Outcome:
-    """Start the (already prepared) server, run the check against it, stop it."""
+        generator: loadgen.Generator | None = None, starter: Server | None = None) -> Outcome:
+    """Start the (already prepared) server, run the check against it, stop it. A speedup check
+    measures the exercise's ``starter`` (prepared too) the same way first."""
     if isinstance(check, ShutdownDrainCheck):
         # This check stops the server itself, under load.
         return _shutdown_drain(runtime, server, check, limits)
     if isinstance(check, RollingRestartCheck):
         # So does this one, twice, with a second instance beside it.
         return _rolling_restart(runtime, server, check, limits)
+    if isinstance(check, SpeedupCheck):
+        if starter is None:
+            raise ValueError("a speedup check needs the exercise's starter to compare with")
+        return _speedup(runtime, server, starter, check, limits, generator)
     with running(runtime, server, limits) as instance:
         if instance.path_kind == "engine-bridge":
             raise EnvironmentProblem(
@@ -82,7 +88,7 @@ def run(runtime: Runtime, server: Server, check: CheckSpec, limits: Limits,
 
 # --- the kinds ------------------------------------------------------------------------------------
 
-def _load_options(check: ThroughputCheck) -> loadgen.LoadOptions:
+def _load_options(check: ThroughputCheck | SpeedupCheck) -> loadgen.LoadOptions:
     return loadgen.LoadOptions(path=check.path, connections=check.connections,
                                duration_s=check.duration_s)
 
@@ -104,6 +110,55 @@ def _throughput(runtime: Runtime, instance: Instance, check: Any,
                  "latency_p50_ms": _ms(result.latency_us.get("p50")),
                  "latency_p99_ms": _ms(result.latency_us.get("p99")),
                  "load": result.as_dict()})
+
+
+SPEEDUP_ROUNDS = 2
+
+
+def _speedup(runtime: Runtime, server: Server, starter: Server, check: SpeedupCheck,
+             limits: Limits, generator: loadgen.Generator | None) -> Outcome:
+    """The throughput check's load on the starter and on ``server`` in alternating turns
+    (starter, yours, starter, yours: half the duration each), so that a machine whose speed
+    drifts during the check slows both alike."""
+    options = replace(_load_options(check), duration_s=check.duration_s / SPEEDUP_ROUNDS)
+    requests = {"starter": 0, "yours": 0}
+    seconds = {"starter": 0.0, "yours": 0.0}
+    failed = 0
+    last: dict = {}
+    # One server at a time: the two are copies of one server, whose containers and processes
+    # share a name.
+    for _ in range(SPEEDUP_ROUNDS):
+        for side, which in (("starter", starter), ("yours", server)):
+            with running(runtime, which, limits) as instance:
+                result = loadgen.run_load(runtime, instance, options,
+                                          client_cpuset(instance.limits), generator=generator,
+                                          warmup_s=0.5)
+            requests[side] += result.requests
+            seconds[side] += result.duration_s
+            if side == "yours":
+                failed += result.socket_errors + result.non_2xx
+            last[side] = result
+    base = requests["starter"] / seconds["starter"] if seconds["starter"] else 0.0
+    mine = requests["yours"] / seconds["yours"] if seconds["yours"] else 0.0
+    how = (f"{last['yours'].generator}, closed loop, {check.connections} kept-alive connections, "
+           f"{SPEEDUP_ROUNDS} turns of {options.duration_s:g} s each")
+    if base <= 0:   # nothing to divide by: say so rather than print a ratio of zero
+        return Outcome("speedup", expected=f"≥ {check.min_speedup:g}× the starter's req/s on "
+                       f"{check.path}", measured=f"the starter completed no request ({how}), so "
+                       "there is nothing to compare with (is the machine busy?)", passed=False,
+                       figures={"requests_per_s": round(mine, 1), "starter_requests_per_s": 0.0,
+                                "failed": failed})
+    ratio = mine / base
+    return Outcome(
+        "speedup",
+        expected=f"≥ {check.min_speedup:g}× the starter's req/s on {check.path}, at most "
+                 f"{check.max_errors} failed",
+        measured=f"{ratio:.1f}× ({mine:.1f} req/s against the starter's {base:.1f}), {failed} "
+                 f"failed ({how})",
+        passed=ratio >= check.min_speedup and failed <= check.max_errors,
+        figures={"speedup": round(ratio, 2), "requests_per_s": round(mine, 1),
+                 "starter_requests_per_s": round(base, 1), "failed": failed,
+                 "load": last["yours"].as_dict(), "starter_load": last["starter"].as_dict()})
 
 
 def _latency(runtime: Runtime, instance: Instance, check: Any, generator: Any) -> Outcome:

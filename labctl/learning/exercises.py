@@ -56,6 +56,18 @@ class ThroughputCheck(_Strict, tag="throughput"):
     max_errors: Annotated[int, Meta(ge=0)] = 0
 
 
+class SpeedupCheck(_Strict, tag="speedup"):
+    """The throughput check run twice, on the exercise's starter and on the copy checked: machine
+    speed cancels out of the ratio, which a CPU-bound fix needs (its req/s differ tenfold from a
+    laptop to a loaded CI runner)."""
+
+    path: UrlPath
+    min_speedup: Annotated[float, Meta(gt=1)]
+    connections: Annotated[int, Meta(ge=1, le=256)] = 10
+    duration_s: Annotated[float, Meta(gt=0, le=30)] = 4.0
+    max_errors: Annotated[int, Meta(ge=0)] = 0
+
+
 class LatencyCheck(_Strict, tag="latency"):
     path: UrlPath
     max_ms: Positive
@@ -106,10 +118,10 @@ class RollingRestartCheck(_Strict, tag="rolling-restart"):
     max_failed: Annotated[int, Meta(ge=0)] = 0
 
 
-CheckSpec = Union[ThroughputCheck, LatencyCheck, ResponseCheck, SlowClientsCheck,
+CheckSpec = Union[ThroughputCheck, SpeedupCheck, LatencyCheck, ResponseCheck, SlowClientsCheck,
                   ShutdownDrainCheck, ConnectionReuseCheck, UpstreamConnectionsCheck,
                   RollingRestartCheck]
-CHECK_KINDS = ("throughput", "latency", "response", "slow-clients", "shutdown-drain",
+CHECK_KINDS = ("throughput", "speedup", "latency", "response", "slow-clients", "shutdown-drain",
                "connection-reuse", "upstream-connections", "rolling-restart")
 
 

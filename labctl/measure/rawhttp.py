@@ -104,7 +104,7 @@ def parse_response(data: bytes, *, head: bool = False,
     if transfer:
         if not transfer.endswith("chunked"):
             raise MalformedResponse(f"unsupported Transfer-Encoding: {transfer}")
-        decoded = _dechunk(data, start)
+        decoded = dechunk(data, start)
         if decoded is None:
             if eof:
                 raise MalformedResponse("the connection closed in the middle of a chunked body")
@@ -151,7 +151,7 @@ def _status_line(line: str) -> tuple[str, int, str]:
     return version, int(code), reason
 
 
-def _dechunk(data: bytes, start: int) -> tuple[bytes, int] | None:
+def dechunk(data: bytes, start: int) -> tuple[bytes, int] | None:
     """Decode a chunked body that begins at ``start``: (body, end offset) or None if cut."""
     body = bytearray()
     at = start
@@ -179,6 +179,35 @@ def _dechunk(data: bytes, start: int) -> tuple[bytes, int] | None:
             return None
         body += data[at:at + size]
         at += size + 2
+
+
+def read_response_bytes(host: str, port: int, request: bytes, *, timeout_s: float = 5.0,
+                        linger_s: float = 0.3) -> tuple[bytes, bool]:
+    """Send ``request`` on a new connection and return every byte the server sent, unparsed,
+    and whether it closed the connection.
+
+    Reading stops at the close, at ``timeout_s``, or ``linger_s`` after the bytes read so far
+    make one complete response by its own framing: whatever a server sends beyond its declared
+    body arrives within that wait, so a framing check sees it (an HTTP library would drop it).
+    """
+    deadline = time.monotonic() + timeout_s
+    buffer = b""
+    with socket.create_connection((host, port), timeout=timeout_s) as sock:
+        sock.sendall(request)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return buffer, False
+            try:
+                complete = parse_response(buffer) is not None
+            except MalformedResponse:
+                complete = True     # unparseable: what follows is for the caller to judge
+            before = len(buffer)
+            buffer, eof = _read_some(sock, buffer, min(left, linger_s) if complete else left)
+            if eof:
+                return buffer, True
+            if complete and len(buffer) == before:
+                return buffer, False     # complete, and nothing more within linger_s
 
 
 def address(url: str) -> tuple[str, int]:

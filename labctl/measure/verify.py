@@ -1,7 +1,10 @@
 """Functional checks before anything is measured, in the manner of the public framework
 benchmarks: a server that answers the wrong thing quickly must not win a comparison.
 
-Uses httpx (correctness, not timing). Each check is pass, warn or fail, with a reason.
+Content is checked with httpx (correctness, not timing); framing is checked on the raw bytes
+(rawhttp), because an HTTP library reads what the headers declare and drops the rest: a server
+that declares 23 bytes and sends 34 would pass, and a correctly framed compressed body, which the
+library decodes, would look the wrong length. Each check is pass, warn or fail, with a reason.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from labctl.measure import rawhttp
 from labctl.results import documents
 from labctl.servers import Server
 
@@ -62,7 +66,7 @@ def verify_responses(server: Server, base_url: str) -> Verification:
     with _client() as client:
         root = _get(client, base_url, "/", result)
         if root is not None:
-            _check_common(result, "/", root, "text/plain")
+            _check_common(result, base_url, "/", root, "text/plain")
             body = root.content.decode("utf-8", "replace")
             if body == server.greeting:
                 result.checks.append(Check("GET / body", PASS, f"{body.strip()!r}"))
@@ -78,7 +82,7 @@ def verify_responses(server: Server, base_url: str) -> Verification:
 
         health = _get(client, base_url, "/health", result)
         if health is not None:
-            _check_common(result, "/health", health, "application/json")
+            _check_common(result, base_url, "/health", health, "application/json")
             try:
                 document = json.loads(health.content)
             except ValueError:
@@ -132,7 +136,7 @@ def _get(client: httpx.Client, base_url: str, path: str, result: Verification,
     return response
 
 
-def _check_common(result: Verification, path: str, response: httpx.Response,
+def _check_common(result: Verification, base_url: str, path: str, response: httpx.Response,
                   content_type: str) -> None:
     result.checks.append(Check(f"GET {path} status", PASS, "200 OK"))
     actual_type = response.headers.get("content-type", "")
@@ -141,19 +145,8 @@ def _check_common(result: Verification, path: str, response: httpx.Response,
     else:
         result.checks.append(Check(f"GET {path} Content-Type", FAIL,
                                    f"expected {content_type}, got {actual_type or 'none'!r}"))
-    length = response.headers.get("content-length")
-    chunked = "chunked" in response.headers.get("transfer-encoding", "").lower()
-    if length is not None:
-        if int(length) == len(response.content):
-            result.checks.append(Check(f"GET {path} framing", PASS, f"Content-Length {length}"))
-        else:
-            result.checks.append(Check(f"GET {path} framing", FAIL,
-                                       f"Content-Length {length} but {len(response.content)} bytes"))
-    elif chunked:
-        result.checks.append(Check(f"GET {path} framing", PASS, "Transfer-Encoding: chunked"))
-    else:
-        result.checks.append(Check(f"GET {path} framing", FAIL,
-                                   "neither Content-Length nor Transfer-Encoding"))
+    status, reason = framing_on_the_wire(base_url, path)
+    result.checks.append(Check(f"GET {path} framing", status, reason))
     date = response.headers.get("date")
     if not date:
         result.checks.append(Check(f"GET {path} Date", FAIL, "no Date header"))
@@ -164,3 +157,64 @@ def _check_common(result: Verification, path: str, response: httpx.Response,
         result.checks.append(Check(f"GET {path} Date", FAIL, f"unparseable Date {date!r}"))
     else:
         result.checks.append(Check(f"GET {path} Date", PASS, date))
+
+
+def framing_on_the_wire(base_url: str, path: str, timeout_s: float = 5.0) -> tuple[str, str]:
+    """GET ``path`` on a raw socket and judge the response's framing from the bytes sent."""
+    host, port = rawhttp.address(base_url)
+    request = rawhttp.build_request(f"GET {path} HTTP/1.1",
+                                    [f"Host: {host}:{port}", "Connection: close"])
+    try:
+        raw, closed = rawhttp.read_response_bytes(host, port, request, timeout_s=timeout_s)
+    except OSError as exc:
+        return FAIL, f"raw request failed: {exc}"
+    return judge_framing(raw, closed)
+
+
+def judge_framing(raw: bytes, closed: bool) -> tuple[str, str]:
+    """(status, reason) for the framing of the one response in ``raw``: every byte the server
+    sent for a request with ``Connection: close``, up to its close (``closed``) or a quiet wait.
+
+    The body the headers declare must be exactly the bytes that follow the head: no fewer (the
+    client would wait, or read a truncated body) and no more (a keep-alive client would read
+    them as the start of the next response).
+    """
+    head_end = raw.find(b"\r\n\r\n")
+    if head_end < 0:
+        return FAIL, f"no complete response head in {len(raw)} bytes"
+    try:
+        parsed = rawhttp.parse_response(raw[:head_end + 4], head=True, eof=True)
+    except rawhttp.MalformedResponse as exc:
+        return FAIL, str(exc)
+    assert parsed is not None   # a whole head, parsed as for HEAD: never "need more bytes"
+    response, body_start = parsed
+    after_head = len(raw) - body_start
+    length = response.header("content-length")
+    transfer = (response.header("transfer-encoding") or "").lower()
+    if length is not None and transfer:
+        return FAIL, "both Content-Length and Transfer-Encoding (RFC 9112 §6.2 forbids it)"
+    if transfer:
+        if not transfer.endswith("chunked"):
+            return FAIL, f"Transfer-Encoding {transfer!r} does not end in chunked"
+        try:
+            decoded = rawhttp.dechunk(raw, body_start)
+        except rawhttp.MalformedResponse as exc:
+            return FAIL, f"chunked body: {exc}"
+        if decoded is None:
+            return FAIL, (f"chunked body without its last chunk ({after_head} bytes, then "
+                          + ("the connection closed)" if closed else "nothing)"))
+        body, end = decoded
+        if end != len(raw):
+            return FAIL, f"{len(raw) - end} bytes after the chunked body's last chunk"
+        return PASS, f"Transfer-Encoding: chunked, {len(body)} body bytes"
+    if length is None:
+        return FAIL, "neither Content-Length nor Transfer-Encoding"
+    if not length.isdigit():
+        return FAIL, f"invalid Content-Length {length!r}"
+    declared = int(length)
+    if after_head > declared:
+        return FAIL, f"Content-Length {declared} but {after_head} bytes followed the head"
+    if after_head < declared:
+        ending = "then the connection closed" if closed else "then nothing more came"
+        return FAIL, f"Content-Length {declared} but {after_head} bytes followed the head, {ending}"
+    return PASS, f"Content-Length {declared}, exactly {declared} bytes sent"

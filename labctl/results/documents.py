@@ -256,10 +256,17 @@ class CompareParameters(TypedDict):
     load: Optional[dict[str, Any]]
 
 
+class PathCheck(TypedDict):
+    rule: str
+    connect_p50_us: dict[str, float]   # server → median TCP connect on new connections
+    slow: list[str]                    # servers whose path was slow: not ranked on new connections
+
+
 class Analysis(TypedDict):
     ratios: dict[str, dict[str, Any]]
     ties: list[dict[str, Any]]
     reading: list[str]
+    path_check: NotRequired[PathCheck]   # absent when nothing was measured
 
 
 class CompareDocument(TypedDict):
@@ -578,6 +585,98 @@ class ShutdownDocument(TypedDict):
     parameters: StopParameters
     limits: LimitsPart
     servers: dict[str, StopServer]
+    your_predictions: NotRequired[YourPredictions]
+
+
+# -- labctl lab profile -----------------------------------------------------------------------
+
+
+class ProfileParameters(TypedDict):
+    path: str
+    connections: int
+    load_s: float
+    warmup_s: float
+    rate_hz: int
+    profile_env: str
+    loop: str
+    keepalive: bool
+    share_tolerance: float
+
+
+class ProfilerPart(TypedDict):
+    name: str
+    format: str
+    route: str
+    rate_hz: int
+    how: str
+    seconds: int
+    by_hand: str
+
+
+class ProfileLoad(TypedDict):
+    requests_per_s: float
+    latency_p50_ms: Optional[float]
+    latency_p99_ms: Optional[float]
+    failed: int
+    duration_s: float
+
+
+class ProfileLoads(TypedDict):
+    before: ProfileLoad
+    sampling: ProfileLoad
+    after: ProfileLoad
+
+
+class ProfileOverhead(TypedDict):
+    without_rps: float
+    with_rps: float
+    cost: Optional[float]
+    noise: Optional[float]
+    beyond_noise: Optional[bool]
+
+
+class TopFunction(TypedDict):
+    function: str
+    samples: int
+    share: float
+    layer: str
+
+
+class TopFunctions(TypedDict):
+    self: list[TopFunction]
+    total: list[TopFunction]
+    handler_total: list[TopFunction]
+
+
+class ProfileSummary(TypedDict):
+    samples: int
+    stacks: int
+    layers: dict[str, float]
+    dominant: str
+    top: TopFunctions
+    frame_layers: dict[str, str]
+
+
+class ProfileServer(ServerFacts):
+    profiler: ProfilerPart
+    loads: ProfileLoads
+    overhead: ProfileOverhead
+    profile: ProfileSummary
+    folded: dict[str, int]
+    predicted_dominant: Optional[str]
+    prediction_holds: Optional[bool]
+    path: PathPart
+
+
+class ProfileDocument(TypedDict):
+    schema: str
+    id: NotRequired[str]
+    created: str
+    runtime: dict[str, Any]
+    host: Host
+    parameters: ProfileParameters
+    limits: LimitsPart
+    servers: dict[str, ProfileServer]
     your_predictions: NotRequired[YourPredictions]
 
 
@@ -930,6 +1029,7 @@ SCHEMAS: dict[str, type] = {
     "labctl.lab.slow-clients/1": SlowClientsDocument,
     "labctl.lab.shutdown/1": ShutdownDocument,
     "labctl.lab.proxy/1": ProxyDocument,
+    "labctl.lab.profile/1": ProfileDocument,
     "labctl.servers/1": ServersDocument,
     "labctl.verify/1": VerifyDocument,
     "labctl.doctor/1": DoctorDocument,

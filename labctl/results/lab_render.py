@@ -1,4 +1,4 @@
-"""Rich rendering of the edge-cases, slow-clients and shutdown labs' documents, in the
+"""Rich rendering of the edge-cases, slow-clients, shutdown and profile labs' documents, in the
 terminal layout of results/layout.py (80 columns and up).
 
 Takes the JSON-ready documents the labs produce, so the screen and ``--json`` always agree; each
@@ -8,6 +8,7 @@ renderer returns one renderable, which `labctl results show` prints too (render.
 from __future__ import annotations
 
 from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 
 from labctl.results.layout import Column, Fit, Numbered, counted, differs, legend, saved
@@ -212,6 +213,94 @@ def shutdown(document: dict) -> Group:
         "steady: outcomes of the requests sent after SIGTERM (refused: nothing listening any "
         "more; unreachable/timeout: the container was gone)",
         f"* differs from the lesson's prediction (±{params['stop_tolerance_s']:g} s)"))
+    _your_predictions(out, document)
+    _saved(out, document)
+    return Group(*out)
+
+
+PROFILE_LAYERS = ("handler", "framework", "runtime", "kernel", "other")
+LAYER_STYLES = {"handler": "bold", "framework": "", "runtime": "warn", "kernel": "muted",
+                "other": "muted"}
+FUNCTION_WIDTH = 56   # the top-functions tables fit 80 columns
+
+
+def _short_function(name: str, width: int = FUNCTION_WIDTH) -> str:
+    """Long names (Rust generics, Python paths) keep their end, where the function is named."""
+    return name if len(name) <= width else "…" + name[-(width - 1):]
+
+
+def _percent(share: float | None) -> str:
+    return "–" if share is None else f"{share * 100:.0f}%"
+
+
+def _top_table(rows: list[dict], title: str, limit: int = 5) -> Table:
+    table = Table(show_edge=False, pad_edge=False, title=title, title_justify="left",
+                  title_style="label")
+    table.add_column("function", no_wrap=True, max_width=FUNCTION_WIDTH)
+    table.add_column("layer", no_wrap=True)
+    table.add_column("samples", justify="right")
+    for row in rows[:limit]:
+        layer = row["layer"] if row["layer"] != "other" else "·"
+        table.add_row(_short_function(row["function"]), Text(layer, LAYER_STYLES[row["layer"]]),
+                      _percent(row["share"]))
+    return table
+
+
+def _overhead_text(entry: dict) -> Text:
+    over = entry["overhead"]
+    text = Text.assemble(("overhead  ", "label"),
+                         (f"{over['without_rps']:,.0f}", "figure"), " req/s without sampling, ",
+                         (f"{over['with_rps']:,.0f}", "figure"), " while sampling")
+    if over["cost"] is not None:
+        text.append(f": {-over['cost'] * 100:+.1f}% ")
+        text.append(f"(the two unsampled runs differ by {over['noise'] * 100:.1f}%"
+                    + ("" if over["beyond_noise"] else ": within noise") + ")",
+                    style="" if over["beyond_noise"] else "muted")
+    return text
+
+
+def profile(document: dict) -> Group:
+    out = _Lines()
+    params = document["parameters"]
+    out.print(Text.assemble(
+        ("The profiling lab", "label"),
+        f" — GET {params['path']}, closed loop, {params['connections']} kept-alive connections. "
+        f"Each server runs with {params['profile_env']}=on and gets {params['load_s']:g} s of "
+        f"load without sampling, {params['load_s']:g} s while its profiler samples "
+        f"{params['rate_hz']} times a second, then {params['load_s']:g} s without again."))
+    for entry in document["servers"].values():
+        summary, profiler = entry["profile"], entry["profiler"]
+        out.print()
+        out.print(Text.assemble((f"{entry['language']} {entry['framework']}", "label"),
+                                f" · {profiler['name']} · {summary['samples']:,} samples in "
+                                f"{profiler['seconds']} s"))
+        out.print(Text(f"  {profiler['how']}", style="muted"))
+        layers = Text("  layers  ", style="label")
+        for layer in PROFILE_LAYERS:
+            layers.append(f"{layer} ")
+            layers.append(_percent(summary["layers"].get(layer)), style="figure")
+            layers.append("  ")
+        out.print(layers)
+        if entry.get("predicted_dominant"):
+            verdict = Text(f"  most samples: {summary['dominant']} (the lesson predicts "
+                           f"{entry['predicted_dominant']})")
+            if entry["prediction_holds"] is False:
+                verdict.append(" *", style="warn")
+            out.print(verdict)
+        out.print(_top_table(summary["top"]["self"], "  top by self (running)"))
+        out.print(_top_table(summary["top"]["handler_total"],
+                             "  the handler's functions by total (on the stack)"))
+        out.print(_overhead_text(entry))
+        out.print(Text.assemble(("by hand   ", "label"), profiler["by_hand"]))
+    out.print()
+    out.print(Text("layer: the innermost part of the stack a sample was in — handler (the "
+                   "server's own code and what it calls), framework (HTTP server and web "
+                   "framework), runtime (GC and allocator, scheduler, event loop), kernel (a "
+                   "system call, where the profiler can see it); · code no rule knows, counted "
+                   "with its caller. self: samples where the function was running; total: where "
+                   "it was anywhere on the stack (the --json document lists every layer's). "
+                   "* differs from the lesson's prediction. "
+                   "`labctl report` draws the flame graphs.", style="muted"))
     _your_predictions(out, document)
     _saved(out, document)
     return Group(*out)

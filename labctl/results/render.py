@@ -3,7 +3,7 @@ a person sees and what ``--json`` prints can never disagree."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from rich.console import Group
@@ -186,7 +186,8 @@ PATH_KINDS = {"bridge": "each container's bridge IP", "published-port":
                                  "another engine"}
 
 
-def _cell_p50(entry: dict, path: str, mode: str, ratios: dict) -> Text:
+def _cell_p50(entry: dict, path: str, mode: str, ratios: dict,
+              slow_path: Collection[str] = ()) -> Text:
     series = ((entry.get("latency") or {}).get(path) or {}).get(mode)
     if not series or not series.get("summary"):
         return Text("–")
@@ -194,7 +195,9 @@ def _cell_p50(entry: dict, path: str, mode: str, ratios: dict) -> Text:
     info = ratios.get(f"{path} {mode}") or {}
     ratio = (info.get("p50_ratio") or {}).get(entry["name"])
     text = Text(fmt_us(p50), style="figure")
-    if ratio is not None:
+    if mode == FRESH and entry["name"] in slow_path:
+        text.append(" slow path", style="warn")   # not ranked: see the reading below
+    elif ratio is not None:
         text.append(" best" if ratio == 1.0 and info.get("fastest") == entry["name"]
                     else f" {ratio:.1f}×", style="ok" if ratio == 1.0 else "")
     return text
@@ -220,6 +223,7 @@ def render_compare(document: dict) -> Group:
     servers = document["servers"]
     names = list(servers)
     ratios = document["analysis"]["ratios"]
+    slow_path = (document["analysis"].get("path_check") or {}).get("slow") or []
     params = document["parameters"]
     limits = document["limits"]
     runtime = document["runtime"]["runtime"]
@@ -251,7 +255,8 @@ def render_compare(document: dict) -> Group:
 
     row("checks", [status_text(servers[n]["verification"]["status"]) for n in names])
     for path in params["paths"][::-1]:    # /health first: the headline
-        row(f"GET {path} new conn. p50", [_cell_p50(servers[n], path, FRESH, ratios) for n in names])
+        row(f"GET {path} new conn. p50", [_cell_p50(servers[n], path, FRESH, ratios, slow_path)
+                                                for n in names])
         row("  p99", [_cell_p99(servers[n], path, FRESH) for n in names])
         row(f"GET {path} keep-alive p50",
             [_cell_p50(servers[n], path, KEEPALIVE, ratios) for n in names])
@@ -645,6 +650,7 @@ RENDERERS = {
     "labctl.lab.slow-clients/": lab_render.slow_clients,
     "labctl.lab.shutdown/": lab_render.shutdown,
     "labctl.lab.proxy/": proxy_render.proxy,
+    "labctl.lab.profile/": lab_render.profile,
     "labctl.servers/": render_servers,
     "labctl.verify/": render_verify,
     "labctl.doctor/": render_doctor,

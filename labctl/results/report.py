@@ -55,7 +55,7 @@ def build_report(documents: Sequence[dict]) -> str:
         if not str(document.get("schema", "")).startswith("labctl.compare/"):
             raise ReportError(
                 f"result {document.get('id', '?')} is a {document.get('schema', '?')} document; "
-                "a report is drawn from compare results",
+                "a report is drawn from compare results or one profile lab",
                 "List them with: labctl results")
     go, offline = _plotly()
     if len(documents) > 8:

@@ -40,6 +40,8 @@ func main() {
 	})
 	addBottleneckRoutes(mux) // lesson 003: /users/{id} and /aggregate
 	addEdgeCaseRoutes(mux)   // lesson 005: POST /echo
+	addReportRoutes(mux)     // lesson 008: GET /report, CPU-bound
+	addProfilingRoutes(mux)  // lesson 010: PROFILE=on, GET /debug/pprof/profile
 
 	// Start: the zero-value server has no timeouts at all, so set them;
 	// a slow or silent client must not be able to hold a connection forever.

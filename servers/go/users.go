@@ -36,6 +36,24 @@ func openUsers() (*sql.DB, error) {
 	return db, nil
 }
 
+// allUsers reads every user, in id order.
+func allUsers(ctx context.Context, db *sql.DB) ([]user, error) {
+	rows, err := db.QueryContext(ctx, "SELECT id, name FROM users ORDER BY id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var all []user
+	for rows.Next() {
+		var u user
+		if err := rows.Scan(&u.ID, &u.Name); err != nil {
+			return nil, err
+		}
+		all = append(all, u)
+	}
+	return all, rows.Err()
+}
+
 // findUser looks one user up; sql.ErrNoRows means there is no such id.
 func findUser(ctx context.Context, db *sql.DB, id int64) (user, error) {
 	var u user

@@ -5,6 +5,8 @@
 const express = require('express');
 const bottleneck = require('./bottleneck');
 const edgecases = require('./edgecases');
+const report = require('./report');
+const profiling = require('./profiling');
 
 // Configuration: read from the environment so the same code runs
 // unchanged in a container and on a laptop.
@@ -27,6 +29,8 @@ app.get('/health', (req, res) => {
 
 app.use(bottleneck.routes()); // lesson 003: /users/:id and /aggregate
 app.use(edgecases.routes()); // lesson 005: POST /echo
+app.use(report.routes()); // lesson 008: GET /report, CPU-bound
+app.use(profiling.routes()); // lesson 010: PROFILE=on, GET /debug/cpuprofile
 
 // Start: keep the http.Server that listen() returns; we need it to stop.
 const server = app.listen(port, host, (err) => {

@@ -10,6 +10,8 @@ from fastapi.responses import PlainTextResponse
 
 import bottleneck
 import edgecases
+import profiling
+import report
 
 # Configuration: read from the environment so the same code runs
 # unchanged in a container and on a laptop.
@@ -40,6 +42,8 @@ async def health() -> dict[str, str]:
 
 app.include_router(bottleneck.routes())  # lesson 003: /users/{id} and /aggregate
 app.include_router(edgecases.routes())  # lesson 005: POST /echo
+app.include_router(report.routes())  # lesson 008: GET /report, CPU-bound
+app.include_router(profiling.routes())  # lesson 010: PROFILE=on, GET /debug/py-spy
 
 if __name__ == "__main__":
     # Start: uvicorn is given the app as "main:app" and imports this file

@@ -14,6 +14,12 @@ _db.executescript("""
 """)
 
 
+def all_users() -> list[dict]:
+    """Every user as {"id": ..., "name": ...}, in id order."""
+    rows = _db.execute("SELECT id, name FROM users ORDER BY id").fetchall()
+    return [{"id": id_, "name": name} for id_, name in rows]
+
+
 def find(user_id: int) -> dict | None:
     """The user as {"id": ..., "name": ...}, or None when there is no such id."""
     # A blocking call inside async code, but against memory: it takes

@@ -21,6 +21,14 @@ pub fn open() -> rusqlite::Result<Db> {
     Ok(Arc::new(Mutex::new(conn)))
 }
 
+/// Every user's (id, name), in id order.
+pub fn all(db: &Db) -> rusqlite::Result<Vec<(i64, String)>> {
+    let conn = db.lock().expect("users database lock");
+    let mut query = conn.prepare_cached("SELECT id, name FROM users ORDER BY id")?;
+    let rows = query.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    rows.collect()
+}
+
 /// The user's (id, name), or None when there is no such id.
 pub fn find(db: &Db, id: i64) -> rusqlite::Result<Option<(i64, String)>> {
     // The lock fails only if a thread panicked while holding it.
