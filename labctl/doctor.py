@@ -149,6 +149,20 @@ def check_load_generators() -> list[dict]:
     return items
 
 
+def check_proxy() -> dict:
+    """The host's nginx, which the proxy lab runs on the local runtime (Docker builds its own)."""
+    from labctl.labs import nginx_config
+
+    binary = nginx_config.host_nginx()
+    version = nginx_config.nginx_version(binary) if binary else None
+    if version:
+        return _item("nginx on this host", OK, f"{version} at {binary} (labctl lab proxy "
+                                                "--runtime local)")
+    return _item("nginx on this host", WARN,
+                 "not found (labctl lab proxy builds an nginx image on Docker)",
+                 "sudo apt-get install nginx  (Debian/Ubuntu; the lab only needs the binary)")
+
+
 def check_disk() -> dict:
     where = paths.cache_dir()
     probe = where
@@ -212,6 +226,7 @@ def report() -> dict:
             "Docker": docker_items,
             "Local toolchains": toolchain_items,
             "Load generators": load_items,
+            "Reverse proxy": [check_proxy()],
             "Isolation of the servers": check_isolation(engine_ok),
             "Disk": [disk],
         },

@@ -175,7 +175,7 @@ class FakeRuntime(Runtime):
                          size_bytes=1000)
 
     def start(self, server: Server, limits: Limits, *, keep: bool = False,
-              env: dict[str, str] | None = None) -> Instance:
+              env: dict[str, str] | None = None, instance: str = "") -> Instance:
         return Instance(server=server, ident="1", url=self.url, public_url=self.url,
                         path=f"loopback {self.url}", path_kind="loopback", limits=limits,
                         started_at=time.monotonic())

@@ -269,3 +269,35 @@ def profile_command(
     run_plugin(profile.PLUGIN, names, profile.QUICK if quick else profile.Settings(),
                predict=predict, sheet=sheet, cpus=cpus, memory=memory, json_out=json_out,
                runtime_name=runtime_name)
+
+
+@lab_app.command("proxy")
+def proxy_command(
+    names: ServersArgument = None,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Small samples and short windows (under a minute a server): a smoke "
+                        "test, not figures to quote.")] = False,
+    show_config: Annotated[bool, typer.Option(
+        "--show-config", help="Print the nginx configurations the lab generates and exit.")]
+    = False,
+    predict: PredictOption = None,
+    sheet: SheetOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
+) -> None:
+    """Lesson 009: nginx in front of each server. The hop's cost (with upstream connections
+    counted per 1,000 requests, with and without upstream keep-alive), the edge-cases rows
+    through the proxy, slowloris through the proxy, and restarts behind it (one instance, then a
+    rolling restart of two)."""
+    from labctl.labs import proxy
+
+    settings = proxy.QUICK if quick else proxy.Settings()
+    if show_config:
+        for variant, text in proxy.configs(settings.tightened_timeout_s).items():
+            ui.out().print(f"# ---- variant: {variant} ----", markup=False, highlight=False)
+            ui.out().print(text, markup=False, highlight=False, soft_wrap=True)
+        return
+    run_plugin(proxy.PLUGIN, names, settings, predict=predict, sheet=sheet, cpus=cpus,
+               memory=memory, json_out=json_out, runtime_name=runtime_name)

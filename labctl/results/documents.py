@@ -722,6 +722,129 @@ class ProfileDocument(TypedDict):
     your_predictions: NotRequired[YourPredictions]
 
 
+# -- labctl lab proxy ------------------------------------------------------------------------
+
+
+class HopSeries(TypedDict):
+    requests: int
+    not_200: int
+    p50_us: int
+    p99_us: int
+    p99_is_max: bool
+
+
+class HopPart(TypedDict):
+    latency_us: dict[str, dict[str, HopSeries]]        # path → client connection → figures
+    upstream_connections: dict[str, dict[str, int]]   # nginx variant → client connection
+    upstream_per_1000: dict[str, dict[str, float]]
+    requests_per_series: int
+    counted_by: str
+
+
+class OddRow(TypedDict):
+    direct: str
+    direct_connection: str
+    through_nginx: str
+    through_connection: str
+    nginx: str                   # refused | rewritten | unchanged
+    disagree: bool
+
+
+class OddPart(TypedDict):
+    rows: dict[str, OddRow]
+    counts: dict[str, int]
+    disagree: list[int]
+
+
+class ProxySlowRun(TypedDict):
+    client_header_timeout_s: int
+    summary: SlowSummary
+    how: str
+    after_s: Optional[float]
+    normal_before: NormalClient
+    normal_during: NormalClient
+    server_accepted: int
+    server_accepted_from_attack: int
+
+
+class RestartTiming(TypedDict):
+    stop_s: float
+    down_s: float
+
+
+class RestartRun(TypedDict):
+    requests: int
+    answered_200: int
+    failed: int
+    outcomes: dict[str, int]
+    restarts: list[RestartTiming]
+    config: str
+
+
+class ProxyServer(ServerFacts):
+    path: PathPart
+    hop: NotRequired[HopPart]
+    odd: NotRequired[OddPart]
+    slowloris: NotRequired[dict[str, ProxySlowRun]]
+    restarts: NotRequired[dict[str, RestartRun]]
+    prediction_holds: dict[str, bool]
+
+
+class ForwardedRequest(TypedDict):
+    request_line: str
+    headers: list[str]
+    body: str
+
+
+class ForwardedRow(TypedDict):
+    forwarded: bool
+    requests: list[ForwardedRequest]
+    rewrites: list[str]
+
+
+class NginxPart(TypedDict):
+    version: str
+    source: str
+    binary: Optional[str]
+    limits: dict[str, Any]
+
+
+class ProxyParameters(TypedDict):
+    requests_per_series: int
+    slow_connections: int
+    slow_window_s: float
+    tightened_client_header_timeout_s: int
+    steady_client: str
+    grace_s: float
+    parts: list[str]
+    upstream_keepalive: int
+    after_restart: str
+
+
+class ProxyCase(TypedDict):
+    number: int
+    key: str
+    title: str
+
+
+class ProxyDocument(TypedDict):
+    schema: str
+    id: NotRequired[str]
+    created: str
+    runtime: dict[str, Any]
+    host: Host
+    nginx: NginxPart
+    parameters: ProxyParameters
+    limits: LimitsPart
+    predicted: dict[str, dict[str, Any]]
+    forwarded: Optional[dict[str, ForwardedRow]]
+    cases: list[ProxyCase]
+    servers: dict[str, ProxyServer]
+    your_predictions: NotRequired[YourPredictions]
+    # Added by every lab command (docs/json.md): the lesson, and servers whose version differs.
+    versions_vs_lesson: NotRequired[dict[str, Any]]
+
+
 # -- labctl servers, verify, doctor ---------------------------------------------------------
 
 
@@ -947,6 +1070,7 @@ SCHEMAS: dict[str, type] = {
     "labctl.lab.edge-cases/1": EdgeCasesDocument,
     "labctl.lab.slow-clients/1": SlowClientsDocument,
     "labctl.lab.shutdown/1": ShutdownDocument,
+    "labctl.lab.proxy/1": ProxyDocument,
     "labctl.lab.profile/1": ProfileDocument,
     "labctl.servers/1": ServersDocument,
     "labctl.verify/1": VerifyDocument,
