@@ -26,9 +26,12 @@ import subprocess
 import sys
 import time
 
-from labctl import cpus, loadgen, servers, stats
+from labctl import servers
+from labctl.runtime import cpus
+from labctl.measure import loadgen
+from labctl.measure import stats
 from labctl.commands.common import default_limits
-from labctl.probe import KEEPALIVE, Prober
+from labctl.measure.probe import KEEPALIVE, Prober
 from labctl.runtime.docker import DockerRuntime
 from labctl.runtime.lifecycle import running
 

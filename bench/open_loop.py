@@ -25,9 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from labctl import cpus, loadgen, servers
+from labctl import servers
+from labctl.runtime import cpus
+from labctl.measure import loadgen
 from labctl.commands.common import default_limits
-from labctl.loadgen.oha import ContainerOha
+from labctl.measure.loadgen.oha import ContainerOha
 from labctl.runtime.docker import DockerRuntime
 from labctl.runtime.lifecycle import running
 

@@ -112,7 +112,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from fsrs import Rating
-from labctl.progress import Progress
+from labctl.learning.progress import Progress
 @dataclass
 class Q:
     id: str

@@ -1,3 +1,5 @@
+"""``python -m labctl``: the same command line as the ``labctl`` script."""
+
 try:
     from labctl.cli import main
 except KeyboardInterrupt:   # Ctrl-C while Python imports labctl: nothing started yet

@@ -117,7 +117,7 @@ def root(
     """labctl: hands-on labs for how HTTP servers really behave."""
     ctx.obj = {"debug": debug}
     if context:
-        from labctl import engine
+        from labctl.runtime import engine
 
         try:
             engine.use_context(context)

@@ -19,11 +19,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from labctl import client_engine, clients, hostinfo, measure, stats, verify
-from labctl.cpus import cores
-from labctl.modes import FRESH, KEEPALIVE, MODE_LABELS
-from labctl.runner import add_between_engines, cold_start_note, server_facts
+from labctl.measure import clients, stats, verify
+from labctl.measure import sampling as measure
+from labctl.measure.modes import FRESH, KEEPALIVE, MODE_LABELS
+from labctl.results import hostinfo
+from labctl.results.documents import add_between_engines, cold_start_note, server_facts
+from labctl.runtime import client_engine
 from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
+from labctl.runtime.cpus import cores
 from labctl.runtime.lifecycle import running, wait_healthy
 from labctl.servers import Server
 
@@ -53,9 +56,9 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
                                 "build": _build(runtime, server, on_build_line)}
 
     client = clients.for_runtime(runtime)
-    if client.on_engine:
-        phase("preparing the probe that runs next to the servers")
-        client.prepare(on_build_line)
+    if client.preparing:
+        phase(client.preparing)
+    client.prepare(on_build_line)
 
     with ExitStack() as stack:
         instances: dict[str, Instance] = {}
@@ -70,12 +73,9 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
             entry["cold_start_note"] = cold_start_note(instance)
 
         phase("checking every server before measuring")
-        if client.on_engine:   # one container run checks them all
-            verifications = client.check_all({name: (inst.server, inst.url)
-                                              for name, inst in instances.items()})
-        else:
-            verifications = {name: client.check(inst.server, inst.url)
-                             for name, inst in instances.items()}
+        # One call for all: on an engine elsewhere, one container run checks them all.
+        verifications = client.check_all({name: (inst.server, inst.url)
+                                          for name, inst in instances.items()})
         # Memory at rest, before any load: read it now, while nothing has been sent but checks.
         for name, instance in instances.items():
             entries[name]["idle_memory_bytes"] = runtime.idle_memory_bytes(instance)
@@ -84,7 +84,7 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
 
         if measurable:
             phase(f"timing {len(measurable)} server(s) in interleaved rounds")
-            if client.on_engine:
+            if client.elsewhere:
                 phase(f"timing {len(measurable)} server(s) in interleaved rounds, "
                       f"{client.where}")
             results, probe_cpus = client.measure(
@@ -147,7 +147,7 @@ def _applied_limits(entries: dict[str, dict], requested: Limits) -> dict:
     """The limits the runtime really applied (the same for every server); the request if none
     started."""
     applied = [e["limits"] for e in entries.values() if e.get("limits")]
-    return applied[0] if applied else requested.as_dict()
+    return applied[0] if applied else dict(requested.as_dict())
 
 
 def _build(runtime: Runtime, server: Server, on_line: ProgressCallback | None) -> dict:
@@ -156,7 +156,7 @@ def _build(runtime: Runtime, server: Server, on_line: ProgressCallback | None) -
     build = first.as_dict()
     if first.built:
         build["uncached_seconds"] = round(first.seconds, 2)
-    if runtime.name == "docker":
+    if runtime.has_build_cache:
         cached = runtime.prepare(server, on_line, rebuild=True)
         build["cached_seconds"] = round(cached.seconds, 2)
     return build

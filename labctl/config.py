@@ -24,6 +24,10 @@ import platformdirs
 from labctl.errors import EnvironmentProblem
 
 # The load generator's image is built from this one (Debian's wrk package).
+# --client-context's variable: the Docker context whose engine runs the probe and load
+# generator (labctl/runtime/client_engine.py). Here, not there, because the command-line options
+# name it and must not import the runtime to print --help.
+CLIENT_CONTEXT_VARIABLE = "LABCTL_CLIENT_CONTEXT"
 DEBIAN_IMAGE_ARG = "DEBIAN_IMAGE"
 DEFAULT_DEBIAN_IMAGE = "debian:bookworm-slim"
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labctl import config, paths, servers
+from labctl.config import CLIENT_CONTEXT_VARIABLE
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.runtime.local import TOOLCHAINS, toolchain_version, version_tuple
 
@@ -156,7 +157,7 @@ def check_docker() -> tuple[list[dict], bool]:
     items.append(_item("engine CPUs", OK if engine_cpus else WARN,
                        f"{engine_cpus} ({location.engine_phrase})"
                        if engine_cpus else "the engine did not say"))
-    client_context = os.environ.get("LABCTL_CLIENT_CONTEXT")
+    client_context = os.environ.get(CLIENT_CONTEXT_VARIABLE)
     if client_context:
         return _base_image_items(items + _client_engine_items(runtime, client_context), runtime), True
     if location.measure_on_engine:
@@ -179,13 +180,13 @@ def check_docker() -> tuple[list[dict], bool]:
 def _client_engine_items(runtime, context: str) -> list[dict]:
     """LABCTL_CLIENT_CONTEXT set: where the probe and load generator will run, and the address
     the servers will publish on (the same decision `run` and `compare` make, made here too)."""
-    from labctl import client_engine
+    from labctl.runtime import client_engine
 
     try:
         found = client_engine.attach(runtime, context)
     except LabctlError as problem:
-        return [_item("client engine", MISSING, f"LABCTL_CLIENT_CONTEXT={context}: {problem.message}",
-                      problem.hint or "Unset LABCTL_CLIENT_CONTEXT, or fix the context")]
+        return [_item("client engine", MISSING, f"{CLIENT_CONTEXT_VARIABLE}={context}: {problem.message}",
+                      problem.hint or f"Unset {CLIENT_CONTEXT_VARIABLE}, or fix the context")]
     facts = found.client_facts
     return [
         _item("client engine", OK, f"{found.phrase}: Docker {facts.get('version', '?')}, "

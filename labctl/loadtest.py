@@ -11,8 +11,10 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from labctl import client_engine, hostinfo, loadgen
-from labctl.runner import add_between_engines, document_head
+from labctl.measure import loadgen
+from labctl.results import hostinfo
+from labctl.results.documents import LoadDocument, add_between_engines, document_head
+from labctl.runtime import client_engine
 from labctl.runtime.base import BuildInfo, Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
@@ -41,7 +43,7 @@ def prepare(runtime: Runtime, server: Server, options: loadgen.LoadOptions, *,
 
 def run(runtime: Runtime, server: Server, prepared: PreparedLoad, options: loadgen.LoadOptions,
         limits: Limits, *, warmup_s: float = 0.0,
-        on_load: Callable[[Instance], AbstractContextManager[Any]] | None = None) -> dict:
+        on_load: Callable[[Instance], AbstractContextManager[Any]] | None = None) -> LoadDocument:
     """Start the server, load it (``on_load`` wraps the load: a spinner), stop it; the document."""
     with running(runtime, server, limits) as instance:
         client_cpus = client_engine.client_cpus(runtime, instance.limits)
@@ -55,8 +57,8 @@ def run(runtime: Runtime, server: Server, prepared: PreparedLoad, options: loadg
 
 
 def load_document(runtime: Runtime, prepared: PreparedLoad, instance: Instance,
-                  result: loadgen.LoadResult, client_cpus: str | None) -> dict:
-    document = {
+                  result: loadgen.LoadResult, client_cpus: str | None) -> LoadDocument:
+    document: LoadDocument = {
         **document_head(LOAD_SCHEMA, runtime, prepared.build, instance),
         "cpus": {"server": instance.limits.cpuset, "client": client_cpus,
                  "separated": client_cpus is not None},

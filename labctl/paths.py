@@ -29,6 +29,16 @@ def state_dir() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
 
 
+def package_dir() -> Path:
+    """The installed ``labctl`` package itself (its Python files and its ``docker/`` contexts)."""
+    return Path(__file__).resolve().parent
+
+
+def docker_context(name: str) -> Path:
+    """The build context of one of labctl's own images (probe, wrk, oha): ``labctl/docker/NAME``."""
+    return package_dir() / "docker" / name
+
+
 @cache
 def resource_root() -> Path:
     """The folder holding ``servers/`` and ``lessons/``.
@@ -36,7 +46,7 @@ def resource_root() -> Path:
     In a checkout (or an editable install) that is the repository itself; an installed wheel
     carries a copy under ``labctl/_data``.
     """
-    package = Path(__file__).resolve().parent
+    package = package_dir()
     bundled = package / "_data"
     if (bundled / "servers").is_dir():
         return bundled

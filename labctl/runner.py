@@ -6,13 +6,20 @@ rendering is ui's job.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from labctl import client_engine, clients, hostinfo
-from labctl.probe import MODE_LABELS, curl_command
-from labctl.runtime.base import BuildInfo, Instance, Limits, ProgressCallback, Runtime
+from labctl.measure import clients
+from labctl.measure.probe import MODE_LABELS, curl_command
+from labctl.results import hostinfo
+from labctl.results.documents import (
+    RunDocument,
+    add_between_engines,
+    cold_start_note,
+    document_head,
+)
+from labctl.runtime import client_engine
+from labctl.runtime.base import Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
 
@@ -30,26 +37,26 @@ class RunOptions:
 
 def run_server(runtime: Runtime, server: Server, options: RunOptions,
                on_build_line: ProgressCallback | None = None,
-               on_phase: Callable[[str], None] | None = None) -> dict:
+               on_phase: Callable[[str], None] | None = None) -> RunDocument:
     phase = on_phase or (lambda _text: None)
     phase(f"preparing {server.title}")
     build = runtime.prepare(server, on_build_line, rebuild=options.rebuild)
     client = clients.for_runtime(runtime)
-    if client.on_engine:
-        phase("preparing the probe that runs next to the server")
-        client.prepare(on_build_line)
+    if client.preparing:
+        phase(client.preparing)
+    client.prepare(on_build_line)
     phase(f"starting {server.title}")
     with running(runtime, server, options.limits, keep=options.keep) as instance:
         phase(f"checking {server.title}")
         checks = client.check(server, instance.url)
         phase(f"timing {server.title}: {options.samples} samples per path and connection mode"
-              + (f", {client.where}" if client.on_engine else ""))
+              + (f", {client.where}" if client.elsewhere else ""))
         results, probe_cpus = client.measure({server.name: instance.url},
                                              cpuset=client_engine.client_cpus(
                                                  runtime, instance.limits),
                                              samples=options.samples, warmup=options.warmup)
         client.date_changes(checks, instance.url)
-        document = {
+        document: RunDocument = {
             **document_head(RUN_SCHEMA, runtime, build, instance),
             "cold_start_ms": round(instance.cold_start_ms or 0.0, 1),
             "verification": checks.as_dict(),
@@ -71,52 +78,3 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
         document["stop_seconds"] = instance.extra["stop_seconds"]
     add_between_engines(document, runtime)
     return document
-
-
-def add_between_engines(document: dict, runtime: Runtime) -> None:
-    """With a client on another engine (--client-context): both engines, and the sentence that
-    says the figures include the network between them."""
-    found = client_engine.of(runtime)
-    if found is not None:
-        document["between_engines"] = found.as_dict()
-
-
-def cold_start_note(instance: Instance) -> str | None:
-    """How a cold start timed on a remote engine differs from one timed here."""
-    clock = instance.extra.get("cold_start_clock")
-    if clock == "split":
-        note = ("from the start request to the first 200 seen by a probe waiting next to the "
-                "server (it got the address as the engine started the server)")
-    elif clock == "engine":
-        note = ("on the engine's clock: from the container's start to the first 200 seen by a "
-                "probe next to it")
-    else:
-        return None
-    if instance.extra.get("cold_start_upper_bound"):
-        note += " (an upper bound: the server was up before the probe, whose start is included)"
-    return note
-
-
-def document_head(schema: str, runtime: Runtime, build: BuildInfo, instance: Instance) -> dict:
-    """The fields every single-server document (run, load) starts with."""
-    return {
-        "schema": schema,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "server": server_facts(instance.server),
-        "runtime": runtime.describe(),
-        "build": build.as_dict(),
-        "limits": instance.limits.as_dict(),
-        "path": {"kind": instance.path_kind, "description": instance.path},
-        "url": instance.public_url,
-    }
-
-
-def server_facts(server: Server) -> dict:
-    return {
-        "name": server.name,
-        "language": server.language,
-        "framework": server.framework,
-        "framework_version": server.framework_version(),
-        "processes": server.processes,
-        "concurrency": server.concurrency_model,
-    }

@@ -22,8 +22,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from labctl import store
 from labctl.cli import app
+from labctl.results import store
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 UNREACHABLE_ENGINE = "tcp://127.0.0.1:9"   # discard port: nothing listens, the connect is refused

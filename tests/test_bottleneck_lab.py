@@ -8,7 +8,8 @@ import pytest
 from conftest import labctl
 from test_contracts import assert_conforms
 
-from labctl import bottleneck, servers
+from labctl import servers
+from labctl.labs import bottleneck
 from labctl.runtime.base import Limits
 
 STEPS = {s.key: s for s in bottleneck.STEPS}

@@ -10,12 +10,12 @@ from typing import Any, cast
 import pytest
 from typer.testing import CliRunner
 
-from labctl import client_engine
 from labctl.cli import app
-from labctl.client_engine import ClientEngine, ServerAddress, decide_server_address
-from labctl.engine import EngineLocation
 from labctl.errors import UsageProblem
+from labctl.runtime import client_engine
 from labctl.runtime.base import Limits
+from labctl.runtime.client_engine import ClientEngine, ServerAddress, decide_server_address
+from labctl.runtime.engine import EngineLocation
 
 runner = CliRunner()
 
@@ -168,9 +168,9 @@ def test_start_publishes_on_the_chosen_address_and_times_the_cold_start_as_befor
 
 
 def test_a_generator_on_this_machine_is_refused_with_a_client_engine():
-    from labctl import loadgen
-    from labctl.loadgen.generators import ContainerWrk
-    from labctl.loadgen.oha import ContainerOha
+    from labctl.measure import loadgen
+    from labctl.measure.loadgen.generators import ContainerWrk
+    from labctl.measure.loadgen.oha import ContainerOha
 
     runtime = SimpleNamespace(name="docker", client_engine=_engine(same=False))
     for choice in ("builtin", "host"):
@@ -217,9 +217,8 @@ def test_local_servers_cannot_be_measured_from_another_engine(monkeypatch, tmp_p
 
 
 def test_the_reaper_also_looks_on_the_client_engine_named_by_the_variable(monkeypatch):
-    from labctl import engine
     from labctl.runtime import docker as docker_runtime
-    from labctl.runtime import reaper
+    from labctl.runtime import engine, reaper
     from labctl.runtime.local import LocalRuntime
 
     asked = []
@@ -242,7 +241,7 @@ def test_a_context_made_by_the_docker_cli_without_config_json_is_found(monkeypat
     import hashlib
     import json
 
-    from labctl import engine
+    from labctl.runtime import engine
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("DOCKER_CONFIG", raising=False)

@@ -13,7 +13,8 @@ runner = CliRunner()
 
 
 def test_the_option_choices_are_the_domain_choices():
-    from labctl import loadgen, runtime
+    from labctl import runtime
+    from labctl.measure import loadgen
 
     assert [c.value for c in RuntimeChoice] == list(runtime.CHOICES)
     assert [c.value for c in GeneratorChoice] == list(loadgen.GENERATORS)
@@ -50,7 +51,7 @@ def test_usage_problem_exits_2():
 # -- start-up -------------------------------------------------------------------------------
 
 HEAVY_AT_START = ("httpx", "docker", "pycurl", "rich.progress", "markdown_it", "pygments",
-                  "labctl.compare", "labctl.loadgen", "labctl.runtime.docker", "labctl.runtime.local")
+                  "labctl.compare", "labctl.measure.loadgen", "labctl.runtime.docker", "labctl.runtime.local")
 
 
 def _modules_after(code: str) -> set[str]:

@@ -1,5 +1,5 @@
 """Contract tests: every JSON document, built by the code that builds it for real, has exactly the
-keys labctl/documents.py declares for its schema, and its schema is one docs/json.md describes.
+keys labctl/results/documents.py declares for its schema, and its schema is one docs/json.md describes.
 
 No engine: the runtime is a fake whose "server" is a small HTTP server in this process, so the
 measuring code (libcurl probe, httpx checks, the built-in load client) runs for real against
@@ -13,6 +13,7 @@ import threading
 import time
 import types
 import typing
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, NotRequired, Union
@@ -20,8 +21,10 @@ from typing import Any, NotRequired, Union
 import pytest
 from typer.testing import CliRunner
 
-from labctl import documents, verify
+from labctl import verification
 from labctl.cli import app
+from labctl.measure import verify
+from labctl.results import documents
 from labctl.runtime.base import BuildInfo, Instance, Limits, Runtime
 from labctl.servers import Server
 from labctl.servers import get as get_server
@@ -91,7 +94,8 @@ def assert_renders(document: dict) -> str:
 
     from rich.console import Console
 
-    from labctl import render, ui
+    from labctl import ui
+    from labctl.results import render
 
     renderer = render.renderer_for(document)
     assert renderer is not None, f"no renderer for {document['schema']}"
@@ -219,9 +223,10 @@ def test_run_document(fake_runtime):
 def test_documents_measured_from_another_engine(fake_runtime):
     """--client-context adds ``between_engines`` to run, compare, load and verify: both engines
     and the sentence saying the network is in the figures, shown in every rendering too."""
-    from labctl import compare, loadgen, loadtest, runner
-    from labctl.client_engine import ClientEngine, ServerAddress
-    from labctl.engine import EngineLocation
+    from labctl import compare, loadtest, runner
+    from labctl.measure import loadgen
+    from labctl.runtime.client_engine import ClientEngine, ServerAddress
+    from labctl.runtime.engine import EngineLocation
 
     location = EngineLocation(endpoint="ssh://root@10.0.0.7", remote=True, machine="10.0.0.7",
                               context="lan", source="--context")
@@ -234,7 +239,7 @@ def test_documents_measured_from_another_engine(fake_runtime):
         runner.run_server(fake_runtime, get_server("go"), runner.RunOptions(samples=3, warmup=1)),
         compare.run_compare(fake_runtime, [get_server("go")],
                             compare.CompareOptions(samples=10, warmup=1, cold_starts=1)),
-        verify.verify_servers(fake_runtime, [get_server("go")], Limits()),
+        verification.verify_servers(fake_runtime, [get_server("go")], Limits()),
     ]
     options = loadgen.LoadOptions(path="/health", connections=2, duration_s=0.2,
                                   generator="builtin")
@@ -259,7 +264,8 @@ def test_compare_document(fake_runtime):
 
 
 def test_compare_document_with_load(fake_runtime):
-    from labctl import compare, loadgen
+    from labctl import compare
+    from labctl.measure import loadgen
 
     options = compare.CompareOptions(samples=10, warmup=1, cold_starts=1)
     options.load = loadgen.LoadOptions(path="/health", connections=2, duration_s=0.2,
@@ -271,7 +277,8 @@ def test_compare_document_with_load(fake_runtime):
 
 
 def test_load_document(fake_runtime):
-    from labctl import loadgen, loadtest
+    from labctl import loadtest
+    from labctl.measure import loadgen
 
     options = loadgen.LoadOptions(path="/health", connections=2, duration_s=0.2,
                                   generator="builtin")
@@ -284,9 +291,10 @@ def test_load_document(fake_runtime):
 
 
 def test_lab_document(fake_runtime):
-    from labctl import bottleneck, loadgen
+    from labctl.labs import bottleneck
+    from labctl.measure import loadgen
 
-    def fake_step(runtime, instance, path: str) -> dict:
+    def fake_step(runtime, instance, path: str) -> Mapping[str, Any]:
         result = loadgen.LoadResult(
             generator="wrk", version="4.1", where="host", where_detail="a fake", client_cpuset="0",
             target_url=instance.url + path, options=loadgen.LoadOptions(path=path), threads=1,
@@ -304,7 +312,7 @@ def test_lab_document(fake_runtime):
 
 
 def test_edge_cases_document(fake_runtime, tmp_path):
-    from labctl import edgecases, predictions
+    from labctl.labs import edgecases, predictions
 
     chosen = [c for c in edgecases.CASES if c.number in (7, 12, 19)]
     document = edgecases.run_lab(fake_runtime, [get_server("go"), get_server("python")],
@@ -320,7 +328,7 @@ def test_edge_cases_document(fake_runtime, tmp_path):
 
 
 def test_slow_clients_document(fake_runtime):
-    from labctl import slowclients
+    from labctl.labs import slowclients
 
     settings = slowclients.Settings(connections=2, interval_s=0.1, window_s=0.5,
                                     normal_every_s=0.05, normal_timeout_s=1.0)
@@ -332,7 +340,7 @@ def test_slow_clients_document(fake_runtime):
 
 
 def test_shutdown_document(fake_runtime):
-    from labctl import shutdown
+    from labctl.labs import shutdown
 
     settings = shutdown.Settings(idle=1, long=1, grace_s=1.0)
     document = shutdown.run_lab(fake_runtime, [get_server("rust")], limits=Limits(),
@@ -343,13 +351,15 @@ def test_shutdown_document(fake_runtime):
 
 
 def test_verify_document(fake_runtime):
-    document = verify.verify_servers(fake_runtime, [get_server("python")], Limits())
+    document = verification.verify_servers(fake_runtime, [get_server("python")], Limits())
     assert_conforms(document)
     assert "GET / body" in assert_renders(document)
 
 
 def test_results_and_diff_documents(fake_runtime):
-    from labctl import resultdiff, runner, store
+    from labctl import runner
+    from labctl.results import diff as resultdiff
+    from labctl.results import store
 
     first = runner.run_server(fake_runtime, get_server("go"), runner.RunOptions(samples=3))
     second = runner.run_server(fake_runtime, get_server("go"), runner.RunOptions(samples=3))

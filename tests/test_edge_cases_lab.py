@@ -8,7 +8,7 @@ import sys
 import labrun
 import pytest
 
-from labctl import edgecases
+from labctl.labs import edgecases
 
 CASE_NUMBERS = [str(c.number) for c in edgecases.CASES]
 # Rows whose answer no conforming parser can vary: a space before the colon, an invalid method,

@@ -3,8 +3,8 @@ in a container next to the server), from DOCKER_HOST and Docker contexts."""
 
 import pytest
 
-from labctl import engine
 from labctl.errors import UsageProblem
+from labctl.runtime import engine
 
 CONTEXTS = {
     "default": "unix:///var/run/docker.sock",
@@ -99,8 +99,8 @@ def test_real_context_api_reads_docker_config(tmp_path, monkeypatch):
 
 def test_cpu_sets_follow_a_remote_engine(monkeypatch):
     """On an engine elsewhere, servers and clients are pinned within that machine's CPUs."""
-    from labctl import cpus
     from labctl.commands.common import default_limits
+    from labctl.runtime import cpus
 
     monkeypatch.setattr(cpus, "_engine_cpu_count", None)
     cpus.use_engine_cpus(8)
@@ -116,8 +116,8 @@ def test_servers_get_the_last_cpus_this_process_may_use_not_the_last_numbers(mon
     """A machine that lets labctl use CPUs 2 and 3 only (taskset, a cgroup cpuset)."""
     import os
 
-    from labctl import cpus
     from labctl.commands.common import default_limits
+    from labctl.runtime import cpus
 
     monkeypatch.setattr(cpus, "_engine_cpu_count", None)
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {2, 3})
@@ -127,11 +127,11 @@ def test_servers_get_the_last_cpus_this_process_may_use_not_the_last_numbers(mon
 
 
 def test_memory_limits_are_checked_against_a_remote_engines_machine(monkeypatch):
-    from labctl import cpus, hostinfo
     from labctl.commands.common import default_limits
     from labctl.errors import UsageProblem
+    from labctl.runtime import cpus
 
-    monkeypatch.setattr(hostinfo, "total_memory_mb", lambda: 24_000)
+    monkeypatch.setattr(cpus, "total_memory_mb", lambda: 24_000)
     cpus.use_engine_cpus(4, 2048)
     try:
         assert default_limits(1.0, 2000).memory_mb == 2000

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from labctl import exercises
 from labctl.cli import app
 from labctl.commands.learn import _advice
-from labctl.progress import LessonStatus
+from labctl.learning import exercises
+from labctl.learning.progress import LessonStatus
 
 runner = CliRunner()
 SHIPPED = exercises.exercises_dir()
@@ -222,7 +222,7 @@ def _status(state: str) -> LessonStatus:
 
 
 def test_next_sends_a_finished_lessons_learner_to_its_exercise():
-    from labctl import lessons
+    from labctl.learning import lessons
 
     loaded = lessons.load_all()[0]
     first, second = loaded[0], loaded[1]
@@ -236,7 +236,7 @@ def test_next_sends_a_finished_lessons_learner_to_its_exercise():
 
 
 def test_lessons_shows_exercises_passed(monkeypatch):
-    from labctl.progress import Progress
+    from labctl.learning.progress import Progress
 
     lesson_id = exercises.find(SAMPLE).spec.lesson
     Progress.load().update_exercise(SAMPLE, started=True, passed=True)

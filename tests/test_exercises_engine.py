@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import labctl
 
-from labctl import exercises
+from labctl.learning import exercises
 
 NAMES = [exercise.name for exercise in exercises.load_all()[0]]
 CHECK_TIMEOUT_S = 1800   # a cold Rust build of a copy on a busy 2-core machine

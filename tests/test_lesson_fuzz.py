@@ -10,7 +10,8 @@ import re
 import traceback
 from pathlib import Path
 
-from labctl import lessons, paths
+from labctl import paths
+from labctl.learning import lessons
 
 SEED = 20261123
 ROUNDS = 300

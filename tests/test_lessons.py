@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from labctl import lessons, paths
+from labctl import paths
 from labctl.cli import app
+from labctl.learning import lessons
 
 ASSETS = Path(__file__).parent / "assets" / "lessons"
 runner = CliRunner()
@@ -56,7 +57,7 @@ def test_at_least_110_items_in_all(shipped):
 
 
 def test_every_auto_graded_item_has_exactly_one_correct_answer(shipped):
-    from labctl import quiz
+    from labctl.learning import quiz
 
     for lesson in shipped:
         for item in lesson.items:
@@ -91,7 +92,7 @@ def test_every_shipped_item_says_where_its_fact_can_be_checked(shipped):
 
 
 def test_the_shipped_lessons_pass_every_check_rule(shipped):
-    from labctl import lesson_rules
+    from labctl.learning import lesson_rules
 
     faults = [f.one_line() for f in lesson_rules.check(shipped) if f.severity == "fault"]
     assert faults == []
@@ -100,7 +101,7 @@ def test_the_shipped_lessons_pass_every_check_rule(shipped):
 def test_no_shipped_prompt_keyword_is_in_its_prompts_own_text(shipped):
     """A keyword made only of the prompt's own words never counts (pasting the prompt back must touch
     nothing), so it is dead weight: the check only warns, but the shipped lessons carry none."""
-    from labctl import lesson_rules
+    from labctl.learning import lesson_rules
 
     dead = [finding.one_line() for lesson in shipped for finding in lesson_rules.prompt_keywords(lesson)]
     assert dead == []
@@ -264,7 +265,7 @@ def test_rule_thresholds_at_their_edges():
     """Exactly half in one position passes; 1 of 3 or 2 of 3 true fails, 2 of 4 passes."""
     from dataclasses import replace
 
-    from labctl import lesson_rules
+    from labctl.learning import lesson_rules
 
     valid = lessons.load_lesson(ASSETS / "valid" / "001-minimal.md")
     choice = next(item for item in valid.items if item.kind == "choice")
@@ -421,8 +422,9 @@ def test_lessons_reads_well_at_80_columns(tmp_path):
 def test_the_menu_table_reads_well_at_80_columns(tmp_path):
     from rich.console import Console
 
-    from labctl import quiz_ui, ui
-    from labctl.progress import Progress
+    from labctl import ui
+    from labctl.learning import quiz_ui
+    from labctl.learning.progress import Progress
 
     for folder in (paths.lessons_dir(), _course_with_a_long_title(tmp_path)):
         loaded = lessons.load_all(folder)[0]
@@ -464,7 +466,7 @@ def test_show_prints_the_servers_source_only_with_code():
 def test_dates_are_human():
     from datetime import datetime, timedelta, timezone
 
-    from labctl.quiz_ui import human_date
+    from labctl.learning.quiz_ui import human_date
 
     now = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc).astimezone()
     assert human_date(now + timedelta(hours=2), now).startswith("today at ")
@@ -512,7 +514,7 @@ def test_schema_faults_name_the_field(break_it, where, message):
     import copy
     import tomllib
 
-    from labctl import lesson_schema
+    from labctl.learning import lesson_schema
 
     text = (ASSETS / "valid" / "001-minimal.md").read_text()
     data = copy.deepcopy(tomllib.loads(text.split("+++")[1]))
@@ -526,7 +528,7 @@ def test_schema_faults_name_the_field(break_it, where, message):
 def test_a_hint_that_holds_the_answer_is_warned_about():
     from dataclasses import replace
 
-    from labctl import lesson_rules
+    from labctl.learning import lesson_rules
 
     valid = lessons.load_lesson(ASSETS / "valid" / "001-minimal.md")
     assert lesson_rules.hints_that_answer(valid) == []

@@ -11,7 +11,7 @@ import pytest
 from conftest import interrupt_when_ready, labctl, start_labctl, started_by
 from test_contracts import assert_conforms
 
-from labctl.cpus import parse_cpuset
+from labctl.runtime.cpus import parse_cpuset
 
 
 def left_by(client, pid: int) -> list:

@@ -12,9 +12,12 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from labctl import cpus, export, loadgen, render, ui
+from labctl import ui
 from labctl.cli import app
 from labctl.errors import LabctlError
+from labctl.measure import loadgen
+from labctl.results import export, render
+from labctl.runtime import cpus
 from labctl.runtime.base import Instance, Limits
 from labctl.servers import get as get_server
 
@@ -214,7 +217,7 @@ def test_auto_picks_container_wrk_on_docker_and_host_wrk_on_local(monkeypatch):
 
 
 def test_a_rate_runs_on_oha_wherever_the_load_comes_from():
-    from labctl.loadgen.oha import ContainerOha, HostOha
+    from labctl.measure.loadgen.oha import ContainerOha, HostOha
 
     rate = loadgen.LoadOptions(rate=100)
     assert isinstance(loadgen.choose_generator(_FakeRuntime("docker"), rate), ContainerOha)

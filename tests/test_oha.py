@@ -14,9 +14,9 @@ import sys
 
 import pytest
 
-from labctl import loadgen
 from labctl.errors import LabctlError
-from labctl.loadgen.oha import (
+from labctl.measure import loadgen
+from labctl.measure.loadgen.oha import (
     OHA_VERSION,
     oha_args,
     parse_oha_report,

@@ -5,8 +5,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from labctl import measure
-from labctl.probe import FRESH, KEEPALIVE, ProbeError, Prober, curl_command
+from labctl.measure import sampling as measure
+from labctl.measure.probe import FRESH, KEEPALIVE, ProbeError, Prober, curl_command
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -11,11 +11,12 @@ import pytest
 from fsrs import Rating
 from typer.testing import CliRunner
 
-from labctl import lessons, paths, quiz
-from labctl import progress as progresslib
+from labctl import paths
 from labctl.cli import app
 from labctl.errors import EnvironmentProblem
-from labctl.progress import Progress
+from labctl.learning import lessons, quiz
+from labctl.learning import progress as progresslib
+from labctl.learning.progress import Progress
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 runner = CliRunner()

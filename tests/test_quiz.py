@@ -14,11 +14,11 @@ import pytest
 from fsrs import Rating
 from typer.testing import CliRunner
 
-from labctl import lessons, quiz
-from labctl import progress as progresslib
 from labctl.cli import app
-from labctl.progress import Progress
-from labctl.sittings import Sittings
+from labctl.learning import lessons, quiz
+from labctl.learning import progress as progresslib
+from labctl.learning.progress import Progress
+from labctl.learning.sittings import Sittings
 
 runner = CliRunner()
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -453,7 +453,7 @@ def test_answers_file_quantities_are_converted_and_echoed_in_both_units(tmp_path
 
 
 def test_a_damaged_sitting_file_is_ignored_not_fatal(lesson):
-    from labctl.sittings import sitting_path
+    from labctl.learning.sittings import sitting_path
 
     sitting_path().parent.mkdir(parents=True, exist_ok=True)
     sitting_path().write_text("{not json")

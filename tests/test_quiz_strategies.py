@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from labctl import lessons, paths, quiz, units
+from labctl import paths
+from labctl.learning import answer_units as units
+from labctl.learning import lessons, quiz
 
 COURSE = Path(__file__).parent / "assets" / "lessons" / "course"
 CHOICE_STRATEGIES = {

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from labctl import lessons
-from labctl import progress as progresslib
+from labctl.learning import lessons
+from labctl.learning import progress as progresslib
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -337,7 +337,7 @@ def test_no_arguments_without_a_terminal_prints_help():
 
 def test_the_menu_lists_a_lessons_exercises_with_what_to_run():
     """The shipped lessons: lesson 003's lab names exercises; the menu shows them and their state."""
-    from labctl.progress import Progress
+    from labctl.learning.progress import Progress
 
     Progress.load().update_exercise("python-blocking-sleep", started=True,
                                     workspace="/somewhere/python-blocking-sleep")

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from labctl import edgecases
-from labctl.rawhttp import (
+from labctl.labs import edgecases
+from labctl.measure.rawhttp import (
     CLOSED,
     OPEN,
     RESET,

@@ -17,8 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from browser import artifacts_dir, chromium_or_skip, console_errors, render, rendered_charts, screenshot
-from labctl import report, stats, store
 from labctl.cli import app
+from labctl.measure import stats
+from labctl.results import report, store
 
 SERVERS = {  # name → (language, framework, median µs of a kept-alive GET /health)
     "go": ("Go", "net/http", 70), "python": ("Python", "FastAPI", 230),

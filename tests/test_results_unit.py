@@ -4,8 +4,11 @@ import json
 
 import pytest
 
-from labctl import compare, export, resultdiff, stats, store
+from labctl import compare
 from labctl.errors import LabctlError
+from labctl.measure import stats
+from labctl.results import diff as resultdiff
+from labctl.results import export, store
 
 
 def series(values):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import labrun
 import pytest
 
-from labctl import shutdown
+from labctl.labs import shutdown
 
 
 def test_predictions_follow_pid_1():

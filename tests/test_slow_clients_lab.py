@@ -10,7 +10,7 @@ import time
 import labrun
 import pytest
 
-from labctl import slowclients
+from labctl.labs import slowclients
 
 FAST = slowclients.Settings(connections=3, interval_s=0.1, window_s=1.5, normal_every_s=0.05,
                             normal_timeout_s=1.0)

@@ -20,9 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from labctl import lessons, paths, store
+from labctl import paths
 from labctl.errors import EnvironmentProblem
-from labctl.progress import Progress
+from labctl.learning import lessons
+from labctl.learning.progress import Progress
+from labctl.results import store
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -33,7 +35,7 @@ SAVER = textwrap.dedent("""
     from dataclasses import dataclass
     from pathlib import Path
     from fsrs import Rating
-    from labctl.progress import Progress
+    from labctl.learning.progress import Progress
 
     @dataclass
     class Question:

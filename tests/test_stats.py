@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from labctl import stats
+from labctl.measure import stats
 
 
 def test_nearest_rank_percentiles_are_observed_values():

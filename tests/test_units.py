@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from labctl import lessons, quiz, units
+from labctl.learning import answer_units as units
+from labctl.learning import lessons, quiz
 
 # (unit a lesson may declare, the same quantity written in another unit of its dimension)
 EQUIVALENTS = [

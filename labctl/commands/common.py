@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from labctl import ui
 
@@ -22,9 +22,8 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
     """
     import math
 
-    from labctl import cpus as cpu_sets
-    from labctl import hostinfo
     from labctl.errors import UsageProblem
+    from labctl.runtime import cpus as cpu_sets
     from labctl.runtime.base import Limits
 
     usable = sorted(cpu_sets.usable_cpus())   # the remote engine's, when the servers run there
@@ -34,7 +33,7 @@ def default_limits(cpus: float, memory_mb: int) -> Limits:
         raise UsageProblem(f"--cpus {cpus:g}: {'the engine' if remote else 'this machine'} lets "
                            f"labctl use {cores} core(s)",
                            f"Give at most --cpus {cores}")
-    total_mb = cpu_sets.engine_memory_mb() or hostinfo.total_memory_mb()
+    total_mb = cpu_sets.engine_memory_mb() or cpu_sets.total_memory_mb()
     if total_mb is not None and memory_mb > total_mb:
         where = "the engine's machine" if remote else "this machine"
         raise UsageProblem(f"--memory {memory_mb}: {where} has {total_mb} MB",
@@ -54,30 +53,28 @@ def prepare_runtime(name: str | None, client_context: str | None = None) -> Runt
 
     ``name`` is a ``RuntimeChoice`` (a str) or None: not given, so LABCTL_RUNTIME or auto.
     ``client_context``: a Docker context whose engine runs the probe and the load generator
-    (``--client-context``, labctl/client_engine.py).
+    (``--client-context``, labctl/runtime/client_engine.py).
     """
     from labctl import runtime as runtimes
     from labctl.runtime.lifecycle import install_termination_handler
 
     client_context = (client_context or "").strip() or None
     if client_context:
-        from labctl.client_engine import validate_context
+        from labctl.runtime.client_engine import validate_context
 
         validate_context(client_context)   # a wrong name: one line, before anything connects
     install_termination_handler()
     runtime = runtimes.select(name, announce=ui.info)
-    location = getattr(runtime, "location", None) if runtime.name == "docker" else None
-    if location is not None and location.measure_on_engine:
-        from labctl import cpus
-        from labctl.runtime.docker import DockerRuntime
+    location = runtime.location
+    if location is not None and runtime.measures_on_engine():
+        from labctl.runtime import cpus
 
-        docker_runtime = cast(DockerRuntime, runtime)
-        cpus.use_engine_cpus(docker_runtime.engine_cpus(), docker_runtime.engine_memory_mb())
+        cpus.use_engine_cpus(runtime.engine_cpus(), runtime.engine_memory_mb())
         if not client_context:
             ui.info(f"the Docker engine is on {location.machine}: labctl measures from "
                     "containers next to the servers there")
     if client_context:
-        from labctl import client_engine
+        from labctl.runtime import client_engine
 
         ui.info(client_engine.attach(runtime, client_context).announcement())
     # Orphans of a killed labctl were already reaped by the root command (runtime.reaper).

@@ -58,8 +58,9 @@ def compare_command(
     client_context: ClientContextOption = None,
 ) -> None:
     """Build, verify and time the servers side by side under the same limits, then remove them."""
-    from labctl import compare, export, render, servers, store
+    from labctl import compare, servers
     from labctl.durations import duration_option
+    from labctl.results import export, render, store
 
     chosen = servers.select(names, sources)
     if json_out and csv_out:
@@ -71,7 +72,7 @@ def compare_command(
                                      limits=limits)
     load_runner = None
     if load:
-        from labctl import loadgen
+        from labctl.measure import loadgen
 
         options.load = loadgen.LoadOptions(path="/health", connections=connections,
                                            duration_s=duration_s)
@@ -106,12 +107,14 @@ def verify_command(
     client_context: ClientContextOption = None,
 ) -> None:
     """Check each server's answers (status, headers, body, 404, a live Date) without timing it."""
-    from labctl import render, servers, verify
+    from labctl import servers, verification
+    from labctl.measure import verify
+    from labctl.results import render
 
     chosen = servers.select(names, sources)
     runtime = prepare_runtime(runtime_name, client_context)
     with build_status("building") as (on_line, on_phase):
-        document = verify.verify_servers(runtime, chosen, default_limits(1.0, 512), on_line,
+        document = verification.verify_servers(runtime, chosen, default_limits(1.0, 512), on_line,
                                          on_phase)
     if json_out:
         ui.print_json_document(document)

@@ -15,7 +15,8 @@ def register(app: typer.Typer) -> None:
 
 def doctor_command(json_out: JsonOption = False) -> None:
     """Check Docker, the toolchains, the load generator and disk; say how to fix what is missing."""
-    from labctl import doctor, render
+    from labctl import doctor
+    from labctl.results import render
 
     result = doctor.report()
     if json_out:

@@ -16,8 +16,8 @@ from labctl.commands.options import CpusOption, JsonOption, MemoryOption, Runtim
 from labctl.errors import LabctlError, UsageProblem
 
 if TYPE_CHECKING:
-    from labctl.exercises import Exercise
-    from labctl.progress import Progress
+    from labctl.learning.exercises import Exercise
+    from labctl.learning.progress import Progress
 
 exercises_app = typer.Typer(help="List the exercises with your status; check them (authors).",
                             no_args_is_help=False)
@@ -45,7 +45,7 @@ def _progress() -> Progress:
 def _resolve(name: str | None, progress: Progress) -> tuple[Exercise, Path]:
     """The exercise a command is about, and its workspace: NAME, or the workspace around the
     current folder."""
-    from labctl import exercises
+    from labctl.learning import exercises
 
     here = exercises.workspace_of(Path.cwd())
     if name is None:
@@ -63,7 +63,7 @@ def _resolve(name: str | None, progress: Progress) -> tuple[Exercise, Path]:
 
 
 def _require_workspace(exercise: Exercise, workspace: Path) -> None:
-    from labctl import exercises
+    from labctl.learning import exercises
 
     if not (workspace / exercises.WORKSPACE_MARK).is_file():
         raise UsageProblem(f"no workspace for {exercise.name} at {exercises.display(workspace)}",
@@ -77,8 +77,8 @@ def exercises_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
     """Every exercise: its language, lesson, what it checks, and your status."""
     if ctx.invoked_subcommand is not None:
         return
-    from labctl import exercises
-    from labctl.quiz_ui import EXERCISE_STYLE
+    from labctl.learning import exercises
+    from labctl.learning.quiz_ui import EXERCISE_STYLE
 
     found, faults = exercises.load_all()
     for fault in faults:
@@ -122,8 +122,8 @@ def exercises_check(
 ) -> None:
     """For authors: validate every exercise.toml, and with --run prove each check tells the
     starter from the solution on a real runtime."""
-    from labctl import exercises
     from labctl.commands.common import default_limits, prepare_runtime
+    from labctl.learning import exercises
 
     default_limits(cpus, memory)   # a bad --cpus is refused even without --run
     found, faults = exercises.load_all()
@@ -182,8 +182,9 @@ def _print_author_line(name: str, side: str, outcome) -> None:
 
 
 def _check_folder(exercise: Exercise, folder: Path, runtime, limits, title: str):
-    from labctl import exercise_checks, servers
+    from labctl import servers
     from labctl.commands.common import build_status
+    from labctl.learning import exercise_checks
 
     server = servers.load_folder(folder)
     with build_status(f"building {title}") as (on_line, on_phase):
@@ -205,7 +206,7 @@ def start(
     """Copy the exercise's starter server into a folder of your own, and say what to do."""
     import shutil
 
-    from labctl import exercises
+    from labctl.learning import exercises
 
     exercise = exercises.find(name)
     workspace = (directory or exercises.default_workspace(exercise.name)).resolve()
@@ -263,7 +264,7 @@ def check(
 
 
 def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_out: bool) -> bool:
-    from labctl.exercises import reflow
+    from labctl.learning.exercises import reflow
 
     try:
         outcome = _check_folder(exercise, workspace, runtime, limits, exercise.name)
@@ -308,7 +309,7 @@ def _watch(exercise: Exercise, workspace: Path, runtime, limits) -> None:
     """Check, then wait for a save and check again; a failed build is shown and waited out."""
     import watchfiles
 
-    from labctl import exercises
+    from labctl.learning import exercises
 
     def relevant(change: watchfiles.Change, path: str) -> bool:
         parts = Path(path).relative_to(workspace).parts
@@ -333,7 +334,7 @@ def _watch(exercise: Exercise, workspace: Path, runtime, limits) -> None:
 @exercise_app.command("hint")
 def hint(name: NameArgument = None) -> None:
     """Show the next hint (the first one again after the last)."""
-    from labctl.exercises import reflow
+    from labctl.learning.exercises import reflow
 
     progress = _progress()
     exercise, _workspace = _resolve(name, progress)
@@ -352,7 +353,7 @@ def solution(
     """The reference solution as a diff against the starter: after a pass, or with --force."""
     from rich.syntax import Syntax
 
-    from labctl import exercises
+    from labctl.learning import exercises
 
     progress = _progress()
     exercise, _workspace = _resolve(name, progress)
@@ -370,7 +371,7 @@ def reset(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Put the starter's files back in your copy (after asking)."""
-    from labctl import exercises
+    from labctl.learning import exercises
 
     progress = _progress()
     exercise, workspace = _resolve(name, progress)

@@ -1,11 +1,16 @@
 """`labctl lab`: the lessons' labs as commands. `labctl lab bottleneck` is lesson 003's,
-`edge-cases` 005's."""
+`edge-cases` 005's, `slow-clients` 006's, `shutdown` 007's.
+
+Each command declares only its lab's own options; the rest of a lab's run (servers, prediction
+sheet, runtime, limits, scoring, saving, rendering) is ``run_plugin``'s, the same for every lab
+(the plug-in protocol is in ``labctl/labs/__init__.py``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -19,6 +24,10 @@ from labctl.commands.options import (
     ServersArgument,
 )
 from labctl.errors import UsageProblem
+
+if TYPE_CHECKING:
+    from labctl.labs import LabPlugin
+    from labctl.results.documents import LoadPart
 
 lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
                       no_args_is_help=True)
@@ -47,8 +56,11 @@ def bottleneck_command(
     non-blocking wait, then /aggregate sequential and parallel; the lesson's prediction next to
     each measurement.
     """
-    from labctl import bottleneck, loadgen, render, servers
-    from labctl.cpus import client_cpuset
+    from labctl import servers
+    from labctl.labs import bottleneck
+    from labctl.measure import loadgen
+    from labctl.results import render
+    from labctl.runtime.cpus import client_cpuset
 
     chosen = servers.select(names)
     from labctl.durations import duration_option
@@ -61,7 +73,7 @@ def bottleneck_command(
     with build_status("preparing the bottleneck lab") as (on_line, on_phase):
         generator = loadgen.prepare_generator(runtime, base_options, on_line)
 
-        def run_step(rt, instance, path: str) -> dict:
+        def run_step(rt, instance, path: str) -> LoadPart:
             options = replace(base_options, path=path)
             return loadgen.run_load(rt, instance, options, client_cpuset(instance.limits),
                                     generator=generator, warmup_s=1.0).as_dict()
@@ -83,7 +95,7 @@ SheetOption = Annotated[bool, typer.Option(
 def _sheet_or_check_predictions(sheet: bool, predict: Path | None, blank_sheet) -> bool:
     """--sheet prints the blank predictions file (True: nothing else to do); a --predict file is
     read now, so a bad one fails before the lab runs rather than after it."""
-    from labctl import predictions
+    from labctl.labs import predictions
 
     if sheet:
         print(blank_sheet(), end="")
@@ -96,7 +108,7 @@ def _sheet_or_check_predictions(sheet: bool, predict: Path | None, blank_sheet) 
 def _show_and_save(document: dict, view, json_out: bool) -> None:
     """Save the lab's document and show it; a save that fails is reported after the figures are
     on screen, so a full disk costs the learner nothing they have not seen."""
-    from labctl import store
+    from labctl.results import store
 
     with store.saved("lab", document):
         if json_out:
@@ -111,11 +123,32 @@ def _score_predictions(document: dict, path: Path | None, judge, cell_of,
     turns one server's entry into its measured cells, row → cell."""
     if path is None:
         return
-    from labctl import predictions
+    from labctl.labs import predictions
 
     cells = {column: cell_of(entry) for column, entry in document["servers"].items()}
     document["your_predictions"] = predictions.score(predictions.load(path), cells, judge,
                                                      row_keys=row_keys)
+
+
+def run_plugin(plugin: LabPlugin, names: list[str] | None, settings: Any, *,
+               predict: Path | None, sheet: bool, cpus: float, memory: int, json_out: bool,
+               runtime_name: str | None) -> None:
+    """The body every plug-in lab's command shares."""
+    from labctl import servers
+    from labctl.results import render
+
+    chosen = servers.select(names)
+    if plugin.sheet is not None and _sheet_or_check_predictions(
+            sheet, predict, lambda: plugin.sheet(chosen, settings)):
+        return
+    runtime = prepare_runtime(runtime_name)
+    limits = default_limits(cpus, memory)   # the engine's cores (after prepare_runtime)
+    with build_status(f"preparing the {plugin.name} lab") as (on_line, on_phase):
+        document = plugin.run(runtime, chosen, limits, settings, on_phase, on_line)
+    if plugin.judge is not None and plugin.cells_of is not None:
+        _score_predictions(document, predict, plugin.judge, plugin.cells_of,
+                           plugin.row_keys() if plugin.row_keys else None)
+    _show_and_save(document, render.renderer_for(document), json_out)
 
 
 @lab_app.command("edge-cases")
@@ -133,26 +166,13 @@ def edge_cases_command(
 ) -> None:
     """Lesson 005: about 20 odd HTTP/1.1 requests sent byte by byte; status and connection
     per server, the RFC's requirement, the MUSTs broken, and where the prediction was wrong."""
-    from labctl import edgecases, lab_render, predictions, servers
+    from labctl.labs import edgecases
 
-    chosen = servers.select(names)
     if python_parser not in (*edgecases.PYTHON_PARSERS, "both"):
         raise UsageProblem(f"unknown Python parser '{python_parser}'",
                            "Use h11, httptools or both")
-    if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
-            "labctl lab edge-cases", [c.key for c in edgecases.columns(chosen, python_parser)],
-            [(str(c.number), c.title) for c in edgecases.CASES],
-            'An answer is a status (400), a status and the connection ("200 open", '
-            '"200 closed"), "closed" (no answer), or for row 11 "100 -> 200".')):
-        return
-    runtime = prepare_runtime(runtime_name)
-    limits = default_limits(cpus, memory)
-    with build_status("preparing the edge-cases lab") as (on_line, on_phase):
-        document = edgecases.run_lab(runtime, chosen, limits=limits, python_parser=python_parser,
-                                     on_phase=on_phase, on_build_line=on_line)
-    _score_predictions(document, predict, edgecases.judge_learner, lambda e: e["cells"],
-                       {c.key: str(c.number) for c in edgecases.CASES})
-    _show_and_save(document, lab_render.edge_cases, json_out)
+    run_plugin(edgecases.PLUGIN, names, python_parser, predict=predict, sheet=sheet, cpus=cpus,
+               memory=memory, json_out=json_out, runtime_name=runtime_name)
 
 
 @lab_app.command("slow-clients")
@@ -174,26 +194,12 @@ def slow_clients_command(
     """Lesson 006: a slowloris attack (connections sending one header byte a second) on each
     server, as shipped and with its stack's default timeouts, while a normal client keeps
     requesting: when and how each trickling connection is cut, and what the normal client saw."""
-    from labctl import lab_render, predictions, servers, slowclients
+    from labctl.labs import slowclients
 
-    chosen = servers.select(names)
-    if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
-            "labctl lab slow-clients", [s.name for s in chosen],
-            [(run, f"{run} timeouts: how a trickling connection ends")
-             for run, _ in slowclients.RUNS],
-            'An answer is how it ends: "408", "closed", "reset" or "open", optionally with '
-            'the seconds it takes ("closed 5").')):
-        return
-    runtime = prepare_runtime(runtime_name)
-    limits = default_limits(cpus, memory)
-    settings = slowclients.Settings(connections=connections, window_s=window)
-    with build_status("preparing the slow-clients lab") as (on_line, on_phase):
-        document = slowclients.run_lab(runtime, chosen, limits=limits, settings=settings,
-                                       on_phase=on_phase, on_build_line=on_line)
-    _score_predictions(document, predict, slowclients.judge_learner,
-                       lambda e: {run: {"how": r["how"], "after_s": r["after_s"]}
-                                  for run, r in e["runs"].items()})
-    _show_and_save(document, lab_render.slow_clients, json_out)
+    run_plugin(slowclients.PLUGIN, names,
+               slowclients.Settings(connections=connections, window_s=window),
+               predict=predict, sheet=sheet, cpus=cpus, memory=memory, json_out=json_out,
+               runtime_name=runtime_name)
 
 
 @lab_app.command("shutdown")
@@ -209,21 +215,7 @@ def shutdown_command(
     """Lesson 007: stop each server (docker stop, or SIGTERM locally) while requests are in
     flight, connections sit idle and a steady client keeps asking; with its graceful handler and
     without it. What each client got, and how long the stop took."""
-    from labctl import lab_render, predictions, servers, shutdown
+    from labctl.labs import shutdown
 
-    chosen = servers.select(names)
-    if _sheet_or_check_predictions(sheet, predict, lambda: predictions.sheet(
-            "labctl lab shutdown", [s.name for s in chosen],
-            [(run, f"{run}: the requests in flight, and the seconds the stop takes")
-             for run, _ in shutdown.RUNS],
-            'An answer is "completed" or "cut", optionally with the stop\'s seconds '
-            '("completed 10").')):
-        return
-    runtime = prepare_runtime(runtime_name)
-    limits = default_limits(cpus, memory)
-    with build_status("preparing the shutdown lab") as (on_line, on_phase):
-        document = shutdown.run_lab(runtime, chosen, limits=limits,
-                                    settings=shutdown.Settings(), on_phase=on_phase,
-                                    on_build_line=on_line)
-    _score_predictions(document, predict, shutdown.judge_learner, lambda e: e["runs"])
-    _show_and_save(document, lab_render.shutdown, json_out)
+    run_plugin(shutdown.PLUGIN, names, shutdown.Settings(), predict=predict, sheet=sheet,
+               cpus=cpus, memory=memory, json_out=json_out, runtime_name=runtime_name)

@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Optional
 import typer
 from rich.text import Text
 
-from labctl import lessons as lessonlib
-from labctl import quiz as quizlib
 from labctl import ui
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.lazy import lazy_module
-from labctl.lessons import Lesson
-from labctl.progress import Progress, now
+from labctl.learning import lessons as lessonlib
+from labctl.learning import quiz as quizlib
+from labctl.learning.lessons import Lesson
+from labctl.learning.progress import Progress, now
 
 if TYPE_CHECKING:
-    from labctl import quiz_ui
+    from labctl.learning import quiz_ui
 else:   # Markdown and Pygments load when a lesson is shown, not for `labctl --help`
-    quiz_ui = lazy_module("labctl.quiz_ui")
+    quiz_ui = lazy_module("labctl.learning.quiz_ui")
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 LESSON_HELP = "A lesson: its id, its number (3 or 003) or the start of its name (bottleneck)."
@@ -108,7 +108,7 @@ def lessons_check(
 ) -> None:
     """Validate every lesson file and hold it to the rules in lessons/FORMAT.md; exit status 2 if
     any lesson has a fault (warnings alone do not fail)."""
-    from labctl import lesson_rules
+    from labctl.learning import lesson_rules
 
     folder = directory or lessonlib.lessons_root()
     files = lessonlib.lesson_files(folder)
@@ -316,7 +316,7 @@ def quiz(
 
 def run_quiz(chosen: Lesson, lessons: list[Lesson], progress: Progress, mark: float, *,
              record: bool = True, restart: bool = False) -> bool:
-    from labctl.sittings import Sittings
+    from labctl.learning.sittings import Sittings
 
     session = quizlib.Session(quizlib.lesson_questions(chosen), progress, mode="quiz", record=record,
                               sittings=Sittings() if record else None)

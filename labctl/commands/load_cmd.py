@@ -71,8 +71,10 @@ def load(
     client_context: ClientContextOption = None,
 ) -> None:
     """Put one server under load (wrk; oha with --rate) and report req/s, latency and errors."""
-    from labctl import export, loadgen, loadtest, render, servers, store
+    from labctl import loadtest, servers
     from labctl.durations import format_duration
+    from labctl.measure import loadgen
+    from labctl.results import export, render, store
 
     if source and server and server.startswith("/") and path == "/":
         # `labctl load --source DIR /health`: with the server given by --source, the one

@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from labctl.config import CLIENT_CONTEXT_VARIABLE
 from labctl.errors import UsageProblem
 
 SERVER_HELP = "go | python | rust | node (also nethttp, fastapi, axum, express)"
@@ -32,7 +33,7 @@ class RuntimeChoice(str, Enum):
 
 
 class GeneratorChoice(str, Enum):
-    """Which load generator sends the load (``labctl.loadgen.GENERATORS``)."""
+    """Which load generator sends the load (``labctl.measure.loadgen.GENERATORS``)."""
 
     auto = "auto"
     container = "container"
@@ -79,7 +80,7 @@ RebuildOption = Annotated[bool, typer.Option(
     "--rebuild", help="Build even if an up-to-date build exists.")]
 # run, compare, load and verify: the probe and the load generator on another engine.
 ClientContextOption = Annotated[Optional[str], typer.Option(
-    "--client-context", metavar="NAME", envvar="LABCTL_CLIENT_CONTEXT", show_envvar=True,
+    "--client-context", metavar="NAME", envvar=CLIENT_CONTEXT_VARIABLE, show_envvar=True,
     rich_help_panel="Client on another engine",   # a panel of its own: its long name does not
                                                   # narrow the other options' columns
     help="Run the probe and load generator on this Docker context's engine (another "

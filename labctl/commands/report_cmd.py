@@ -8,8 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from labctl import store, ui
+from labctl import ui
 from labctl.errors import EnvironmentProblem, UsageProblem
+from labctl.results import store
 
 DEFAULT_REPORT = Path("labctl-report.html")
 
@@ -47,8 +48,8 @@ def latest_compare() -> dict:
 
 def write_report(documents: list[dict], output: Path) -> Path:
     """Draw ``documents`` and write the page atomically; returns its absolute path."""
-    from labctl import report
     from labctl.fileio import atomic_write_text
+    from labctl.results import report
 
     page = report.build_report(documents)
     if output.is_dir():

@@ -25,7 +25,7 @@ def list_results(
     """List saved results, newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    from labctl import render, store
+    from labctl.results import render, store
 
     entries = store.list_results()
     document = {"schema": "labctl.results/1", "results": [
@@ -47,7 +47,7 @@ def show(
     json_out: Annotated[bool, typer.Option("--json", help="Print the stored JSON document.")] = False,
 ) -> None:
     """Show one saved result as it was printed when it ran."""
-    from labctl import render, store
+    from labctl.results import render, store
 
     document = store.load_result(result_id)
     if json_out:
@@ -70,7 +70,8 @@ def diff(
     json_out: Annotated[bool, typer.Option("--json", help="Print the differences as JSON.")] = False,
 ) -> None:
     """What changed between two results: conditions first, then the figures."""
-    from labctl import render, resultdiff, store
+    from labctl.results import diff as resultdiff
+    from labctl.results import render, store
 
     a, b = store.load_result(first), store.load_result(second)
     with store.shown(f"saved result '{first}' or '{second}'"):

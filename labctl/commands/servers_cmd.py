@@ -37,7 +37,8 @@ def list_servers(
     runtime_name: RuntimeOption = None,
 ) -> None:
     """List the four servers: framework, pinned versions, base image, and whether it is built."""
-    from labctl import config, render, servers
+    from labctl import config, servers
+    from labctl.results import render
     from labctl.runtime.docker import DockerRuntime
 
     docker = DockerRuntime()
@@ -90,7 +91,8 @@ def run(
     client_context: ClientContextOption = None,
 ) -> None:
     """Build, start, check and time one server on / and /health, then remove it."""
-    from labctl import render, runner, servers
+    from labctl import runner, servers
+    from labctl.results import render
 
     chosen = servers.choose_one(server, source)
     runtime = prepare_runtime(runtime_name, client_context)

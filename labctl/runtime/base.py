@@ -1,7 +1,10 @@
 """The runtime boundary: what every way of running a server (Docker, native processes) provides.
 
-Commands talk only to this interface, so `run`, `verify`, `compare` and `load` work unchanged on
-every runtime; a runtime differs in how it builds and starts a server, never in what is measured.
+Everything above ``labctl.runtime`` talks only to this interface, so `run`, `verify`, `compare`,
+`load` and the labs work unchanged on every runtime; a runtime differs in how it builds and starts
+a server, never in what is measured. What callers need to know about where the servers are (an
+engine elsewhere, a client on another engine) is declared here too, so no caller asks which
+runtime it has.
 """
 
 from __future__ import annotations
@@ -10,9 +13,16 @@ import abc
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labctl.servers import Server
+
+if TYPE_CHECKING:
+    from labctl.results.documents import LimitsPart
+    from labctl.runtime.client_engine import ClientEngine
+    from labctl.runtime.docker import DockerRuntime
+    from labctl.runtime.engine import EngineLocation
+    from labctl.runtime.probe_container import ProbeContainer
 
 # One id per labctl process: every container or process it starts carries it, so `down` and the
 # reaper can tell this run's servers from another labctl's.
@@ -29,7 +39,7 @@ class Limits:
     memory_mb: int = 512
     cpuset: str | None = None   # which CPUs, e.g. "1"; None lets the OS place it
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> LimitsPart:
         return {"cpus": self.cpus, "memory_mb": self.memory_mb, "cpuset": self.cpuset}
 
 
@@ -67,6 +77,47 @@ class Instance:
 
 class Runtime(abc.ABC):
     name: str
+    # How a stop is done, in words stored with the shutdown lab's results.
+    stop_description = "SIGTERM to the process group, SIGKILL after grace_s"
+    # Whether preparing again with rebuild=True is a cached rebuild worth timing (image layers).
+    has_build_cache = False
+    # A client on another Docker engine (``--client-context``) that measures these servers.
+    client_engine: ClientEngine | None = None
+
+    @property
+    def location(self) -> EngineLocation | None:
+        """Where the engine running the servers is; None for servers on this machine."""
+        return None
+
+    def measures_on_engine(self) -> bool:
+        """True when the servers' addresses exist only on an engine's machine elsewhere, so every
+        client (probe, load generator) must run in a container next to them."""
+        return False
+
+    def engine_cpus(self) -> int | None:
+        """How many CPUs the machine running the servers has, when that is an engine's machine
+        (not this one's when it is elsewhere); None where this machine's own count applies."""
+        return None
+
+    def engine_memory_mb(self) -> int | None:
+        """The memory of the engine's machine in MB, like ``engine_cpus``."""
+        return None
+
+    def probe_container(self) -> ProbeContainer | None:
+        """labctl's probe as a container on this runtime's engine, where the servers can only be
+        reached from there (``measures_on_engine``); None when the probe runs here."""
+        return None
+
+    def container_engine(self) -> DockerRuntime | None:
+        """The Docker engine this runtime runs containers on (for load-generator containers), or
+        None for a runtime without one."""
+        return None
+
+    def wait_healthy(self, instance: Instance, timeout_s: float) -> float:
+        """Poll ``GET /health`` until it answers 200; milliseconds since the start request."""
+        from labctl.runtime.health import poll_until_healthy
+
+        return poll_until_healthy(self, instance, timeout_s)
 
     @abc.abstractmethod
     def check(self) -> None:

@@ -6,7 +6,7 @@ Design points, each measured on a 2-core Linux machine (see the project's measur
   server's whole response. Fall back to the published port elsewhere, and say which was used.
 - Publish on 127.0.0.1 only, on a port the engine picks, so two labctl runs never collide. (With a
   client on another engine, ``--client-context``, on the one address that engine reaches this
-  one's host at: see labctl/client_engine.py.)
+  one's host at: see labctl/runtime/client_engine.py.)
 - Label everything: ``labctl`` (ours), the session id, the server name, the owning process id.
   Anything whose owning labctl process is gone is reaped by the next command.
 """
@@ -23,10 +23,11 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labctl import __version__, config
 from labctl.errors import EnvironmentProblem, LabctlError
+from labctl.runtime import engine
 from labctl.runtime.base import (
     SESSION_ID,
     BuildInfo,
@@ -35,9 +36,14 @@ from labctl.runtime.base import (
     ProgressCallback,
     Runtime,
 )
+from labctl.runtime.engine import CLIENT_ENGINE_PATH_KIND, SERVER_ADDRESS_VARIABLE, EngineLocation
+from labctl.runtime.probe_container import ProbeContainer
 from labctl.runtime.process import owner_alive, start_time
+from labctl.runtime.sourcehash import hash_tree
 from labctl.servers import Server
-from labctl.sourcehash import hash_tree
+
+if TYPE_CHECKING:
+    from labctl.runtime.client_engine import ClientEngine
 
 CONTAINER_PORT = 8080
 LABEL = "labctl"
@@ -111,8 +117,6 @@ def _docker_module():
 
 
 class DockerRuntime(Runtime):
-    name = "docker"
-
     def __init__(self, location=None) -> None:
         """``location``: an engine of its own (a client context's), instead of the one
         ``--context``, DOCKER_HOST or the current context name."""
@@ -120,29 +124,53 @@ class DockerRuntime(Runtime):
         self._bridge_reachable: bool | None = None
         self._location = location
         self._explicit_location = location is not None
-        self._engine_client = None
+        self._probe_container: ProbeContainer | None = None
         # Where published ports listen: this host's loopback, unless a client on another engine
         # must reach them (client_engine.attach sets both).
         self.publish_address = "127.0.0.1"
-        self.client_engine = None
+        self.client_engine: ClientEngine | None = None
+
+    name = "docker"
+    stop_description = "docker stop (SIGTERM, SIGKILL after grace_s)"
+    has_build_cache = True
 
     @property
-    def location(self):
-        """Where the engine is (labctl.engine): decides whether the probe runs here or there."""
+    def location(self) -> EngineLocation:
+        """Where the engine is (labctl.runtime.engine): decides whether the probe runs here or there."""
         if self._location is None:
-            from labctl import engine
-
             self._location = engine.locate()
         return self._location
 
-    def engine_client(self):
-        """The probe that runs in a container next to the servers (one per runtime: the image
-        is checked once)."""
-        if self._engine_client is None:
-            from labctl.clients import EngineClient
+    def measures_on_engine(self) -> bool:
+        return self.location.measure_on_engine
 
-            self._engine_client = EngineClient(self)
-        return self._engine_client
+    def probe_container(self) -> ProbeContainer | None:
+        """The probe next to the servers, where only the engine's machine reaches them."""
+        return self.own_probe_container() if self.measures_on_engine() else None
+
+    def own_probe_container(self) -> ProbeContainer:
+        """The probe image and containers on this runtime's own engine, wherever it is (one per
+        runtime: the image is checked once)."""
+        if self._probe_container is None:
+            self._probe_container = ProbeContainer(self, self.location.engine_phrase)
+        return self._probe_container
+
+    def container_engine(self) -> DockerRuntime:
+        return self
+
+    def tool_labels(self, role: str) -> dict[str, str]:
+        """The labels of one of labctl's own containers (probe, load generator) started here."""
+        return {**labels_for(role), LABEL_ROLE: role}
+
+    def discard(self, container) -> None:
+        """Remove one of labctl's containers; never raises for one already gone."""
+        remove_container(container)
+
+    def wait_healthy(self, instance: Instance, timeout_s: float) -> float:
+        # A server whose bridge only the engine's machine reaches is polled from next to it.
+        if instance.extra.get("health_path_kind", instance.path_kind) == ENGINE_PATH_KIND:
+            return self.wait_healthy_on_engine(instance, timeout_s)
+        return super().wait_healthy(instance, timeout_s)
 
     def engine_cpus(self) -> int | None:
         """How many CPUs the engine's machine has (not this one's, when it is elsewhere)."""
@@ -300,7 +328,7 @@ class DockerRuntime(Runtime):
     def start(self, server: Server, limits: Limits, *, keep: bool = False,
               env: dict[str, str] | None = None,
               image: str | None = None, command: list[str] | None = None) -> Instance:
-        labels = _labels(server.name)
+        labels = labels_for(server.name)
         if keep:
             labels[LABEL_KEEP] = "1"
         docker = _docker_module()
@@ -327,9 +355,9 @@ class DockerRuntime(Runtime):
                               "Check --cpus and --memory against `docker info`") from None
         watch = None
         if self.location.measure_on_engine:
-            from labctl import cpus
+            from labctl.runtime import cpus
 
-            watch = self.engine_client().start_health_watch(cpus.client_cpuset(limits),
+            watch = self.own_probe_container().start_health_watch(cpus.client_cpuset(limits),
                                                             HEALTH_WATCH_TIMEOUT_S)
         started_at = time.monotonic()
         try:
@@ -339,7 +367,7 @@ class DockerRuntime(Runtime):
             container.remove(force=True)
             if watch is not None:
                 watch.close()
-                _remove(watch.container)
+                remove_container(watch.container)
             if isinstance(exc, docker.errors.APIError) and self.client_engine is not None:
                 raise self._publish_refused(exc) from None
             raise
@@ -371,9 +399,7 @@ class DockerRuntime(Runtime):
             url = public_url
             path = (f"published port {published}:{host_port} on the server engine's host, from "
                     f"a container on {self.client_engine.phrase}")
-            from labctl.client_engine import PATH_KIND
-
-            kind = PATH_KIND
+            kind = CLIENT_ENGINE_PATH_KIND
         if watch is not None:
             extra["health_watch"] = watch
         return Instance(server=server, ident=container.id, url=url, public_url=public_url or url,
@@ -383,8 +409,6 @@ class DockerRuntime(Runtime):
     def _publish_refused(self, exc) -> LabctlError:
         """The engine could not bind the server's port on the address a client engine reaches
         (an address its host does not have, such as a cloud VM's public IP behind NAT)."""
-        from labctl.client_engine import SERVER_ADDRESS_VARIABLE
-
         text = " ".join(str(exc.explanation or exc).split())
         why = ("it is not an address of that engine's host"
                if "cannot assign requested address" in text else text[-160:])
@@ -403,13 +427,13 @@ class DockerRuntime(Runtime):
         probe started now times it on the engine's clock from the container's start; when its
         very first attempt got a 200 the server was up before the probe, and the figure is an
         upper bound (it includes the probe's own start)."""
-        from labctl import cpus
+        from labctl.runtime import cpus
 
         watch = instance.extra.pop("health_watch", None)
         if watch is not None:
-            answer = self.engine_client().finish_health_watch(watch, timeout_s)
+            answer = self.own_probe_container().finish_health_watch(watch, timeout_s)
         else:
-            answer = self.engine_client().wait_healthy(instance, timeout_s,
+            answer = self.own_probe_container().wait_healthy(instance, timeout_s,
                                                        cpus.client_cpuset(instance.limits))
         if not answer.get("healthy"):
             raise LabctlError(
@@ -454,7 +478,7 @@ class DockerRuntime(Runtime):
             container = self.client.containers.create(
                 image, entrypoint=entrypoint, command=command,
                 name=f"labctl-{name}-{SESSION_ID}-{secrets.token_hex(2)}",
-                labels={**_labels(name), LABEL_ROLE: role},
+                labels={**labels_for(name), LABEL_ROLE: role},
                 cpuset_cpus=cpuset, mem_limit=mem_limit, detach=True, **HARDENING, **extra)
             container.start()
             try:
@@ -472,7 +496,7 @@ class DockerRuntime(Runtime):
                               "Check the engine with `docker info`") from None
         finally:
             if container is not None:
-                _remove(container)
+                remove_container(container)
         return ToolRun(exit_status=status.get("StatusCode", 0), stdout=stdout, stderr=stderr)
 
     def bridge_reachable(self, ip: str, port: int = CONTAINER_PORT) -> bool:
@@ -513,7 +537,7 @@ class DockerRuntime(Runtime):
         watch = instance.extra.pop("health_watch", None)
         if watch is not None:   # stopped before anyone waited for its health
             watch.close()
-            _remove(watch.container)
+            remove_container(watch.container)
         container = self._container(instance.ident)
         if container is None:
             return
@@ -525,7 +549,7 @@ class DockerRuntime(Runtime):
         except docker.errors.APIError:
             pass
         instance.extra["stop_seconds"] = round(time.monotonic() - started, 3)
-        _remove(container)
+        remove_container(container)
 
     def idle_memory_bytes(self, instance: Instance) -> int | None:
         container = self._container(instance.ident)
@@ -568,7 +592,7 @@ class DockerRuntime(Runtime):
                 continue  # another machine's labctl (a shared engine): not ours to judge
             if owner_alive(labels.get(LABEL_PID), labels.get(LABEL_PID_STARTED)):
                 continue
-            _remove(container)
+            remove_container(container)
             reaped.append(container.name)
         return reaped
 
@@ -585,7 +609,7 @@ class DockerRuntime(Runtime):
                 continue
             if session is not None and labels.get(LABEL_SESSION) != session:
                 continue
-            _remove(container)
+            remove_container(container)
             removed.append(container.name)
         return removed
 
@@ -600,8 +624,6 @@ class DockerRuntime(Runtime):
 def connect(location=None):
     """A client for the engine DOCKER_HOST (or the current context) names, or for ``location``
     (a client context's engine), or one clear error."""
-    from labctl import engine
-
     docker = _docker_module()
     import requests  # the SDK's transport
 
@@ -710,7 +732,7 @@ def _build_failure(what: str, step: str, error: str, tail, buildargs: dict[str, 
                        "The build's last lines are below", details=details)
 
 
-def _labels(name: str) -> dict[str, str]:
+def labels_for(name: str) -> dict[str, str]:
     """The labels that make a container ours and let a later labctl reap it when we are gone: the
     owning process's pid and start time (so a recycled pid is not taken for it), and its host."""
     labels = {LABEL: "1", LABEL_SESSION: SESSION_ID, LABEL_SERVER: name,
@@ -775,7 +797,7 @@ def _tcp_answers(ip: str, port: int, timeout_s: float = 0.5) -> bool:
         return False
 
 
-def _remove(container) -> None:
+def remove_container(container) -> None:
     docker = _docker_module()
     try:
         container.remove(force=True)   # SIGKILL + remove: what `stop` then `rm` would do, faster

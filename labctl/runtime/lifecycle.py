@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import cast
 
-import httpx
-
-from labctl.errors import LabctlError
 from labctl.runtime.base import Instance, Limits, Runtime
 from labctl.servers import Server
 
 DEFAULT_HEALTH_TIMEOUT_S = 60.0
-# Between two health attempts. Keeps the cold-start figure's resolution well under 5 ms: one
-# attempt against a closed port costs well under a millisecond.
-POLL_INTERVAL_S = 0.001
 
 
 def install_termination_handler() -> None:
@@ -31,49 +23,10 @@ def install_termination_handler() -> None:
 
 def wait_healthy(runtime: Runtime, instance: Instance,
                  timeout_s: float = DEFAULT_HEALTH_TIMEOUT_S) -> float:
-    """Poll ``GET /health`` until it answers 200; return milliseconds since the start request.
-
-    An HTTP answer is required, not a TCP connect: Docker's published port accepts connections
-    before the server inside is listening.
-
-    A server on an engine elsewhere is polled from a container next to it (the runtime's
-    ``wait_healthy_on_engine``): its address is not reachable from this machine.
-    """
-    # With a client on another engine (--client-context), ``url`` is the published port it
-    # measures through; the cold start is timed as without it, on the path kept in ``extra``.
-    if instance.extra.get("health_path_kind", instance.path_kind) == "engine-bridge":
-        # Only the Docker runtime makes such instances (it provides the method).
-        from labctl.runtime.docker import DockerRuntime
-
-        return cast(DockerRuntime, runtime).wait_healthy_on_engine(instance, timeout_s)
-    url = instance.extra.get("health_url", instance.url) + instance.server.health_path
-    deadline = instance.started_at + timeout_s
-    next_liveness_check = 0.0
-    last_problem = "no answer yet"
-    with httpx.Client(timeout=httpx.Timeout(2.0, connect=0.5), trust_env=False) as client:
-        while True:
-            try:
-                response = client.get(url, headers={"Connection": "close"})
-                if response.status_code == 200:
-                    return (time.monotonic() - instance.started_at) * 1000
-                last_problem = f"it answered {response.status_code}"
-            except httpx.TransportError as exc:
-                last_problem = type(exc).__name__
-            now = time.monotonic()
-            if now >= next_liveness_check:
-                if not runtime.is_running(instance):
-                    raise LabctlError(
-                        f"the {instance.server.title} server exited during start-up",
-                        "Its last log lines are below",
-                        details=runtime.logs(instance) or "(it wrote no logs)")
-                next_liveness_check = now + 0.1
-            if now >= deadline:
-                raise LabctlError(
-                    f"the {instance.server.title} server did not answer GET {instance.server.health_path} with 200 "
-                    f"within {timeout_s:g} s ({last_problem})",
-                    "Its last log lines are below",
-                    details=runtime.logs(instance) or "(it wrote no logs)")
-            time.sleep(POLL_INTERVAL_S)
+    """Wait until ``instance`` answers ``GET /health`` with 200; milliseconds since the start
+    request. How is the runtime's: polled from here, or from a container next to a server on an
+    engine elsewhere."""
+    return runtime.wait_healthy(instance, timeout_s)
 
 
 @contextmanager

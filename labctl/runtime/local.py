@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from labctl import paths
-from labctl.cpus import parse_cpuset, pin_child
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.fileio import atomic_write_json
 from labctl.runtime.base import (
@@ -37,9 +36,10 @@ from labctl.runtime.base import (
     ProgressCallback,
     Runtime,
 )
+from labctl.runtime.cpus import parse_cpuset, pin_child
 from labctl.runtime.process import alive, owner_alive, start_time
+from labctl.runtime.sourcehash import IGNORED_PARTS, hash_tree
 from labctl.servers import Server, required_toolchains
-from labctl.sourcehash import IGNORED_PARTS, hash_tree
 
 STOP_GRACE_S = 3.0
 BUILD_TAIL_LINES = 30

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from labctl.config import CLIENT_CONTEXT_VARIABLE
+
 # Commands that never start servers nor read their state: they do not pay for an engine round trip.
 LEARNING_COMMANDS = frozenset({"lessons", "show", "quiz", "next", "results"})
 
@@ -35,10 +37,10 @@ def reap_everywhere(announce: Callable[[str], None] | None = None) -> list[str]:
         reaped += DockerRuntime().reap_orphans()
     except Exception:  # noqa: BLE001 - no engine, an engine that hiccups: nothing to reap there
         pass
-    client_context = os.environ.get("LABCTL_CLIENT_CONTEXT", "").strip()
+    client_context = os.environ.get(CLIENT_CONTEXT_VARIABLE, "").strip()
     if client_context:   # probe and load-generator containers live on that engine (--client-context)
         try:
-            from labctl import engine
+            from labctl.runtime import engine
             from labctl.runtime.docker import DockerRuntime
 
             location = engine.locate(context=client_context)

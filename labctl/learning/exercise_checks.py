@@ -1,0 +1,263 @@
+"""The behavioural checks an exercise names: start the learner's server, measure one behaviour,
+and judge it against the exercise's thresholds.
+
+Each check kind (docs/exercises.md) is one function here, built on what labctl already measures
+with: the load generators (throughput), libcurl (latency, connection reuse), raw sockets
+(responses, slow clients) and the shutdown lab's stop under load. A check returns an
+``Outcome``: what it expected, what it measured, whether that passes, and the figures behind it.
+"""
+
+from __future__ import annotations
+
+import socket
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from labctl.errors import EnvironmentProblem
+from labctl.labs import shutdown, slowclients
+from labctl.learning.exercises import (
+    CheckSpec,
+    ConnectionReuseCheck,
+    LatencyCheck,
+    ResponseCheck,
+    ShutdownDrainCheck,
+    SlowClientsCheck,
+    ThroughputCheck,
+)
+from labctl.measure import loadgen
+from labctl.measure.modes import KEEPALIVE
+from labctl.measure.probe import Prober
+from labctl.measure.rawhttp import MalformedResponse, address, build_request, parse_response
+from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
+from labctl.runtime.cpus import client_cpuset
+from labctl.runtime.lifecycle import running
+from labctl.servers import Server
+
+
+@dataclass
+class Outcome:
+    kind: str
+    expected: str                  # for people: what passes
+    measured: str                  # for people: what was seen
+    passed: bool
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "expected": self.expected, "measured": self.measured,
+                "passed": self.passed, "figures": self.figures}
+
+
+def prepare(runtime: Runtime, server: Server, check: CheckSpec,
+            progress: ProgressCallback | None = None) -> loadgen.Generator | None:
+    """Build the server, and the load generator when the check needs one; raises the build's
+    error (with the compiler's output) when the learner's code does not build."""
+    runtime.prepare(server, progress)
+    if isinstance(check, ThroughputCheck):
+        return loadgen.prepare_generator(runtime, _load_options(check), progress)
+    return None
+
+
+def run(runtime: Runtime, server: Server, check: CheckSpec, limits: Limits,
+        generator: loadgen.Generator | None = None) -> Outcome:
+    """Start the (already prepared) server, run the check against it, stop it."""
+    if isinstance(check, ShutdownDrainCheck):
+        # This check stops the server itself, under load.
+        return _shutdown_drain(runtime, server, check, limits)
+    with running(runtime, server, limits) as instance:
+        if instance.path_kind == "engine-bridge":
+            raise EnvironmentProblem(
+                "exercise checks run their client on this machine, and the Docker engine is on "
+                "another one", "Check with --runtime local, or use a local engine (docker context use default)")
+        measure = MEASURES[type(check)]
+        return measure(runtime, instance, check, generator)
+
+
+# --- the kinds ------------------------------------------------------------------------------------
+
+def _load_options(check: ThroughputCheck) -> loadgen.LoadOptions:
+    return loadgen.LoadOptions(path=check.path, connections=check.connections,
+                               duration_s=check.duration_s)
+
+
+def _throughput(runtime: Runtime, instance: Instance, check: Any,
+                generator: loadgen.Generator | None) -> Outcome:
+    assert isinstance(check, ThroughputCheck)
+    options = _load_options(check)
+    result = loadgen.run_load(runtime, instance, options, client_cpuset(instance.limits),
+                              generator=generator, warmup_s=0.5)
+    rps, failed = result.requests_per_s, result.socket_errors + result.non_2xx
+    return Outcome(
+        "throughput",
+        expected=f"≥ {check.min_rps:g} req/s on {check.path}, at most {check.max_errors} failed",
+        measured=f"{rps:.0f} req/s, {failed} failed ({result.generator}, closed loop, "
+                 f"{check.connections} kept-alive connections, {check.duration_s:g} s)",
+        passed=rps >= check.min_rps and failed <= check.max_errors,
+        figures={"requests_per_s": round(rps, 1), "failed": failed,
+                 "latency_p50_ms": _ms(result.latency_us.get("p50")),
+                 "latency_p99_ms": _ms(result.latency_us.get("p99")),
+                 "load": result.as_dict()})
+
+
+def _latency(runtime: Runtime, instance: Instance, check: Any, generator: Any) -> Outcome:
+    assert isinstance(check, LatencyCheck)
+    with Prober(instance.url, KEEPALIVE) as prober:
+        prober.request(check.path)   # opens the connection; not counted
+        samples = [prober.request(check.path) for _ in range(check.samples)]
+    statuses = sorted({s.status for s in samples})
+    median_ms = statistics.median(s.total_us for s in samples) / 1000
+    ok = statuses == [200]
+    return Outcome(
+        "latency",
+        expected=f"median ≤ {check.max_ms:g} ms on {check.path}, every answer 200",
+        measured=f"median {median_ms:.1f} ms over {check.samples} requests "
+                 f"(kept-alive connection, libcurl time_total), {_statuses(statuses)}",
+        passed=ok and median_ms <= check.max_ms,
+        figures={"median_ms": round(median_ms, 2),
+                 "max_ms": round(max(s.total_us for s in samples) / 1000, 2),
+                 "statuses": statuses, "samples": check.samples})
+
+
+def one_request(url: str, method: str, path: str, timeout_s: float = 5.0) -> tuple[Any, bytes]:
+    """Send one request on a new connection that the client closes after it, and read to the
+    end: the parsed head, and every byte the server sent after the head (for HEAD: none)."""
+    host, port = address(url)
+    request = build_request(f"{method} {path} HTTP/1.1", ["Host: labctl.test", "Connection: close"])
+    received = b""
+    with socket.create_connection((host, port), timeout=timeout_s) as sock:
+        sock.sendall(request)
+        while chunk := sock.recv(65536):
+            received += chunk
+    head_end = received.find(b"\r\n\r\n")
+    if head_end < 0:
+        raise MalformedResponse("no complete response head")
+    parsed = parse_response(received[:head_end + 4], head=True, eof=True)
+    if parsed is None:
+        raise MalformedResponse("no response")
+    return parsed[0], received[head_end + 4:]
+
+
+def _response(runtime: Runtime, instance: Instance, check: Any, generator: Any) -> Outcome:
+    assert isinstance(check, ResponseCheck)
+    try:
+        response, after_head = one_request(instance.url, check.method, check.path)
+    except (OSError, MalformedResponse) as exc:
+        return Outcome("response", _expected_response(check),
+                       f"no valid response ({exc})", False, {})
+    names = {name.lower() for name, _ in response.headers}
+    missing = [h for h in check.headers if h.lower() not in names]
+    problems = []
+    if response.status != check.status:
+        problems.append(f"status {response.status}")
+    if missing:
+        problems.append("missing " + ", ".join(missing))
+    figures: dict[str, Any] = {"status": response.status, "headers": sorted(names),
+                               "body_bytes": len(after_head)}
+    if check.same_headers_as_get:
+        get_response, _ = one_request(instance.url, "GET", check.path)
+        get_names = {name.lower() for name, _ in get_response.headers}
+        figures["get_headers"] = sorted(get_names)
+        if names != get_names:
+            differ = sorted(names ^ get_names)
+            problems.append("headers differ from GET's: " + ", ".join(differ))
+    if check.empty_body and after_head:
+        problems.append(f"{len(after_head)} body bytes")
+    measured = f"{check.method} {check.path}: {response.status} {response.reason}"
+    measured += "; " + "; ".join(problems) if problems else ", as expected"
+    return Outcome("response", _expected_response(check), measured, not problems, figures)
+
+
+def _expected_response(check: ResponseCheck) -> str:
+    parts = [f"{check.method} {check.path} answers {check.status}"]
+    if check.headers:
+        parts.append("with " + ", ".join(check.headers))
+    if check.same_headers_as_get:
+        parts.append("the same header names as GET")
+    if check.empty_body:
+        parts.append("no body")
+    return ", ".join(parts)
+
+
+def _slow_clients(runtime: Runtime, instance: Instance, check: Any, generator: Any) -> Outcome:
+    assert isinstance(check, SlowClientsCheck)
+    settings = slowclients.Settings(connections=check.connections, window_s=check.window_s,
+                                    normal_timeout_s=max(2.0, check.normal_max_ms / 1000 * 2))
+    normal, connections = slowclients.under_attack(*address(instance.url), settings)
+    cut_in_time = [c for c in connections if c["after_s"] is not None
+                   and c["how"] not in (slowclients.STILL_OPEN, "refused")
+                   and c["after_s"] <= check.cut_within_s]
+    slowest = normal.get("latency_max_ms")
+    normal_ok = (normal.get("errors", 1) == 0 and slowest is not None
+                 and slowest <= check.normal_max_ms)
+    summary = slowclients.summarise_connections(connections)
+    ended = ", ".join(f"{count} {how}" for how, count in sorted(summary["ended_by"].items()))
+    return Outcome(
+        "slow-clients",
+        expected=f"all {check.connections} trickling connections cut within "
+                 f"{check.cut_within_s:g} s; every normal GET {instance.server.health_path} "
+                 f"answered within {check.normal_max_ms:g} ms",
+        measured=f"{len(cut_in_time)} of {len(connections)} cut in time ({ended}, watched "
+                 f"{check.window_s:g} s); normal client: {normal.get('answered', 0)} answered, "
+                 f"{normal.get('errors', 0)} failed, slowest "
+                 + (f"{slowest:.0f} ms" if slowest is not None else "none answered"),
+        passed=len(cut_in_time) == len(connections) and normal_ok,
+        figures={"connections": summary, "normal_client": normal})
+
+
+def _shutdown_drain(runtime: Runtime, server: Server, check: ShutdownDrainCheck,
+                    limits: Limits) -> Outcome:
+    # The long requests keep their connections after the answer, as a browser or a proxy's pool
+    # does: a server must close those itself, not wait out its keep-alive timeout.
+    settings = shutdown.Settings(long_kept_alive=True)
+    measured = shutdown.measure_stop(runtime, server, limits, {}, settings)
+    completed, total = measured["in_flight_completed"], len(measured["in_flight"])
+    stop_s = measured["stop_seconds"]
+    return Outcome(
+        "shutdown-drain",
+        expected=f"all {total} in-flight requests answered 200, and the server gone within "
+                 f"{check.max_stop_s:g} s of SIGTERM",
+        measured=f"{completed} of {total} in-flight requests answered; stopped after "
+                 f"{stop_s:.1f} s ({runtime.name} runtime; SIGKILL comes at "
+                 f"{settings.grace_s:g} s)",
+        passed=completed == total and stop_s <= check.max_stop_s,
+        figures=measured)
+
+
+def _connection_reuse(runtime: Runtime, instance: Instance, check: Any, generator: Any) -> Outcome:
+    assert isinstance(check, ConnectionReuseCheck)
+    opened = 0
+    statuses: set[int] = set()
+    with Prober(instance.url, KEEPALIVE) as prober:
+        for _ in range(check.requests):
+            sample = prober.request(check.path)
+            statuses.add(sample.status)
+            opened += prober.new_connections()
+    return Outcome(
+        "connection-reuse",
+        expected=f"at most {check.max_connections} TCP connections for {check.requests} "
+                 f"sequential GET {check.path}",
+        measured=f"{opened} connection{'' if opened == 1 else 's'} opened (libcurl, one keep-alive "
+                 f"handle), {_statuses(sorted(statuses))}",
+        passed=opened <= check.max_connections and statuses == {200},
+        figures={"connections_opened": opened, "requests": check.requests,
+                 "statuses": sorted(statuses)})
+
+
+MEASURES: dict[type, Callable[[Runtime, Instance, Any, Any], Outcome]] = {
+    ThroughputCheck: _throughput,
+    LatencyCheck: _latency,
+    ResponseCheck: _response,
+    SlowClientsCheck: _slow_clients,
+    ConnectionReuseCheck: _connection_reuse,
+}
+
+
+def _statuses(statuses: list[int]) -> str:
+    if statuses == [200]:
+        return "every answer 200"
+    return "answers " + ", ".join(str(status) for status in statuses)
+
+
+def _ms(value_us: float | None) -> float | None:
+    return None if value_us is None else round(value_us / 1000, 2)
