@@ -116,6 +116,7 @@ def root(
 ) -> None:
     """labctl: hands-on labs for how HTTP servers really behave."""
     ctx.obj = {"debug": debug}
+    ui.debug_requested = debug
     if context:
         from labctl.runtime import engine
 

@@ -39,6 +39,10 @@ def out() -> Console:
     return console
 
 
+# Set by the root command's --debug: extra detail on stderr (tracebacks, where the time went).
+debug_requested = False
+
+
 def err() -> Console:
     return err_console
 

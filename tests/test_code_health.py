@@ -50,7 +50,8 @@ def test_usage_problem_exits_2():
 
 # -- start-up -------------------------------------------------------------------------------
 
-HEAVY_AT_START = ("httpx", "docker", "pycurl", "rich.progress", "markdown_it", "pygments",
+HEAVY_AT_START = ("httpx", "docker", "pycurl", "rich.progress", "rich.table", "markdown_it", "pygments",
+                  "fsrs", "msgspec", "filelock", "labctl.learning.lesson_schema",
                   "labctl.compare", "labctl.measure.loadgen", "labctl.runtime.docker", "labctl.runtime.local")
 
 

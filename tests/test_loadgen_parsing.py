@@ -200,9 +200,20 @@ def test_client_cpus_are_the_ones_the_server_does_not_use(monkeypatch):
 
 
 class _FakeRuntime:
+    """Answers the runtime interface's questions the generator choice asks (runtime/base.py)."""
+
+    client_engine = None
+    location = None
+
     def __init__(self, name: str, build_error: str | None = None) -> None:
         self.name = name
         self.build_error = build_error
+
+    def measures_on_engine(self) -> bool:
+        return False
+
+    def container_engine(self):
+        return self if self.name == "docker" else None
 
     def build_image(self, *args, **kwargs):
         raise LabctlError(self.build_error or "no")

@@ -154,8 +154,9 @@ def test_stemming_meets_common_forms():
 
 def test_touched_marks_key_points_by_whole_keywords(lesson):
     third = lesson.prompts[2]
-    answer = "Send them concurrently with asyncio.gather, and memoise the catalogue."
+    answer = "Send them concurrently with asyncio.gather, and memoise the catalogue in a cache."
     assert quiz.touched(third, answer) == [True, True]
+    assert quiz.matched_keywords(third, answer) == [["concurrently", "gather"], ["cache", "memoise"]]
     assert quiz.touched(third, "") == [False, False]
     # whole words only: "cache" is no part of "cachet"; "gather" no part of "gatherings"
     assert quiz.touched(third, "a cachet, at gatherings") == [False, False]
@@ -168,7 +169,29 @@ def test_pasting_the_prompt_back_touches_nothing(lesson):
                             key_points=(lessons.KeyPoint("It is cheap.", ("goroutine", "cheap")),))
     assert quiz.live_keywords(prompt, prompt.key_points[0].keywords) == ["cheap"]
     assert quiz.touched(prompt, "goroutine, goroutine") == [False]
-    assert quiz.touched(prompt, "they are cheap") == [True]
+    # one live keyword is never enough to mark a point (lessons check refuses such a point)
+    assert quiz.touched(prompt, "they are cheap") == [False]
+    assert quiz.matched_keywords(prompt, "they are cheap") == [["cheap"]]
+
+
+def test_a_key_point_is_marked_only_when_two_keywords_match(lesson):
+    """One keyword each gave a plainly wrong answer every point (issue 24); two are needed now."""
+    third = lesson.prompts[2]
+    one_each = "It is slow because nothing is concurrent and the cache is cold."
+    assert quiz.matched_keywords(third, one_each) == [["concurrently"], ["cache"]]
+    assert quiz.touched(third, one_each) == [False, False]
+    both = "Run them concurrently with gather; memoise the result in a cache."
+    assert quiz.touched(third, both) == [True, True]
+
+
+def test_the_mark_says_which_words_matched():
+    from labctl.learning import quiz_ui
+
+    marked = quiz_ui.key_point_line("Cache it.", ["cache", "memoise"]).plain
+    assert marked.startswith("[x] Cache it.") and "matched: 'cache', 'memoise'" in marked
+    unmarked = quiz_ui.key_point_line("Cache it.", ["cache"]).plain
+    assert unmarked.startswith("[ ] Cache it.") and "only 'cache' matched" in unmarked
+    assert quiz_ui.key_point_line("Cache it.", []).plain == "[ ] Cache it."
 
 
 # --- sessions ------------------------------------------------------------------------------------

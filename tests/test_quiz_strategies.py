@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from labctl import paths
+from labctl.learning import DEFAULT_PASS_MARK, lessons, quiz
 from labctl.learning import answer_units as units
-from labctl.learning import lessons, quiz
 
 COURSE = Path(__file__).parent / "assets" / "lessons" / "course"
 CHOICE_STRATEGIES = {
@@ -71,9 +71,9 @@ def test_no_strategy_that_ignores_the_questions_passes(lesson, tmp_path):
         # a real answers file, read back the way `labctl quiz --answers` reads it
         path = tmp_path / f"{choice}-{true_false}.json"
         path.write_text(json.dumps(strategy_answers(lesson, choice, true_false)))
-        graded = quiz.grade_file(lesson, quiz.read_answers_file(path), quiz.DEFAULT_PASS_MARK)
+        graded = quiz.grade_file(lesson, quiz.read_answers_file(path), DEFAULT_PASS_MARK)
         scores[f"{choice}+{true_false}"] = graded.score()
-    passing = {name: f"{score:.0%}" for name, score in scores.items() if score >= quiz.DEFAULT_PASS_MARK}
+    passing = {name: f"{score:.0%}" for name, score in scores.items() if score >= DEFAULT_PASS_MARK}
     assert passing == {}, f"{lesson.id} passes without reading the questions: {passing}"
 
 

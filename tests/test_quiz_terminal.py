@@ -32,12 +32,12 @@ ITEMS = {item.id: item for item in LESSON.items}
 ANSWER_PROMPT = r"\? for a hint\): "
 
 
-def spawn(args: list[str], rows: int = 40, **extra_env: str):
+def spawn(args: list[str], rows: int = 40, cwd: Path | None = None, **extra_env: str):
     env = os.environ.copy()
     env.update({"NO_COLOR": "1", "LABCTL_WIDTH": "100", "TERM": "xterm", "LABCTL_QUIZ_SEED": "11",
                 "LABCTL_LESSONS_DIR": str(COURSE), "PAGER": "cat", **extra_env})
     child = pexpect.spawn(sys.executable, ["-m", "labctl", *args], env=env, encoding="utf-8",
-                          timeout=60, dimensions=(rows, 100))
+                          timeout=60, dimensions=(rows, 100), cwd=cwd)
     child.logfile_read = io.StringIO()        # the whole transcript, for assertions at the end
     return child
 
@@ -287,14 +287,15 @@ def test_interactive_menu_shows_a_lesson_and_quits():
     child.expect("Choose a lesson by number")
     child.sendline("1")
     child.expect("001 · A second lesson, so that the menu has a choice")
-    child.expect("s show it · l run its lab · t take its quiz · b back · q quit: ")
+    child.expect("s show it · l run its lab · t take its quiz · b back · q quit")
+    child.expect("> ")
     child.sendline("s")
     child.expect("More prose")
     child.expect("Try it")
     child.expect("labctl compare")
     child.expect(r"\(Enter to return to the menu\)")
     child.sendline("")
-    child.expect("b back · q quit: ")
+    child.expect("b back · q quit")
     child.sendline("b")
     child.expect("Choose a lesson by number")
     child.sendline("q")
@@ -345,14 +346,55 @@ def test_the_menu_lists_a_lessons_exercises_with_what_to_run():
     child.expect("exercises")                 # the lessons table's column
     child.expect("Choose a lesson by number")
     child.sendline("3")
-    child.expect("e its exercises")
-    child.sendline("e")
     # name, state, command (the state is styled: escape codes sit between them)
-    for text in ("python-blocking-sleep  ", "started", "cd /somewhere/python-blocking-sleep && labctl exercise check",
-                 "rust-blocking-sleep  ", "not started", "labctl exercise start rust-blocking-sleep"):
+    for text in ("1  python-blocking-sleep  ", "started",
+                 "cd /somewhere/python-blocking-sleep && labctl exercise check",
+                 "rust-blocking-sleep  ", "not started"):
         child.expect_exact(text)
-    child.expect("b back · q quit: ")
+    child.expect("e start an exercise")
+    child.expect("b back · q quit")
+    child.expect("> ")
+    child.sendline("e")
+    child.expect(r"Which exercise\? \(1-5")
+    child.sendline("")
     child.sendline("q")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_the_menu_walks_a_lesson_from_its_sheet_to_a_started_exercise(tmp_path):
+    """Lesson 006, one key a step: p writes the lab's prediction sheet in the current folder, e
+    starts the lesson's exercise and shows the two lines to type next, b comes back."""
+    child = spawn([], cwd=tmp_path, LABCTL_LESSONS_DIR=str(Path(__file__).parent.parent / "lessons"))
+    child.expect("Choose a lesson by number")
+    child.sendline("6")
+    child.expect("006 · Slow clients")
+    child.expect("p write your predictions")
+    child.expect("l run its lab")
+    child.expect("e start exercise go-slow-clients")
+    child.expect("> ")
+    child.sendline("p")
+    child.expect(rf"Wrote {ESC}labctl-slow-clients-predictions\.toml")
+    child.expect("> ")
+    sheet = (tmp_path / "labctl-slow-clients-predictions.toml").read_text(encoding="utf-8")
+    assert "[go]" in sheet and "[node]" in sheet and "# shipped = " in sheet
+    child.sendline("e")
+    child.expect(rf"\$ {ESC}labctl exercise start go-slow-clients")
+    child.expect("Next, in another terminal")
+    child.expect(r"cd \S*labctl-exercises/go-slow-clients")
+    child.expect_exact("labctl exercise check --watch")
+    child.expect("> ")
+    assert (tmp_path / "labctl-exercises" / "go-slow-clients").is_dir()
+    # started now: e again only says where the copy is and what to type
+    child.sendline("e")
+    child.expect("go-slow-clients is started; your copy is")
+    child.expect_exact("labctl exercise check --watch")
+    child.expect("> ")
+    child.sendline("b")
+    child.expect("Choose a lesson by number")
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "Traceback" not in child.logfile_read.getvalue()

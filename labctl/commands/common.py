@@ -84,13 +84,54 @@ def prepare_runtime(name: str | None, client_context: str | None = None) -> Runt
 @contextmanager
 def build_status(title: str) -> Iterator[tuple[Callable[[str], None], Callable[[str], None]]]:
     """A spinner on stderr showing the build step in progress; yields the line and phase
-    callbacks."""
+    callbacks. Under ``--debug`` (or LABCTL_DEBUG=1), where the time went, phase by phase, is
+    printed on stderr at the end (bench/warm_compare.py reads it)."""
+    clock = PhaseClock()
     with ui.err().status(title) as status:
         def on_line(line: str) -> None:
             if line.startswith("Step ") or line.startswith("---> Running"):
                 status.update(f"{title}: {line[:100]}")
 
         def on_phase(text: str) -> None:
+            clock.enter(text)
             status.update(text)
 
-        yield on_line, on_phase
+        try:
+            yield on_line, on_phase
+        finally:
+            clock.enter(None)
+    if debug_enabled():
+        ui.err().print(clock.breakdown())
+
+
+def debug_enabled() -> bool:
+    """``labctl --debug`` (or LABCTL_DEBUG=1) is in force for the running command."""
+    import os
+
+    return ui.debug_requested or os.environ.get("LABCTL_DEBUG") == "1"
+
+
+class PhaseClock:
+    """How long each progress phase of a command lasted, grouped by its kind (the phase's first
+    word: building, starting, checking, timing, cold…)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._now = time.monotonic
+        self.started = self._now()
+        self._current: tuple[str, float] | None = None
+        self.seconds: dict[str, float] = {}
+
+    def enter(self, text: str | None) -> None:
+        now = self._now()
+        if self._current is not None:
+            kind, since = self._current
+            self.seconds[kind] = self.seconds.get(kind, 0.0) + (now - since)
+        self._current = (text.split(" ", 1)[0].rstrip(":") or text, now) if text else None
+
+    def breakdown(self) -> str:
+        total = self._now() - self.started
+        parts = [f"{kind} {seconds:.2f} s" for kind, seconds in
+                 sorted(self.seconds.items(), key=lambda item: -item[1])]
+        return f"phases ({total:.2f} s in all): " + ", ".join(parts)

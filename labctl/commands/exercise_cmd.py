@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from labctl import ui
@@ -88,6 +87,8 @@ def exercises_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
     if json_out:
         ui.print_json_document({"schema": "labctl.exercises/1", "exercises": rows})
         return
+    from rich.table import Table  # not at the top: `labctl --help` does not draw tables
+
     table = Table(title="Exercises", title_justify="left", header_style="label")
     # The name is what every command takes: never cut. The lesson by its number, as `show` takes it.
     table.add_column("exercise", no_wrap=True, min_width=max((len(r["name"]) for r in rows), default=8))

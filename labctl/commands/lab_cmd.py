@@ -23,7 +23,7 @@ from labctl.commands.options import (
     RuntimeOption,
     ServersArgument,
 )
-from labctl.errors import UsageProblem
+from labctl.errors import LabctlError, UsageProblem
 
 if TYPE_CHECKING:
     from labctl.labs import LabPlugin
@@ -107,14 +107,41 @@ def _sheet_or_check_predictions(sheet: bool, predict: Path | None, blank_sheet) 
 
 def _show_and_save(document: dict, view, json_out: bool) -> None:
     """Save the lab's document and show it; a save that fails is reported after the figures are
-    on screen, so a full disk costs the learner nothing they have not seen."""
-    from labctl.results import store
+    on screen, so a full disk costs the learner nothing they have not seen. Above the figures
+    and predictions: the runtime each server ran on, and a line for each whose version differs
+    from the one the lab's lesson holds for."""
+    from rich.console import Group
+    from rich.text import Text
 
+    from labctl.results import store
+    from labctl.results.render import runtime_version_lines
+
+    document["versions_vs_lesson"] = lesson_version_differences(document)
     with store.saved("lab", document):
         if json_out:
             ui.print_json_document(document)
         else:
-            ui.out().print(view(document))
+            warnings = [Text(line, style="warn") for line in document["versions_vs_lesson"]["differences"]]
+            ui.out().print(Group(*runtime_version_lines(document), *warnings, view(document)))
+
+
+def lesson_version_differences(document: dict) -> dict:
+    """The lesson whose lab this is (the one whose [lab] runs `labctl lab <name>`), and a line for
+    each server whose runtime's major.minor differs from the lesson's `versions`."""
+    from labctl.learning import lessons
+    from labctl.runtime import versions
+
+    lab = document.get("lab") or str(document.get("schema", "")).removeprefix("labctl.lab.").split("/")[0]
+    ran = (document.get("runtime") or {}).get("servers_ran") or {}
+    try:
+        found, _ = lessons.load_all()
+    except LabctlError:
+        found = []
+    lesson = next((lesson for lesson in found if lesson.lab and any(
+        argv[:2] == ("lab", lab.replace("_", "-")) for argv in lesson.lab.commands)), None)
+    if lesson is None:
+        return {"lesson": None, "differences": []}
+    return {"lesson": lesson.id, "differences": versions.lesson_differences(ran, dict(lesson.versions))}
 
 
 def _score_predictions(document: dict, path: Path | None, judge, cell_of,
@@ -144,7 +171,8 @@ def run_plugin(plugin: LabPlugin, names: list[str] | None, settings: Any, *,
     runtime = prepare_runtime(runtime_name)
     limits = default_limits(cpus, memory)   # the engine's cores (after prepare_runtime)
     with build_status(f"preparing the {plugin.name} lab") as (on_line, on_phase):
-        document = plugin.run(runtime, chosen, limits, settings, on_phase, on_line)
+        document = dict(plugin.run(runtime, chosen, limits=limits, settings=settings,
+                                   on_phase=on_phase, on_build_line=on_line))
     if plugin.judge is not None and plugin.cells_of is not None:
         _score_predictions(document, predict, plugin.judge, plugin.cells_of,
                            plugin.row_keys() if plugin.row_keys else None)

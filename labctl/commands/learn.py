@@ -14,14 +14,22 @@ from rich.text import Text
 from labctl import ui
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.lazy import lazy_module
-from labctl.learning import lessons as lessonlib
-from labctl.learning import quiz as quizlib
-from labctl.learning.lessons import Lesson
-from labctl.learning.progress import Progress, now
+from labctl.learning import DEFAULT_PASS_MARK
 
 if TYPE_CHECKING:
-    from labctl.learning import quiz_ui
-else:   # Markdown and Pygments load when a lesson is shown, not for `labctl --help`
+    from labctl.learning import lessons as lessonlib
+    from labctl.learning import menu, quiz_ui
+    from labctl.learning import progress as progresslib
+    from labctl.learning import quiz as quizlib
+    from labctl.learning.lessons import Lesson
+    from labctl.learning.progress import Progress
+else:
+    # Loaded when a command uses them, not for `labctl --help`: the lesson schema, the quiz and
+    # FSRS, Markdown and Pygments cost more than the rest of start-up together.
+    lessonlib = lazy_module("labctl.learning.lessons")
+    menu = lazy_module("labctl.learning.menu")
+    progresslib = lazy_module("labctl.learning.progress")
+    quizlib = lazy_module("labctl.learning.quiz")
     quiz_ui = lazy_module("labctl.learning.quiz_ui")
 
 JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
@@ -54,7 +62,7 @@ def load_lessons(*, quiet: bool = False) -> list[Lesson]:
 
 
 def load_progress() -> Progress:
-    progress = Progress.load()
+    progress = progresslib.Progress.load()
     for warning in progress.warnings:
         ui.warn(warning)
     progress.warnings.clear()
@@ -62,10 +70,7 @@ def load_progress() -> Progress:
 
 
 def exercise_states(lessons: list[Lesson], progress: Progress) -> dict[str, list[tuple[str, str]]]:
-    """For each lesson, its lab's exercises and your state in each (not started, started,
-    passed). Read from the progress file alone: listing lessons never loads the exercises."""
-    return {lesson.id: [(name, progress.exercise_state(name)) for name in lesson.lab.exercises]
-            for lesson in lessons if lesson.lab and lesson.lab.exercises}
+    return menu.exercise_states(lessons, progress)
 
 
 def _pass_mark(value: float) -> float:
@@ -86,7 +91,7 @@ def lessons_list(ctx: typer.Context, json_out: bool = JsonOption) -> None:
         return
     lessons = load_lessons(quiet=json_out)
     progress = load_progress()
-    moment = now()
+    moment = progresslib.now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
     exercises = exercise_states(lessons, progress)
     if json_out:
@@ -170,32 +175,67 @@ def show(
                                                       "lettered in file order (the letters an answers "
                                                       "file uses), without answers."),
     code: bool = typer.Option(False, "--code", help="Also print the servers' source files the lesson "
-                                                    "shows."),
+                                                    "shows (not those that hold the answer to an "
+                                                    "exercise you have not passed)."),
+    check: bool = typer.Option(False, "--check", help="With --prompts: for each prompt, a text to paste "
+                                                      "into an AI assistant with your answer, the "
+                                                      "versions and the key points as the rubric."),
 ) -> None:
     """Show a lesson: the why, its demo, the try-it list and the prompts (paged in a terminal)."""
     if prompts and items:
         raise LabctlError("--prompts and --items do not go together", "Use one of them", exit_code=2)
+    if check and not prompts:
+        raise LabctlError("--check goes with --prompts", "e.g. labctl show 7 --prompts --check", exit_code=2)
     chosen = lessonlib.find(lesson, load_lessons())
     if prompts or items:
-        sys.stdout.write(quiz_ui.prompts_plain(chosen) if prompts else quiz_ui.items_plain(chosen))
+        text = (quiz_ui.prompts_check_plain(chosen) if check else quiz_ui.prompts_plain(chosen)) if prompts \
+            else quiz_ui.items_plain(chosen)
+        sys.stdout.write(text)
         sys.stdout.flush()
         return
     progress = load_progress()
-    quiz_ui.render_lesson(chosen, progress.lesson_status(chosen, now()), code=code)
+    quiz_ui.render_lesson(chosen, progress.lesson_status(chosen, progresslib.now()), code=code,
+                          withheld=withheld_solutions(chosen, progress) if code else None)
+
+
+def withheld_solutions(lesson: Lesson, progress: Progress) -> dict:
+    """The shown files that hold the answer to one of the lesson's exercises not yet passed."""
+    from labctl.learning import exercises
+
+    return exercises.spoilers(lesson.lab.exercises, progress) if lesson.lab else {}
 
 
 # --- labctl next ---------------------------------------------------------------------------------
 
-def next_step(json_out: bool = JsonOption) -> None:
-    """Say what to do next: reviews that are due, or the next lesson to read or finish."""
+def next_step(
+    json_out: bool = JsonOption,
+    skip: bool = typer.Option(False, "--skip", help="Skip the exercise `labctl next` offers (it stays "
+                                                    "listed as skipped; `labctl exercise start NAME` "
+                                                    "takes it up again) and say what comes after it."),
+) -> None:
+    """Say what to do next: reviews that are due, the next lesson to read or finish, or an
+    exercise to try (exercises are offered, never forced: --skip passes over one)."""
     lessons = load_lessons(quiet=json_out)
     progress = load_progress()
-    moment = now()
+    moment = progresslib.now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
     advice = _advice(lessons, statuses, exercise_states(lessons, progress))
+    skipped = None
+    if skip:
+        if advice.get("action") != "exercise":
+            raise LabctlError("there is no exercise to skip: labctl next offers "
+                              f"'{advice['command']}'", "--skip passes over an exercise only", exit_code=2)
+        skipped = advice["exercise"]
+        progress.update_exercise(skipped, skipped=True)
+        advice = _advice(lessons, statuses, exercise_states(lessons, progress))
     if json_out:
+        if skipped:
+            advice = {**advice, "skipped": skipped}
         ui.print_json_document({"schema": "labctl.next/1", **advice})
         return
+    if skipped:
+        ui.out().print(Text(f"Skipped exercise {skipped}; labctl exercise start {skipped} takes it up again.",
+                            style="muted"))
     ui.out().print(Text(advice["why"]))
     for command in advice["commands"]:
         ui.out().print(Text.assemble("  ", (command, "cmd")))
@@ -203,48 +243,11 @@ def next_step(json_out: bool = JsonOption) -> None:
         from datetime import datetime
 
         due = datetime.fromisoformat(advice["next_review"])
-        ui.out().print(Text(f"Next review due {quiz_ui.human_date(due, now())}.", style="muted"))
+        ui.out().print(Text(f"Next review due {quiz_ui.human_date(due, progresslib.now())}.", style="muted"))
 
 
 def _advice(lessons: list[Lesson], statuses, exercises: dict[str, list[tuple[str, str]]]) -> dict:
-    due = sum(status.due for status in statuses.values())
-    next_due = min((s.next_due for s in statuses.values() if s.next_due is not None), default=None)
-    base = {"due_now": due,
-            "next_review": next_due.isoformat(timespec="minutes") if next_due and not due else None}
-    if due:
-        return {**base, "action": "review", "lesson": None, "command": "labctl quiz --review",
-                "commands": ["labctl quiz --review"],
-                "why": f"{due} question{'s are' if due != 1 else ' is'} due for review."}
-    # A lesson already started comes before a new one.
-    for lesson in sorted(lessons, key=lambda lesson: statuses[lesson.id].state != "in progress"):
-        status = statuses[lesson.id]
-        if status.state == "in progress":
-            return {**base, "action": "finish", "lesson": lesson.id,
-                    "command": f"labctl quiz {lesson.number}",
-                    "commands": [f"labctl show {lesson.number}", f"labctl quiz {lesson.number}"],
-                    "why": f"Finish lesson {lesson.number}, {lesson.title}: "
-                           f"{status.studied}/{status.total} questions studied"
-                           + (", last score below the pass mark" if status.last_score is not None
-                              and status.studied == status.total else "") + "."}
-        if status.state == "done":
-            # A lesson's quiz is done: its exercises come before the next lesson.
-            for name, state in exercises.get(lesson.id, []):
-                if state == "passed":
-                    continue
-                command = (f"labctl exercise check {name}" if state == "started"
-                           else f"labctl exercise start {name}")
-                return {**base, "action": "exercise", "lesson": lesson.id, "exercise": name,
-                        "command": command, "commands": [command],
-                        "why": f"Lesson {lesson.number} is done; now change a server: exercise "
-                               f"{name} is {state}."}
-        if status.state == "new":
-            return {**base, "action": "start", "lesson": lesson.id,
-                    "command": f"labctl show {lesson.number}",
-                    "commands": [f"labctl show {lesson.number}", f"labctl quiz {lesson.number}"],
-                    "why": f"Start lesson {lesson.number}, {lesson.title}: read it, try it, then take its quiz."}
-    return {**base, "action": "done", "lesson": None, "command": "labctl quiz --review",
-            "commands": [],
-            "why": "Every lesson is done and nothing is due. Come back for the next review."}
+    return menu.advice(lessons, statuses, exercises)
 
 
 # --- labctl quiz ---------------------------------------------------------------------------------
@@ -260,7 +263,7 @@ def quiz(
                                            dir_okay=False, show_default=False),
     json_out: bool = typer.Option(False, "--json", help="With --answers: print one JSON document on "
                                                         "stdout and nothing else."),
-    pass_mark: float = typer.Option(quizlib.DEFAULT_PASS_MARK, "--pass-mark",
+    pass_mark: float = typer.Option(DEFAULT_PASS_MARK, "--pass-mark",
                                     help="Fraction (0.7) or percentage (70) of auto-graded questions "
                                          "to get right; exit status 1 below it."),
     no_record: bool = typer.Option(False, "--no-record", help="Do not update your progress."),
@@ -325,6 +328,8 @@ def run_quiz(chosen: Lesson, lessons: list[Lesson], progress: Progress, mark: fl
     else:
         session.resume()
     title = f"Quiz · {chosen.number} {chosen.title} · {len(chosen.prompts)} prompts, {len(chosen.items)} questions"
+    if chosen.versions:
+        title += f" · for {chosen.versions_line()}"
     passed = _run(session, title, mark, chosen, lessons, progress)
     if not passed:
         raise typer.Exit(1)
@@ -341,7 +346,7 @@ def _run(session, title, mark, lesson, lessons, progress) -> bool:
                        + ("; those are saved in your progress" if session.record and answered else "")
                        + (f"; labctl quiz {lesson.number} resumes here" if resumable and lesson else ""))
         raise typer.Exit(130) from None
-    line = quiz_ui.next_review_line(progress, lessons, now())
+    line = quiz_ui.next_review_line(progress, lessons, progresslib.now())
     if line and session.record:
         ui.info(line)
     return passed
@@ -349,7 +354,7 @@ def _run(session, title, mark, lesson, lessons, progress) -> bool:
 
 def _review(lessons, progress, lesson, mark, *, record: bool) -> None:
     scope = [lessonlib.find(lesson, lessons)] if lesson else lessons
-    moment = now()
+    moment = progresslib.now()
     questions = quizlib.due_questions(scope, progress, moment)
     if not questions:
         where = f" in {scope[0].id}" if lesson else ""
@@ -367,7 +372,7 @@ def _review(lessons, progress, lesson, mark, *, record: bool) -> None:
 
 
 def _choose_lesson(lessons: list[Lesson], progress: Progress) -> Lesson | None:
-    statuses = {lesson.id: progress.lesson_status(lesson, now()) for lesson in lessons}
+    statuses = {lesson.id: progress.lesson_status(lesson, progresslib.now()) for lesson in lessons}
     ui.err().print(quiz_ui.lessons_table(lessons, statuses, numbered=True))
     suggestion = next((lesson for lesson in lessons if statuses[lesson.id].state != "done"), lessons[0])
     while True:
@@ -396,7 +401,7 @@ def _grade_answers_file(lesson: str | None, path: Path, mark: float, *, json_out
     not_saved = None
     if record:
         try:
-            progress = Progress.load()
+            progress = progresslib.Progress.load()
             for warning in progress.warnings:
                 ui.warn(warning)
             quizlib.record_file_grade(graded, progress)
@@ -424,23 +429,16 @@ def _grade_answers_file(lesson: str | None, path: Path, mark: float, *, json_out
 
 
 def _print_file_grade(graded: quizlib.FileGrade) -> None:
-    from rich.table import Table
-
-    table = Table(show_edge=False, pad_edge=False, title=f"{graded.lesson.id}: answers graded",
-                  title_justify="left")
-    table.add_column("item", no_wrap=True)
-    table.add_column("result", no_wrap=True)
-    table.add_column("your answer")
-    table.add_column("expected")
-    styles = {"correct": "ok", "wrong": "fail", "missing": "warn", "invalid": "warn"}
-    for result in graded.results:
-        given = result.understood or ("–" if result.given is None else str(result.given))
-        if result.message:
-            given = f"{given} ({result.message})"
-        table.add_row(result.item.id, Text(result.status, style=styles[result.status]), given,
-                      "" if result.correct else result.item.answer_display())
+    table = quiz_ui.graded_table(graded)
     out = ui.out()
     out.print(table)
+    missed = [result for result in graded.results if not result.correct]
+    if missed:
+        # The explanation teaches the why: every mode shows it, not only --json.
+        out.print()
+        out.print(Text("Why, for each one not right:", style="label"))
+        for result in missed:
+            out.print(Text.assemble((f"{result.item.id}: ", "label"), result.item.explanation))
     verdict = Text("passed", style="ok") if graded.passed else Text("below the pass mark", style="fail")
     out.print(Text.assemble(("Score: ", "label"), f"{graded.correct}/{graded.total} correct "
                             f"({graded.score():.0%}); pass mark {graded.pass_mark:.0%}: ", verdict))
@@ -468,89 +466,13 @@ def _reset(lesson: str | None, yes: bool) -> None:
 # --- the menu: `labctl` with no arguments, in a terminal -------------------------------------
 
 def interactive_menu() -> None:
-    """Lessons with their progress; for the chosen one: show, run its lab, take its quiz."""
-    try:
-        _menu_loop()
-    except (quiz_ui.QuizStopped, KeyboardInterrupt):
-        ui.err().print("bye")
-
-
-def _menu_loop() -> None:
-    err = ui.err()
-    while True:
-        lessons = load_lessons()
-        progress = load_progress()
-        moment = now()
-        statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
-        due = sum(status.due for status in statuses.values())
-        err.print()
-        err.print(Text("labctl — lessons", style="label"))
-        err.print(quiz_ui.lessons_table(lessons, statuses, numbered=True,
-                                        exercise_states=exercise_states(lessons, progress)))
-        review = f", r to review {due} due question{'s' if due != 1 else ''}" if due else ""
-        answer = quiz_ui.ask(f"Choose a lesson by number{review}, h for help, q to quit: ").strip().lower()
-        if answer in ("q", "quit", "exit"):
-            return
-        if answer in ("h", "help", "?"):
-            err.print("Commands you can also run directly: labctl lessons, labctl show N, labctl quiz N, "
-                      "labctl quiz --review, labctl next, labctl --help")
-            continue
-        if answer == "r" and due:
-            _menu_action(lambda: _review(lessons, progress, None, quizlib.DEFAULT_PASS_MARK, record=True))
-            continue
-        if not answer:
-            continue
-        try:
-            chosen = lessonlib.find(answer, lessons)
-        except LabctlError as error:
-            err.print(f"  {error.one_line()}")
-            continue
-        if _lesson_menu(chosen, lessons) == "quit":
-            return
-
-
-def _lesson_menu(chosen: Lesson, lessons: list[Lesson]) -> str:
-    err = ui.err()
-    while True:
-        progress = load_progress()
-        status = progress.lesson_status(chosen, now())
-        err.print()
-        err.print(Text.assemble((f"{chosen.number} · {chosen.title}", "label"), f" — {status.state}"))
-        lab = " · l run its lab" if chosen.lab else ""
-        exercises = exercise_states([chosen], progress).get(chosen.id, [])
-        practise = " · e its exercises" if exercises else ""
-        answer = quiz_ui.ask(f"s show it{lab}{practise} · t take its quiz · b back · q quit: ").strip().lower()
-        if answer in ("q", "quit"):
-            return "quit"
-        if answer in ("b", "back", ""):
-            return "back"
-        if answer == "s":
-            quiz_ui.render_lesson(chosen, status)
-            quiz_ui.ask("(Enter to return to the menu) ")
-        elif answer == "l" and chosen.lab:
-            quiz_ui.run_lab(chosen)
-        elif answer == "e" and exercises:
-            _print_exercises(exercises, progress)
-        elif answer == "t":
-            _menu_action(lambda: run_quiz(chosen, lessons, progress, quizlib.DEFAULT_PASS_MARK))
-        else:
-            err.print("  please answer s, " + ("l, " if chosen.lab else "") + ("e, " if exercises else "")
-                      + "t, b or q")
-
-
-def _print_exercises(exercises: list[tuple[str, str]], progress: Progress) -> None:
-    """A lesson's exercises, your state in each, and the command that moves each one on."""
-    err = ui.err()
-    for name, state in exercises:
-        workspace = progress.exercise_record(name).get("workspace")
-        if state == "not started":
-            command = f"labctl exercise start {name}"
-        elif workspace:
-            command = f"cd {workspace} && labctl exercise check"
-        else:
-            command = f"labctl exercise check {name}"
-        err.print(Text.assemble(f"  {name}  ", (state, quiz_ui.EXERCISE_STYLE[state]), "  ",
-                                (command, "cmd")), soft_wrap=True)
+    """Lessons with their progress; for the chosen one, each step one key (learning/menu.py)."""
+    menu.run(menu.MenuActions(
+        load_lessons=load_lessons, load_progress=load_progress,
+        take_quiz=lambda chosen, lessons, progress: _menu_action(
+            lambda: run_quiz(chosen, lessons, progress, DEFAULT_PASS_MARK)),
+        review=lambda lessons, progress: _menu_action(
+            lambda: _review(lessons, progress, None, DEFAULT_PASS_MARK, record=True))))
 
 
 def _menu_action(action) -> None:

@@ -10,7 +10,6 @@ import typer
 
 from labctl import ui
 from labctl.errors import EnvironmentProblem, UsageProblem
-from labctl.results import store
 
 DEFAULT_REPORT = Path("labctl-report.html")
 
@@ -30,6 +29,8 @@ def report_command(
         "--open", help="Open the page in the web browser.")] = False,
 ) -> None:
     """Write an HTML report: table, percentile plots, histograms and bars of saved compare runs."""
+    from labctl.results import store
+
     documents = [store.load_result(ref) for ref in result_ids] if result_ids \
         else [latest_compare()]
     with store.shown("a saved result to draw"):
@@ -40,6 +41,8 @@ def report_command(
 
 
 def latest_compare() -> dict:
+    from labctl.results import store
+
     for entry in store.list_results():
         if entry.get("kind") == "compare" and not entry.get("unreadable"):
             return entry["document"]

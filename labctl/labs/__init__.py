@@ -22,17 +22,20 @@ measurement, and nothing left running on any way out (``runtime.lifecycle.runnin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from labctl.runtime.base import Limits, ProgressCallback, Runtime
     from labctl.servers import Server
 
-# How a lab runs: (runtime, chosen servers, limits, the lab's settings, on_phase, on_build_line).
-RunLab = Callable[["Runtime", "list[Server]", "Limits", Any, "ProgressCallback",
-                   "ProgressCallback"], dict]
+class RunLab(Protocol):
+    """How a lab runs: its module's ``run_lab``."""
+
+    def __call__(self, runtime: Runtime, chosen: list[Server], *, limits: Limits, settings: Any,
+                 on_phase: ProgressCallback | None = None,
+                 on_build_line: ProgressCallback | None = None) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)

@@ -405,6 +405,14 @@ def summarise(cases: tuple[Case, ...], results: dict[str, dict]) -> dict:
     return {"musts_broken": broken, "predictions_wrong": wrong, "rows_that_differ": differing}
 
 
+def _run_with_parser(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings: str,
+                     on_phase: Callable[[str], None] | None = None,
+                     on_build_line: Callable[[str], None] | None = None) -> dict:
+    """The plug-in's entry point: this lab's settings are the Python parser choice."""
+    return run_lab(runtime, chosen, limits=limits, python_parser=settings, on_phase=on_phase,
+                   on_build_line=on_build_line)
+
+
 def _sheet(chosen: list[Server], python_parser: str) -> str:
     from labctl.labs import predictions
 
@@ -417,8 +425,6 @@ def _sheet(chosen: list[Server], python_parser: str) -> str:
 
 PLUGIN = LabPlugin(
     name="edge-cases",
-    run=lambda runtime, chosen, limits, python_parser, on_phase, on_line: run_lab(
-        runtime, chosen, limits=limits, python_parser=python_parser, on_phase=on_phase,
-        on_build_line=on_line),
+    run=_run_with_parser,
     sheet=_sheet, judge=judge_learner, cells_of=lambda entry: entry["cells"],
     row_keys=lambda: {c.key: str(c.number) for c in CASES})

@@ -299,7 +299,5 @@ def _sheet(chosen: list[Server], settings: Settings) -> str:
 
 PLUGIN = LabPlugin(
     name="shutdown",
-    run=lambda runtime, chosen, limits, settings, on_phase, on_line: run_lab(
-        runtime, chosen, limits=limits, settings=settings, on_phase=on_phase,
-        on_build_line=on_line),
+    run=run_lab,
     sheet=_sheet, judge=judge_learner, cells_of=lambda entry: entry["runs"])

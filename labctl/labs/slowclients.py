@@ -344,9 +344,7 @@ def _sheet(chosen: list[Server], settings: Settings) -> str:
 
 PLUGIN = LabPlugin(
     name="slow-clients",
-    run=lambda runtime, chosen, limits, settings, on_phase, on_line: run_lab(
-        runtime, chosen, limits=limits, settings=settings, on_phase=on_phase,
-        on_build_line=on_line),
+    run=run_lab,
     sheet=_sheet, judge=judge_learner,
     cells_of=lambda entry: {run: {"how": r["how"], "after_s": r["after_s"]}
                             for run, r in entry["runs"].items()})

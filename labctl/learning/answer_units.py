@@ -60,13 +60,30 @@ _ALIASES: dict[str, str] = {
     "/s": "req/s", "req/s": "req/s", "reqs/s": "req/s", "req/sec": "req/s", "requests/s": "req/s",
     "requests/sec": "req/s", "r/s": "req/s", "rps": "req/s", "qps": "req/s",
     "requests per second": "req/s", "per second": "req/s", "a second": "req/s",
+    "request/s": "req/s", "requests/second": "req/s", "request/second": "req/s", "req/second": "req/s",
+    "reqs/sec": "req/s", "requests a second": "req/s", "req per second": "req/s",
+    "requests per sec": "req/s", "per sec": "req/s", "/sec": "req/s", "/second": "req/s",
+    "req/min": "req/min", "reqs/min": "req/min", "requests/min": "req/min", "request/min": "req/min",
+    "req/minute": "req/min", "requests/minute": "req/min", "requests per minute": "req/min",
+    "req per minute": "req/min", "per minute": "req/min", "a minute": "req/min",
+    "requests a minute": "req/min", "/min": "req/min", "/minute": "req/min", "rpm": "req/min",
     "percent": "%", "per cent": "%", "×": "x", "times": "x",
     "connection": "connections", "conns": "connections", "conn": "connections",
     "request": "requests", "reqs": "requests", "goroutine": "goroutines", "thread": "threads",
     "worker": "workers", "process": "processes", "core": "cores", "cpus": "cores", "cpu": "cores",
     "header": "headers", "route": "routes",
 }
-_EXTRA_UNITS = {"h": Unit("h", "time", 3600.0)}
+# Units a learner may answer in that no lesson declares: hours, and rates per minute.
+_EXTRA_UNITS = {"h": Unit("h", "time", 3600.0), "req/min": Unit("req/min", "rate", 1 / 60)}
+
+# The other scales a bare number may have been meant in, by dimension: "5000" on a seconds item
+# fits milliseconds, "0.999" on a percent item fits a plain fraction. Counts have none.
+SCALES: dict[str, tuple[str, ...]] = {
+    "time": ("ns", "µs", "ms", "s", "min"),
+    "size": ("B", "KB", "MB", "GB", "KiB", "MiB", "GiB"),
+    "rate": ("req/s", "req/min"),
+    "ratio": ("%", "x"),
+}
 
 # A magnitude written straight after the number: "2k req/s", "1.5M requests".
 _MAGNITUDES = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
@@ -99,6 +116,14 @@ class Quantity:
 def describe(dimension: str) -> str:
     return {"time": "a time", "size": "a size", "rate": "a rate", "ratio": "a ratio",
             "count": "a plain number"}[dimension]
+
+
+def other_scales(target: Unit) -> list[Unit]:
+    """The units of ``target``'s dimension, other than ``target`` itself, a bare number could
+    have been meant in."""
+    symbols = SCALES.get(target.dimension, ())
+    found = [FILE_UNITS.get(symbol) or _EXTRA_UNITS[symbol] for symbol in symbols]
+    return [unit for unit in found if unit.factor != target.factor]
 
 
 def file_unit(symbol: str) -> Unit | None:

@@ -445,3 +445,31 @@ def solution_diff(exercise: Exercise) -> str:
         chunks.append("".join(difflib.unified_diff(before, after, f"starter/{name}",
                                                    f"solution/{name}")))
     return "".join(chunks)
+
+
+def spoilers(names: tuple[str, ...] | list[str], progress: Any) -> dict[Path, str]:
+    """The shipped server files that hold an exercise's answer (those its starter replaces with a
+    version to fix), for the exercises not yet passed and whose last hint was not asked: path →
+    exercise name. `labctl show --code` withholds them, so a lesson's code
+    does not hand over the solution before the learner has tried."""
+    withheld: dict[Path, str] = {}
+    for name in names:
+        try:
+            exercise = find(name)
+        except LabctlError:
+            continue
+        record = progress.exercise_record(name)
+        hints_seen = int(record.get("hints_seen", 0) or 0)
+        if progress.exercise_state(name) == "passed" or (exercise.hints and hints_seen >= len(exercise.hints)):
+            continue
+        for changed in exercise.changed_files():
+            shipped = exercise.base_dir / changed
+            # The shipped file holds the answer when the starter replaces it with a version to
+            # fix; when the starter is the shipped file itself (python-head), it holds none.
+            try:
+                holds_answer = starting_text(exercise, changed) != shipped.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                holds_answer = False
+            if holds_answer:
+                withheld[shipped.resolve()] = name
+    return withheld

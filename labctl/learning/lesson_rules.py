@@ -19,6 +19,8 @@ from labctl.learning.lessons import LETTERS, Lesson
 TRUE_SHARE = (0.35, 0.65)            # true/false answers that are true, per lesson
 UNDERSTANDING_SHARE = 2 / 3          # items whose skill is predict, explain or apply
 UNDERSTANDING = ("predict", "explain", "apply")
+TRANSFER_SHARE = 1 / 3               # items that ask about a case the lesson never showed
+MIN_LIVE_KEYWORDS = 2                # a key point is marked only when two of its keywords match
 DUPLICATE_RATIO = 0.8                # word-sequence similarity at which two questions are "the same"
 # "option b", "choice (a)": meaningless once choices are shuffled ("choice a" alone is English).
 _LETTER_REFERENCE = re.compile(r"\b(?:choices?|options?)\s+(?:\([a-h]\)|[b-h]\b)", re.IGNORECASE)
@@ -68,6 +70,54 @@ def longest_choice(lesson: Lesson) -> list[Finding]:
                        f"{len(choice_items)} choice items (more than half: {', '.join(longest)}); write "
                        "distractors as long and as specific as the answer")]
     return []
+
+
+def shortest_choice(lesson: Lesson) -> list[Finding]:
+    """The correct choice must not be the strictly shortest in more than half the choice items
+    either: "pick the plainest one" is a strategy too."""
+    choice_items = [item for item in lesson.items if item.kind == "choice"]
+    shortest = [item.id for item in choice_items
+                if all(len(item.choices[item.answer]) < len(choice)
+                       for index, choice in enumerate(item.choices) if index != item.answer)]
+    if len(shortest) * 2 > len(choice_items):
+        return [_fault(lesson, "items", f"the correct choice is the shortest in {len(shortest)} of "
+                       f"{len(choice_items)} choice items (more than half: {', '.join(shortest)}); give "
+                       "the answer the detail a distractor has, or trim the distractors")]
+    return []
+
+
+def transfer_items(lesson: Lesson) -> list[Finding]:
+    """At least a third of the items ask about a case the lesson never showed (``transfer``):
+    recalling the lab's table must not be enough to pass."""
+    transfer = sum(item.transfer for item in lesson.items)
+    if transfer < TRANSFER_SHARE * len(lesson.items) - 1e-9:
+        return [_fault(lesson, "items", f"only {transfer} of {len(lesson.items)} items are transfer items "
+                       "(transfer = true: a new number, setting, stack or output the lesson never "
+                       "showed); at least a third must be")]
+    return []
+
+
+def lesson_versions(lesson: Lesson) -> list[Finding]:
+    """The lesson names the versions its facts hold for, and each agrees with the servers' pins
+    (servers/*/go.mod, Dockerfile base images, requirements.txt, Cargo.lock, package-lock.json)."""
+    from labctl.runtime import pins
+
+    if not lesson.versions:
+        return [_fault(lesson, "versions", "missing: name the versions the lesson's facts and figures "
+                       "hold for, e.g. versions = { go = \"1.26\", node = \"22\" } (lessons/FORMAT.md)")]
+    pinned = pins.pinned_versions()
+    findings = []
+    for name, version in lesson.versions:
+        if name in pinned:
+            if not pins.agrees(version, pinned[name]):
+                findings.append(_fault(lesson, f"versions.{name}", f"'{version}' differs from the servers' "
+                                       f"pin {pinned[name]}; check the facts against {pinned[name]} and "
+                                       "state that version"))
+        elif name not in pins.UNPINNED:
+            known = sorted({*pinned, *pins.UNPINNED})
+            findings.append(_fault(lesson, f"versions.{name}", "not a component the servers pin or labctl "
+                                   "knows: " + ", ".join(known)))
+    return findings
 
 
 def true_false_balance(lesson: Lesson) -> list[Finding]:
@@ -123,10 +173,14 @@ def prompt_keywords(lesson: Lesson) -> list[Finding]:
         for point_no, point in enumerate(prompt.key_points):
             dead = [keyword for keyword in point.keywords if set(stems(keyword)) <= own]
             where = f"prompts[{number}].key_points[{point_no}].keywords"
-            if len(dead) == len(point.keywords):
+            live = len(point.keywords) - len(dead)
+            if live == 0:
                 findings.append(_fault(lesson, where, "every keyword is in the prompt's own text, so the "
                                        "point can never be marked; add words a good answer would use"))
-            elif dead:
+            elif live < MIN_LIVE_KEYWORDS:
+                findings.append(_fault(lesson, where, f"only {live} keyword outside the prompt's own text; a "
+                                       f"point is marked when {MIN_LIVE_KEYWORDS} match, so give it more"))
+            if dead and live:
                 findings.append(_warning(lesson, where, "in the prompt's own text, so never counted: "
                                          + ", ".join(repr(k) for k in dead)))
     return findings
@@ -178,8 +232,9 @@ def named_exercises(lesson: Lesson) -> list[Finding]:
 
 
 LESSON_RULES: list[Callable[[Lesson], list[Finding]]] = [
-    answer_positions, longest_choice, true_false_balance, understanding, sources, letter_references,
-    prompt_keywords, hints_that_answer, named_exercises,
+    answer_positions, longest_choice, shortest_choice, true_false_balance, understanding,
+    transfer_items, lesson_versions, sources, letter_references, prompt_keywords, hints_that_answer,
+    named_exercises,
 ]
 
 

@@ -82,6 +82,7 @@ class _ItemSpec(_Strict, tag_field="kind", kw_only=True):
     explanation: Text
     hint: str = ""                   # shown at the first "?"; a nudge, never the answer
     skill: Skill = "recall"
+    transfer: bool = False           # a new number, setting, stack or output the lesson never showed
     source: str = ""                 # required on shipped lessons by `labctl lessons check`
     misconception: str = ""
 
@@ -111,6 +112,9 @@ class LessonSpec(_Strict, kw_only=True):
     title: Text
     order: Annotated[int, Meta(ge=0)]
     summary: Text
+    # What the facts and figures hold for: component → version, e.g. go = "1.26", node = "22".
+    # Optional in the schema (drafts load); `labctl lessons check` requires it (lesson_versions).
+    versions: dict[Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]*$")], Text] = {}
     try_it: Annotated[list[TryItSpec], Meta(min_length=1)]
     demo: DemoSpec = msgspec.field(default_factory=DemoSpec)
     lab: LabSpec | None = None

@@ -80,6 +80,7 @@ class Item:
     misconception: str = ""          # the wrong belief the item tests, if it tests one
     hint: str = ""                   # shown at the first "?" in the quiz
     skill: str = "recall"            # recall | predict | explain | apply
+    transfer: bool = False           # asks about a case the lesson never showed
 
     def text_hash(self) -> str:
         """What identifies this version of the item: editing any of it resets only its progress.
@@ -142,6 +143,7 @@ class Lesson:
     items: tuple[Item, ...]
     path: Path
     display_path: str
+    versions: tuple[tuple[str, str], ...] = ()   # (component, version), as the front matter lists them
 
     @property
     def number(self) -> str:
@@ -150,6 +152,10 @@ class Lesson:
     @property
     def slug(self) -> str:
         return self.id.split("-", 1)[1] if "-" in self.id else self.id
+
+    def versions_line(self) -> str:
+        """"Go 1.26 · uvicorn 0.54 · Node 22": what the lesson's facts hold for, in one line."""
+        return " · ".join(f"{version_label(name)} {version}" for name, version in self.versions)
 
     def questions(self) -> tuple[Prompt | Item, ...]:
         """Everything the quiz asks, in order: the three prompts, then the auto-graded items."""
@@ -160,6 +166,17 @@ class Lesson:
             if question.id == question_id:
                 return question
         return None
+
+
+# How a component of the `versions` table is written in prose; others print as they are.
+VERSION_LABELS = {"go": "Go", "python": "Python", "fastapi": "FastAPI", "starlette": "Starlette",
+                  "uvicorn": "uvicorn", "h11": "h11", "httptools": "httptools", "rust": "Rust",
+                  "axum": "axum", "hyper": "hyper", "tokio": "Tokio", "node": "Node",
+                  "express": "Express", "nginx": "nginx"}
+
+
+def version_label(name: str) -> str:
+    return VERSION_LABELS.get(name, name)
 
 
 def _hash(*parts: str) -> str:
@@ -328,12 +345,13 @@ def _build(spec: schema.LessonSpec, body: str, path: Path, shown: str) -> Lesson
                   body=body.strip("\n"),
                   try_it=tuple(TryIt(t.command.strip(), t.what_to_notice.strip()) for t in spec.try_it),
                   demo=demo, lab=lab, prompts=prompts, items=tuple(_item(i) for i in spec.items),
-                  path=path, display_path=shown)
+                  path=path, display_path=shown,
+                  versions=tuple((name, version.strip()) for name, version in spec.versions.items()))
 
 
 def _item(spec: schema.ItemSpec) -> Item:
     common: dict[str, Any] = dict(id=spec.id, question=spec.question.strip(), explanation=spec.explanation.strip(),
-                  hint=spec.hint.strip(), skill=spec.skill, source=spec.source.strip(),
+                  hint=spec.hint.strip(), skill=spec.skill, transfer=spec.transfer, source=spec.source.strip(),
                   misconception=spec.misconception.strip())
     if isinstance(spec, schema.ChoiceSpec):
         choices = tuple(choice.strip() for choice in spec.choices)

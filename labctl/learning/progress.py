@@ -279,20 +279,26 @@ class Progress:
         return record if isinstance(record, dict) else {}
 
     def exercise_state(self, name: str) -> str:
-        """not started | started | passed (a pass is kept even if a later check fails)."""
+        """not started | started | skipped | passed (a pass is kept even if a later check fails;
+        a skip holds until the exercise is started again)."""
         record = self.exercise_record(name)
         if record.get("passed_at"):
             return "passed"
+        if record.get("skipped_at"):
+            return "skipped"
         return "started" if record.get("started_at") else "not started"
 
     def update_exercise(self, name: str, moment: datetime | None = None, **fields: Any) -> dict[str, Any]:
         """Merge ``fields`` into the exercise's record and write the file. ``passed=True`` sets
         ``passed_at`` the first time; ``started=True`` sets ``started_at``; a ``last_check`` is
-        stamped with the moment."""
+        stamped with the moment; ``skipped=True`` sets ``skipped_at`` (`labctl next --skip`)."""
         moment = moment or self.clock()
         record = dict(self.exercise_record(name))
         if fields.pop("started", False):
             record["started_at"] = _iso(moment)
+            record.pop("skipped_at", None)           # starting it again takes back a skip
+        if fields.pop("skipped", False):
+            record["skipped_at"] = _iso(moment)
         if fields.pop("passed", False) and not record.get("passed_at"):
             record["passed_at"] = _iso(moment)
         if "last_check" in fields:

@@ -24,11 +24,14 @@ from labctl.learning.lessons import LETTERS, Item, Lesson, Prompt, format_number
 from labctl.learning.progress import RATING_NAMES, RATINGS_BY_NAME, Progress, rating_for
 from labctl.learning.sittings import Sittings
 
-DEFAULT_PASS_MARK = 0.7
-
 
 class InvalidAnswer(ValueError):
     """An answer that cannot be read for this kind of item (not the same as a wrong answer)."""
+
+
+class OtherScale(InvalidAnswer):
+    """A bare number that is wrong in the item's unit but right in another unit of its dimension
+    ("5000" on a seconds item, meant as ms): asked again, never marked wrong for a missing unit."""
 
 
 # --- parsing and grading -----------------------------------------------------------------------
@@ -81,6 +84,8 @@ def _parse_number(item: Item, raw: Any) -> units.Quantity:
         raise InvalidAnswer("give a number")
     if isinstance(raw, (int, float)):
         return units.Quantity(float(raw), units.FILE_UNITS[""], "")
+    if asks_for_status(item):
+        raw = status_code_text(raw)
     try:
         quantity = units.parse(raw)
         units.convert(quantity, item_unit(item))
@@ -89,6 +94,51 @@ def _parse_number(item: Item, raw: Any) -> units.Quantity:
     except units.QuantityError as exc:
         raise InvalidAnswer(f"{exc}{_in_unit(item)}") from None
     return quantity
+
+
+# "HTTP 431", "HTTP/1.1 431", "431 Request Header Fields Too Large", "431 (Request Header …)."
+_STATUS_ANSWER = re.compile(r"^(?:HTTP(?:/\d(?:\.\d)?)?\s*)?(\d{3})(?:\s+|\s*[-:(]\s*)?(.*?)\)?$",
+                            re.IGNORECASE)
+# Reason phrases renamed by RFC 9110, or still written the old way: both are accepted.
+# (Python's own phrases changed with 3.13, so both spellings are listed whatever Python runs.)
+_OTHER_REASONS = {413: ("content too large", "payload too large", "request entity too large"),
+                  414: ("uri too long", "request-uri too long"),
+                  416: ("range not satisfiable", "requested range not satisfiable"),
+                  422: ("unprocessable content", "unprocessable entity"), 408: ("request time-out",)}
+
+
+def asks_for_status(item: Item) -> bool:
+    """A bare-count item whose answer is an HTTP status code (100–599, whole)."""
+    return (item.kind == "numeric" and not item.unit and float(item.answer).is_integer()
+            and 100 <= item.answer <= 599)
+
+
+def _reason_words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z]+", text.lower()))
+
+
+def status_code_text(raw: str) -> str:
+    """The status code alone from "HTTP 431" or "431 Request Header Fields Too Large"; text that
+    is not a status code is returned as it was, for the number parser to judge. A reason phrase
+    that belongs to another code is refused: the answer would mean two things."""
+    from http import HTTPStatus
+
+    cleaned = raw.strip().rstrip(".!").strip()
+    match = _STATUS_ANSWER.match(cleaned)
+    if not match:
+        return raw
+    code, reason = int(match.group(1)), _reason_words(match.group(2))
+    if not reason:
+        return match.group(1)
+    try:
+        known = [HTTPStatus(code).phrase, *_OTHER_REASONS.get(code, ())]
+    except ValueError:
+        known = list(_OTHER_REASONS.get(code, ()))
+    if reason in {_reason_words(phrase) for phrase in known}:
+        return match.group(1)
+    if known:
+        raise InvalidAnswer(f"{code} is {known[0]!r}, not {match.group(2).strip()!r}: give one status code, e.g. 404")
+    raise InvalidAnswer("give one status code, e.g. 404")
 
 
 def item_unit(item: Item) -> units.Unit:
@@ -141,9 +191,30 @@ class Grade:
 
 
 def grade(item: Item, raw: Any, order: tuple[int, ...] | None = None) -> Grade:
-    """Grade one answer; ``InvalidAnswer`` if it cannot be read as this item's kind."""
+    """Grade one answer; ``InvalidAnswer`` if it cannot be read as this item's kind, and
+    ``OtherScale`` for a bare number that is right only in another unit of the dimension."""
     value = parse_answer(item, raw, order)
-    return Grade(item=item, correct=is_correct(item, value), given=display_value(item, value, order))
+    correct = is_correct(item, value)
+    if not correct and item.kind == "numeric":
+        meant = other_scale(item, value)
+        if meant is not None:
+            number = units.format_value(value.value)
+            raise OtherScale(f"asked in another scale: {number} is read as "
+                             f"{format_number(value.value, item.unit)}; if you meant another unit "
+                             f"(such as {meant.symbol}), write it: '{number} {meant.symbol}'")
+    return Grade(item=item, correct=correct, given=display_value(item, value, order))
+
+
+def other_scale(item: Item, value: units.Quantity) -> units.Unit | None:
+    """For a bare number, the first other unit of the item's dimension in which it is right."""
+    if value.written or value.unit.symbol != "":
+        return None
+    target = item_unit(item)
+    for unit in units.other_scales(target):
+        converted = value.value * unit.factor / target.factor
+        if abs(converted - item.answer) <= item.tolerance + 1e-9 * max(1.0, abs(item.answer)):
+            return unit
+    return None
 
 
 # --- shuffling -------------------------------------------------------------------------------------
@@ -204,12 +275,23 @@ def live_keywords(prompt: Prompt, keywords: tuple[str, ...]) -> list[str]:
     return [keyword for keyword in keywords if not set(stems(keyword)) <= own]
 
 
-def touched(prompt: Prompt, answer: str) -> list[bool]:
-    """For each reference key point, whether the answer mentions one of its live keywords, as
-    whole words (after a light stemming: "blocks" meets "blocking", "go" never meets "goroutine")."""
+# A key point counts as touched when this many of its keywords are in the answer: one word alone
+# is too easy to hit by chance (a plainly wrong answer touched all three points of a prompt with
+# one keyword each).
+KEYWORDS_TO_MARK = 2
+
+
+def matched_keywords(prompt: Prompt, answer: str) -> list[list[str]]:
+    """For each key point, its live keywords that the answer contains, as whole words (after a
+    light stemming: "blocks" meets "blocking", "go" never meets "goroutine")."""
     answer_stems = stems(answer)
-    return [any(keyword_in(keyword, answer_stems) for keyword in live_keywords(prompt, point.keywords))
+    return [[keyword for keyword in live_keywords(prompt, point.keywords) if keyword_in(keyword, answer_stems)]
             for point in prompt.key_points]
+
+
+def touched(prompt: Prompt, answer: str) -> list[bool]:
+    """For each key point, whether the answer matches at least KEYWORDS_TO_MARK of its keywords."""
+    return [len(found) >= KEYWORDS_TO_MARK for found in matched_keywords(prompt, answer)]
 
 
 # --- a quiz session ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fsrs import Rating
@@ -214,16 +215,26 @@ def _ask_prompt(session, question, heading, err, edit) -> None:
         session.skip_prompt(question)
         err.print(Text("skipped: this prompt stays unstudied and is asked in your next sitting", style="muted"))
         return
-    marks = quizlib.touched(prompt, answer)
+    matches = quizlib.matched_keywords(prompt, answer)
     err.print()
-    err.print(Text("Reference key points; [x] = your answer seems to mention it.", style="label"))
+    err.print(Text(f"Reference key points; [x] = your answer uses {quizlib.KEYWORDS_TO_MARK} or more of its "
+                   "words.", style="label"))
     err.print(Text("This marking is a hint, not a grade: judge your answer yourself.", style="muted"))
-    for point, mark in zip(prompt.key_points, marks):
-        err.print(Text.assemble(("[x] " if mark else "[ ] ", "ok" if mark else ""), point.text))
+    for point, found in zip(prompt.key_points, matches):
+        err.print(key_point_line(point.text, found))
     rating = ask_choice("How well did you know it? 1 Again · 2 Hard · 3 Good · 4 Easy: ",
                         RATING_KEYS, err)
     session.rate_prompt(question, rating, answer)
     err.print(Text(f"rated {RATING_NAMES[rating]}", style="muted"))
+
+
+def key_point_line(text: str, found: list[str]) -> Text:
+    """``[x] point (matched: a, b)``; with fewer matches than it takes, the box stays empty and
+    the words that did match are still named, so the learner sees what the mark rests on."""
+    mark = len(found) >= quizlib.KEYWORDS_TO_MARK
+    words = ", ".join(repr(word) for word in found)
+    why = f"  (matched: {words})" if mark else (f"  (only {words} matched)" if found else "")
+    return Text.assemble(("[x] " if mark else "[ ] ", "ok" if mark else ""), text, (why, "muted"))
 
 
 def _what_to_type(item: Item) -> str:
@@ -373,15 +384,43 @@ def lessons_table(lessons: list[Lesson], statuses: dict[str, LessonStatus], *,
     return table
 
 
-EXERCISE_STYLE = {"passed": "ok", "started": "warn", "not started": "muted"}
+EXERCISE_STYLE = {"passed": "ok", "started": "warn", "not started": "muted", "skipped": "muted"}
+
+GRADE_STYLE = {"correct": "ok", "wrong": "fail", "missing": "warn", "invalid": "warn"}
+
+
+def graded_table(graded: quizlib.FileGrade):
+    """An answers file graded, at any width: why an answer could not be read is a numbered note
+    under the table (one per distinct reason), not a cell that wraps over five lines."""
+    from rich.console import Group
+
+    from labctl.results.layout import Column, Fit
+
+    notes: list[str] = []
+    rows: list[list[str | Text]] = []
+    for result in graded.results:
+        given = Text(result.understood or ("–" if result.given is None else str(result.given)))
+        if result.message:
+            if result.message not in notes:
+                notes.append(result.message)
+            given.append(f" ({notes.index(result.message) + 1})", style="warn")
+        rows.append([result.item.id, Text(result.status, style=GRADE_STYLE[result.status]), given,
+                     "" if result.correct else result.item.answer_display()])
+    columns = [Column("item", key=True), Column("result"), Column("your answer"),
+               Column("expected")]
+    parts: list = [Fit(columns, rows, title=f"{graded.lesson.id}: answers graded")]
+    parts += [Text(f"({number}) {note}", style="muted") for number, note in enumerate(notes, 1)]
+    return Group(*parts)
 
 
 def exercises_cell(states: list[tuple[str, str]]) -> Text:
-    """"1/2" (passed of all) for a lesson's exercises, or a dash when it has none."""
+    """"1/2" (passed of all) for a lesson's exercises, "1/2 1 skip" when some were skipped, or a
+    dash when it has none."""
     if not states:
         return Text("–")
     passed = sum(1 for _, state in states if state == "passed")
-    return Text(f"{passed}/{len(states)}",
+    skipped = sum(1 for _, state in states if state == "skipped")
+    return Text(f"{passed}/{len(states)}" + (f" {skipped} skip" if skipped else ""),
                 style="ok" if passed == len(states) else "")
 
 
@@ -398,19 +437,23 @@ def status_json(lesson: Lesson, status: LessonStatus,
 
 
 def render_lesson(lesson: Lesson, status: LessonStatus, console: Console | None = None, *,
-                  code: bool = False) -> None:
+                  code: bool = False, withheld: Mapping[Path, str] | None = None) -> None:
     """The lesson: prose, then the demo (snippets always; the servers' full source files only with
-    ``code``), the try-it list, the lab and the prompts. In a terminal, output longer than the
-    screen goes through a pager (less, or $PAGER) so the prose does not scroll away."""
+    ``code``; ``withheld`` maps files that hold an exercise's answer to that exercise, and those
+    are named, not printed), the try-it list, the lab and the prompts. In a terminal, output
+    longer than the screen goes through a pager (less, or $PAGER) so the prose does not scroll
+    away."""
     console = console or ui.out()
+    withheld = withheld or {}
     if console.is_terminal:
-        rendered = _rendered_lines(lambda c: _render_lesson_body(lesson, status, c, code=code), console)
+        rendered = _rendered_lines(
+            lambda c: _render_lesson_body(lesson, status, c, code=code, withheld=withheld), console)
         if rendered > console.height:
             os.environ.setdefault("LESS", "-R -F -X")      # keep colours; quit if it fits
             with console.pager(styles=True):
-                _render_lesson_body(lesson, status, console, code=code)
+                _render_lesson_body(lesson, status, console, code=code, withheld=withheld)
             return
-    _render_lesson_body(lesson, status, console, code=code)
+    _render_lesson_body(lesson, status, console, code=code, withheld=withheld)
 
 
 def _rendered_lines(render: Callable[[Console], None], console: Console) -> int:
@@ -421,17 +464,21 @@ def _rendered_lines(render: Callable[[Console], None], console: Console) -> int:
     return buffer.getvalue().count("\n")
 
 
-def _render_lesson_body(lesson: Lesson, status: LessonStatus, console: Console, *, code: bool) -> None:
+def _render_lesson_body(lesson: Lesson, status: LessonStatus, console: Console, *, code: bool,
+                        withheld: Mapping[Path, str]) -> None:
     console.print(Rule(f"{lesson.number} · {lesson.title}", style="label"))
     console.print(Text(lesson.summary, style="muted"))
+    if lesson.versions:
+        console.print(Text.assemble(("Holds for: ", "label"), lesson.versions_line()))
     console.print(Text.assemble(("Progress: ", "label"), (status.state, STATE_STYLE[status.state]),
                                 f" — {status.studied}/{status.total} questions studied",
                                 f", {status.due} due now" if status.due else ""))
     console.print()
-    from rich.markdown import Markdown
+    from labctl.learning.lesson_markdown import LessonMarkdown
 
-    console.print(Markdown(lesson.body, code_theme=code_theme(), inline_code_theme=code_theme()))
-    _render_demo(lesson, console, code=code)
+    console.print(LessonMarkdown(lesson.body, code_theme=code_theme(),
+                                 inline_code_theme=code_theme()))
+    _render_demo(lesson, console, code=code, withheld=withheld)
     _render_try_it(lesson, console)
     if lesson.lab:
         console.print()
@@ -454,7 +501,8 @@ def _render_lesson_body(lesson: Lesson, status: LessonStatus, console: Console, 
                                 " for text to paste"))
 
 
-def _render_demo(lesson: Lesson, console: Console, *, code: bool = False) -> None:
+def _render_demo(lesson: Lesson, console: Console, *, code: bool = False,
+                 withheld: Mapping[Path, str] | None = None) -> None:
     demo = lesson.demo
     if not (demo.servers or demo.files or demo.snippets):
         return
@@ -479,6 +527,15 @@ def _render_demo(lesson: Lesson, console: Console, *, code: bool = False) -> Non
         return
     for (path, label), relative in zip(shown, names):
         title = f"{label} — {relative}" if label else relative
+        exercise = (withheld or {}).get(path.resolve())
+        if exercise:
+            console.print(Text.assemble(
+                (f"{title}: ", "label"), f"not shown: it holds the answer to exercise {exercise}, which "
+                "you have not passed yet. See it anyway: ",
+                (f"labctl exercise solution {exercise} --force", "cmd"),
+                " (or ask for its last hint: ", (f"labctl exercise hint {exercise}", "cmd"), ")"),
+                soft_wrap=True)
+            continue
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -521,25 +578,64 @@ def items_plain(lesson: Lesson) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+def _versions_sentence(lesson: Lesson) -> str:
+    return (f"Answer for these versions: {lesson.versions_line()}; say so where a newer or older "
+            "version behaves differently." if lesson.versions else "")
+
+
 def prompts_plain(lesson: Lesson) -> str:
-    """The three prompts as plain text, ready to paste into an AI assistant."""
+    """The three prompts as plain text, ready to paste into an AI assistant, with the versions the
+    lesson holds for (an assistant otherwise answers with whatever version it knows best)."""
     parts = [f"Lesson {lesson.number}: {lesson.title}",
-             "Use these three prompts in order; each builds on the one before.", ""]
+             "Use these three prompts in order; each builds on the one before."]
+    if lesson.versions:
+        parts.append(_versions_sentence(lesson))
+    parts.append("")
     for prompt in lesson.prompts:
         parts.append(f"{prompt.number}. {' '.join(prompt.text.split())}")
         parts.append("")
     return "\n".join(parts).rstrip() + "\n"
 
 
+CHECK_PLACEHOLDER = "<paste your answer here>"
+
+
+def prompts_check_plain(lesson: Lesson) -> str:
+    """For each prompt, a text to paste into an AI assistant together with the learner's own
+    answer: the question, the versions, and the key points as the rubric. labctl makes no network
+    call; the learner pastes it wherever they like."""
+    rule = "-" * 72
+    parts = [f"Lesson {lesson.number}: {lesson.title} — check my answer",
+             f"One text per prompt. Replace {CHECK_PLACEHOLDER} with your own answer, then paste the "
+             "whole text into an AI assistant.", ""]
+    for prompt in lesson.prompts:
+        parts += [rule, f"Prompt {prompt.number} of {len(lesson.prompts)}", rule,
+                  "I am learning how HTTP servers behave, and I answered the question below. Mark my "
+                  "answer against the rubric: for each point, say whether my answer gets it right, "
+                  "gets it partly or wrongly, or misses it, quoting my words. Then say what is "
+                  "missing or wrong overall, and ask me one follow-up question that tests whether I "
+                  "understood, without giving its answer. Do not rewrite my answer for me."]
+        if lesson.versions:
+            parts.append(_versions_sentence(lesson))
+        parts += ["", f"Question: {' '.join(prompt.text.split())}", "",
+                  "Rubric (what a good answer says):"]
+        parts += [f"- {' '.join(point.text.split())}" for point in prompt.key_points]
+        parts += ["", "My answer:", CHECK_PLACEHOLDER, ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
 # --- the lab ----------------------------------------------------------------------------------
 
-def run_lab(lesson: Lesson, console: Console | None = None) -> int:
-    """Run the lesson's lab commands as ``python -m labctl ...``, stopping at the first failure."""
+def run_lab(lesson: Lesson, console: Console | None = None, *, predict=None) -> int:
+    """Run the lesson's lab commands as ``python -m labctl ...``, stopping at the first failure;
+    ``predict``: the learner's prediction sheet, given to its ``labctl lab`` command."""
     console = console or ui.err()
     if not lesson.lab:
         console.print("This lesson has no lab; its try-it list is in labctl show.")
         return 0
     for argv in lesson.lab.commands:
+        if predict is not None and argv[0] == "lab":
+            argv = (*argv, "--predict", str(predict))
         console.print(Text.assemble(("$ ", ""), (f"labctl {' '.join(argv)}", "cmd")))
         try:
             status = subprocess.run([sys.executable, "-m", "labctl", *argv], env=os.environ.copy()).returncode

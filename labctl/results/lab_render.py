@@ -1,4 +1,5 @@
-"""Rich rendering of the edge-cases, slow-clients and shutdown labs' documents.
+"""Rich rendering of the edge-cases, slow-clients and shutdown labs' documents, in the
+terminal layout of results/layout.py (80 columns and up).
 
 Takes the JSON-ready documents the labs produce, so the screen and ``--json`` always agree; each
 renderer returns one renderable, which `labctl results show` prints too (render.RENDERERS).
@@ -6,9 +7,10 @@ renderer returns one renderable, which `labctl results show` prints too (render.
 
 from __future__ import annotations
 
-from rich.console import Group, JustifyMethod
-from rich.table import Table
+from rich.console import Group
 from rich.text import Text
+
+from labctl.results.layout import Column, Fit, Numbered, counted, differs, legend, saved
 
 
 class _Lines(list):
@@ -20,8 +22,7 @@ class _Lines(list):
 
 def _saved(out: _Lines, document: dict) -> None:
     if document.get("id"):
-        out.print(Text(f"saved as {document['id']}  (labctl results show {document['id']})",
-                       style="muted"))
+        out.print(*saved(document["id"]))
 
 
 def _your_predictions(out: _Lines, document: dict) -> None:
@@ -45,15 +46,14 @@ def _your_predictions(out: _Lines, document: dict) -> None:
 
 
 def _cell(cell: dict) -> Text:
-    text = Text(cell["outcome"])
+    # "100 → 501": the interim answer on a line of its own keeps the column narrow.
+    text = Text(cell["outcome"].replace(" → ", " →\n"))
     if cell["outcome"] not in ("closed", "reset", "no answer"):
         text.append(" keep" if cell["connection"] == "open" else " close")
     if cell["breaks_must"]:
         text.stylize("fail")
         text.append(" !")
-    if cell["prediction_holds"] is False:
-        text.append(" *", style="warn")
-    return text
+    return differs(text, cell["prediction_holds"] is False)
 
 
 def edge_cases(document: dict) -> Group:
@@ -68,25 +68,22 @@ def edge_cases(document: dict) -> Group:
             reported = entry.get("parser_reported") or "not reported"
             out.print(Text(f"{column}: uvicorn parser requested {entry['parser_requested']}, "
                            f"the server reports {reported}"))
-    table = Table(show_edge=False, pad_edge=False)
-    table.add_column("#", justify="right")
-    table.add_column("request")
-    table.add_column("RFC")
-    for column in servers:
-        table.add_column(column)
-    for case in document["cases"]:
-        number = str(case["number"])
-        table.add_row(number, case["title"], case["level"],
-                      *(_cell(entry["cells"][number]) for entry in servers.values()))
-    out.print(table)
-    out.print(Text("keep/close: the connection after the answer (open or closed by the server); "
-                   "! breaks the RFC's MUST; * differs from the lesson's prediction.",
-                   style="muted"))
+    # Servers in pairs: a lab with more columns than 80 fit prints one table per pair.
+    columns = [Column("#", "right", key=True), Column("request", optional=True),
+               Column("RFC", key=True),
+               *(Column(name, group=str(i // 2)) for i, name in enumerate(servers))]
+    rows = [[str(case["number"]), case["title"], case["level"],
+             *(_cell(entry["cells"][str(case["number"])]) for entry in servers.values())]
+            for case in document["cases"]]
+    out.print(Fit(columns, rows))
+    out.print(legend("keep/close: the connection after the answer (open, or closed by the "
+                     "server)", "! breaks the RFC's MUST", "* differs from the lesson's prediction",
+                     "each row's request is named below"))
     out.print()
-    out.print(Text("Why each row matters", style="label"))
-    for case in document["cases"]:
-        out.print(Text(f"{case['number']:>2}. {case['why']} ({case['level']}: "
-                       f"{case['requirement']}, {case['reference']})"))
+    out.print(Text("The requests, and why each row matters", style="label"))
+    out.print(Numbered((f"{case['number']}.", Text.assemble(
+        (case["title"], "label"), f" — {case['why']} ({case['level']}: {case['requirement']}, "
+                                  f"{case['reference']})")) for case in document["cases"]))
     summary = document["summary"]
     out.print()
     out.print(Text.assemble(("MUSTs broken: ", "label"), str(len(summary["musts_broken"]))))
@@ -107,6 +104,10 @@ def _ms_text(value: float | None) -> str:
     return "–" if value is None else f"{value:,.1f} ms"
 
 
+# The JSON's "open at the end", in the table's few characters (the legend says what it means).
+_SHORT_ENDINGS = {"open at the end": "open"}
+
+
 def slow_clients(document: dict) -> Group:
     out = _Lines()
     params = document["parameters"]
@@ -117,48 +118,54 @@ def slow_clients(document: dict) -> Group:
         f"meanwhile a normal client sends GET /health on a new connection every "
         f"{params['normal_every_s']:g} s (timeout {params['normal_timeout_s']:g} s). Each server "
         f"runs as shipped and with its stack's default timeouts ({params['defaults_env']}=1)."))
-    table = Table(show_edge=False, pad_edge=False)
-    columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("server", "left"), ("timeouts", "left"), ("trickling connections ended by", "left"),
-        ("cut after (median)", "right"), ("predicted", "left"), ("normal p50 before", "right"),
-        ("normal p50 during", "right"), ("normal max during", "right"),
-        ("normal errors", "right"))
-    for column, justify in columns:
-        table.add_column(column, justify=justify)
+    columns = [Column("server", key=True), Column("timeouts", key=True),
+               Column("ended by", group="attack"),
+               Column("cut after\n(median)", "right", group="attack"),
+               Column("predicted", group="attack"),
+               Column("p50\nbefore", "right", group="normal"),
+               Column("p50\nduring", "right", group="normal"),
+               Column("max\nduring", "right", group="normal"),
+               Column("errors", "right", group="normal")]
+    rows = []
     for name, entry in document["servers"].items():
         for run_name, run in entry["runs"].items():
-            ended = ", ".join(f"{how}: {n}" for how, n in sorted(run["summary"]["ended_by"].items()))
             predicted = run["predicted"]
-            predicted_text = Text("–") if predicted is None else Text(
-                predicted["how"] + (f" at {predicted['after_s']:g} s"
-                                    if predicted["after_s"] is not None else ""))
-            if run["prediction_holds"] is False:
-                predicted_text.append(" *", style="warn")
+            predicted_text = differs("–" if predicted is None else (
+                _SHORT_ENDINGS.get(predicted["how"], predicted["how"])
+                + (f" at {predicted['after_s']:g} s"
+                                    if predicted["after_s"] is not None else "")),
+                run["prediction_holds"] is False)
             during = run["normal_during"]
             errors = Text(f"{during.get('errors', 0)}/{during.get('requests', 0)}",
                           style="fail" if during.get("errors") else "")
-            ended_text = Text(ended)
+            ended_text = Text(counted({_SHORT_ENDINGS.get(how, how): n
+                                       for how, n in run["summary"]["ended_by"].items()}))
             if not run["server_still_running"]:
-                ended_text.append(" — the server was gone at the end", style="fail")
-            table.add_row(name, run_name, ended_text,
-                          "–" if run["after_s"] is None else f"{run['after_s']:g} s",
-                          predicted_text, _ms_text(run["normal_before"]["latency_p50_ms"]),
-                          _ms_text(during.get("latency_p50_ms")),
-                          _ms_text(during.get("latency_max_ms")), errors)
-    out.print(table)
-    out.print(Text("ended by: 408 (the server answered Request Timeout, then closed), closed "
-                   "(no answer; a FIN, or a reset when a byte was in flight), or still open when "
-                   "the window ended; * the "
-                   "measurement differs from the lesson's prediction (time within "
-                   f"±{params['cut_tolerance_s']:g} s). Normal client: fresh connections, "
-                   "latency from connect to the whole answer.", style="muted"))
+                ended_text.append(" (server gone)", style="fail")
+            rows.append([name, run_name, ended_text,
+                         "–" if run["after_s"] is None else f"{run['after_s']:g} s",
+                         predicted_text, _ms_text(run["normal_before"]["latency_p50_ms"]),
+                         _ms_text(during.get("latency_p50_ms")),
+                         _ms_text(during.get("latency_max_ms")), errors])
+    out.print(Fit(columns, rows, group_titles={
+        "attack": "The trickling connections",
+        "normal": "The normal client meanwhile"}))
+    out.print(legend(
+        "timeouts: the server as shipped, or with its stack's defaults",
+        "ended by: how many trickling connections got 408 (Request Timeout, then closed), "
+        "closed (no answer; a FIN, or a reset when a byte was in flight), or were still open "
+        "when the window ended (open); (server gone): the server was not running at the end",
+        f"* the measurement differs from the lesson's prediction (time within "
+        f"±{params['cut_tolerance_s']:g} s)",
+        "normal client: p50 before and during the attack, the slowest answer during it, and "
+        "errors of requests sent; latency from connect to the whole answer"))
     _your_predictions(out, document)
     _saved(out, document)
     return Group(*out)
 
 
 def _counts(counts: dict) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none sent"
+    return counted(counts) if counts else "none sent"
 
 
 def shutdown(document: dict) -> Group:
@@ -172,13 +179,11 @@ def shutdown(document: dict) -> Group:
         f"{params['steady_every_s'] * 1000:g} ms); {params['stop_after_s']:g} s later: "
         f"{params['stop']} ({params['grace_s']:g} s). Each server with its graceful handler and "
         f"without it ({params['off_env']}=off)."))
-    table = Table(show_edge=False, pad_edge=False)
-    columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("server", "left"), ("run", "left"), ("stop took", "right"), ("in flight", "left"),
-        ("idle connections", "left"), ("steady client after SIGTERM", "left"),
-        ("predicted", "left"))
-    for column, justify in columns:
-        table.add_column(column, justify=justify)
+    columns = [Column("server", key=True), Column("run", key=True),
+               Column("stop took", "right", group="stop"), Column("predicted", group="stop"),
+               Column("in flight", group="requests"), Column("idle conns", group="idle"),
+               Column("steady after\nSIGTERM", group="requests")]
+    rows = []
     for name, entry in document["servers"].items():
         for run_name, run in entry["runs"].items():
             idle_ways: dict[str, int] = {}
@@ -186,24 +191,27 @@ def shutdown(document: dict) -> Group:
                 idle_ways[idle["how"]] = idle_ways.get(idle["how"], 0) + 1
             idle_times = [i["after_sigterm_s"] for i in run["idle"]
                           if i["after_sigterm_s"] is not None]
-            idle_text = _counts(idle_ways) + (f" (by {max(idle_times):.2f} s)"
+            idle_text = _counts(idle_ways) + (f" by {max(idle_times):.2f} s"
                                               if idle_times else "")
             in_flight = _counts({o: sum(1 for r in run["in_flight"] if r["outcome"] == o)
                                  for o in {r["outcome"] for r in run["in_flight"]}})
             prediction = run["predicted"]
-            predicted_text = Text(f"{prediction['in_flight']}, ~{prediction['stop_s']:g} s")
-            if not run["prediction_holds"]:
-                predicted_text.append(" *", style="warn")
-            table.add_row(name, run_name, Text(f"{run['stop_seconds']:.2f} s", style="figure"),
-                          in_flight, idle_text, _counts(run["steady"]["after_sigterm"]),
-                          predicted_text)
-    out.print(table)
-    out.print(Text("in flight: the status each long request got (reset / empty reply: cut); "
-                   "idle: closed (a FIN from the server), reset, or still open when the stop "
-                   "returned; steady: outcomes of the requests sent after SIGTERM (refused: "
-                   "nothing listening any more; unreachable/timeout: the container was gone). "
-                   f"* differs from the lesson's prediction (±{params['stop_tolerance_s']:g} s).",
-                   style="muted"))
+            predicted_text = differs(f"{prediction['in_flight']}, ~{prediction['stop_s']:g} s",
+                                     not run["prediction_holds"])
+            rows.append([name, run_name, Text(f"{run['stop_seconds']:.2f} s", style="figure"),
+                         predicted_text, in_flight, idle_text,
+                         _counts(run["steady"]["after_sigterm"])])
+    out.print(Fit(columns, rows, group_titles={
+        "stop": "How long the stop took", "requests": "What the requests got",
+        "idle": "The idle kept-alive connections"}))
+    out.print(legend(
+        "predicted: what the in-flight requests get, and how long the stop takes",
+        "in flight: the status each long request got (reset / empty reply: cut)",
+        "idle conns: closed (a FIN from the server), reset, or still open when the stop "
+        "returned, and when the last one ended",
+        "steady: outcomes of the requests sent after SIGTERM (refused: nothing listening any "
+        "more; unreachable/timeout: the container was gone)",
+        f"* differs from the lesson's prediction (±{params['stop_tolerance_s']:g} s)"))
     _your_predictions(out, document)
     _saved(out, document)
     return Group(*out)

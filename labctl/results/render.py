@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Group, JustifyMethod
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from labctl.measure.modes import FRESH, KEEPALIVE, MODE_SHORT
 from labctl.results import lab_render
+from labctl.results.layout import Column, Fit, Numbered, legend, saved
 from labctl.runtime.cpus import cores
 
 STATUS_STYLE = {"pass": "ok", "warn": "warn", "fail": "fail"}
@@ -111,6 +112,19 @@ def between_engines_lines(document: Mapping[str, Any]) -> list[Text]:
     return [Text("Between engines: " + between["note"], style="warn")]
 
 
+def runtime_version_lines(document: Mapping[str, Any]) -> list[Text]:
+    """The runtime each server ran on, as it reported itself, and where it differs from the
+    servers' pins (a base-image stand-in, a local toolchain): one line in a result's header."""
+    from labctl.runtime import versions
+
+    ran = (document.get("runtime") or {}).get("servers_ran") or {}
+    line = versions.header_line(ran)
+    if not line:
+        return []
+    differs = any(entry.get("matches_pin") is False for entry in ran.values())
+    return [Text(line, style="warn" if differs else "muted")]
+
+
 def render_run(document: Mapping[str, Any]) -> Group:
     server = document["server"]
     runtime = document["runtime"]
@@ -122,6 +136,7 @@ def render_run(document: Mapping[str, Any]) -> Group:
     header.append(f" ({server['framework_version']})  ·  runtime {runtime['runtime']}  ·  "
                   f"measured over {document['path']['description']}")
     parts.append(header)
+    parts.extend(runtime_version_lines(document))
     cpuset = f" (CPU {limits['cpuset']})" if limits.get("cpuset") is not None else ""
     memory = f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ", no memory limit"
     probe_cpus = document["probe"].get("cpus")
@@ -223,15 +238,16 @@ def render_compare(document: dict) -> Group:
         + f"; {params['samples']} samples per path and connection, servers taking turns in "
           f"blocks of {params.get('block', 1)}, {params['warmup_discarded']} warm-up requests "
           "discarded."))
+    parts.extend(runtime_version_lines(document))
     parts.extend(between_engines_lines(document))
-    table = Table(show_edge=False, pad_edge=False, show_lines=False)
-    table.add_column("", no_wrap=True)
-    for name in names:
-        table.add_column(f"{servers[name]['language']}\n{servers[name]['framework']}",
-                         justify="right")
+    # Servers as columns, in pairs: where four do not fit (80 columns), one table per pair.
+    columns = [Column("", key=True), *(
+        Column(f"{servers[name]['language']}\n{servers[name]['framework']}", "right",
+               group=str(index // 2)) for index, name in enumerate(names))]
+    rows: list[list] = []
 
     def row(label: str, cells) -> None:
-        table.add_row(label, *cells)
+        rows.append([label, *cells])
 
     row("checks", [status_text(servers[n]["verification"]["status"]) for n in names])
     for path in params["paths"][::-1]:    # /health first: the headline
@@ -254,7 +270,7 @@ def render_compare(document: dict) -> Group:
         row("load: p99", [fmt_us(((servers[n].get("load") or {}).get("latency_us") or {}).get("p99"))
                           for n in names])
     parts.append(Text(""))
-    parts.append(table)
+    parts.append(Fit(columns, rows))
     notes = sorted({servers[n]["cold_start_ms"].get("note") for n in names} - {None})
     for note in notes:
         parts.append(Text(f"cold start {note}", style="dim"))
@@ -272,8 +288,7 @@ def render_compare(document: dict) -> Group:
             parts.append(Text(f"{servers[name]['language']} {servers[name]['framework']} checks:"))
             parts.extend(problems)
     if document.get("id"):
-        parts.append(Text(f"saved as {document['id']}  (labctl results show {document['id']})",
-                          style="muted"))
+        parts.extend(saved(document["id"]))
     return Group(*parts)
 
 
@@ -344,10 +359,13 @@ def render_load(document: Mapping[str, Any]) -> Group:
     add_row("server", f"{server['language']} {server['framework']} "
                       f"({document['runtime'].get('runtime')}), {_server_cpus(limits)}")
     add_row("", f"reached at {document['path']['description']}")
+    for line in runtime_version_lines(document):
+        add_row("", line)
     if document.get("between_engines"):
         add_row("network", Text(document["between_engines"]["note"], style="warn"))
     version = f" {gen['version']}" if gen["version"] else ""
-    add_row("client", f"{gen['name']}{version}: {gen['description']}")
+    add_row("client", f"{gen['name']}{version}")
+    add_row("", gen["description"])
     if document["cpus"]["separated"]:
         add_row("CPUs", f"server on CPU {document['cpus']['server']}, load generator on "
                         f"{describe_cpus(document['cpus']['client'])}: kept apart")
@@ -408,15 +426,15 @@ def render_lab_bottleneck(document: dict) -> Group:
         f"{params['duration_s']:g} s per step after a 1 s discarded warm-up; each server "
         f"limited to {cores(limits['cpus'])}{cpuset}; prediction agrees when requests/s is "
         f"within ±{params['tolerance']:.0%}.")]
+    columns = [Column("step", key=True),
+               Column("predicted\nreq/s", "right", group="load"),
+               Column("measured\nreq/s", "right", group="load"),
+               Column("gap", "right", group="load"), Column("p50", "right", group="load"),
+               Column("p99", "right", group="load"),
+               Column("server's own\ntiming", group="timing")]
     for entry in document["servers"].values():
         parts.append(Text(""))
-        table = Table(title=f"{entry['language']} {entry['framework']} — {entry['concurrency']}",
-                      title_justify="left", show_edge=False, pad_edge=False)
-        columns: tuple[tuple[str, JustifyMethod], ...] = (
-            ("step", "left"), ("predicted req/s", "right"), ("measured req/s", "right"),
-            ("gap", "right"), ("p50", "right"), ("p99", "right"), ("server's own timing", "left"))
-        for column, justify in columns:
-            table.add_column(column, justify=justify)
+        rows = []
         for step in entry["steps"]:
             predicted = step["prediction"]["requests_per_s"]
             measured = step["measured"]
@@ -429,20 +447,25 @@ def render_lab_bottleneck(document: dict) -> Group:
             rps = Text(f"{measured['requests_per_s']:,.0f}", style="figure")
             if measured["flagged"]:
                 rps.append(" FLAGGED", style="fail")
-            table.add_row(step["title"], "–" if predicted is None else f"{predicted:,.0f}", rps,
-                          gap_text, _ms_or_dash(measured["latency_p50_ms"]),
-                          _ms_or_dash(measured["latency_p99_ms"]), timing_text)
-        parts.append(table)
-        for step in entry["steps"]:
-            parts.append(Text(f"• {step['title']}: {step['sentence']}"))
-            for reason in step["measured"]["reasons"]:
-                parts.append(Text(f"  flagged: {reason}", style="fail"))
+            rows.append([step["step"], "–" if predicted is None else f"{predicted:,.0f}", rps,
+                         gap_text, _ms_or_dash(measured["latency_p50_ms"]),
+                         _ms_or_dash(measured["latency_p99_ms"]), timing_text])
+        parts.append(Text.assemble((f"{entry['language']} {entry['framework']}", "label"),
+                                   f" — {entry['concurrency']}"))
+        parts.append(Fit(columns, rows))
+        parts.append(Numbered(((step["step"], Text.assemble(
+            (step["title"], "label"), f": {step['sentence']}",
+            *((f"\nflagged: {reason}", "fail") for reason in step["measured"]["reasons"])))
+            for step in entry["steps"]), justify="left"))
     parts.append(Text(""))
-    parts.append(Text("p50/p99: latency each client saw, from the load generator (wrk's "
-                      "histogram); server's own timing: the Server-Timing header of one request "
-                      "sent alone.", style="muted"))
+    parts.append(legend("predicted/measured req/s: requests per second; gap: measured against "
+                        "predicted, green within the tolerance",
+                        "p50/p99: latency each client saw, from the load generator (wrk's "
+                        "histogram)",
+                        "server's own timing: the Server-Timing header of one request sent "
+                        "alone"))
     if document.get("id"):
-        parts.append(Text(f"saved as {document['id']}", style="muted"))
+        parts.extend(saved(document["id"]))
     return Group(*parts)
 
 
@@ -453,13 +476,14 @@ def _ms_or_dash(value: float | None) -> str:
 # -- labctl servers, verify, doctor ---------------------------------------------------------
 
 
-def render_servers(document: dict) -> Table:
+def render_servers(document: dict) -> Group:
     """The servers with their build state; ``engine`` other than "reachable" says why the
     images could not be looked at."""
     no_engine = document["engine"] != "reachable"
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("server", "framework", "version", "base image", "image"):
-        table.add_column(column)
+    columns = [Column("server", key=True), Column("also", group="names"),
+               Column("framework", group="names"), Column("version", group="names"),
+               Column("image", group="image"), Column("base image", group="image")]
+    rows = []
     for row in document["servers"]:
         image = row["image"]
         if no_engine:
@@ -467,13 +491,18 @@ def render_servers(document: dict) -> Table:
         elif image is None:
             image_text = Text("not built", style="warn")
         else:
-            state = "built" if image["up_to_date"] else "built, source changed"
-            image_text = Text(f"{state}, {fmt_bytes(image['size_bytes'])}",
+            state = "built" if image["up_to_date"] else "source changed"
+            image_text = Text(f"{fmt_bytes(image['size_bytes'])}, {state}",
                               style="ok" if image["up_to_date"] else "warn")
-        table.add_row(f"{row['name']} ({', '.join(row['aliases'][:2])})",
-                      f"{row['language']} {row['framework']}", row["framework_version"],
-                      row["base_image"], image_text)
-    return table
+        rows.append([row["name"], ", ".join(row["aliases"][:2]),
+                     f"{row['language']} {row['framework']}", row["framework_version"],
+                     image_text, row["base_image"]])
+    parts: list = [Fit(columns, rows)]
+    if not no_engine and any(r["image"] and not r["image"]["up_to_date"]
+                             for r in document["servers"]):
+        parts.append(legend("source changed: built, but the server's files changed since; the "
+                            "next run rebuilds it"))
+    return Group(*parts)
 
 
 def render_verify(document: dict) -> Group:
@@ -501,21 +530,34 @@ def render_verify(document: dict) -> Group:
 DOCTOR_STYLE = {"ok": "ok", "warn": "warn", "missing": "fail"}
 
 
+# A detail longer than this is a paragraph (a runtime's protections): printed under its name.
+DOCTOR_PARAGRAPH = 110
+
+
 def render_doctor(document: dict) -> Group:
+    """One row per item: its status, then its name and detail in one cell that wraps under
+    itself (not under the status), the fix on a row of its own; a paragraph-long detail goes
+    under the name, indented as the details are."""
+    from rich.padding import Padding
+
     parts: list = []
     for section, items in document["sections"].items():
-        table = Table(title=section, title_justify="left", show_edge=False, pad_edge=False,
-                      show_header=False)
-        table.add_column(no_wrap=True)
-        table.add_column(no_wrap=True)
-        table.add_column()
+        parts.append(Text(section, style="label"))
+        width = max((len(item["name"]) for item in items), default=0)
+        grid = _doctor_grid()
         for item in items:
-            detail = Text(item["detail"])
+            # Names padded to one width while they are short, so the details line up.
+            name = item["name"].ljust(width) if width <= 24 else item["name"]
+            status = Text("  " + item["status"], style=DOCTOR_STYLE.get(item["status"], ""))
+            if len(item["detail"]) > DOCTOR_PARAGRAPH:
+                grid.add_row(status, Text(item["name"], style="label"))
+                parts += [grid, Padding(Text(item["detail"]), (0, 0, 0, 10))]
+                grid = _doctor_grid()
+            else:
+                grid.add_row(status, Text.assemble((name, "label"), "  ", item["detail"]))
             if item["fix"]:
-                detail.append("\n→ " + item["fix"], style="cmd")
-            table.add_row(Text(item["status"], style=DOCTOR_STYLE.get(item["status"], "")),
-                          item["name"], detail)
-        parts += [table, Text("")]
+                grid.add_row("", Text("→ " + item["fix"], style="cmd"))
+        parts += [grid, Text("")]
     can = document["can_run"]
     parts.append(Text.assemble(
         ("Can run: ", "label"),
@@ -525,17 +567,37 @@ def render_doctor(document: dict) -> Group:
     return Group(*parts)
 
 
+def _doctor_grid() -> Table:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, width=9)
+    grid.add_column(overflow="fold")
+    return grid
+
+
 # -- labctl results -------------------------------------------------------------------------
 
 
-def render_results(document: dict) -> Table:
-    table = Table(show_edge=False, pad_edge=False)
-    for column in ("id", "kind", "created", "runtime", "servers"):
-        table.add_column(column)
-    for entry in document["results"]:
-        table.add_row(entry["id"], entry["kind"], entry.get("created", "?"),
-                      entry.get("runtime", "?"), ", ".join(entry.get("servers", [])))
-    return table
+def render_results(document: dict) -> Fit:
+    """Whole ids (what `results show`, `diff` and `report` take); the id already says when, so
+    ``created`` shows only the minute, and it and the runtime only where there is room."""
+    columns = [Column("id", key=True), Column("kind"), Column("runtime", optional=True),
+               Column("servers", wrap=True), Column("created (UTC)", optional=True)]
+    return Fit(columns, [[entry["id"], entry["kind"], entry.get("runtime", "?"),
+                          ", ".join(entry.get("servers", [])),
+                          _minute(entry.get("created", "?"))] for entry in document["results"]])
+
+
+def _minute(created: str) -> str:
+    """2026-12-03T16:41:19+00:00 as 2026-12-03 16:41, in UTC as stored."""
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(created)
+    except ValueError:
+        return created
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def render_diff(changes: dict) -> Group:

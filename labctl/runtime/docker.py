@@ -129,6 +129,10 @@ class DockerRuntime(Runtime):
         # must reach them (client_engine.attach sets both).
         self.publish_address = "127.0.0.1"
         self.client_engine: ClientEngine | None = None
+        # Servers started by this runtime → their image, asked for its runtime version when a
+        # result is described (after the measurement, so asking never competes with it).
+        self._started_images: dict[str, tuple[str, str]] = {}
+        self._versions_by_image: dict[str, dict[str, Any]] = {}
 
     name = "docker"
     stop_description = "docker stop (SIGTERM, SIGKILL after grace_s)"
@@ -214,7 +218,52 @@ class DockerRuntime(Runtime):
             "os": version.get("Os"),
             "docker_sdk": _docker_module().__version__,
             "engine": {**self.location.as_dict(), "cpus": self.engine_cpus()},
+            **({"servers_ran": self.servers_ran()} if self._started_images else {}),
         }
+
+    def servers_ran(self) -> dict[str, dict[str, Any]]:
+        """For each server started so far: the runtime version its image reports (runtime.versions)."""
+
+        ran = {}
+        for name, (runtime, image) in self._started_images.items():
+            if image not in self._versions_by_image:
+                self._versions_by_image[image] = self._ask_image(runtime, image)
+            ran[name] = self._versions_by_image[image]
+        return ran
+
+    def _ask_image(self, runtime: str, image: str) -> dict[str, Any]:
+        """Go and Rust: read the binary the image runs (scratch images have no shell); Node and
+        Python: run the image's own interpreter with --version."""
+        import io
+        import tarfile
+
+        from labctl.runtime import versions
+
+        docker = _docker_module()
+        try:
+            entrypoint = (self.client.images.get(image).attrs.get("Config") or {}).get("Entrypoint") or []
+            executable = entrypoint[0] if entrypoint else versions.BINARY
+            if runtime in ("go", "rust"):
+                container = self.client.containers.create(image, labels=self.tool_labels("version-probe"))
+                try:
+                    stream, _ = container.get_archive(executable)
+                    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+                        member = archive.next()
+                        handle = archive.extractfile(member) if member else None
+                        binary = handle.read() if handle else b""
+                finally:
+                    container.remove(force=True)
+                found = versions.go_version_of(binary) if runtime == "go" else versions.rust_version_of(binary)
+                how = f"read from {executable} in the image"
+            else:
+                output = self.client.containers.run(image, entrypoint=[executable], command=["--version"],
+                                                    remove=True, labels=self.tool_labels("version-probe"),
+                                                    network_mode="none")
+                found = versions.interpreter_version(output.decode("utf-8", "replace"))
+                how = f"{executable} --version in the image"
+        except (docker.errors.DockerException, OSError, tarfile.TarError, IndexError) as exc:
+            return versions.record(runtime, None, f"could not ask the image: {str(exc)[:120]}")
+        return versions.record(runtime, found, how)
 
     # -- images ---------------------------------------------------------------------------
 
@@ -402,9 +451,18 @@ class DockerRuntime(Runtime):
             kind = CLIENT_ENGINE_PATH_KIND
         if watch is not None:
             extra["health_watch"] = watch
+        self._note_started(server, container)
         return Instance(server=server, ident=container.id, url=url, public_url=public_url or url,
                         path=path, path_kind=kind, limits=limits, started_at=started_at,
                         extra=extra)
+
+    def _note_started(self, server: Server, container) -> None:
+        from labctl.runtime import versions
+
+        runtime = versions.runtime_of(server.language)
+        image = (getattr(container, "attrs", None) or {}).get("Image")
+        if runtime and image:
+            self._started_images[server.name] = (runtime, image)
 
     def _publish_refused(self, exc) -> LabctlError:
         """The engine could not bind the server's port on the address a client engine reaches

@@ -28,6 +28,7 @@ from typing import Any
 from labctl import paths
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.fileio import atomic_write_json
+from labctl.runtime import versions
 from labctl.runtime.base import (
     SESSION_ID,
     BuildInfo,
@@ -120,6 +121,9 @@ class LocalRuntime(Runtime):
 
     def __init__(self) -> None:
         self._processes: dict[str, subprocess.Popen] = {}
+        # Servers started by this runtime → (runtime, the executable their command runs).
+        self._started: dict[str, tuple[str, str]] = {}
+        self._versions: dict[tuple[str, str], dict[str, Any]] = {}
 
     def check(self) -> None:
         return None   # each server checks its own toolchain in prepare()
@@ -128,7 +132,20 @@ class LocalRuntime(Runtime):
         return {
             "runtime": "local",
             "toolchains": {name: toolchain_version(name) for name in ("go", "cargo", "node", "python3")},
+            **({"servers_ran": self.servers_ran()} if self._started else {}),
         }
+
+    def servers_ran(self) -> dict[str, dict[str, Any]]:
+        """For each server started so far: the version its own executable reports (a Go or Rust
+        binary's embedded version; the interpreter's --version for Node and Python)."""
+
+        ran = {}
+        for name, key in self._started.items():
+            if key not in self._versions:
+                runtime, executable = key
+                self._versions[key] = _ask_executable(runtime, executable)
+            ran[name] = self._versions[key]
+        return ran
 
     # -- building -------------------------------------------------------------------------
 
@@ -222,6 +239,10 @@ class LocalRuntime(Runtime):
                 preexec_fn=pin_child(limits.cpuset),
             )
         self._processes[str(process.pid)] = process
+        runtime = versions.runtime_of(server.language)
+        if runtime:
+            executable = self._command(server, out)[0]
+            self._started[server.name] = (runtime, shutil.which(executable, path=env.get("PATH")) or executable)
         atomic_write_json(self._state_dir() / f"{SESSION_ID}-{server.name}.json", {
             "pid": process.pid, "labctl_pid": os.getpid(),
             "labctl_started": start_time(os.getpid()), "server": server.name,
@@ -404,3 +425,22 @@ def _tail(path: Path, lines: int) -> str:
 
 def _tree_size(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _ask_executable(runtime: str, executable: str) -> dict[str, Any]:
+    """The version a local server's executable reports: a Go or Rust binary's embedded one, or
+    the interpreter's own --version."""
+    if runtime in ("go", "rust"):
+        try:
+            binary = Path(executable).read_bytes()
+        except OSError as exc:
+            return versions.record(runtime, None, f"could not read {executable}: {exc.strerror or exc}")
+        found = versions.go_version_of(binary) if runtime == "go" else versions.rust_version_of(binary)
+        return versions.record(runtime, found, f"read from {executable}")
+    try:
+        completed = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=10,
+                                   stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return versions.record(runtime, None, f"could not run {executable} --version: {exc}")
+    found = versions.interpreter_version(completed.stdout + completed.stderr)
+    return versions.record(runtime, found, f"{Path(executable).name} --version, as the server runs it")
