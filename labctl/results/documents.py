@@ -350,6 +350,12 @@ class ServerTiming(TypedDict):
     x_timing_ms: Optional[float]
 
 
+class LabFields(TypedDict):
+    """What every lab command adds to its lab's document (docs/json.md)."""
+
+    versions_vs_lesson: NotRequired[dict[str, Any]]   # the lesson, and servers whose version differs
+
+
 class LabStep(TypedDict):
     step: str
     title: str
@@ -379,7 +385,7 @@ class LabParameters(TypedDict):
     keepalive: bool
 
 
-class LabDocument(TypedDict):
+class LabDocument(LabFields):
     schema: str
     id: NotRequired[str]
     created: str
@@ -471,7 +477,7 @@ class EdgeSummary(TypedDict):
     rows_that_differ: list[int]
 
 
-class EdgeCasesDocument(TypedDict):
+class EdgeCasesDocument(LabFields):
     schema: str
     id: NotRequired[str]
     created: str
@@ -551,7 +557,7 @@ class SlowParameters(TypedDict):
     normal_client: str
 
 
-class SlowClientsDocument(TypedDict):
+class SlowClientsDocument(LabFields):
     schema: str
     id: NotRequired[str]
     created: str
@@ -618,7 +624,7 @@ class StopParameters(TypedDict):
     stop: str
 
 
-class ShutdownDocument(TypedDict):
+class ShutdownDocument(LabFields):
     schema: str
     id: NotRequired[str]
     created: str
@@ -710,7 +716,7 @@ class ProfileServer(ServerFacts):
     path: PathPart
 
 
-class ProfileDocument(TypedDict):
+class ProfileDocument(LabFields):
     schema: str
     id: NotRequired[str]
     created: str
@@ -827,7 +833,7 @@ class ProxyCase(TypedDict):
     title: str
 
 
-class ProxyDocument(TypedDict):
+class ProxyDocument(LabFields):
     schema: str
     id: NotRequired[str]
     created: str
@@ -841,8 +847,6 @@ class ProxyDocument(TypedDict):
     cases: list[ProxyCase]
     servers: dict[str, ProxyServer]
     your_predictions: NotRequired[YourPredictions]
-    # Added by every lab command (docs/json.md): the lesson, and servers whose version differs.
-    versions_vs_lesson: NotRequired[dict[str, Any]]
 
 
 # -- labctl servers, verify, doctor ---------------------------------------------------------
