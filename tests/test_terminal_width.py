@@ -334,3 +334,11 @@ def test_commands_print_nothing_cut(width, monkeypatch, tmp_path):
         lines = result.stdout.splitlines()
         assert lines, args
         assert not [line for line in lines if "…" in line or len(line) > width], (args, width)
+
+
+def test_profile_lab():
+    from test_profile_lab import profile_document
+
+    from labctl.results import lab_render
+
+    assert_fits(lab_render.profile(profile_document()))
