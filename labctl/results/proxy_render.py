@@ -12,8 +12,6 @@ from rich.text import Text
 
 from labctl.results.lab_render import _Lines, _saved, _your_predictions
 
-TITLE_WIDTH = 30
-
 
 def _table(*columns: tuple[str, str]) -> Table:
     table = Table(show_edge=False, pad_edge=False)
@@ -53,19 +51,22 @@ def hop_table(hop: dict) -> Table:
     return table
 
 
-def odd_table(odd: dict, document: dict) -> Table:
-    table = _table(("#", "right"), ("request", "left"), ("direct", "left"),
-                   ("via nginx", "left"), ("nginx", "left"))
-    titles = {str(c["number"]): c["title"] for c in document.get("cases", [])}
+def odd_table(odd: dict) -> Table:
+    """One row per odd request, by number: the requests are named once, under the last server
+    (``odd_requests``), so no name is ever cut to fit 80 columns."""
+    table = _table(("#", "right"), ("direct", "left"), ("via nginx", "left"), ("nginx", "left"))
     for number, row in odd["rows"].items():
-        title = titles.get(number, "")
-        if len(title) > TITLE_WIDTH:
-            title = title[:TITLE_WIDTH - 1] + "…"
         verdict = Text(row["nginx"])
         if row["disagree"]:
             verdict.append(" ≠", style="warn")
-        table.add_row(number, title, row["direct"], row["through_nginx"], verdict)
+        table.add_row(number, row["direct"], row["through_nginx"], verdict)
     return table
+
+
+def odd_requests(document: dict) -> Text:
+    """The odd requests by number, whole: the key to every server's table 2."""
+    lines = [f"{c['number']:>3}. {c['title']}" for c in document.get("cases", [])]
+    return Text("The odd requests (table 2's rows):\n" + "\n".join(lines), style="muted")
 
 
 def slow_table(slow: dict) -> Table:
@@ -139,7 +140,7 @@ def proxy(document: dict) -> Group:
                            "≠: nginx passed the request on and the server, sent it directly, "
                            "refused it (400, 431, 501 or a close), or the reverse.",
                            style="muted"))
-            out.print(odd_table(odd, document))
+            out.print(odd_table(odd))
         slow = entry.get("slowloris")
         if slow:
             out.print(Text(f"3. Slowloris through nginx — {params['slow_connections']} "
@@ -154,6 +155,9 @@ def proxy(document: dict) -> Group:
                            f"{params['after_restart']}.", style="muted"))
             out.print(restart_table(restarts))
         _predictions(out, entry, document)
+    if any(entry.get("odd") for entry in document["servers"].values()):
+        out.print()
+        out.print(odd_requests(document))
     _your_predictions(out, document)
     _saved(out, document)
     return Group(*out)
