@@ -436,6 +436,10 @@ def rolling_restart(runtime: Runtime, server: Server, first: Instance, limits: L
                                                     settings.grace_s, suffix)
                 timings.append(timing)
                 proxy.reload(config_for(addresses()))
+                # reload() returns once a new worker answers, but the old workers may still
+                # accept for a moment, with the old addresses: let them finish before the
+                # next instance stops, as a deploy waits for the reload to settle.
+                time.sleep(settings.settle_s)
             time.sleep(settings.settle_s)
         return {**load.summary(), "restarts": timings}
     finally:
