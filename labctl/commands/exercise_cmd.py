@@ -89,7 +89,8 @@ def exercises_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
         return
     from rich.table import Table  # not at the top: `labctl --help` does not draw tables
 
-    table = Table(title="Exercises", title_justify="left", header_style="label")
+    table = Table(title="Exercises", title_justify="left", header_style="label", show_edge=False,
+                  pad_edge=False)   # no outer border: the check kinds fit 80 columns whole
     # The name is what every command takes: never cut. The lesson by its number, as `show` takes it.
     table.add_column("exercise", no_wrap=True, min_width=max((len(r["name"]) for r in rows), default=8))
     for column in ("server", "lesson", "check", "status"):
