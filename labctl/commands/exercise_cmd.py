@@ -122,8 +122,10 @@ def exercises_check(
     memory: MemoryOption = 512,
     json_out: JsonOption = False,
 ) -> None:
-    """For authors: validate every exercise.toml, and with --run prove each check tells the
-    starter from the solution on a real runtime."""
+    """For authors: validate every exercise.toml; with --run, test each check.
+
+    With --run, each exercise's check runs on a real runtime against the starter (which must
+    fail) and the reference solution (which must pass)."""
     from labctl.commands.common import default_limits, prepare_runtime
     from labctl.learning import exercises
 
