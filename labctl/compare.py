@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from labctl.measure import clients, stats, verify
+from labctl.measure import clients, oneshot, stats, verify
 from labctl.measure import sampling as measure
 from labctl.measure.modes import FRESH, KEEPALIVE, MODE_LABELS
 from labctl.results import hostinfo
@@ -100,13 +100,17 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
             if client.elsewhere:
                 phase(f"timing {len(measurable)} server(s) in interleaved rounds, "
                       f"{client.where}")
+            # One curl process per request too, between the rounds: a second or two for all
+            # four servers, cheap beside the libcurl series.
+            curl = oneshot.Plan()
             results, probe_cpus = client.measure(
                 measurable, cpuset=client_engine.client_cpus(runtime, options.limits),
                 samples=options.samples, warmup=options.warmup, block=options.block,
                 on_round=lambda done, total: phase(
-                    f"timing in interleaved rounds: {done}/{total}"))
+                    f"timing in interleaved rounds: {done}/{total}"), one_shot=curl)
+            curl_series = curl.result
         else:
-            results, probe_cpus = {}, None
+            results, probe_cpus, curl_series = {}, None, None
         for name, verification in verifications.items():
             client.date_changes(verification, instances[name].url)
             entries[name]["verification"] = verification.as_dict()
@@ -115,6 +119,8 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
                 entries[name]["latency"] = {
                     path: {mode: series.as_dict() for mode, series in by_mode.items()}
                     for path, by_mode in results[name].items()}
+            if curl_series and name in curl_series["servers"]:
+                entries[name]["one_shot_curl"] = curl_series["servers"][name]
 
         if run_load is not None and options.load is not None:
             for name, instance in instances.items():
@@ -148,6 +154,9 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
             "probe_where": client.where,
             "probe_cpus": probe_cpus,
             "load": getattr(options.load, "as_dict", lambda: None)() if options.load else None,
+            "one_shot_curl": ({k: v for k, v in curl_series.items()
+                               if k not in ("servers", "second_request")}
+                              if curl_series else None),
         },
         "servers": entries,
     }
@@ -307,6 +316,7 @@ def _reading(document: dict, measured: dict, analysis: dict) -> list[str]:
             + ", ".join(_title(document, name) for name in slower)
             + " on this run: the machine's own noise was larger than a TCP connect costs. "
             "Run again on a quieter machine before reading anything into it.")
+    lines += _one_shot_reading(document, measured)
     headline_ties = [t for t in analysis["ties"]
                      if t["path"] == HEADLINE_PATH and t["mode"] == FRESH]
     for tie in headline_ties:
@@ -329,3 +339,34 @@ def _reading(document: dict, measured: dict, analysis: dict) -> list[str]:
     for name in failed:
         lines.append(f"{_title(document, name)} failed its checks and was not measured.")
     return lines
+
+
+def _one_shot_reading(document: dict, measured: dict) -> list[str]:
+    """One sentence: what one curl process per request adds to each server's new-connection
+    median, the part a shell loop of curl would wrongly charge to the servers."""
+    gaps = {}
+    for name, entry in measured.items():
+        found = oneshot.gap((entry.get("one_shot_curl") or {}).get(HEADLINE_PATH),
+                            ((entry.get("latency") or {}).get(HEADLINE_PATH) or {}).get(FRESH),
+                            HEADLINE_PATH)
+        if found:
+            gaps[name] = found
+    if not gaps:
+        part = document["parameters"].get("one_shot_curl") or {}
+        return [f"No one-shot curl figures: {part['why_not']}."] if part.get("why_not") else []
+    each = ", ".join(f"{_title(document, n)} {g['one_shot_p50_us']:.0f} µs against "
+                     f"{g['new_connection_p50_us']:.0f} µs" for n, g in gaps.items())
+    extras = [g["client_cold_start_us"] for g in gaps.values()]
+    if min(extras) <= 0:
+        not_above = ", ".join(_title(document, n) for n, g in gaps.items()
+                              if g["client_cold_start_us"] <= 0)
+        return [f"One curl process per request measured GET {HEADLINE_PATH} at {each} on a new "
+                f"connection from labctl; for {not_above} it came out no slower on this run: the "
+                "machine's noise outweighed curl's cold start. Run again before reading "
+                "anything into it."]
+    spread = (f"{min(extras):.0f} µs" if len(extras) == 1
+              else f"{min(extras):.0f}–{max(extras):.0f} µs")
+    return [f"One curl process per request (a shell loop of curl) measured GET {HEADLINE_PATH} at "
+            f"{each} on a new connection from labctl: {spread} of each one-shot figure is the "
+            "curl process's own cold start, not the server, which is why timing a fast server "
+            "with curl in a loop over-states its latency."]

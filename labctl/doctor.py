@@ -6,7 +6,10 @@ Collects facts only (a JSON-ready report); the command renders it.
 from __future__ import annotations
 
 import os
+import platform
 import shutil
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from labctl import config, paths, servers
@@ -25,6 +28,101 @@ def _item(name: str, status: str, detail: str, fix: str | None = None) -> dict:
     return {"name": name, "status": status, "detail": detail, "fix": fix}
 
 
+# -- the command that installs a missing piece, on the machine doctor runs on ------------------
+
+# The version apt installs on the releases the README's set-up names, per toolchain doctor checks:
+# apt is the fix only where its package meets the servers' pins; elsewhere the toolchain's own
+# installer is (distributions lag Go and Rust by years). Debian 12: `apt-cache policy` on bookworm
+# (golang-go 2:1.19~1, rustc 1.63, cargo 0.66 = Rust 1.65, nodejs 18.19.0, npm 9.2.0); Ubuntu
+# 24.04: packages.ubuntu.com, noble (golang-go 1.22, rustc and cargo 1.75, nodejs 18.19.1, npm 9.2).
+APT_VERSIONS: dict[str, dict[str, tuple[int, int]]] = {
+    "debian 12": {"go": (1, 19), "cargo": (1, 65), "node": (18, 19), "npm": (9, 2)},
+    "ubuntu 24.04": {"go": (1, 22), "cargo": (1, 75), "node": (18, 19), "npm": (9, 2)},
+}
+APT_PACKAGES = {"go": "golang-go", "cargo": "cargo", "node": "nodejs npm", "npm": "nodejs npm"}
+RUSTUP = "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"
+INSTALLERS = {   # each toolchain's own, current on every system
+    "go": "install Go from https://go.dev/dl/ (the tarball into /usr/local/go, then "
+          "/usr/local/go/bin on your PATH)",
+    "cargo": f"install Rust with rustup: {RUSTUP}",
+    "node": "install Node.js from https://nodejs.org/en/download",
+    "npm": "install Node.js from https://nodejs.org/en/download (npm comes with it)",
+}
+BREW_FORMULAS = {"go": "go", "cargo": "rust", "node": "node", "npm": "node", "wrk": "wrk", "oha": "oha"}
+
+
+@dataclass(frozen=True)
+class Platform:
+    family: str     # "apt" (Debian, Ubuntu and their derivatives), "brew" (macOS) or "other"
+    release: str    # "debian 12", "ubuntu 24.04", "macos", or what os-release says
+    name: str       # for a person: "Debian GNU/Linux 12", "Ubuntu 24.04"
+
+
+def this_platform(os_release: dict[str, str] | None = None, system: str | None = None) -> Platform:
+    """Which package manager a fix should name here (os-release on Linux; macOS means Homebrew)."""
+    system = system or platform.system()
+    if system == "Darwin":
+        return Platform("brew", "macos", "macOS")
+    if os_release is None:
+        try:
+            os_release = platform.freedesktop_os_release()
+        except OSError:
+            os_release = {}
+    ids = {os_release.get("ID", "").lower(), *os_release.get("ID_LIKE", "").lower().split()}
+    release = f"{os_release.get('ID', '').lower()} {os_release.get('VERSION_ID', '')}".strip()
+    name = " ".join(filter(None, (os_release.get("NAME"), os_release.get("VERSION_ID")))) or system
+    return Platform("apt" if ids & {"debian", "ubuntu"} else "other", release, name)
+
+
+def install_fix(tool: str, minimum: tuple[int, int], where: Platform) -> str:
+    """The command that installs ``tool`` (go, cargo, node, npm) at ``minimum`` or newer here."""
+    wanted = ".".join(map(str, minimum))
+    if where.family == "brew":
+        return f"brew install {BREW_FORMULAS[tool]}" + _homebrew_note()
+    if where.family == "apt":
+        packaged = APT_VERSIONS.get(where.release, {}).get(tool)
+        if packaged is not None and packaged >= minimum:
+            return f"sudo apt-get install {APT_PACKAGES[tool]}"
+        if packaged is not None:
+            have = ".".join(map(str, packaged))
+            return (f"{where.name}'s {APT_PACKAGES[tool].split()[0]} is {have}, older than the "
+                    f"{wanted} the servers need: {INSTALLERS[tool]}")
+        return (f"{INSTALLERS[tool]} (or sudo apt-get install {APT_PACKAGES[tool]}, if "
+                f"`apt-cache policy {APT_PACKAGES[tool].split()[0]}` shows ≥ {wanted})")
+    return INSTALLERS[tool]
+
+
+def engine_fix(where: Platform) -> str:
+    """How to get a Docker engine here, when none is installed."""
+    if where.family == "apt":
+        return ("sudo apt-get install docker.io, then sudo usermod -aG docker $USER and log in "
+                "again; or use --runtime local")
+    if where.family == "brew":
+        return ("brew install --cask docker (Docker Desktop), or brew install colima docker && "
+                "colima start" + _homebrew_note() + "; or use --runtime local")
+    return "install Docker Engine (https://docs.docker.com/engine/install/); or use --runtime local"
+
+
+def load_generator_fix(tool: str, where: Platform) -> str:
+    if where.family == "brew":
+        return f"brew install {BREW_FORMULAS[tool]}" + _homebrew_note()
+    if tool == "wrk":
+        return "sudo apt-get install wrk" if where.family == "apt" else "install wrk with your package manager"
+    return "cargo install oha"
+
+
+def check_system() -> dict:
+    where = this_platform()
+    tools = {"apt": "apt where the distribution's package is new enough, the toolchains' own "
+                    "installers where it is not",
+             "brew": "Homebrew", "other": "each toolchain's own installer"}[where.family]
+    return _item("operating system", OK, f"{where.name}: the fixes below use {tools}")
+
+
+def _homebrew_note() -> str:
+    return "" if shutil.which("brew") else " (Homebrew first: https://brew.sh)"
+
+
 def check_docker() -> tuple[list[dict], bool]:
     items = []
     try:
@@ -34,7 +132,8 @@ def check_docker() -> tuple[list[dict], bool]:
         items.append(_item("Docker SDK for Python", OK, sdk))
     except ImportError:
         items.append(_item("Docker SDK for Python", MISSING, "not installed",
-                           "python3 -m pip install docker"))
+                           f"{sys.executable} -m pip install 'docker[ssh]>=7.2' (a dependency of "
+                           "labctl: this install of labctl is incomplete)"))
         return items, False
     client_cli = shutil.which("docker")
     items.append(_item("docker client", OK if client_cli else WARN,
@@ -45,7 +144,9 @@ def check_docker() -> tuple[list[dict], bool]:
     try:
         runtime.check()
     except EnvironmentProblem as problem:
-        items.append(_item("Docker engine", MISSING, problem.message, problem.hint))
+        installed = any(shutil.which(name) for name in ("docker", "dockerd", "podman"))
+        items.append(_item("Docker engine", MISSING, problem.message,
+                           problem.hint if installed else engine_fix(this_platform())))
         return items, False
     facts = runtime.describe()
     location = runtime.location
@@ -117,18 +218,18 @@ def check_toolchains() -> tuple[list[dict], list[str]]:
     items = []
     versions = {name: toolchain_version(name) for name in TOOLCHAINS}
     minimums = servers.required_toolchains()
+    where = this_platform()
     for name, tool in TOOLCHAINS.items():
         version = versions[name]
         minimum = minimums.get(name, NPM_MINIMUM)
         wanted = ".".join(map(str, minimum))
+        fix = install_fix(name, minimum, where) if name in INSTALLERS else tool.install_hint
         if version is None:
-            items.append(_item(name, MISSING, f"not found (the local runtime needs ≥ {wanted})",
-                               tool.install_hint))
+            items.append(_item(name, MISSING, f"not found (the local runtime needs ≥ {wanted})", fix))
             continue
         parsed = version_tuple(version)
         if parsed is not None and parsed < minimum:
-            items.append(_item(name, WARN, f"{version}: older than the {wanted} the servers need",
-                               tool.install_hint))
+            items.append(_item(name, WARN, f"{version}: older than the {wanted} the servers need", fix))
         else:
             items.append(_item(name, OK, f"{version} (the servers need ≥ {wanted})"))
     runnable = []
@@ -140,13 +241,27 @@ def check_toolchains() -> tuple[list[dict], list[str]]:
 
 def check_load_generators() -> list[dict]:
     items = []
+    where = this_platform()
     for tool in ("wrk", "oha"):
         found = shutil.which(tool)
         items.append(_item(f"{tool} on this host", OK if found else WARN,
                            found or "not found (labctl load runs wrk in a container on Docker)",
-                           None if found else ("sudo apt-get install wrk" if tool == "wrk"
-                                               else "cargo install oha")))
+                           None if found else load_generator_fix(tool, where)))
     return items
+
+
+def check_proxy() -> dict:
+    """The host's nginx, which the proxy lab runs on the local runtime (Docker builds its own)."""
+    from labctl.labs import nginx_config
+
+    binary = nginx_config.host_nginx()
+    version = nginx_config.nginx_version(binary) if binary else None
+    if version:
+        return _item("nginx on this host", OK, f"{version} at {binary} (labctl lab proxy "
+                                                "--runtime local)")
+    return _item("nginx on this host", WARN,
+                 "not found (labctl lab proxy builds an nginx image on Docker)",
+                 "sudo apt-get install nginx  (Debian/Ubuntu; the lab only needs the binary)")
 
 
 def check_disk() -> dict:
@@ -209,9 +324,11 @@ def report() -> dict:
     return {
         "schema": "labctl.doctor/1",
         "sections": {
+            "System": [check_system()],
             "Docker": docker_items,
             "Local toolchains": toolchain_items,
             "Load generators": load_items,
+            "Reverse proxy": [check_proxy()],
             "Isolation of the servers": check_isolation(engine_ok),
             "Disk": [disk],
         },

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
-from labctl.measure import clients
+from labctl.measure import clients, oneshot
+from labctl.measure.modes import FRESH
 from labctl.measure.probe import MODE_LABELS, curl_command
 from labctl.results import hostinfo
 from labctl.results.documents import (
     RunDocument,
+    RunOneShot,
     add_between_engines,
     cold_start_note,
     document_head,
@@ -24,6 +27,7 @@ from labctl.runtime.lifecycle import running
 from labctl.servers import Server
 
 RUN_SCHEMA = "labctl.run/1"
+HEADLINE_PATH = "/health"     # the path of the reproduce-by-hand command and the gap reading
 
 
 @dataclass
@@ -49,12 +53,15 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
     with running(runtime, server, options.limits, keep=options.keep) as instance:
         phase(f"checking {server.title}")
         checks = client.check(server, instance.url)
-        phase(f"timing {server.title}: {options.samples} samples per path and connection mode"
+        phase(f"timing {server.title}: {options.samples} samples per path and connection mode, "
+              f"and {oneshot.SAMPLES} with the curl program"
               + (f", {client.where}" if client.elsewhere else ""))
-        results, probe_cpus = client.measure({server.name: instance.url},
-                                             cpuset=client_engine.client_cpus(
-                                                 runtime, instance.limits),
-                                             samples=options.samples, warmup=options.warmup)
+        probe_cpuset = client_engine.client_cpus(runtime, instance.limits)
+        curl = oneshot.Plan()    # one curl process per request, between the probe's rounds
+        results, probe_cpus = client.measure({server.name: instance.url}, cpuset=probe_cpuset,
+                                             samples=options.samples, warmup=options.warmup,
+                                             one_shot=curl)
+        assert curl.result is not None    # every client fills in the plan it was handed
         client.date_changes(checks, instance.url)
         document: RunDocument = {
             **document_head(RUN_SCHEMA, runtime, build, instance),
@@ -67,7 +74,11 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
                 path: {mode: series.as_dict() for mode, series in by_mode.items()}
                 for path, by_mode in results[server.name].items()
             },
-            "curl": curl_command(instance.public_url + "/health"),
+            "one_shot_curl": one_shot_part(curl.result, server.name, results[server.name]),
+            # The URL the figures were measured at when it is reachable from here (the bridge,
+            # not docker-proxy's published port), so the command reproduces the same path.
+            "curl": curl_command((instance.public_url if client.elsewhere else instance.url)
+                                 + HEADLINE_PATH),
             "kept_running": options.keep,
             "host": hostinfo.host_facts(),
         }
@@ -78,3 +89,19 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
         document["stop_seconds"] = instance.extra["stop_seconds"]
     add_between_engines(document, runtime)
     return document
+
+
+def one_shot_part(curl_series: dict, name: str, results: dict) -> RunOneShot:
+    """The curl series of one server, its gap to the new-connection figure and the sentences
+    that explain it."""
+    part = {key: value for key, value in curl_series.items()
+            if key not in ("servers", "second_request")}
+    endpoints = curl_series["servers"].get(name, {})
+    second = curl_series.get("second_request", {}).get(name, {})
+    fresh = results.get(HEADLINE_PATH, {}).get(FRESH)
+    found = oneshot.gap(endpoints.get(HEADLINE_PATH), fresh.as_dict() if fresh else None,
+                        HEADLINE_PATH, second.get(HEADLINE_PATH))
+    part.update(endpoints=endpoints, second_request=second, gap=found,
+                reading=oneshot.reading(found) if found else [],
+                expect=oneshot.expectation(found, part.get("why_not")))
+    return cast(RunOneShot, part)

@@ -161,3 +161,22 @@ def test_help_of_a_command_that_starts_servers_removes_nothing(monkeypatch):
     assert calls == []
     CliRunner().invoke(app, ["exercises", "check"])
     assert calls == [1]
+
+
+def _commands(command, path):
+    """Every command under `labctl`, with its path of names."""
+    yield path, command
+    for name, sub in (getattr(command, "commands", None) or {}).items():
+        yield from _commands(sub, [*path, name])
+
+
+def test_every_command_summary_is_one_line():
+    # The command lists in --help show a summary's source line breaks as they are, so a
+    # two-line first paragraph reads as a sentence cut in half at 80 columns.
+    import typer
+
+    from labctl.cli import app
+
+    broken = [" ".join(path) for path, command in _commands(typer.main.get_command(app), ["labctl"])
+              if "\n" in (command.help or "").strip().split("\n\n")[0]]
+    assert broken == []

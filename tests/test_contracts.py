@@ -9,6 +9,7 @@ it; only the bottleneck lab's load step is faked, at the boundary `run_lab` take
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 import types
@@ -174,7 +175,7 @@ class FakeRuntime(Runtime):
                          size_bytes=1000)
 
     def start(self, server: Server, limits: Limits, *, keep: bool = False,
-              env: dict[str, str] | None = None) -> Instance:
+              env: dict[str, str] | None = None, instance: str = "") -> Instance:
         return Instance(server=server, ident="1", url=self.url, public_url=self.url,
                         path=f"loopback {self.url}", path_kind="loopback", limits=limits,
                         started_at=time.monotonic())
@@ -218,6 +219,23 @@ def test_run_document(fake_runtime):
     assert document["schema"] == "labctl.run/1"
     assert_conforms(document)
     assert "µs" in assert_renders(document)
+    # The curl reference series is declared as a required part of every new run document
+    # (NotRequired only for results saved before it): here it was measured.
+    assert document["one_shot_curl"]["measured"] is (shutil.which("curl") is not None)
+
+
+def test_run_document_without_curl_says_why(fake_runtime, monkeypatch, tmp_path):
+    from labctl import runner
+
+    monkeypatch.setenv("PATH", str(tmp_path))   # no curl program
+    document = runner.run_server(fake_runtime, get_server("go"),
+                                 runner.RunOptions(samples=3, warmup=1))
+    assert_conforms(document)
+    part = document["one_shot_curl"]
+    assert part["measured"] is False and part["endpoints"] == {} and part["gap"] is None
+    shown = " ".join(assert_renders(document).split())
+    assert 'No "curl, one process per request" row: no curl program on this machine\'s PATH' \
+        in shown
 
 
 def test_documents_measured_from_another_engine(fake_runtime):
@@ -260,7 +278,17 @@ def test_compare_document(fake_runtime):
     document = compare.run_compare(fake_runtime, [get_server("go"), get_server("node")], options)
     assert document["schema"] == "labctl.compare/1"
     assert_conforms(document)
-    assert_renders(document)
+    shown = assert_renders(document)
+    if shutil.which("curl"):
+        assert document["parameters"]["one_shot_curl"]["measured"] is True
+        assert document["servers"]["go"]["one_shot_curl"]["/health"]["samples"] > 0
+        assert "curl, one process per request p50" in shown
+        # The reading names the one-shot figure and labctl's new-connection figure for it.
+        go = document["servers"]["go"]
+        curl_p50 = go["one_shot_curl"]["/health"]["summary"]["p50"]
+        new_p50 = go["latency"]["/health"]["fresh"]["summary"]["p50"]
+        assert any(f"Go net/http {curl_p50:.0f} µs against {new_p50:.0f} µs" in sentence
+                   for sentence in document["analysis"]["reading"]), document["analysis"]
 
 
 def test_compare_document_with_load(fake_runtime):

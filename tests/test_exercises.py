@@ -293,7 +293,7 @@ def test_the_list_reads_at_80_columns_with_every_name_whole():
                          env={**os.environ, "LABCTL_WIDTH": "80"}, check=True).stdout
     assert max(len(line) for line in out.splitlines()) <= 80
     for exercise in exercises.load_all()[0]:
-        assert f" {exercise.name} " in out
+        assert f"\n{exercise.name} " in out   # whole, at the start of its row
 
 
 def test_a_starter_that_drifted_from_the_shipped_file_is_a_fault(tmp_path, monkeypatch):

@@ -107,7 +107,9 @@ def test_phase_medians_come_from_successful_samples_only():
         Sample(200, connect_us=20, ttfb_us=60, total_us=70),
         Sample(500, connect_us=900, ttfb_us=900, total_us=900),
     ])
-    assert series.phase_p50() == {"connect_us": 20, "ttfb_us": 60}
+    # Each phase's own median too: connect→first byte and first byte→end, never negative.
+    assert series.phase_p50() == {"connect_us": 20, "ttfb_us": 60,
+                                  "connect_to_first_byte_us": 40, "first_byte_to_end_us": 10}
     assert series.ok_totals == [60, 80, 70]
     assert series.non_2xx == 1
     document = series.as_dict()

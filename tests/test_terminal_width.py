@@ -334,3 +334,56 @@ def test_commands_print_nothing_cut(width, monkeypatch, tmp_path):
         lines = result.stdout.splitlines()
         assert lines, args
         assert not [line for line in lines if "…" in line or len(line) > width], (args, width)
+
+
+def test_profile_lab():
+    from test_profile_lab import profile_document
+
+    from labctl.results import lab_render
+
+    assert_fits(lab_render.profile(profile_document()))
+
+
+def _proxy_document() -> dict:
+    """A proxy-lab document shaped as the lab writes it, four servers, with the longest cells
+    the lab can produce (the edge-cases lab's real request titles, five-figure latencies)."""
+    from labctl.labs import edgecases
+
+    series = {"requests": 1000, "not_200": 17, "p50_us": 143_285, "p99_us": 1_442_005,
+              "p99_is_max": False}
+    paths = ("direct", "nginx defaults", "upstream keep-alive")
+    hop = {"requests_per_series": 1000, "counted_by": "Tcp PassiveOpens in the server's netns",
+           "latency_us": {p: {m: dict(series) for m in ("fresh", "kept-alive")} for p in paths},
+           "upstream_per_1000": {p: {"fresh": 1000.0, "kept-alive": 1000.0} for p in paths},
+           "upstream_connections": {p: {"fresh": 1001, "kept-alive": 1000} for p in paths}}
+    rows = {str(c.number): {"nginx": "rewritten", "disagree": True, "direct": "100 → 200 close",
+                            "through_nginx": "200, 200 keep"} for c in edgecases.CASES}
+    slow_run = {"client_header_timeout_s": 60, "how": "open at the end", "after_s": 10.25,
+                "summary": {"ended_by": {"open at the end": 12, "closed": 8}},
+                "normal_during": {"latency_p50_ms": 1234.5, "errors": 12, "requests": 500},
+                "server_accepted": 1500, "server_accepted_from_attack": 0}
+    restart = {"requests": 12_345, "failed": 2_377, "restarts": [{"down_s": 33.1}, {"down_s": 2.5}],
+               "outcomes": {"200": 9_968, "502": 2_300, "no answer": 77}}
+    entry = {"language": "Python", "framework": "FastAPI", "hop": hop,
+             "odd": {"counts": {"refused": 12, "rewritten": 3, "unchanged": 7}, "rows": rows},
+             "slowloris": {"defaults": slow_run, "tightened": dict(slow_run, client_header_timeout_s=3)},
+             "restarts": {"one": restart, "rolling": restart},
+             "prediction_holds": {"hop-defaults": False, "restart-rolling": True}}
+    return {"schema": "labctl.lab.proxy/1", "id": "20261203-183448.872731-lab-6bc7",
+            "nginx": {"version": "nginx/1.22.1", "source": "Debian's nginx package",
+                      "limits": {"cpus": 1.0, "memory_mb": 128, "cpuset": "0"}},
+            "limits": {"cpus": 1.0, "memory_mb": 512, "cpuset": "1"},
+            "parameters": {"slow_connections": 20, "slow_window_s": 10.0,
+                           "steady_client": "GET /health on a new connection every 20 ms",
+                           "after_restart": "labctl reloads nginx"},
+            "predicted": {"hop-defaults": {"text": "1000 upstream connections per 1,000"}},
+            "forwarded": {"13": {"rewrites": ["absolute-form target sent as a path"]}},
+            "cases": [{"number": c.number, "title": c.title} for c in edgecases.CASES],
+            "servers": {name: dict(entry) for name in ("go", "python", "rust", "node")}}
+
+
+def test_proxy_lab():
+    from labctl.results import proxy_render
+
+    document = _proxy_document()
+    assert_fits(proxy_render.proxy(document), ids=(document["id"],))

@@ -89,7 +89,8 @@ def exercises_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
         return
     from rich.table import Table  # not at the top: `labctl --help` does not draw tables
 
-    table = Table(title="Exercises", title_justify="left", header_style="label")
+    table = Table(title="Exercises", title_justify="left", header_style="label", show_edge=False,
+                  pad_edge=False)   # no outer border: the check kinds fit 80 columns whole
     # The name is what every command takes: never cut. The lesson by its number, as `show` takes it.
     table.add_column("exercise", no_wrap=True, min_width=max((len(r["name"]) for r in rows), default=8))
     for column in ("server", "lesson", "check", "status"):
@@ -121,8 +122,10 @@ def exercises_check(
     memory: MemoryOption = 512,
     json_out: JsonOption = False,
 ) -> None:
-    """For authors: validate every exercise.toml, and with --run prove each check tells the
-    starter from the solution on a real runtime."""
+    """For authors: validate every exercise.toml; with --run, test each check.
+
+    With --run, each exercise's check runs on a real runtime against the starter (which must
+    fail) and the reference solution (which must pass)."""
     from labctl.commands.common import default_limits, prepare_runtime
     from labctl.learning import exercises
 

@@ -192,8 +192,10 @@ def edge_cases_command(
     json_out: JsonOption = False,
     runtime_name: RuntimeOption = None,
 ) -> None:
-    """Lesson 005: about 20 odd HTTP/1.1 requests sent byte by byte; status and connection
-    per server, the RFC's requirement, the MUSTs broken, and where the prediction was wrong."""
+    """Lesson 005: odd HTTP/1.1 requests, and where the four parsers disagree.
+
+    About 20 requests sent byte by byte; status and connection per server, the RFC's
+    requirement, the MUSTs broken, and where the prediction was wrong."""
     from labctl.labs import edgecases
 
     if python_parser not in (*edgecases.PYTHON_PARSERS, "both"):
@@ -219,9 +221,11 @@ def slow_clients_command(
     json_out: JsonOption = False,
     runtime_name: RuntimeOption = None,
 ) -> None:
-    """Lesson 006: a slowloris attack (connections sending one header byte a second) on each
-    server, as shipped and with its stack's default timeouts, while a normal client keeps
-    requesting: when and how each trickling connection is cut, and what the normal client saw."""
+    """Lesson 006: a slowloris attack on each server, and what a normal client saw.
+
+    Connections send one header byte a second, against each server as shipped and with its
+    stack's default timeouts, while a normal client keeps requesting: when and how each
+    trickling connection is cut, and what the normal client saw."""
     from labctl.labs import slowclients
 
     run_plugin(slowclients.PLUGIN, names,
@@ -240,9 +244,10 @@ def shutdown_command(
     json_out: JsonOption = False,
     runtime_name: RuntimeOption = None,
 ) -> None:
-    """Lesson 007: stop each server (docker stop, or SIGTERM locally) while requests are in
-    flight, connections sit idle and a steady client keeps asking; with its graceful handler and
-    without it. What each client got, and how long the stop took."""
+    """Lesson 007: stop each server mid-traffic, with and without its graceful handler.
+
+    docker stop (or SIGTERM locally) while requests are in flight, connections sit idle and a
+    steady client keeps asking. What each client got, and how long the stop took."""
     from labctl.labs import shutdown
 
     run_plugin(shutdown.PLUGIN, names, shutdown.Settings(), predict=predict, sheet=sheet,
@@ -264,9 +269,11 @@ def overload_command(
     json_out: JsonOption = False,
     runtime_name: RuntimeOption = None,
 ) -> None:
-    """Lesson 008: past capacity. Each server's capacity on GET /report (closed loop), then an
-    open loop at 0.5× to 2× of it with a client timeout: goodput, 503s, timeouts and p99, with
-    load shedding off and on (LOAD_SHEDDING=on); about 90 s per server."""
+    """Lesson 008: past capacity, with load shedding off and on.
+
+    Each server's capacity on GET /report (closed loop), then an open loop at 0.5× to 2× of it
+    with a client timeout: goodput, 503s, timeouts and p99, with load shedding off and on
+    (LOAD_SHEDDING=on); about 90 s per server."""
     from labctl.labs import overload
 
     run_plugin(overload.PLUGIN, names, overload.settings_for(quick, timeout), predict=predict,
@@ -286,11 +293,46 @@ def profile_command(
     json_out: JsonOption = False,
     runtime_name: RuntimeOption = None,
 ) -> None:
-    """Lesson 010: where each server's CPU time goes on GET /report, in its own stack's profiler
-    (pprof, py-spy, V8, pprof-rs) sampling at 100 Hz under a closed-loop load: the top functions,
-    the share of the handler, framework, runtime and kernel, and the profiler's overhead."""
+    """Lesson 010: where each server's CPU time goes, in its own stack's profiler.
+
+    pprof, py-spy, V8 or pprof-rs samples GET /report at 100 Hz under a closed-loop load: the
+    top functions, the share of the handler, framework, runtime and kernel, and the profiler's
+    overhead."""
     from labctl.labs import profile
 
     run_plugin(profile.PLUGIN, names, profile.QUICK if quick else profile.Settings(),
                predict=predict, sheet=sheet, cpus=cpus, memory=memory, json_out=json_out,
                runtime_name=runtime_name)
+
+
+@lab_app.command("proxy")
+def proxy_command(
+    names: ServersArgument = None,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Small samples and short windows (under a minute a server): a smoke "
+                        "test, not figures to quote.")] = False,
+    show_config: Annotated[bool, typer.Option(
+        "--show-config", help="Print the nginx configurations the lab generates and exit.")]
+    = False,
+    predict: PredictOption = None,
+    sheet: SheetOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
+) -> None:
+    """Lesson 009: nginx in front of each server: the hop's cost, odd requests, restarts.
+
+    The hop's cost (with upstream connections counted per 1,000 requests, with and without
+    upstream keep-alive), the edge-cases rows through the proxy, slowloris through the proxy,
+    and restarts behind it (one instance, then a rolling restart of two)."""
+    from labctl.labs import proxy
+
+    settings = proxy.QUICK if quick else proxy.Settings()
+    if show_config:
+        for variant, text in proxy.configs(settings.tightened_timeout_s).items():
+            ui.out().print(f"# ---- variant: {variant} ----", markup=False, highlight=False)
+            ui.out().print(text, markup=False, highlight=False, soft_wrap=True)
+        return
+    run_plugin(proxy.PLUGIN, names, settings, predict=predict, sheet=sheet, cpus=cpus,
+               memory=memory, json_out=json_out, runtime_name=runtime_name)

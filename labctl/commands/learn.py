@@ -111,8 +111,9 @@ def lessons_check(
                                              file_okay=False, show_default=False),
     json_out: bool = JsonOption,
 ) -> None:
-    """Validate every lesson file and hold it to the rules in lessons/FORMAT.md; exit status 2 if
-    any lesson has a fault (warnings alone do not fail)."""
+    """Validate every lesson against lessons/FORMAT.md; exit status 2 on a fault.
+
+    Warnings alone do not fail."""
     from labctl.learning import lesson_rules
 
     folder = directory or lessonlib.lessons_root()
@@ -213,8 +214,9 @@ def next_step(
                                                     "listed as skipped; `labctl exercise start NAME` "
                                                     "takes it up again) and say what comes after it."),
 ) -> None:
-    """Say what to do next: reviews that are due, the next lesson to read or finish, or an
-    exercise to try (exercises are offered, never forced: --skip passes over one)."""
+    """Say what to do next: due reviews, the next lesson, or an exercise to try.
+
+    Exercises are offered, never forced: --skip passes over one."""
     lessons = load_lessons(quiet=json_out)
     progress = load_progress()
     moment = progresslib.now()

@@ -47,15 +47,17 @@ def folded_text(folded: Folded) -> str:
     return "".join(f"{stack} {count}\n" for stack, count in sorted(folded.items()))
 
 
-def parse_folded_text(text: str) -> Folded:
+def parse_folded_text(text: str, *, frame_name=lambda frame: frame, what: str = "line") -> Folded:
+    """Collapsed-stack text ("frame;frame;... count" a line) → folded stacks; ``frame_name``
+    rewrites each frame (py-spy's carry line numbers to drop)."""
     stacks = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         stack, _, count = line.rstrip().rpartition(" ")
         if not stack or not count.isdigit():
-            raise ProfileFormatError(f"line {number} is not 'frame;frame;... count'")
-        stacks.append((stack.split(";"), int(count)))
+            raise ProfileFormatError(f"{what} {number} is not 'frame;frame;... count'")
+        stacks.append(([frame_name(f) for f in stack.split(";")], int(count)))
     return fold(stacks)
 
 
@@ -195,15 +197,7 @@ def pyspy_frame(frame: str) -> str:
 def parse_pyspy_raw(text: str) -> Folded:
     """py-spy's ``--format raw`` output (already root-first folded stacks) → folded stacks,
     without line numbers. ``process``/``thread`` frames (--subprocesses, --threads) are kept."""
-    stacks = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        stack, _, count = line.rstrip().rpartition(" ")
-        if not stack or not count.isdigit():
-            raise ProfileFormatError(f"py-spy raw line {number} is not 'frame;... count'")
-        stacks.append(([pyspy_frame(f) for f in stack.split(";")], int(count)))
-    return fold(stacks)
+    return parse_folded_text(text, frame_name=pyspy_frame, what="py-spy raw line")
 
 
 # --- V8 .cpuprofile ------------------------------------------------------------------------------

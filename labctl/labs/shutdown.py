@@ -151,12 +151,13 @@ def watch_idle(socks: list[socket.socket], stop: threading.Event, out: list) -> 
     selector.close()
 
 
-def steady(host: str, port: int, every_s: float, stop: threading.Event, out: list) -> None:
+def steady(host: str, port: int, every_s: float, stop: threading.Event, out: list,
+           timeout_s: float = 1.0) -> None:
     """GET /health on a fresh connection every ``every_s``: (sent at, outcome)."""
     while not stop.is_set():
         began = time.monotonic()
         try:
-            result = exchange(host, port, [Send(FRESH_HEALTH)], timeout_s=1.0, linger_s=0)
+            result = exchange(host, port, [Send(FRESH_HEALTH)], timeout_s=timeout_s, linger_s=0)
             outcome = _outcome(result)
         except OSError as exc:
             outcome = _error_kind(exc)

@@ -14,6 +14,7 @@ the framework sets them). ``run_lab`` measures; the predictions are the lesson's
 from __future__ import annotations
 
 import datetime as dt
+import re
 import selectors
 import socket
 import statistics
@@ -250,7 +251,9 @@ def prediction_holds(predicted: tuple[str, float | None], how: str,
 def judge_learner(answer: str, cell: dict) -> bool:
     """A learner's answer for a (server, run) cell: ``"408"``, ``"closed"``, ``"open"``, or
     with a time, ``"closed 5"`` / ``"408 at 6 s"``."""
-    words = answer.replace("at", " ").replace("s", " ").split()
+    # Drop the filler words "at" and a seconds unit ("5 s", "5s"), not every letter s: a blind
+    # replace turned "closed 5" into "clo ed 5", which never matched.
+    words = re.sub(r"\bat\b|(?<=\d)\s*s\b|\bs\b", " ", answer).split()
     if not words:
         return False
     how = {"open": STILL_OPEN, "408": CUT_408, "closed": CUT_CLOSED, "close": CUT_CLOSED,

@@ -9,13 +9,14 @@ with: the load generators (throughput), libcurl (latency, connection reuse), raw
 
 from __future__ import annotations
 
+import re
 import socket
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from labctl.errors import EnvironmentProblem
+from labctl.errors import EnvironmentProblem, UsageProblem
 from labctl.labs import overload, shutdown, slowclients
 from labctl.learning.exercises import (
     CheckSpec,
@@ -23,10 +24,12 @@ from labctl.learning.exercises import (
     LatencyCheck,
     OverloadCheck,
     ResponseCheck,
+    RollingRestartCheck,
     ShutdownDrainCheck,
     SlowClientsCheck,
     SpeedupCheck,
     ThroughputCheck,
+    UpstreamConnectionsCheck,
 )
 from labctl.measure import loadgen
 from labctl.measure.modes import KEEPALIVE
@@ -73,6 +76,9 @@ def run(runtime: Runtime, server: Server, check: CheckSpec, limits: Limits,
     if isinstance(check, ShutdownDrainCheck):
         # This check stops the server itself, under load.
         return _shutdown_drain(runtime, server, check, limits)
+    if isinstance(check, RollingRestartCheck):
+        # So does this one, twice, with a second instance beside it.
+        return _rolling_restart(runtime, server, check, limits)
     if isinstance(check, SpeedupCheck):
         if starter is None:
             raise ValueError("a speedup check needs the exercise's starter to compare with")
@@ -354,6 +360,81 @@ def _overload(runtime: Runtime, instance: Instance, check: Any, generators: Any)
                     "load": load})
 
 
+# -- nginx in front (lesson 009): the workspace holds an nginx configuration --------------------
+
+SERVERS_PLACEHOLDER = "@SERVERS@"
+# The placeholder counts only on a line of its own (a comment may mention it).
+_SERVERS_LINE = re.compile(r"^([ \t]*)@SERVERS@[ \t]*$", re.MULTILINE)
+
+
+def _proxy_config(server: Server, name: str) -> str:
+    """The learner's nginx configuration, which names its upstream servers as one line
+    ``@SERVERS@`` (labctl fills in the addresses) and listens on ``@PORT@``."""
+    path = server.source_dir / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageProblem(f"cannot read {path}: {exc}", f"Put the exercise's {name} back: "
+                           "labctl exercise reset") from None
+    if not _SERVERS_LINE.search(text):
+        raise UsageProblem(f"{path} has no {SERVERS_PLACEHOLDER} line for labctl to put the "
+                           "servers' addresses in", "Keep the line @SERVERS@ in the upstream "
+                           "block")
+    return text
+
+
+def _fill_servers(text: str, addresses: list[str]) -> str:
+    def lines(match: re.Match) -> str:
+        return "\n".join(f"{match.group(1)}server {address};" for address in addresses)
+
+    return _SERVERS_LINE.sub(lines, text, count=1)
+
+
+def _upstream_connections(runtime: Runtime, instance: Instance, check: Any,
+                          generator: Any) -> Outcome:
+    assert isinstance(check, UpstreamConnectionsCheck)
+    from labctl.labs import nginx_proxy, proxy
+
+    text = _fill_servers(_proxy_config(instance.server, check.config),
+                         [nginx_proxy.upstream_address(runtime, instance)])
+    facts = nginx_proxy.prepare(runtime)
+    front = nginx_proxy.start(runtime, text, instance.limits, facts)
+    try:
+        counted = proxy.count_upstream(runtime, instance, front.url, check.requests)
+    finally:
+        front.stop()
+    return Outcome(
+        "upstream-connections",
+        expected=f"at most {check.max_per_1000:g} upstream connections per 1,000 GET "
+                 f"{instance.server.health_path} through nginx, every answer 200",
+        measured=f"{counted['upstream_connections']} connections accepted by the server for "
+                 f"{counted['requests']} requests through nginx ({counted['per_1000']:g} per "
+                 f"1,000; {facts.version}; counted from {counted['counted_by']})"
+                 + (f"; {counted['not_200']} answers not 200" if counted["not_200"] else ""),
+        passed=counted["per_1000"] <= check.max_per_1000 and counted["not_200"] == 0,
+        figures={**counted, "nginx": facts.as_dict()})
+
+
+def _rolling_restart(runtime: Runtime, server: Server, check: RollingRestartCheck,
+                     limits: Limits) -> Outcome:
+    from labctl.labs import nginx_proxy, proxy
+
+    text = _proxy_config(server, check.config)
+    facts = nginx_proxy.prepare(runtime)
+    with running(runtime, server, limits) as first:
+        result = proxy.rolling_restart(runtime, server, first, limits, facts, proxy.Settings(),
+                                       lambda addresses: _fill_servers(text, addresses))
+    failed = result["failed"]
+    kinds = ", ".join(f"{k}: {v}" for k, v in sorted(result["outcomes"].items()))
+    return Outcome(
+        "rolling-restart",
+        expected=f"at most {check.max_failed} failed requests while two instances behind "
+                 "nginx are restarted one after the other (each with its graceful stop)",
+        measured=f"{failed} of {result['requests']} requests failed ({kinds}); {facts.version}",
+        passed=failed <= check.max_failed,
+        figures={**result, "nginx": facts.as_dict()})
+
+
 MEASURES: dict[type, Callable[[Runtime, Instance, Any, Any], Outcome]] = {
     ThroughputCheck: _throughput,
     LatencyCheck: _latency,
@@ -361,6 +442,7 @@ MEASURES: dict[type, Callable[[Runtime, Instance, Any, Any], Outcome]] = {
     SlowClientsCheck: _slow_clients,
     ConnectionReuseCheck: _connection_reuse,
     OverloadCheck: _overload,
+    UpstreamConnectionsCheck: _upstream_connections,
 }
 
 

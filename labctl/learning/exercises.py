@@ -100,6 +100,24 @@ class ConnectionReuseCheck(_Strict, tag="connection-reuse"):
     max_connections: Count = 2
 
 
+ConfigFile = Annotated[str, Meta(pattern=r"^[\w.-]+$")]
+
+
+class UpstreamConnectionsCheck(_Strict, tag="upstream-connections"):
+    """nginx, configured by the workspace's ``config``, in front of the server."""
+
+    config: ConfigFile = "nginx.conf"
+    requests: Count = 1000
+    max_per_1000: Annotated[float, Meta(ge=0)] = 10.0
+
+
+class RollingRestartCheck(_Strict, tag="rolling-restart"):
+    """Two instances behind nginx (the workspace's ``config``), each restarted in turn."""
+
+    config: ConfigFile = "nginx.conf"
+    max_failed: Annotated[int, Meta(ge=0)] = 0
+
+
 class OverloadCheck(_Strict, tag="overload"):
     """At ``times_capacity`` × the server's own closed-loop capacity, open loop: goodput (2xx
     within the timeout) at least ``min_goodput`` of the capacity, p99 of the 2xx answers at most
@@ -113,9 +131,10 @@ class OverloadCheck(_Strict, tag="overload"):
 
 
 CheckSpec = Union[ThroughputCheck, SpeedupCheck, LatencyCheck, ResponseCheck, SlowClientsCheck,
-                  ShutdownDrainCheck, ConnectionReuseCheck, OverloadCheck]
+                  ShutdownDrainCheck, ConnectionReuseCheck, UpstreamConnectionsCheck,
+                  RollingRestartCheck, OverloadCheck]
 CHECK_KINDS = ("throughput", "speedup", "latency", "response", "slow-clients", "shutdown-drain",
-               "connection-reuse", "overload")
+               "connection-reuse", "upstream-connections", "rolling-restart", "overload")
 
 
 class ExerciseSpec(Struct, forbid_unknown_fields=True, kw_only=True):

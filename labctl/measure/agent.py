@@ -89,13 +89,19 @@ def verify(job: dict) -> dict:
 
 
 def measure(job: dict) -> dict:
-    from labctl.measure import probe
+    from labctl.measure import oneshot, probe
     from labctl.measure import sampling as timing
     from labctl.measure import verify as checks
 
+    plan = job.get("one_shot")
+    # The curl series between the rounds, as the host's client takes it (clients.HereClient).
+    curl = (oneshot.Interleaved(job["targets"], tuple(job["paths"]),
+                                samples=int(plan["samples"]), warmup=int(plan["warmup"]),
+                                where="in the probe image") if plan else None)
     results = timing.measure(job["targets"], samples=int(job["samples"]),
                              warmup=int(job["warmup"]), paths=tuple(job["paths"]),
-                             modes=tuple(job["modes"]), block=int(job.get("block", 1)))
+                             modes=tuple(job["modes"]), block=int(job.get("block", 1)),
+                             on_round=curl.after_round if curl else None)
     dates = {}
     for name, first in (job.get("dates") or {}).items():
         wall, date = first["first_date"]
@@ -112,6 +118,8 @@ def measure(job: dict) -> dict:
                     for name, by_path in results.items()},
         "dates": dates,
         "libcurl": probe.libcurl_version(),
+        **({"one_shot": curl.finish().as_dict(int(plan["samples"]), int(plan["warmup"]))}
+           if curl and plan else {}),
     }
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from labctl.measure import sampling, verify
+from labctl.measure import oneshot, sampling, verify
 from labctl.results.documents import ClientFacts
 from labctl.runtime import cpus
 from labctl.runtime.base import ProgressCallback, Runtime
@@ -51,8 +51,10 @@ class MeasuringClient(Protocol):
     def check(self, server: Server, url: str) -> verify.Verification: ...
 
     def measure(self, targets: Targets, *, cpuset: str | None, samples: int, warmup: int,
-                block: int = 1, on_round: RoundCallback | None = None) -> tuple[dict, str | None]:
-        """Latency series per server, path and mode, and the CPUs the client was pinned to."""
+                block: int = 1, on_round: RoundCallback | None = None,
+                one_shot: oneshot.Plan | None = None) -> tuple[dict, str | None]:
+        """Latency series per server, path and mode, and the CPUs the client was pinned to.
+        With ``one_shot``, also the curl series between the rounds, into ``one_shot.result``."""
         ...
 
     def date_changes(self, verification: verify.Verification, url: str) -> None: ...
@@ -86,10 +88,19 @@ class HereClient:
         return verify.verify_responses(server, url)
 
     def measure(self, targets: Targets, *, cpuset: str | None, samples: int, warmup: int,
-                block: int = 1, on_round: RoundCallback | None = None) -> tuple[dict, str | None]:
+                block: int = 1, on_round: RoundCallback | None = None,
+                one_shot: oneshot.Plan | None = None) -> tuple[dict, str | None]:
+        """Time the targets; with ``one_shot``, take the curl series between the rounds too
+        (its processes inherit this process's CPUs, so they run where the probe does)."""
         with cpus.pinned(cpuset) as probe_cpus:
+            curl = (oneshot.Interleaved(targets, sampling.DEFAULT_PATHS,
+                                        samples=one_shot.samples, warmup=one_shot.warmup)
+                    if one_shot else None)
             results = sampling.measure(targets, samples=samples, warmup=warmup, block=block,
-                                       on_round=on_round)
+                                       on_round=_also(curl, on_round))
+            if curl is not None and one_shot is not None:
+                one_shot.result = {**curl.finish().as_dict(one_shot.samples, one_shot.warmup),
+                                   "where": self.where, "cpus": probe_cpus}
         return results, probe_cpus
 
     def date_changes(self, verification: verify.Verification, url: str) -> None:
@@ -140,17 +151,27 @@ class EngineClient:
         return self.check_all({server.name: (server, url)})[server.name]
 
     def measure(self, targets: Targets, *, cpuset: str | None, samples: int, warmup: int,
-                block: int = 1, on_round: RoundCallback | None = None) -> tuple[dict, str | None]:
+                block: int = 1, on_round: RoundCallback | None = None,
+                one_shot: oneshot.Plan | None = None) -> tuple[dict, str | None]:
         """Time in one container run; the Date checks of the verified servers ride along (the
-        timing takes longer than the second they need)."""
+        timing takes longer than the second they need), and so does the curl series asked for
+        with ``one_shot`` (the image installs curl)."""
         dates = {name: {"url": url, "first_date": first}
                  for name, (url, first) in self._first_dates.items() if name in targets}
         job = {"job": "measure", "targets": targets, "samples": samples, "warmup": warmup,
                "block": block, "paths": list(sampling.DEFAULT_PATHS),
                "modes": list(sampling.MODES), "dates": dates}
-        # A generous bound: the slowest server answers well under 50 ms per request.
+        if one_shot:
+            job["one_shot"] = {"samples": one_shot.samples, "warmup": one_shot.warmup}
+        # A generous bound: the slowest server answers well under 50 ms per request, and a
+        # curl process starts in a few milliseconds (a slow engine: ten times that).
         requests = (samples + warmup) * len(targets) * len(sampling.DEFAULT_PATHS) * 2
-        answer = self._run(job, cpuset=cpuset, timeout_s=30.0 + requests * 0.05)
+        processes = ((one_shot.samples + one_shot.warmup) * len(targets)
+                     * len(sampling.DEFAULT_PATHS) if one_shot else 0)
+        answer = self._run(job, cpuset=cpuset,
+                           timeout_s=30.0 + requests * 0.05 + processes * 0.2)
+        if one_shot:
+            one_shot.result = {**answer["one_shot"], "where": self.where, "cpus": cpuset}
         self.libcurl = answer.get("libcurl")
         for name in dates:
             self._first_dates.pop(name, None)
@@ -190,6 +211,19 @@ class CrossEngineClient(EngineClient):
         self.machine = client_engine.phrase
         self.where = (f"in a container on {client_engine.phrase}, across the network to the "
                       f"servers' ports published on {client_engine.server_address.address}")
+
+
+def _also(curl: oneshot.Interleaved | None,
+          on_round: RoundCallback | None) -> RoundCallback | None:
+    """An ``on_round`` that takes the curl series' share of the rounds, then reports."""
+    if curl is None:
+        return on_round
+
+    def after(done: int, total: int) -> None:
+        curl.after_round(done, total)
+        if on_round:
+            on_round(done, total)
+    return after
 
 
 def for_runtime(runtime: Runtime) -> MeasuringClient:

@@ -135,6 +135,45 @@ class ProbePart(ClientFacts):
     cpus: Optional[str]
 
 
+class OneShotSeries(TypedDict):
+    """The curl reference series as a whole (labctl/measure/oneshot.py): what ran, or why it did not."""
+
+    client: str                     # "curl, one process per request"
+    measured: bool
+    why_not: Optional[str]          # e.g. "no curl program on this machine's PATH"
+    curl: Optional[str]             # "curl 7.88.1"
+    samples: int
+    warmup_discarded: int
+    command: str                    # one sample's command, with URL in place of the address
+    where: str
+    cpus: Optional[str]
+
+
+class GapPhase(TypedDict):
+    phase: str                      # connect, connect to first byte, first byte to end
+    one_shot_us: float
+    new_connection_us: float
+    extra_us: float
+
+
+class OneShotGap(TypedDict):
+    path: str
+    one_shot_p50_us: float
+    new_connection_p50_us: float
+    client_cold_start_us: float     # the difference of the two medians
+    ratio: Optional[float]
+    second_request_p50_us: Optional[float]
+    phases: list[GapPhase]          # differences of medians: they add up to the difference
+
+
+class RunOneShot(OneShotSeries):
+    endpoints: dict[str, Series]    # path → the first request of each process; {} if none
+    second_request: dict[str, Series]   # path → the same processes' second new connection
+    gap: Optional[OneShotGap]
+    reading: list[str]
+    expect: str                     # what the reproduce-by-hand command should print
+
+
 class SingleServerHead(TypedDict):
     """The fields every single-server document (run, load) starts with (``document_head``)."""
 
@@ -155,6 +194,7 @@ class RunDocument(SingleServerHead):
     verification: Verification
     probe: ProbePart
     endpoints: dict[str, dict[str, Series]]
+    one_shot_curl: NotRequired[RunOneShot]   # absent only in results saved before it existed
     curl: str
     kept_running: bool
     host: Host
@@ -238,6 +278,7 @@ class CompareEntry(ServerFacts):
     measured: bool
     idle_memory_bytes: NotRequired[Optional[int]]
     latency: NotRequired[dict[str, dict[str, Series]]]
+    one_shot_curl: NotRequired[dict[str, Series]]   # path → series, when measured
     cold_start_ms: ColdStart
     load: NotRequired[LoadPart]
 
@@ -254,6 +295,7 @@ class CompareParameters(TypedDict):
     probe_where: str
     probe_cpus: Optional[str]
     load: Optional[dict[str, Any]]
+    one_shot_curl: NotRequired[Optional[OneShotSeries]]   # null when nothing was measurable
 
 
 class PathCheck(TypedDict):
@@ -308,6 +350,12 @@ class ServerTiming(TypedDict):
     x_timing_ms: Optional[float]
 
 
+class LabFields(TypedDict):
+    """What every lab command adds to its lab's document (docs/json.md)."""
+
+    versions_vs_lesson: NotRequired[dict[str, Any]]   # the lesson, and servers whose version differs
+
+
 class LabStep(TypedDict):
     step: str
     title: str
@@ -337,7 +385,7 @@ class LabParameters(TypedDict):
     keepalive: bool
 
 
-class LabDocument(TypedDict):
+class LabDocument(LabFields):
     schema: str
     id: NotRequired[str]
     created: str
@@ -429,7 +477,7 @@ class EdgeSummary(TypedDict):
     rows_that_differ: list[int]
 
 
-class EdgeCasesDocument(TypedDict):
+class EdgeCasesDocument(LabFields):
     schema: str
     id: NotRequired[str]
     created: str
@@ -509,7 +557,7 @@ class SlowParameters(TypedDict):
     normal_client: str
 
 
-class SlowClientsDocument(TypedDict):
+class SlowClientsDocument(LabFields):
     schema: str
     id: NotRequired[str]
     created: str
@@ -576,7 +624,7 @@ class StopParameters(TypedDict):
     stop: str
 
 
-class ShutdownDocument(TypedDict):
+class ShutdownDocument(LabFields):
     schema: str
     id: NotRequired[str]
     created: str
@@ -771,7 +819,7 @@ class ProfileServer(ServerFacts):
     path: PathPart
 
 
-class ProfileDocument(TypedDict):
+class ProfileDocument(LabFields):
     schema: str
     id: NotRequired[str]
     created: str
@@ -780,6 +828,127 @@ class ProfileDocument(TypedDict):
     parameters: ProfileParameters
     limits: LimitsPart
     servers: dict[str, ProfileServer]
+    your_predictions: NotRequired[YourPredictions]
+
+
+# -- labctl lab proxy ------------------------------------------------------------------------
+
+
+class HopSeries(TypedDict):
+    requests: int
+    not_200: int
+    p50_us: int
+    p99_us: int
+    p99_is_max: bool
+
+
+class HopPart(TypedDict):
+    latency_us: dict[str, dict[str, HopSeries]]        # path → client connection → figures
+    upstream_connections: dict[str, dict[str, int]]   # nginx variant → client connection
+    upstream_per_1000: dict[str, dict[str, float]]
+    requests_per_series: int
+    counted_by: str
+
+
+class OddRow(TypedDict):
+    direct: str
+    direct_connection: str
+    through_nginx: str
+    through_connection: str
+    nginx: str                   # refused | rewritten | unchanged
+    disagree: bool
+
+
+class OddPart(TypedDict):
+    rows: dict[str, OddRow]
+    counts: dict[str, int]
+    disagree: list[int]
+
+
+class ProxySlowRun(TypedDict):
+    client_header_timeout_s: int
+    summary: SlowSummary
+    how: str
+    after_s: Optional[float]
+    normal_before: NormalClient
+    normal_during: NormalClient
+    server_accepted: int
+    server_accepted_from_attack: int
+
+
+class RestartTiming(TypedDict):
+    stop_s: float
+    down_s: float
+
+
+class RestartRun(TypedDict):
+    requests: int
+    answered_200: int
+    failed: int
+    outcomes: dict[str, int]
+    restarts: list[RestartTiming]
+    config: str
+
+
+class ProxyServer(ServerFacts):
+    path: PathPart
+    hop: NotRequired[HopPart]
+    odd: NotRequired[OddPart]
+    slowloris: NotRequired[dict[str, ProxySlowRun]]
+    restarts: NotRequired[dict[str, RestartRun]]
+    prediction_holds: dict[str, bool]
+
+
+class ForwardedRequest(TypedDict):
+    request_line: str
+    headers: list[str]
+    body: str
+
+
+class ForwardedRow(TypedDict):
+    forwarded: bool
+    requests: list[ForwardedRequest]
+    rewrites: list[str]
+
+
+class NginxPart(TypedDict):
+    version: str
+    source: str
+    binary: Optional[str]
+    limits: dict[str, Any]
+
+
+class ProxyParameters(TypedDict):
+    requests_per_series: int
+    slow_connections: int
+    slow_window_s: float
+    tightened_client_header_timeout_s: int
+    steady_client: str
+    grace_s: float
+    parts: list[str]
+    upstream_keepalive: int
+    after_restart: str
+
+
+class ProxyCase(TypedDict):
+    number: int
+    key: str
+    title: str
+
+
+class ProxyDocument(LabFields):
+    schema: str
+    id: NotRequired[str]
+    created: str
+    runtime: dict[str, Any]
+    host: Host
+    nginx: NginxPart
+    parameters: ProxyParameters
+    limits: LimitsPart
+    predicted: dict[str, dict[str, Any]]
+    forwarded: Optional[dict[str, ForwardedRow]]
+    cases: list[ProxyCase]
+    servers: dict[str, ProxyServer]
     your_predictions: NotRequired[YourPredictions]
 
 
@@ -1009,6 +1178,7 @@ SCHEMAS: dict[str, type] = {
     "labctl.lab.slow-clients/1": SlowClientsDocument,
     "labctl.lab.shutdown/1": ShutdownDocument,
     "labctl.lab.overload/1": OverloadDocument,
+    "labctl.lab.proxy/1": ProxyDocument,
     "labctl.lab.profile/1": ProfileDocument,
     "labctl.servers/1": ServersDocument,
     "labctl.verify/1": VerifyDocument,

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from labctl.measure.modes import FRESH, KEEPALIVE, MODE_SHORT
-from labctl.results import lab_render, overload_render
+from labctl.results import lab_render, overload_render, proxy_render
 from labctl.results.layout import Column, Fit, Numbered, legend, saved
 from labctl.runtime.cpus import cores
 
@@ -47,11 +47,15 @@ def status_text(status: str) -> Text:
     return Text(status, style=STATUS_STYLE.get(status, ""))
 
 
-def latency_table(path: str, by_mode: dict, *, samples: int, warmup: int) -> Table:
-    """Figures in whole microseconds, so the columns line up and compare at a glance."""
+def latency_table(path: str, by_mode: dict, *, samples: int, warmup: int,
+                  one_shot: dict | None = None) -> Table:
+    """Figures in whole microseconds, so the columns line up and compare at a glance.
+    ``one_shot``: the series of one curl process per request on this path, its own row."""
     table = Table(title=f"GET {path} — µs, {samples} samples each after {warmup} discarded",
                   title_justify="left", show_edge=False, pad_edge=False)
-    table.add_column("connection", no_wrap=True)
+    # The curl row's label wraps onto two lines ("curl, one process" / "per request"), never
+    # three; a figure never wraps.
+    table.add_column("connection", min_width=len("curl, one process"))
     for column in ("min", "p50", "p90", "p99", "max", "connect", "1st byte"):
         table.add_column(column, justify="right", no_wrap=True)
     errors = []
@@ -73,9 +77,36 @@ def latency_table(path: str, by_mode: dict, *, samples: int, warmup: int) -> Tab
             us(phases.get("connect_us")) if mode == FRESH else "–",
             us(phases.get("ttfb_us")),
         )
+    if one_shot and one_shot.get("summary"):
+        summary, phases = one_shot["summary"], one_shot["phases_p50"] or {}
+        failed = one_shot["errors"] + one_shot["non_2xx"]
+        if failed:
+            errors.append(f"curl: {failed} of {one_shot['samples'] + one_shot['errors']} "
+                          "requests failed or were not 2xx")
+        table.add_row(
+            ONE_SHOT_LABEL, us(summary.get("min")), Text(us(summary.get("p50")), style="figure"),
+            us(summary.get("p90")), us(summary.get("p99")), us(summary.get("max")),
+            us(phases.get("connect_us")), us(phases.get("ttfb_us")))
     if errors:
         table.caption = Text("; ".join(errors), style="fail")
     return table
+
+
+ONE_SHOT_LABEL = "curl, one process per request"
+
+
+def one_shot_lines(part: dict | None) -> list[Text]:
+    """What the curl row is, the gap it shows explained, or why there is no such row."""
+    if not part:
+        return []    # a result saved before labctl measured it
+    if not part["measured"]:
+        return [Text(f"No \"{ONE_SHOT_LABEL}\" row: {part['why_not']}.", style="warn")]
+    lines = [Text(
+        f"{ONE_SHOT_LABEL}: {part['samples']} runs of the {part['curl'] or 'curl'} program after "
+        f"{part['warmup_discarded']} discarded, each a new process timing itself with -w, on the "
+        f"probe's CPUs ({part['where']}).", style="muted")]
+    lines += [Text(sentence) for sentence in part.get("reading") or []]
+    return lines
 
 
 def us(value: float | None) -> str:
@@ -160,20 +191,33 @@ def render_run(document: Mapping[str, Any]) -> Group:
     parts.append(line)
     parts.extend(verification_lines(verification, only_problems=True))
     probe = document["probe"]
+    one_shot = document.get("one_shot_curl")
     for path, by_mode in document["endpoints"].items():
         parts.append(Text(""))
         parts.append(latency_table(path, by_mode, samples=probe["samples"],
-                                   warmup=probe["warmup_discarded"]))
+                                   warmup=probe["warmup_discarded"],
+                                   one_shot=((one_shot or {}).get("endpoints") or {}).get(path)))
     parts.append(Text(""))
     parts.extend(latency_legend(probe["samples"]))
+    parts.extend(one_shot_lines(one_shot))
     parts.append(Text(""))
-    via = ("through the published port" if document["path"]["kind"] != "loopback"
-           else "on loopback")
-    if document["path"]["kind"] == "engine-bridge":
-        via += ", on the engine's machine"
-    parts.append(Text(f"Reproduce one sample by hand (a new connection, {via}):"))
+    parts.append(Text(f"Reproduce one sample by hand (a new connection, {_by_hand_via(document)})"
+                      + (f"; {one_shot['expect']}:" if one_shot else ":")))
     parts.append(Text("  " + document["curl"], style="cmd"))
     return Group(*parts)
+
+
+def _by_hand_via(document: Mapping[str, Any]) -> str:
+    """Where the reproduce-by-hand command's URL leads: the measured path when reachable from
+    here, else the published port (through docker-proxy)."""
+    kind = document["path"]["kind"]
+    if kind == "loopback":
+        return "on loopback"
+    if kind == "bridge" and document.get("one_shot_curl"):
+        return "over the container's bridge IP, as measured"
+    if kind == "engine-bridge":
+        return "through the published port, on the engine's machine"
+    return "through the published port"
 
 
 # -- compare --------------------------------------------------------------------------------
@@ -206,6 +250,13 @@ def _cell_p50(entry: dict, path: str, mode: str, ratios: dict,
 def _cell_p99(entry: dict, path: str, mode: str) -> str:
     series = ((entry.get("latency") or {}).get(path) or {}).get(mode)
     return fmt_us(series["summary"]["p99"]) if series and series.get("summary") else "–"
+
+
+def _one_shot_cell(entry: dict, path: str) -> Text:
+    series = (entry.get("one_shot_curl") or {}).get(path)
+    if not series or not series.get("summary"):
+        return Text("–")
+    return Text(fmt_us(series["summary"]["p50"]), style="figure")
 
 
 def _build_cell(build: dict) -> str:
@@ -261,6 +312,9 @@ def render_compare(document: dict) -> Group:
         row(f"GET {path} keep-alive p50",
             [_cell_p50(servers[n], path, KEEPALIVE, ratios) for n in names])
         row("  p99", [_cell_p99(servers[n], path, KEEPALIVE) for n in names])
+        if path == "/health" and any(servers[n].get("one_shot_curl") for n in names):
+            row(f"GET {path} {ONE_SHOT_LABEL} p50",
+                [_one_shot_cell(servers[n], path) for n in names])
     row("cold start (median)", [("≤ " if "upper bound" in (servers[n]["cold_start_ms"].get("note")
                                                           or "") else "")
                                  + fmt_ms(servers[n]["cold_start_ms"]["median"]) for n in names])
@@ -287,6 +341,12 @@ def render_compare(document: dict) -> Group:
         parts.append(Text(f"• {sentence}"))
     parts.append(Text(""))
     parts.extend(latency_legend(params["samples"]))
+    one_shot = params.get("one_shot_curl")
+    if one_shot and one_shot.get("measured"):
+        parts.append(Text(
+            f"{ONE_SHOT_LABEL}: {one_shot['samples']} runs of the {one_shot['curl'] or 'curl'} "
+            f"program per server after {one_shot['warmup_discarded']} discarded, each a new "
+            "process timing itself with -w, on the probe's CPUs.", style="muted"))
     for name in names:
         problems = verification_lines(servers[name]["verification"], only_problems=True)
         if problems:
@@ -650,6 +710,7 @@ RENDERERS = {
     "labctl.lab.slow-clients/": lab_render.slow_clients,
     "labctl.lab.shutdown/": lab_render.shutdown,
     "labctl.lab.overload/": overload_render.overload,
+    "labctl.lab.proxy/": proxy_render.proxy,
     "labctl.lab.profile/": lab_render.profile,
     "labctl.servers/": render_servers,
     "labctl.verify/": render_verify,

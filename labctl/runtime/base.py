@@ -140,8 +140,11 @@ class Runtime(abc.ABC):
 
     @abc.abstractmethod
     def start(self, server: Server, limits: Limits, *, keep: bool = False,
-              env: dict[str, str] | None = None) -> Instance:
+              env: dict[str, str] | None = None, instance: str = "") -> Instance:
         """Start the server and return once the engine or OS has started it (not yet healthy).
+
+        ``instance``: a suffix naming a second copy of the same server running beside the first
+        (the proxy lab's rolling restart puts two behind nginx).
 
         ``env``: extra environment variables, the switches a lab flips (a parser, timeouts off).
         """

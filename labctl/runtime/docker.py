@@ -375,7 +375,7 @@ class DockerRuntime(Runtime):
     # -- containers -----------------------------------------------------------------------
 
     def start(self, server: Server, limits: Limits, *, keep: bool = False,
-              env: dict[str, str] | None = None,
+              env: dict[str, str] | None = None, instance: str = "",
               image: str | None = None, command: list[str] | None = None) -> Instance:
         labels = labels_for(server.name)
         if keep:
@@ -385,7 +385,7 @@ class DockerRuntime(Runtime):
             container = self.client.containers.create(
                 image or server.image_tag,
                 command=command,
-                name=f"labctl-{server.name}-{SESSION_ID}",
+                name=f"labctl-{server.name}{instance}-{SESSION_ID}",
                 labels=labels,
                 environment={**(env or {}), "PORT": str(server.port)},
                 # Host port None: the engine picks a free one; bound to loopback only, or to

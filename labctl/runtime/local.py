@@ -220,13 +220,13 @@ class LocalRuntime(Runtime):
         return paths.state_dir() / "local"
 
     def start(self, server: Server, limits: Limits, *, keep: bool = False,
-              env: dict[str, str] | None = None) -> Instance:
+              env: dict[str, str] | None = None, instance: str = "") -> Instance:
         out = self.build_dir(server)
         if not (out / ".complete").exists():
             self.prepare(server)
         port = _free_port()
         cpus = parse_cpuset(limits.cpuset) or None
-        log_path = self._state_dir() / f"{SESSION_ID}-{server.name}.log"
+        log_path = self._state_dir() / f"{SESSION_ID}-{server.name}{instance}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         # Scrubbed (see server_environment); a learner's server.toml may add its own variables.
         env = {**server_environment(server.name, port), **(env or {}), "PORT": str(port),
@@ -244,7 +244,7 @@ class LocalRuntime(Runtime):
         if runtime:
             executable = self._command(server, out)[0]
             self._started[server.name] = (runtime, shutil.which(executable, path=env.get("PATH")) or executable)
-        atomic_write_json(self._state_dir() / f"{SESSION_ID}-{server.name}.json", {
+        atomic_write_json(self._state_file(server.name + instance), {
             "pid": process.pid, "labctl_pid": os.getpid(),
             "labctl_started": start_time(os.getpid()), "server": server.name,
             "url": f"http://127.0.0.1:{port}", "keep": keep, "log": str(log_path),
@@ -257,7 +257,8 @@ class LocalRuntime(Runtime):
         url = f"http://127.0.0.1:{port}"
         return Instance(server=server, ident=str(process.pid), url=url, public_url=url,
                         path=f"loopback 127.0.0.1:{port}", path_kind="loopback", limits=actual,
-                        started_at=started_at, extra={"log": str(log_path)})
+                        started_at=started_at,
+                        extra={"log": str(log_path), "state_name": server.name + instance})
 
     def is_running(self, instance: Instance) -> bool:
         process = self._processes.get(instance.ident)
@@ -273,7 +274,8 @@ class LocalRuntime(Runtime):
         _stop_group(int(instance.ident), self._processes.pop(instance.ident, None),
                     STOP_GRACE_S if grace_s is None else grace_s)
         instance.extra["stop_seconds"] = round(time.monotonic() - started, 3)
-        self._state_file(instance.server.name).unlink(missing_ok=True)
+        self._state_file(instance.extra.get("state_name", instance.server.name)).unlink(
+            missing_ok=True)
         # The log has served its purpose (start-up failures show it before the stop).
         Path(instance.extra.get("log", "")).unlink(missing_ok=True)
 
