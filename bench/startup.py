@@ -6,7 +6,8 @@ worth keeping small (the goal: `labctl --help` in 0.1 s or less). Each command r
 ``--runs`` times as a fresh ``python -m labctl`` process with stdout and stderr discarded; the
 median wall-clock time is printed, and the same for a bare interpreter, so the difference is
 labctl's own cost. The median CPU time (user + system) of the process is printed too: on a busy
-machine the wall-clock time includes waiting for a core, the CPU time does not. `servers` asks the Docker engine about images when one answers, so its figure
+machine the wall-clock time includes waiting for a core, the CPU time does not. `servers`
+asks the Docker engine about images when one answers, so its figure
 includes that round trip. Needs no engine; sends no traffic. Usage:
 
     python bench/startup.py [--runs 9]

@@ -67,6 +67,29 @@ def pytest_make_collect_report(collector):
         report.outcome = "failed"
 
 
+# -- where the time went ---------------------------------------------------------------------
+
+_seconds_by_file: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Add each test's set-up, call and tear-down time to its file's total."""
+    path = report.nodeid.split("::", 1)[0]
+    _seconds_by_file[path] = _seconds_by_file.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The files that cost the most, so every change sees what it adds to CI (the slowest single
+    tests come from --durations, which scripts/test passes)."""
+    if not _seconds_by_file:
+        return
+    total = sum(_seconds_by_file.values())
+    terminalreporter.section("time by test file")
+    for path, seconds in sorted(_seconds_by_file.items(), key=lambda kv: -kv[1])[:12]:
+        terminalreporter.write_line(f"{seconds:8.1f} s  {100 * seconds / total:4.1f} %  {path}")
+    terminalreporter.write_line(f"{total:8.1f} s  in {len(_seconds_by_file)} files")
+
+
 # -- isolation --------------------------------------------------------------------------------
 
 @pytest.fixture(autouse=True)

@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
+import time
 from types import SimpleNamespace
 
 import pytest
 from fsrs import Rating
 
-from labctl.learning import answer_units, exercise_checks
+from labctl.learning import answer_units, exercise_checks, lessons, quiz
 from labctl.learning.exercises import ConnectionReuseCheck, LatencyCheck, ThroughputCheck
 from labctl.learning.quiz_ui import RATING_KEYS
 from labctl.measure import stats
 from labctl.measure.loadgen import oha, wrk
 from labctl.measure.loadgen.options import LoadOptions, LoadResult
-from labctl.measure.probe import Sample
+from labctl.measure.probe import FRESH, ProbeError, Prober, Sample
 from labctl.measure.sampling import Series
 from labctl.results import diff
 from labctl.runtime import cpus
@@ -123,6 +127,79 @@ def test_2xx_bounds_of_a_successful_sample():
     assert series.non_2xx == 2
 
 
+def test_a_300_answer_is_neither_timed_nor_in_the_phases():
+    series = Series(samples=[Sample(299, 1, 2, 3), Sample(300, 900, 900, 900)])
+    assert series.ok_totals == [3]
+    assert series.phase_p50()["connect_us"] == 1
+
+
+class _CountingProber:
+    """libcurl's side of sampling.measure, given: every request answers 200 at once, except
+    that requests fail (ProbeError) while ``failures`` lasts."""
+
+    failures = 0
+    sent: list[str] = []
+
+    def __init__(self, url: str, mode: str) -> None:
+        self.base_url = url
+
+    def request(self, path: str) -> Sample:
+        _CountingProber.sent.append(path)
+        if _CountingProber.failures > 0:
+            _CountingProber.failures -= 1
+            raise ProbeError("refused")
+        return Sample(200, 1.0, 2.0, 3.0)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def counting_prober(monkeypatch):
+    from labctl.measure import sampling
+
+    monkeypatch.setattr(sampling, "Prober", _CountingProber)
+    monkeypatch.setattr(_CountingProber, "failures", 0)
+    monkeypatch.setattr(_CountingProber, "sent", [])
+    return sampling
+
+
+def test_measure_takes_exactly_the_samples_asked_when_blocks_do_not_divide_them(counting_prober):
+    rounds: list[tuple[int, int]] = []
+    results = counting_prober.measure({"a": "http://a"}, samples=5, warmup=0, block=2,
+                                      paths=("/",), modes=(FRESH,),
+                                      on_round=lambda done, total: rounds.append((done, total)))
+    assert len(results["a"]["/"][FRESH].samples) == 5
+    assert rounds == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_measure_needs_at_least_one_sample(counting_prober):
+    with pytest.raises(ValueError):
+        counting_prober.measure({"a": "http://a"}, samples=0, paths=("/",), modes=(FRESH,))
+    one = counting_prober.measure({"a": "http://a"}, samples=1, warmup=0, paths=("/",),
+                                  modes=(FRESH,))
+    assert len(one["a"]["/"][FRESH].samples) == 1
+
+
+@pytest.mark.parametrize(("samples", "failures", "aborts"), [
+    (20, 5, False),    # a quarter of 20 may fail
+    (20, 6, True),
+    (8, 3, False),     # at least 3 may, however few the samples
+    (8, 4, True),
+])
+def test_measure_gives_up_when_more_than_a_quarter_of_a_series_fails(counting_prober, samples,
+                                                                     failures, aborts):
+    _CountingProber.failures = failures
+    run = lambda: counting_prober.measure({"a": "http://a"}, samples=samples, warmup=0,  # noqa: E731
+                                          paths=("/",), modes=(FRESH,))
+    if aborts:
+        with pytest.raises(ProbeError):
+            run()
+    else:
+        series = run()["a"]["/"][FRESH]
+        assert len(series.errors) == failures and len(series.samples) == samples - failures
+
+
 # -- answer units: every time factor ---------------------------------------------------------
 
 
@@ -139,10 +216,86 @@ def test_each_time_unit_converts_to_seconds_with_its_factor(answer, seconds):
     ("1 KB", "B", 1e3), ("1 MB", "B", 1e6), ("1 GB", "B", 1e9), ("1 KiB", "B", 1024),
     ("1 MiB", "B", 2 ** 20), ("1 GiB", "B", 2 ** 30), ("50%", "x", 0.5), ("2k req/s", "req/s", 2000),
     ("1.5M requests", "requests", 1.5e6), ("500 ms", "s", 0.5), ("0.5 s", "ms", 500),
+    ("2K req/s", "req/s", 2000), ("1G requests", "requests", 1e9), ("2krps", "req/s", 2000),
+    ("120 req/min", "req/s", 2), ("3 req/s", "req/s", 3), ("5 connections", "", 5),
+    ("20 Milliseconds", "s", 0.02),
 ])
 def test_each_unit_converts_with_its_factor(answer, unit, value):
     got = answer_units.convert(answer_units.parse(answer), answer_units.FILE_UNITS[unit])
     assert got == pytest.approx(value, rel=1e-12)
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    (500.0, "500"), (0.812, "0.812"), (1e-6, "0.000001"), (1.5e-6, "0.0000015"),
+    (1.5e-8, "1.5e-08"),
+])
+def test_numbers_are_written_as_a_person_writes_them(value, written):
+    assert answer_units.format_value(value) == written
+
+
+def test_a_bare_count_is_written_without_a_unit():
+    assert answer_units.format_quantity(5.0, "") == "5"
+
+
+def test_a_time_is_not_accepted_as_a_count():
+    with pytest.raises(answer_units.WrongDimension):
+        answer_units.convert(answer_units.parse("20 ms"), answer_units.FILE_UNITS["connections"])
+
+
+def test_the_other_scales_of_a_unit_are_its_dimensions_other_units():
+    def symbols(unit: str) -> list[str]:
+        return [u.symbol for u in answer_units.other_scales(answer_units.FILE_UNITS[unit])]
+
+    assert symbols("s") == ["ns", "µs", "ms", "min"]
+    assert symbols("req/s") == ["req/min"]
+    assert symbols("%") == ["x"]
+    assert symbols("") == []
+
+
+def _numeric(answer: float, tolerance: float = 0.0, unit: str = "s") -> lessons.Item:
+    return lessons.Item(id="n", kind="numeric", question="?", explanation="!", answer=answer,
+                        tolerance=tolerance, unit=unit)
+
+
+def test_numeric_tolerance_is_inclusive_and_its_epsilon_only_absorbs_float_error():
+    item = _numeric(20.0, tolerance=0.1)
+    assert quiz.grade(item, "20.1").correct and not quiz.grade(item, "20.11").correct
+    small = _numeric(0.5)
+    assert not quiz.grade(small, "0.5000000015").correct
+    # The epsilon grows with the answer, so a large answer written in another unit still
+    # matches through binary floating point; it stays far below one unit of the answer.
+    large = _numeric(1e9, unit="B")
+    assert quiz.grade(large, "1000000000.5").correct
+    assert not quiz.grade(large, "1000000002").correct
+
+
+def test_a_bare_number_right_only_in_another_scale_is_asked_about_not_marked_wrong():
+    item = _numeric(0.5)
+    with pytest.raises(quiz.OtherScale) as raised:
+        quiz.grade(item, "500")
+    assert "ms" in str(raised.value)
+    assert quiz.grade(item, "500 ms").correct
+
+
+@pytest.mark.parametrize(("word", "stem"), [
+    ("blocking", "block"), ("fixed", "fix"), ("using", "using"), ("cache", "cach"),
+    ("caches", "cach"), ("note", "not"), ("use", "use"),
+])
+def test_the_stemmer_strips_a_suffix_only_from_a_word_long_enough(word, stem):
+    assert quiz.stem(word) == stem
+
+
+def test_a_keyword_is_found_word_for_word_even_at_the_end_and_an_empty_one_never():
+    answer = quiz.stems("the server reuses keep-alive connections")
+    assert quiz.keyword_in("keep alive connection", answer) is True
+    assert quiz.keyword_in("alive keep", answer) is False
+    assert quiz.keyword_in("", answer) is False
+    assert quiz.keyword_in("!!", answer) is False
+
+
+def test_a_keyword_made_only_of_the_prompts_own_words_never_counts():
+    prompt = SimpleNamespace(text="Why does keep alive help?")
+    assert quiz.live_keywords(prompt, ("keep alive", "handshake", "alive")) == ["handshake"]
 
 
 # -- the quiz's self-rating keys ----------------------------------------------------------------
@@ -166,12 +319,13 @@ def _instance(url: str = "http://127.0.0.1:9") -> SimpleNamespace:
     return SimpleNamespace(url=url, limits=SimpleNamespace(cpuset=None))
 
 
-def _load_result(requests: int, duration_s: float, failed: int = 0) -> LoadResult:
+def _load_result(requests: int, duration_s: float, failed: int = 0,
+                 non_2xx: int = 0) -> LoadResult:
     return LoadResult(
         generator="wrk", version="4", where="host", where_detail="", client_cpuset=None,
         target_url="http://x", options=LoadOptions(), threads=1, requests=requests,
         duration_s=duration_s, latency_us={"p50": 1500.0, "p99": 2500.0}, percentile_kind="",
-        errors={"connect": failed, "read": 0, "write": 0, "timeout": 0}, non_2xx=0,
+        errors={"connect": failed, "read": 0, "write": 0, "timeout": 0}, non_2xx=non_2xx,
         non_2xx_definition="")
 
 
@@ -189,6 +343,15 @@ def test_throughput_check_bounds_are_inclusive(monkeypatch, requests, failed, pa
     assert outcome.passed is passes
     assert outcome.figures["requests_per_s"] == round(requests / 4.0, 1)
     assert outcome.figures["latency_p50_ms"] == 1.5
+
+
+def test_throughput_check_counts_socket_errors_and_non_2xx_answers_together(monkeypatch):
+    monkeypatch.setattr(exercise_checks.loadgen, "run_load",
+                        lambda *args, **kwargs: _load_result(4000, 4.0, failed=1, non_2xx=1))
+    check = ThroughputCheck(path="/", min_rps=1000, duration_s=4.0, max_errors=1)
+    outcome = exercise_checks._throughput(None, _instance(), check, None)
+    assert outcome.figures["failed"] == 2
+    assert not outcome.passed
 
 
 class _FakeProber:
@@ -231,6 +394,16 @@ def test_latency_check_converts_microseconds_and_its_bound_is_inclusive(
     outcome = exercise_checks._latency(None, _instance(), check, None)
     assert outcome.passed is passes
     assert outcome.figures["median_ms"] == round(median_us / 1000, 2)
+
+
+def test_latency_check_reports_its_slowest_answer_in_ms_and_names_the_statuses(monkeypatch):
+    monkeypatch.setattr(exercise_checks, "Prober", _FakeProber)
+    monkeypatch.setattr(_FakeProber, "totals_us", [1000.0, 3456.0, 1000.0, 1000.0])
+    monkeypatch.setattr(_FakeProber, "statuses", [])
+    outcome = exercise_checks._latency(None, _instance(), LatencyCheck(path="/", max_ms=5, samples=3), None)
+    assert outcome.figures["max_ms"] == 3.46
+    assert outcome.measured.endswith("every answer 200")
+    assert exercise_checks._statuses([200, 500]) == "answers 200, 500"
 
 
 def test_latency_check_fails_a_non_200_answer(monkeypatch):
@@ -390,6 +563,36 @@ def test_oha_result_reads_each_percentile_from_its_field_in_seconds():
     assert result.open_loop is not None and result.open_loop["achieved_rate"] == 500.5
 
 
+def _oha(summary: dict, options: LoadOptions, statuses: dict | None = None) -> LoadResult:
+    report = {"summary": summary, "latencyPercentiles": {},
+              "statusCodeDistribution": statuses or {"200": 10}, "errorDistribution": {}}
+    return oha.result_from_oha(report, options=options, version="1", threads=1, where="host",
+                               where_detail="", client_cpuset=None, url="u", command=[],
+                               notes=[])
+
+
+def test_oha_open_loop_rate_is_rounded_to_a_tenth_and_counts_what_was_not_sent():
+    result = _oha({"total": 3.0}, LoadOptions(rate=40.0, duration_s=3.0))
+    loop = result.open_loop
+    assert loop["achieved_rate"] == 3.3        # 10 answers in 3 s
+    assert (loop["scheduled"], loop["sent"], loop["not_sent"]) == (120, 10, 110)
+    over = _oha({"total": 1.0}, LoadOptions(rate=5.0, duration_s=1.0))
+    assert over.open_loop["not_sent"] == 0     # sent more than scheduled: none missing
+    assert _oha({"total": 0}, LoadOptions(rate=5.0, duration_s=0.0)).open_loop[
+        "achieved_rate"] == 0.0                  # no time: no rate, not a division by zero
+
+
+def test_oha_without_a_report_keeps_the_tail_of_its_output():
+    from labctl.errors import LabctlError
+
+    with pytest.raises(LabctlError) as raised:
+        oha.parse_oha_report("x" * 3000 + "tail")
+    assert raised.value.details.endswith("tail") and len(raised.value.details) == 2000
+    with pytest.raises(LabctlError) as empty:
+        oha.parse_oha_report("  ")
+    assert empty.value.details is None
+
+
 def test_oha_report_is_read_from_its_first_brace_and_must_have_a_summary():
     from labctl.errors import LabctlError
 
@@ -452,6 +655,40 @@ def test_probe_reports_no_cpu_set_when_not_pinned():
         assert reported is None
     if before is not None:
         assert os.sched_getaffinity(0) == before
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs sched_setaffinity and two usable CPUs")
+def test_a_child_started_with_pin_child_runs_on_those_cpus_only():
+    """The generators and one-shot curl run as children: read their CPU set back from the
+    kernel, not from what labctl says it asked for."""
+    wanted = max(os.sched_getaffinity(0))
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"],
+                             preexec_fn=cpus.pin_child(str(wanted)))
+    try:
+        assert os.sched_getaffinity(child.pid) == {wanted}
+    finally:
+        child.kill()
+        child.wait()
+    assert cpus.pin_child(None) is None and cpus.pin_child("") is None
+
+
+def test_a_server_that_never_answers_fails_the_probe_at_its_timeout():
+    """A hung server must cost the probe its timeout, not hang the run (libcurl's 0 means no
+    timeout at all). The boundary faked: a loopback socket that accepts and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    try:
+        with Prober(f"http://127.0.0.1:{port}", FRESH, timeout_s=0.3) as prober:
+            began = time.monotonic()
+            with pytest.raises(ProbeError):
+                prober.request("/health")
+            waited = time.monotonic() - began
+        assert 0.25 <= waited < 3.0, waited
+    finally:
+        listener.close()
 
 
 def test_json_of_a_diff_is_one_document():

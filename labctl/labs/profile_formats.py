@@ -21,7 +21,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 Folded = dict[str, int]
 
@@ -47,7 +47,12 @@ def folded_text(folded: Folded) -> str:
     return "".join(f"{stack} {count}\n" for stack, count in sorted(folded.items()))
 
 
-def parse_folded_text(text: str, *, frame_name=lambda frame: frame, what: str = "line") -> Folded:
+def _as_is(frame: str) -> str:
+    return frame
+
+
+def parse_folded_text(text: str, *, frame_name: Callable[[str], str] = _as_is,
+                      what: str = "line") -> Folded:
     """Collapsed-stack text ("frame;frame;... count" a line) → folded stacks; ``frame_name``
     rewrites each frame (py-spy's carry line numbers to drop)."""
     stacks = []
