@@ -203,6 +203,7 @@ def _sample_documents(fake_runtime, tmp_path, monkeypatch) -> list[Mapping[str, 
     from labctl.labs import bottleneck, edgecases, shutdown, slowclients
     from labctl.measure import loadgen
     from labctl.results import diff, store
+    from labctl.results.documents import LoadPart
     from labctl.runtime.base import Limits
     from labctl.servers import get as get_server
 
@@ -214,7 +215,7 @@ def _sample_documents(fake_runtime, tmp_path, monkeypatch) -> list[Mapping[str, 
     store.save_result("run", second)
     load = loadgen.LoadOptions(path="/health", connections=2, duration_s=0.2, generator="builtin")
 
-    def fake_step(runtime, instance, path: str) -> Mapping[str, Any]:
+    def fake_step(runtime, instance, path: str) -> LoadPart:
         return loadgen.LoadResult(
             generator="wrk", version="4.1", where="host", where_detail="a fake", client_cpuset="0",
             target_url=instance.url + path, options=loadgen.LoadOptions(path=path), threads=1,

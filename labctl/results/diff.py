@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from labctl.measure import stats
+from labctl.results.documents import DiffDocument
 
 DIFF_SCHEMA = "labctl.diff/1"
 
@@ -51,7 +52,7 @@ def _load_by_server(document: Mapping[str, Any]) -> dict[str, dict]:
     return {}
 
 
-def diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict:
+def diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> DiffDocument:
     context = []
     for label, getter in CONTEXT_FIELDS:
         before, after = getter(a), getter(b)
