@@ -14,7 +14,7 @@ import socket
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labctl.errors import EnvironmentProblem, UsageProblem
 from labctl.labs import shutdown, slowclients
@@ -39,6 +39,9 @@ from labctl.runtime.cpus import client_cpuset
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
 
+if TYPE_CHECKING:
+    from labctl.results.documents import CheckOutcome
+
 
 @dataclass
 class Outcome:
@@ -48,7 +51,7 @@ class Outcome:
     passed: bool
     figures: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> CheckOutcome:
         return {"kind": self.kind, "expected": self.expected, "measured": self.measured,
                 "passed": self.passed, "figures": self.figures}
 

@@ -978,8 +978,8 @@ class LessonsCheckDocument(TypedDict):
     warnings: list[LessonFault]      # e.g. a question repeated in another lesson; do not fail
 
 
-class NextDocument(TypedDict):
-    schema: str
+class NextAdvice(TypedDict):
+    """What `labctl next` advises (learning/menu.py's ``advice``): its document less the schema."""
     due_now: int
     next_review: Optional[str]
     action: str
@@ -988,6 +988,11 @@ class NextDocument(TypedDict):
     command: str
     commands: list[str]
     why: str
+
+
+class NextDocument(NextAdvice):
+    schema: str
+    skipped: NotRequired[str]        # with --skip: the exercise passed over
 
 
 class GradedItem(TypedDict):
