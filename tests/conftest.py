@@ -24,8 +24,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from labctl.results.documents import LoadPart
 
 # Keep Rich's output stable for assertions on text: a fixed width and no forced terminal codes.
 os.environ.setdefault("LABCTL_WIDTH", "120")
@@ -65,6 +69,22 @@ def pytest_make_collect_report(collector):
     if STRICT and report.skipped:
         report.longrepr = _strict_reason(report)
         report.outcome = "failed"
+
+
+# -- a load generator's result, given -------------------------------------------------------
+
+def fake_load_result(url: str, path: str, requests: int,
+                     latency_us: dict[str, float | None]) -> LoadPart:
+    """What a lab's load step returns (``LoadResult.as_dict()``), for tests that fake the
+    generator: wrk's shape, no errors, one second."""
+    from labctl.measure import loadgen
+
+    return loadgen.LoadResult(
+        generator="wrk", version="4.1", where="host", where_detail="a fake", client_cpuset="0",
+        target_url=url + path, options=loadgen.LoadOptions(path=path), threads=1,
+        requests=requests, duration_s=1.0, latency_us=latency_us, percentile_kind="fake",
+        errors={"connect": 0, "read": 0, "write": 0, "timeout": 0}, non_2xx=0,
+        non_2xx_definition="fake").as_dict()
 
 
 # -- where the time went ---------------------------------------------------------------------

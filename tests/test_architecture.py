@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import fake_load_result
 from test_contracts import FakeRuntime, local_http  # noqa: F401 - local_http: a fixture
 from typer.testing import CliRunner
 
@@ -216,13 +217,8 @@ def _sample_documents(fake_runtime, tmp_path, monkeypatch) -> list[Mapping[str, 
     load = loadgen.LoadOptions(path="/health", connections=2, duration_s=0.2, generator="builtin")
 
     def fake_step(runtime, instance, path: str) -> LoadPart:
-        return loadgen.LoadResult(
-            generator="wrk", version="4.1", where="host", where_detail="a fake", client_cpuset="0",
-            target_url=instance.url + path, options=loadgen.LoadOptions(path=path), threads=1,
-            requests=1000, duration_s=1.0, latency_us={"p50": 900.0, "p90": 1200.0,
-                                                        "p99": 2000.0, "max": 3000.0},
-            percentile_kind="fake", errors={"connect": 0, "read": 0, "write": 0, "timeout": 0},
-            non_2xx=0, non_2xx_definition="fake").as_dict()
+        return fake_load_result(instance.url, path, 1000, {
+            "p50": 900.0, "p90": 1200.0, "p99": 2000.0, "max": 3000.0})
 
     answers = tmp_path / "answers.json"
     answers.write_text('{"blocking-rps": 21}', encoding="utf-8")
