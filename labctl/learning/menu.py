@@ -323,11 +323,13 @@ def _lesson_loop(chosen: Lesson, lessons: list[Lesson], actions: MenuActions) ->
 def _print_exercises(exercises: list[tuple[str, str]], progress: Progress) -> None:
     """A lesson's exercises, numbered (what ``e`` takes), your state in each, and for one
     started the command that checks your copy."""
+    from labctl.results.learning_render import EXERCISE_STYLE
+
     err = ui.err()
     width = max(len(name) for name, _ in exercises)
     for number, (name, state) in enumerate(exercises, 1):
         prefix = f"  {number}  " if len(exercises) > 1 else "  "
-        err.print(Text.assemble(f"{prefix}{name:<{width}}  ", (state, quiz_ui.EXERCISE_STYLE[state])))
+        err.print(Text.assemble(f"{prefix}{name:<{width}}  ", (state, EXERCISE_STYLE[state])))
         workspace = progress.exercise_record(name).get("workspace")
         if state not in ("not started", "skipped"):
             command = (f"cd {workspace} && labctl exercise check" if workspace

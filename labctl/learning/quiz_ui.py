@@ -28,10 +28,7 @@ from labctl.learning import quiz as quizlib
 from labctl.learning.lessons import LETTERS, Item, Lesson, Prompt
 from labctl.learning.progress import RATING_NAMES, LessonStatus
 from labctl.results import learning_render
-from labctl.results.learning_render import EXERCISE_STYLE as EXERCISE_STYLE
-from labctl.results.learning_render import STATE_STYLE as STATE_STYLE
-from labctl.results.learning_render import exercises_cell as exercises_cell
-from labctl.results.learning_render import human_date as human_date
+from labctl.results.learning_render import STATE_STYLE, human_date
 
 if TYPE_CHECKING:
     from rich.console import Group
