@@ -590,7 +590,8 @@ class DockerRuntime(Runtime):
 
     def stop(self, instance: Instance, grace_s: float | None = None) -> None:
         """SIGTERM first, as `docker stop` does (the servers shut down gracefully in well under a
-        second), then remove. The time it took is kept: a server that ignores SIGTERM shows up."""
+        second), then remove. The time it took is kept: a server that ignores SIGTERM shows up.
+        ``grace_s=0``: no SIGTERM, one forced removal (one engine round trip instead of two)."""
         docker = _docker_module()
         watch = instance.extra.pop("health_watch", None)
         if watch is not None:   # stopped before anyone waited for its health
@@ -600,6 +601,10 @@ class DockerRuntime(Runtime):
         if container is None:
             return
         started = time.monotonic()
+        if grace_s == 0:
+            remove_container(container)
+            instance.extra["stop_seconds"] = round(time.monotonic() - started, 3)
+            return
         try:
             # The engine takes whole seconds only: a float fails the call, and the forced
             # removal below would then SIGKILL the server at once.
