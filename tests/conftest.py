@@ -142,8 +142,30 @@ def engine_only_with_the_marker(request, monkeypatch, tmp_path):
 def shared_cache_dir(tmp_path_factory):
     configured = os.environ.get("LABCTL_TEST_CACHE")
     if configured:
-        return configured
-    return str(tmp_path_factory.mktemp("cache"))
+        yield configured       # kept between runs: so are the images built from it
+        return
+    cache = tmp_path_factory.mktemp("cache")
+    yield str(cache)
+    _remove_images_built_from(sorted(cache.glob("labctl/exercise-checks/*/*")))
+
+
+def _remove_images_built_from(folders: list[Path]) -> None:
+    """The images `exercises check --run` built from this run's cache (a tag per folder path:
+    a new cache each run would otherwise leave two images per exercise on the engine)."""
+    if not folders:
+        return
+    from labctl import servers
+    from labctl.runtime.docker import connect
+
+    try:
+        client = connect()
+    except Exception:  # noqa: BLE001 - no engine now: nothing of ours to remove there
+        return
+    for folder in folders:
+        try:
+            client.images.remove(servers.load_folder(folder).image_tag)
+        except Exception:  # noqa: BLE001 - gone, in use, or not a server folder
+            continue
 
 
 # -- the engine -------------------------------------------------------------------------------
