@@ -427,7 +427,9 @@ class EdgeCase(TypedDict):
     request: str
 
 
-class EdgeCell(TypedDict):
+class EdgeOutcome(TypedDict):
+    """What one case did to one server (``edgecases.run_case``; the proxy lab reads it too)."""
+
     outcome: str
     statuses: list[int]
     connection: str
@@ -438,6 +440,17 @@ class EdgeCell(TypedDict):
     continue_before_body: NotRequired[Optional[bool]]
     in_order: NotRequired[bool]
     breaks_must: Optional[str]
+
+
+class EdgeOutcomeExtras(TypedDict, total=False):
+    """The keys of an ``EdgeOutcome`` only some cases carry, gathered before the cell is built."""
+
+    malformed: str
+    continue_before_body: Optional[bool]
+    in_order: bool
+
+
+class EdgeCell(EdgeOutcome):
     predicted: Optional[str]
     prediction_holds: Optional[bool]
 
