@@ -541,12 +541,17 @@ class SlowPrediction(TypedDict):
     after_s: Optional[float]
 
 
-class SlowRun(TypedDict):
-    env: dict[str, str]
+class SlowMeasured(TypedDict):
+    """One run's measurement (``slowclients.measure_run``), before the lab adds the rest."""
+
     normal_before: NormalClient
     normal_during: NormalClient
     connections: list[SlowConnection]
     summary: SlowSummary
+
+
+class SlowRun(SlowMeasured):
+    env: dict[str, str]
     server_still_running: bool
     how: str
     after_s: Optional[float]
