@@ -614,14 +614,19 @@ class StopPrediction(TypedDict):
     in_flight: str
 
 
-class StopRun(TypedDict):
-    env: dict[str, str]
+class StopMeasured(TypedDict):
+    """One stop, measured (``shutdown.measure_stop``), before the lab adds the rest."""
+
     stop_seconds: float
     in_flight: list[InFlight]
     in_flight_completed: int
     in_flight_verdict: str
     idle: list[IdleConnection]
     steady: SteadyClient
+
+
+class StopRun(StopMeasured):
+    env: dict[str, str]
     predicted: StopPrediction
     prediction_holds: bool
 
