@@ -270,17 +270,22 @@ class ColdStart(TypedDict):
     note: NotRequired[str]          # set when timed on a remote engine's clock
 
 
-class CompareEntry(ServerFacts):
+class CompareFigures(TypedDict, total=False):
+    """What was measured of one server in a compare, when it was (``CompareEntry``)."""
+
+    latency: dict[str, dict[str, Series]]
+    one_shot_curl: dict[str, Series]   # path → series, when measured
+    load: LoadPart
+
+
+class CompareEntry(ServerFacts, CompareFigures):
     build: dict[str, Any]
     path: NotRequired[PathPart]
     limits: NotRequired[LimitsPart]
     verification: Verification
     measured: bool
     idle_memory_bytes: NotRequired[Optional[int]]
-    latency: NotRequired[dict[str, dict[str, Series]]]
-    one_shot_curl: NotRequired[dict[str, Series]]   # path → series, when measured
     cold_start_ms: ColdStart
-    load: NotRequired[LoadPart]
 
 
 class CompareParameters(TypedDict):
@@ -1127,6 +1132,18 @@ def add_between_engines(document: Any, runtime: "Runtime") -> None:
     found = runtime.client_engine
     if found is not None:
         document["between_engines"] = found.as_dict()
+
+
+class EnginesPart(TypedDict, total=False):
+    between_engines: BetweenEngines
+
+
+def between_engines_part(runtime: "Runtime") -> EnginesPart:
+    """``add_between_engines`` as a part to unpack where the key has its place in a document
+    built whole: ``{}`` with one engine."""
+    part: EnginesPart = {}
+    add_between_engines(part, runtime)
+    return part
 
 
 def cold_start_note(instance: "Instance") -> Optional[str]:
