@@ -929,9 +929,8 @@ class ResultEntry(TypedDict):
     id: str
     kind: str
     created: str
-    runtime: NotRequired[str]
-    servers: NotRequired[list[str]]
-    unreadable: NotRequired[bool]
+    runtime: str
+    servers: list[str]
 
 
 class ResultsDocument(TypedDict):
