@@ -806,21 +806,34 @@ class RestartTiming(TypedDict):
     down_s: float
 
 
-class RestartRun(TypedDict):
+class SteadyCounts(TypedDict):
+    """What the steady client through nginx saw during restarts (``proxy.SteadyLoad``)."""
+
     requests: int
     answered_200: int
     failed: int
     outcomes: dict[str, int]
+
+
+class RestartMeasured(SteadyCounts):
     restarts: list[RestartTiming]
+
+
+class RestartRun(RestartMeasured):
     config: str
 
 
-class ProxyServer(ServerFacts):
+class ProxyParts(TypedDict, total=False):
+    """The parts of a server's proxy entry, each there when its part of the lab ran."""
+
+    hop: HopPart
+    odd: OddPart
+    slowloris: dict[str, ProxySlowRun]
+    restarts: dict[str, RestartRun]
+
+
+class ProxyServer(ServerFacts, ProxyParts):
     path: PathPart
-    hop: NotRequired[HopPart]
-    odd: NotRequired[OddPart]
-    slowloris: NotRequired[dict[str, ProxySlowRun]]
-    restarts: NotRequired[dict[str, RestartRun]]
     prediction_holds: dict[str, bool]
 
 
