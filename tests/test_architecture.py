@@ -181,6 +181,47 @@ def test_every_schema_has_a_renderer():
     assert missing == []
 
 
+def _producers() -> dict[str, list[Any]]:
+    """Each schema's producers that are functions, by schema; the commands that build their
+    document inline (servers, lessons, next, exercises) annotate the variable instead."""
+    from labctl import compare, doctor, loadtest, runner, verification
+    from labctl.labs import bottleneck, edgecases, profile, proxy, shutdown, slowclients
+    from labctl.learning import quiz
+    from labctl.results import diff, store
+
+    return {
+        "labctl.run/1": [runner.run_server],
+        "labctl.compare/1": [compare.run_compare],
+        "labctl.load/1": [loadtest.run, loadtest.load_document],
+        "labctl.lab.bottleneck/1": [bottleneck.run_lab],
+        "labctl.lab.edge-cases/1": [edgecases.run_lab, edgecases.PLUGIN.run],
+        "labctl.lab.slow-clients/1": [slowclients.run_lab],
+        "labctl.lab.shutdown/1": [shutdown.run_lab],
+        "labctl.lab.proxy/1": [proxy.run_lab],
+        "labctl.lab.profile/1": [profile.run_lab],
+        "labctl.verify/1": [verification.verify_servers],
+        "labctl.doctor/1": [doctor.report],
+        "labctl.results/1": [store.listing],
+        "labctl.diff/1": [diff.diff],
+        "labctl.quiz.grade/1": [quiz.FileGrade.to_json],
+    }
+
+
+def test_every_producer_returns_its_declaration():
+    """A producer that says it returns its schema's TypedDict is checked by mypy against the
+    declaration, key by key; one that returns a plain dict is not. Each producer here says so."""
+    from labctl.results import documents
+
+    wrong = []
+    for schema, producers in _producers().items():
+        declared = documents.SCHEMAS[schema]
+        for producer in producers:
+            returned = producer.__annotations__.get("return")
+            if returned not in (declared, declared.__name__):
+                wrong.append(f"{producer.__module__}.{producer.__qualname__} -> {returned}")
+    assert wrong == []
+
+
 @pytest.fixture()
 def fake_runtime(local_http, monkeypatch):  # noqa: F811 - the fixture imported above
     from labctl.measure import verify

@@ -285,7 +285,7 @@ def _shutdown_drain(runtime: Runtime, server: Server, check: ShutdownDrainCheck,
                  f"{stop_s:.1f} s ({runtime.name} runtime; SIGKILL comes at "
                  f"{settings.grace_s:g} s)",
         passed=completed == total and stop_s <= check.max_stop_s,
-        figures=measured)
+        figures=dict(measured))
 
 
 def _connection_reuse(runtime: Runtime, instance: Instance, check: Any, generator: Any) -> Outcome:
