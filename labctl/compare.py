@@ -97,7 +97,7 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
 
     paths: dict[str, PathPart] = {}
     limits: dict[str, LimitsPart] = {}
-    first_cold_start_ms: dict[str, float | None] = {}
+    first_cold_start_ms: dict[str, float] = {}
     notes: dict[str, str | None] = {}
     idle_memory: dict[str, int | None] = {}
     checked: dict[str, Verification] = {}
@@ -111,10 +111,10 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
             phase(f"starting {server.title}")
             instance = runtime.start(server, options.limits)
             instances[server.name] = instance
-            instance.cold_start_ms = wait_healthy(runtime, instance)
+            instance.cold_start_ms = first_cold_start_ms[server.name] = wait_healthy(runtime,
+                                                                                     instance)
             paths[server.name] = {"kind": instance.path_kind, "description": instance.path}
             limits[server.name] = instance.limits.as_dict()
-            first_cold_start_ms[server.name] = instance.cold_start_ms
             notes[server.name] = cold_start_note(instance)
 
         phase("checking every server before measuring")
@@ -167,9 +167,7 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
     entries: dict[str, CompareEntry] = {}
     for server in chosen:
         name = server.name
-        first = first_cold_start_ms[name]
-        assert first is not None    # wait_healthy() timed the start
-        samples = [first]
+        samples = [first_cold_start_ms[name]]
         for attempt in range(max(options.cold_starts - 1, 0)):
             phase(f"cold start of {server.title}: start {attempt + 2} of {options.cold_starts}")
             samples.append(_cold_start(runtime, server, options.limits))
