@@ -104,6 +104,7 @@ def test_run_on_the_other_machine_measures_next_to_the_server(elsewhere):
     engine = document["runtime"]["engine"]
     assert engine["remote"] is True and engine["endpoint"] == ENDPOINT
     assert engine["machine"] == ENGINE_ADDRESS
+    assert engine["id"] == elsewhere["id"] and engine["name"] == HOST_NAME
     assert f"engine {ENGINE_ADDRESS}" in document["probe"]["where"]
     assert document["verification"]["status"] == "pass"
     for by_mode in document["endpoints"].values():

@@ -211,13 +211,17 @@ class DockerRuntime(Runtime):
 
     def describe(self) -> dict[str, Any]:
         version = self.client.version()
+        info = self.client.info()
         return {
             "runtime": "docker",
             "engine_version": version.get("Version"),
             "api_version": version.get("ApiVersion"),
             "os": version.get("Os"),
             "docker_sdk": _docker_module().__version__,
-            "engine": {**self.location.as_dict(), "cpus": self.engine_cpus()},
+            # Which engine, not only how it was reached: a saved result names the machine its
+            # figures came from (an endpoint such as ssh://vm can point elsewhere tomorrow).
+            "engine": {**self.location.as_dict(), "name": info.get("Name"), "id": info.get("ID"),
+                       "cpus": int(info.get("NCPU") or 0) or None},
             **({"servers_ran": self.servers_ran()} if self._started_images else {}),
         }
 
