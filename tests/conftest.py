@@ -146,21 +146,24 @@ def shared_cache_dir(tmp_path_factory):
         return
     cache = tmp_path_factory.mktemp("cache")
     yield str(cache)
-    _remove_images_built_from(sorted(cache.glob("labctl/exercise-checks/*/*")))
+    remove_images_built_from(sorted(cache.glob("labctl/exercise-checks/*/*")))
 
 
-def _remove_images_built_from(folders: list[Path]) -> None:
-    """The images `exercises check --run` built from this run's cache (a tag per folder path:
-    a new cache each run would otherwise leave two images per exercise on the engine)."""
+def remove_images_built_from(folders: list[Path], client=None) -> None:
+    """Remove the images labctl built from ``folders`` (a copy of a server gets a tag per folder
+    path, so each test's folders would otherwise leave their images on the engine): this run's
+    `exercises check --run` cache at the end of the session, a test's workspaces after it.
+    ``client``: the engine, connected here when not given."""
     if not folders:
         return
     from labctl import servers
     from labctl.runtime.docker import connect
 
-    try:
-        client = connect()
-    except Exception:  # noqa: BLE001 - no engine now: nothing of ours to remove there
-        return
+    if client is None:
+        try:
+            client = connect()
+        except Exception:  # noqa: BLE001 - no engine now: nothing of ours to remove there
+            return
     for folder in folders:
         try:
             client.images.remove(servers.load_folder(folder).image_tag)
