@@ -83,10 +83,15 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         _SAME_BOUND,
     ("probe", "curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(timeout_s * 1000))", "1000 → 1001"):
         _SAME_BOUND,
+    ("probe", "fresh = 1 if mode == FRESH else 0", "1 → 2"): "libcurl takes any non-zero as on",
     ("verify", "@dataclass(frozen=True)", "True → False"): _FROZEN,
     ("verify", "return httpx.Client(timeout=5.0, trust_env=False, follow_redirects=False)",
      "5.0 → 10.0"): "a longer timeout: only a hung server notices",
     ("verify", "if wait > 0:", "> → >="): "sleeping for exactly 0 s is not sleeping",
+    ("verify", "parsed = rawhttp.parse_response(raw[:head_end + 4], head=True, eof=True)",
+     "4 → 5"): "parsed as for HEAD, the body starts where the head ends whatever follows",
+    ("verify", "parsed = rawhttp.parse_response(raw[:head_end + 4], head=True, eof=True)",
+     "True → False"): "(eof) the bytes given always hold a whole head, and HEAD needs no more",
     ("exercise checks", "generator=generator, warmup_s=0.5)", "0.5 → 1.0"):
         "a longer warm-up before the measured run; no bound depends on it",
     ("answer units", "@dataclass(frozen=True)", "True → False"): _FROZEN,

@@ -87,7 +87,7 @@ def _throughput(binary: Path, duration_s: float, runs: int) -> dict[str, float]:
                 parsed = parse_wrk_text(out)
                 if parsed is None:
                     raise SystemExit(f"wrk printed no figures for {path}:\n{out}")
-                rates.append(parsed["requests"] / parsed["duration_s"])
+                rates.append(parsed["requests"] / (parsed["duration_us"] / 1e6))
             figures[path] = statistics.median(rates)
         return figures
     finally:

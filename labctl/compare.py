@@ -14,20 +14,38 @@ Returns a JSON-ready document (schema ``labctl.compare/1``); rendering lives in 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from labctl.measure import clients, oneshot, stats, verify
 from labctl.measure import sampling as measure
 from labctl.measure.modes import FRESH, KEEPALIVE, MODE_LABELS
 from labctl.results import hostinfo
-from labctl.results.documents import add_between_engines, cold_start_note, server_facts
+from labctl.results.documents import (
+    Analysis,
+    ColdStart,
+    CompareDocument,
+    CompareEntry,
+    CompareFigures,
+    CompareParameters,
+    LimitsPart,
+    LoadPart,
+    OneShotSeries,
+    PathCheck,
+    PathPart,
+    ServerFacts,
+    Verification,
+    between_engines_part,
+    cold_start_note,
+    server_facts,
+)
 from labctl.runtime import client_engine
 from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.cpus import cores
-from labctl.runtime.lifecycle import running, wait_healthy
+from labctl.runtime.lifecycle import stop_together, wait_healthy
 from labctl.servers import Server
 
 COMPARE_SCHEMA = "labctl.compare/1"
@@ -60,38 +78,55 @@ class CompareOptions:
 def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
                 on_build_line: ProgressCallback | None = None,
                 on_phase: Callable[[str], None] | None = None,
-                run_load: Callable[[Runtime, Instance, Any], dict] | None = None) -> dict:
+                run_load: Callable[[Runtime, Instance, Any], LoadPart] | None = None
+                ) -> CompareDocument:
     phase = on_phase or (lambda _text: None)
-    entries: dict[str, dict] = {}
+    # Each server's parts as they are measured; its entry is put together at the end, in the
+    # order the parts were measured in.
+    facts: dict[str, ServerFacts] = {}
+    builds: dict[str, dict[str, Any]] = {}
     for server in chosen:
         phase(f"building {server.title}")
-        entries[server.name] = {**server_facts(server),
-                                "build": _build(runtime, server, on_build_line)}
+        facts[server.name] = server_facts(server)
+        builds[server.name] = _build(runtime, server, on_build_line)
 
     client = clients.for_runtime(runtime)
     if client.preparing:
         phase(client.preparing)
     client.prepare(on_build_line)
 
+    paths: dict[str, PathPart] = {}
+    limits: dict[str, LimitsPart] = {}
+    first_cold_start_ms: dict[str, float] = {}
+    notes: dict[str, str | None] = {}
+    idle_memory: dict[str, int | None] = {}
+    checked: dict[str, Verification] = {}
+    measured: dict[str, bool] = {}
+    figures: dict[str, CompareFigures] = {}
     with ExitStack() as stack:
         instances: dict[str, Instance] = {}
+        # All stopped together at the end, or on any failure: nothing here times their stop.
+        stack.callback(lambda: stop_together(runtime, instances.values()))
         for server in chosen:
             phase(f"starting {server.title}")
-            instance = stack.enter_context(running(runtime, server, options.limits))
+            instance = runtime.start(server, options.limits)
             instances[server.name] = instance
-            entry = entries[server.name]
-            entry["path"] = {"kind": instance.path_kind, "description": instance.path}
-            entry["limits"] = instance.limits.as_dict()
-            entry["first_cold_start_ms"] = instance.cold_start_ms
-            entry["cold_start_note"] = cold_start_note(instance)
+            instance.cold_start_ms = first_cold_start_ms[server.name] = wait_healthy(runtime,
+                                                                                     instance)
+            paths[server.name] = {"kind": instance.path_kind, "description": instance.path}
+            limits[server.name] = instance.limits.as_dict()
+            notes[server.name] = cold_start_note(instance)
 
         phase("checking every server before measuring")
         # One call for all: on an engine elsewhere, one container run checks them all.
         verifications = client.check_all({name: (inst.server, inst.url)
                                           for name, inst in instances.items()})
         # Memory at rest, before any load: read it now, while nothing has been sent but checks.
-        for name, instance in instances.items():
-            entries[name]["idle_memory_bytes"] = runtime.idle_memory_bytes(instance)
+        # Asked for all servers at once: Docker answers a container's first stats request at
+        # its next one-second collection, so one after another cost a second per server.
+        with ThreadPoolExecutor(max_workers=len(instances)) as pool:
+            idle_memory.update(zip(instances, pool.map(runtime.idle_memory_bytes,
+                                                       instances.values())))
         measurable = {name: instances[name].url for name, v in verifications.items()
                       if v.status != verify.FAIL}
 
@@ -113,63 +148,79 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
             results, probe_cpus, curl_series = {}, None, None
         for name, verification in verifications.items():
             client.date_changes(verification, instances[name].url)
-            entries[name]["verification"] = verification.as_dict()
-            entries[name]["measured"] = name in measurable and verification.status != verify.FAIL
+            checked[name] = verification.as_dict()
+            measured[name] = name in measurable and verification.status != verify.FAIL
+            found = figures[name] = {}
             if name in results:
-                entries[name]["latency"] = {
+                found["latency"] = {
                     path: {mode: series.as_dict() for mode, series in by_mode.items()}
                     for path, by_mode in results[name].items()}
             if curl_series and name in curl_series["servers"]:
-                entries[name]["one_shot_curl"] = curl_series["servers"][name]
+                found["one_shot_curl"] = curl_series["servers"][name]
 
         if run_load is not None and options.load is not None:
             for name, instance in instances.items():
-                if entries[name]["measured"]:
+                if measured[name]:
                     phase(f"load test of {instance.server.title}")
-                    entries[name]["load"] = run_load(runtime, instance, options.load)
+                    figures[name]["load"] = run_load(runtime, instance, options.load)
 
+    entries: dict[str, CompareEntry] = {}
     for server in chosen:
-        entry = entries[server.name]
-        samples = [entry.pop("first_cold_start_ms")]
+        name = server.name
+        samples = [first_cold_start_ms[name]]
         for attempt in range(max(options.cold_starts - 1, 0)):
             phase(f"cold start of {server.title}: start {attempt + 2} of {options.cold_starts}")
             samples.append(_cold_start(runtime, server, options.limits))
-        entry["cold_start_ms"] = {"median": round(stats.median(samples), 1),
-                                  "samples": [round(s, 1) for s in samples]}
-        note = entry.pop("cold_start_note", None)
+        cold: ColdStart = {"median": round(stats.median(samples), 1),
+                           "samples": [round(s, 1) for s in samples]}
+        note = notes[name]
         if note:
-            entry["cold_start_ms"]["note"] = note
+            cold["note"] = note
+        entries[name] = {**facts[name], "build": builds[name], "path": paths[name],
+                         "limits": limits[name], "idle_memory_bytes": idle_memory[name],
+                         "verification": checked[name], "measured": measured[name],
+                         **figures[name], "cold_start_ms": cold}
 
-    document = {
+    parameters: CompareParameters = {
+        "samples": options.samples, "warmup_discarded": options.warmup,
+        "cold_starts": options.cold_starts, "paths": list(measure.DEFAULT_PATHS),
+        "modes": MODE_LABELS, "interleaved": True, "block": options.block,
+        "probe": f"{client.description}, time_total as curl -w reports it",
+        "probe_where": client.where,
+        "probe_cpus": probe_cpus,
+        "load": getattr(options.load, "as_dict", lambda: None)() if options.load else None,
+        "one_shot_curl": _one_shot_as_a_whole(curl_series),
+    }
+    applied = _applied_limits(entries, options.limits)
+    document: CompareDocument = {
         "schema": COMPARE_SCHEMA,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "runtime": runtime.describe(),
         "host": hostinfo.host_facts(),
-        "limits": _applied_limits(entries, options.limits),
-        "parameters": {
-            "samples": options.samples, "warmup_discarded": options.warmup,
-            "cold_starts": options.cold_starts, "paths": list(measure.DEFAULT_PATHS),
-            "modes": MODE_LABELS, "interleaved": True, "block": options.block,
-            "probe": f"{client.description}, time_total as curl -w reports it",
-            "probe_where": client.where,
-            "probe_cpus": probe_cpus,
-            "load": getattr(options.load, "as_dict", lambda: None)() if options.load else None,
-            "one_shot_curl": ({k: v for k, v in curl_series.items()
-                               if k not in ("servers", "second_request")}
-                              if curl_series else None),
-        },
+        "limits": applied,
+        "parameters": parameters,
         "servers": entries,
+        **between_engines_part(runtime),
+        "analysis": analyse({"limits": applied, "parameters": parameters, "servers": entries}),
     }
-    add_between_engines(document, runtime)
-    document["analysis"] = analyse(document)
     return document
 
 
-def _applied_limits(entries: dict[str, dict], requested: Limits) -> dict:
+def _one_shot_as_a_whole(curl_series: dict[str, Any] | None) -> OneShotSeries | None:
+    """The curl series less its per-server figures (those go in each server's entry); None when
+    nothing was measured. The series comes as the probe returned it (from a container elsewhere,
+    as JSON), so its keys are taken on trust here: the contract tests check them."""
+    if not curl_series:
+        return None
+    return cast(OneShotSeries, {k: v for k, v in curl_series.items()
+                                if k not in ("servers", "second_request")})
+
+
+def _applied_limits(entries: Mapping[str, CompareEntry], requested: Limits) -> LimitsPart:
     """The limits the runtime really applied (the same for every server); the request if none
     started."""
-    applied = [e["limits"] for e in entries.values() if e.get("limits")]
-    return applied[0] if applied else dict(requested.as_dict())
+    applied = [found for e in entries.values() if (found := e.get("limits"))]
+    return applied[0] if applied else requested.as_dict()
 
 
 def _build(runtime: Runtime, server: Server, on_line: ProgressCallback | None) -> dict:
@@ -189,10 +240,12 @@ def _cold_start(runtime: Runtime, server: Server, limits: Limits) -> float:
     try:
         return wait_healthy(runtime, instance)
     finally:
-        runtime.stop(instance)
+        # Killed, not stopped gracefully: only its start is timed, and a graceful stop of each
+        # of the series' containers was a fifth of a warm compare's wall time.
+        runtime.stop(instance, grace_s=0)
 
 
-def path_check(servers: dict[str, dict]) -> dict:
+def path_check(servers: Mapping[str, Any]) -> PathCheck:
     """Which servers' path was slow during the run, judged from their TCP connect medians on
     new connections (see PATH_SLOW_FACTOR): ``{"rule", "connect_p50_us", "slow"}``."""
     connects: dict[str, float] = {}
@@ -203,7 +256,7 @@ def path_check(servers: dict[str, dict]) -> dict:
         if known:
             connects[name] = stats.median(known)
     kind = {name: ((servers[name].get("path") or {}).get("kind")) for name in connects}
-    slow = []
+    slow: list[str] = []
     for name, value in connects.items():
         others = [v for other, v in connects.items() if other != name and kind[other] == kind[name]]
         if not others:
@@ -217,11 +270,11 @@ def path_check(servers: dict[str, dict]) -> dict:
             "slow": sorted(slow)}
 
 
-def analyse(document: dict) -> dict:
+def analyse(document: Mapping[str, Any]) -> Analysis:
     """Ratios against the fastest, noise overlaps, the path check, and a plain-language
     reading. A server whose path was slow during the run is not ranked on new connections."""
     measured = {name: e for name, e in document["servers"].items() if e.get("latency")}
-    analysis: dict = {"ratios": {}, "ties": [], "reading": []}
+    analysis: Analysis = {"ratios": {}, "ties": [], "reading": []}
     if not measured:
         analysis["reading"].append("No server passed its checks, so nothing was measured.")
         return analysis
@@ -257,14 +310,14 @@ def _summary(entry: dict, path: str, mode: str) -> stats.Summary | None:
     return stats.Summary(**data)
 
 
-def _title(document: dict, name: str) -> str:
+def _title(document: Mapping[str, Any], name: str) -> str:
     entry = document["servers"][name]
     return f"{entry['language']} {entry['framework']}"
 
 
-def _reading(document: dict, measured: dict, analysis: dict) -> list[str]:
+def _reading(document: Mapping[str, Any], measured: dict, analysis: Analysis) -> list[str]:
     lines = []
-    check = analysis.get("path_check") or {"slow": [], "connect_p50_us": {}}
+    check: Mapping[str, Any] = analysis.get("path_check") or {"slow": [], "connect_p50_us": {}}
     for name in check["slow"]:
         connects = check["connect_p50_us"]
         others = stats.median([v for n, v in connects.items() if n != name])
@@ -341,7 +394,7 @@ def _reading(document: dict, measured: dict, analysis: dict) -> list[str]:
     return lines
 
 
-def _one_shot_reading(document: dict, measured: dict) -> list[str]:
+def _one_shot_reading(document: Mapping[str, Any], measured: dict) -> list[str]:
     """One sentence: what one curl process per request adds to each server's new-connection
     median, the part a shell loop of curl would wrongly charge to the servers."""
     gaps = {}

@@ -11,11 +11,15 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from labctl import config, paths, servers
 from labctl.config import CLIENT_CONTEXT_VARIABLE
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.runtime.local import TOOLCHAINS, toolchain_version, version_tuple
+
+if TYPE_CHECKING:
+    from labctl.results.documents import DoctorDocument, DoctorItem
 
 OK, WARN, MISSING = "ok", "warn", "missing"
 FREE_DISK_WARN_BYTES = 3 * 1024**3   # a Rust release build and four images need about this
@@ -24,7 +28,7 @@ FREE_DISK_WARN_BYTES = 3 * 1024**3   # a Rust release build and four images need
 NPM_MINIMUM = (8, 0)
 
 
-def _item(name: str, status: str, detail: str, fix: str | None = None) -> dict:
+def _item(name: str, status: str, detail: str, fix: str | None = None) -> DoctorItem:
     return {"name": name, "status": status, "detail": detail, "fix": fix}
 
 
@@ -111,7 +115,7 @@ def load_generator_fix(tool: str, where: Platform) -> str:
     return "cargo install oha"
 
 
-def check_system() -> dict:
+def check_system() -> DoctorItem:
     where = this_platform()
     tools = {"apt": "apt where the distribution's package is new enough, the toolchains' own "
                     "installers where it is not",
@@ -123,7 +127,7 @@ def _homebrew_note() -> str:
     return "" if shutil.which("brew") else " (Homebrew first: https://brew.sh)"
 
 
-def check_docker() -> tuple[list[dict], bool]:
+def check_docker() -> tuple[list[DoctorItem], bool]:
     items = []
     try:
         import docker
@@ -177,7 +181,7 @@ def check_docker() -> tuple[list[dict], bool]:
     return _base_image_items(items, runtime), True
 
 
-def _client_engine_items(runtime, context: str) -> list[dict]:
+def _client_engine_items(runtime, context: str) -> list[DoctorItem]:
     """LABCTL_CLIENT_CONTEXT set: where the probe and load generator will run, and the address
     the servers will publish on (the same decision `run` and `compare` make, made here too)."""
     from labctl.runtime import client_engine
@@ -199,7 +203,7 @@ def _client_engine_items(runtime, context: str) -> list[dict]:
     ]
 
 
-def _base_image_items(items: list[dict], runtime) -> list[dict]:
+def _base_image_items(items: list[DoctorItem], runtime) -> list[DoctorItem]:
     wanted = [(f"base image for {s.name}", s.base_image_arg, s.default_base_image)
               for s in servers.SERVERS]
     wanted.append(("base image for the wrk container", config.DEBIAN_IMAGE_ARG,
@@ -214,7 +218,7 @@ def _base_image_items(items: list[dict], runtime) -> list[dict]:
     return items
 
 
-def check_toolchains() -> tuple[list[dict], list[str]]:
+def check_toolchains() -> tuple[list[DoctorItem], list[str]]:
     items = []
     versions = {name: toolchain_version(name) for name in TOOLCHAINS}
     minimums = servers.required_toolchains()
@@ -239,7 +243,7 @@ def check_toolchains() -> tuple[list[dict], list[str]]:
     return items, runnable
 
 
-def check_load_generators() -> list[dict]:
+def check_load_generators() -> list[DoctorItem]:
     items = []
     where = this_platform()
     for tool in ("wrk", "oha"):
@@ -250,7 +254,7 @@ def check_load_generators() -> list[dict]:
     return items
 
 
-def check_proxy() -> dict:
+def check_proxy() -> DoctorItem:
     """The host's nginx, which the proxy lab runs on the local runtime (Docker builds its own)."""
     from labctl.labs import nginx_config
 
@@ -264,7 +268,7 @@ def check_proxy() -> dict:
                  "sudo apt-get install nginx  (Debian/Ubuntu; the lab only needs the binary)")
 
 
-def check_disk() -> dict:
+def check_disk() -> DoctorItem:
     where = paths.cache_dir()
     probe = where
     while not probe.exists() and probe != probe.parent:
@@ -276,7 +280,7 @@ def check_disk() -> dict:
                                            f"{where}")
 
 
-def check_isolation(engine_ok: bool) -> list[dict]:
+def check_isolation(engine_ok: bool) -> list[DoctorItem]:
     """What each runtime enforces on every server it starts (and, for Docker, what the engine adds
     on top: its seccomp and AppArmor profiles, rootless mode, user namespaces)."""
     from labctl.runtime import docker as docker_rt
@@ -301,7 +305,7 @@ def check_isolation(engine_ok: bool) -> list[dict]:
     return items
 
 
-def report() -> dict:
+def report() -> DoctorDocument:
     docker_items, engine_ok = check_docker()
     toolchain_items, local_servers = check_toolchains()
     load_items = check_load_generators()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from labctl.measure import clients
-from labctl.results.documents import add_between_engines
+from labctl.results.documents import VerifyDocument, add_between_engines
 from labctl.runtime.base import Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
@@ -19,7 +19,7 @@ VERIFY_SCHEMA = "labctl.verify/1"
 
 def verify_servers(runtime: Runtime, chosen: list[Server], limits: Limits,
                    on_build_line: ProgressCallback | None = None,
-                   on_phase: Callable[[str], None] | None = None) -> dict:
+                   on_phase: Callable[[str], None] | None = None) -> VerifyDocument:
     """`labctl verify`: build, start and check each server in turn; the ``labctl.verify/1``
     document."""
     phase = on_phase or (lambda _text: None)
@@ -36,7 +36,7 @@ def verify_servers(runtime: Runtime, chosen: list[Server], limits: Limits,
             verification = client.check(server, instance.url)
             client.date_changes(verification, instance.url)
         results.append(verification.as_dict())
-    document = {"schema": VERIFY_SCHEMA, "runtime": runtime.name, "checked_from": client.where,
+    document: VerifyDocument = {"schema": VERIFY_SCHEMA, "runtime": runtime.name, "checked_from": client.where,
                 "servers": results}
     add_between_engines(document, runtime)
     return document

@@ -24,8 +24,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from labctl.results.documents import LoadPart
 
 # Keep Rich's output stable for assertions on text: a fixed width and no forced terminal codes.
 os.environ.setdefault("LABCTL_WIDTH", "120")
@@ -65,6 +69,22 @@ def pytest_make_collect_report(collector):
     if STRICT and report.skipped:
         report.longrepr = _strict_reason(report)
         report.outcome = "failed"
+
+
+# -- a load generator's result, given -------------------------------------------------------
+
+def fake_load_result(url: str, path: str, requests: int,
+                     latency_us: dict[str, float | None]) -> LoadPart:
+    """What a lab's load step returns (``LoadResult.as_dict()``), for tests that fake the
+    generator: wrk's shape, no errors, one second."""
+    from labctl.measure import loadgen
+
+    return loadgen.LoadResult(
+        generator="wrk", version="4.1", where="host", where_detail="a fake", client_cpuset="0",
+        target_url=url + path, options=loadgen.LoadOptions(path=path), threads=1,
+        requests=requests, duration_s=1.0, latency_us=latency_us, percentile_kind="fake",
+        errors={"connect": 0, "read": 0, "write": 0, "timeout": 0}, non_2xx=0,
+        non_2xx_definition="fake").as_dict()
 
 
 # -- where the time went ---------------------------------------------------------------------
@@ -122,8 +142,33 @@ def engine_only_with_the_marker(request, monkeypatch, tmp_path):
 def shared_cache_dir(tmp_path_factory):
     configured = os.environ.get("LABCTL_TEST_CACHE")
     if configured:
-        return configured
-    return str(tmp_path_factory.mktemp("cache"))
+        yield configured       # kept between runs: so are the images built from it
+        return
+    cache = tmp_path_factory.mktemp("cache")
+    yield str(cache)
+    remove_images_built_from(sorted(cache.glob("labctl/exercise-checks/*/*")))
+
+
+def remove_images_built_from(folders: list[Path], client=None) -> None:
+    """Remove the images labctl built from ``folders`` (a copy of a server gets a tag per folder
+    path, so each test's folders would otherwise leave their images on the engine): this run's
+    `exercises check --run` cache at the end of the session, a test's workspaces after it.
+    ``client``: the engine, connected here when not given."""
+    if not folders:
+        return
+    from labctl import servers
+    from labctl.runtime.docker import connect
+
+    if client is None:
+        try:
+            client = connect()
+        except Exception:  # noqa: BLE001 - no engine now: nothing of ours to remove there
+            return
+    for folder in folders:
+        try:
+            client.images.remove(servers.load_folder(folder).image_tag)
+        except Exception:  # noqa: BLE001 - gone, in use, or not a server folder
+            continue
 
 
 # -- the engine -------------------------------------------------------------------------------

@@ -6,9 +6,18 @@ run). The layers are stated here once; a new module finds its layer by its folde
 from __future__ import annotations
 
 import ast
+import io
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import fake_load_result
+from test_contracts import FakeRuntime, local_http  # noqa: F401 - local_http: a fixture
+from typer.testing import CliRunner
 
 import labctl
+from labctl.cli import app
 
 PACKAGE = Path(labctl.__file__).resolve().parent
 
@@ -159,3 +168,144 @@ def test_every_module_opens_with_a_sentence_saying_what_it_is():
               if "_data" not in p.parts and p.stat().st_size
               and not ast.get_docstring(ast.parse(p.read_text()))]
     assert silent == []
+
+
+# -- one output layer: every schema has a renderer, and each draws a real document -----------
+
+
+def test_every_schema_has_a_renderer():
+    from labctl.results import documents, render
+
+    missing = [schema for schema in documents.SCHEMAS
+               if render.renderer_for({"schema": schema}) is None]
+    assert missing == []
+
+
+def _producers() -> dict[str, list[Any]]:
+    """Each schema's producers that are functions, by schema; the commands that build their
+    document inline (servers, lessons, next, exercises) annotate the variable instead."""
+    from labctl import compare, doctor, loadtest, runner, verification
+    from labctl.labs import bottleneck, edgecases, profile, proxy, shutdown, slowclients
+    from labctl.learning import quiz
+    from labctl.results import diff, store
+
+    return {
+        "labctl.run/1": [runner.run_server],
+        "labctl.compare/1": [compare.run_compare],
+        "labctl.load/1": [loadtest.run, loadtest.load_document],
+        "labctl.lab.bottleneck/1": [bottleneck.run_lab],
+        "labctl.lab.edge-cases/1": [edgecases.run_lab, edgecases.PLUGIN.run],
+        "labctl.lab.slow-clients/1": [slowclients.run_lab],
+        "labctl.lab.shutdown/1": [shutdown.run_lab],
+        "labctl.lab.proxy/1": [proxy.run_lab],
+        "labctl.lab.profile/1": [profile.run_lab],
+        "labctl.verify/1": [verification.verify_servers],
+        "labctl.doctor/1": [doctor.report],
+        "labctl.results/1": [store.listing],
+        "labctl.diff/1": [diff.diff],
+        "labctl.quiz.grade/1": [quiz.FileGrade.to_json],
+    }
+
+
+def test_every_producer_returns_its_declaration():
+    """A producer that says it returns its schema's TypedDict is checked by mypy against the
+    declaration, key by key; one that returns a plain dict is not. Each producer here says so."""
+    from labctl.results import documents
+
+    wrong = []
+    for schema, producers in _producers().items():
+        declared = documents.SCHEMAS[schema]
+        for producer in producers:
+            returned = producer.__annotations__.get("return")
+            if returned not in (declared, declared.__name__):
+                wrong.append(f"{producer.__module__}.{producer.__qualname__} -> {returned}")
+    assert wrong == []
+
+
+@pytest.fixture()
+def fake_runtime(local_http, monkeypatch):  # noqa: F811 - the fixture imported above
+    from labctl.measure import verify
+
+    monkeypatch.setattr(verify, "DATE_GAP_S", 0.0)   # the Date check's wait, not its logic
+    return FakeRuntime(local_http)
+
+
+def _sample_documents(fake_runtime, tmp_path, monkeypatch) -> list[Mapping[str, Any]]:
+    """One document of each schema, built by the code that builds it (the engine-free runtime of
+    test_contracts.py), or taken from a test's fixture where only an engine could build it."""
+    import copy
+    import json
+
+    from test_contracts import runner_json
+    from test_profile_lab import profile_document
+    from test_terminal_width import _proxy_document
+
+    from labctl import compare, loadtest, runner, verification
+    from labctl.commands import common
+    from labctl.labs import bottleneck, edgecases, shutdown, slowclients
+    from labctl.measure import loadgen
+    from labctl.results import diff, store
+    from labctl.results.documents import LoadPart
+    from labctl.runtime.base import Limits
+    from labctl.servers import get as get_server
+
+    go = get_server("go")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    first = runner.run_server(fake_runtime, go, runner.RunOptions(samples=3, warmup=1))
+    second = copy.deepcopy(first)     # a second result to list and to diff against
+    store.save_result("run", first)
+    store.save_result("run", second)
+    load = loadgen.LoadOptions(path="/health", connections=2, duration_s=0.2, generator="builtin")
+
+    def fake_step(runtime, instance, path: str) -> LoadPart:
+        return fake_load_result(instance.url, path, 1000, {
+            "p50": 900.0, "p90": 1200.0, "p99": 2000.0, "max": 3000.0})
+
+    answers = tmp_path / "answers.json"
+    answers.write_text('{"blocking-rps": 21}', encoding="utf-8")
+    workspace = tmp_path / "workspace"
+    runner_json(["exercise", "start", "python-head", "--dir", str(workspace)])
+    monkeypatch.setattr(common, "prepare_runtime", lambda name=None: fake_runtime)
+    checked = CliRunner().invoke(app, ["exercise", "check", "python-head", "--json"])
+    return [
+        first,
+        compare.run_compare(fake_runtime, [go], compare.CompareOptions(samples=10, warmup=1,
+                                                                       cold_starts=1)),
+        loadtest.run(fake_runtime, go, loadtest.prepare(fake_runtime, go, load), load, Limits()),
+        bottleneck.run_lab(fake_runtime, [go], connections=10, duration_s=1.0, limits=Limits(),
+                           run_step=fake_step),
+        edgecases.run_lab(fake_runtime, [go], limits=Limits(), python_parser="h11",
+                          cases=tuple(c for c in edgecases.CASES if c.number in (7, 12))),
+        slowclients.run_lab(fake_runtime, [go], limits=Limits(), settings=slowclients.Settings(
+            connections=1, interval_s=0.1, window_s=0.2, normal_every_s=0.05,
+            normal_timeout_s=0.5)),
+        shutdown.run_lab(fake_runtime, [go], limits=Limits(),
+                         settings=shutdown.Settings(idle=1, long=1, grace_s=1.0)),
+        _proxy_document(),
+        profile_document(),
+        verification.verify_servers(fake_runtime, [go], Limits()),
+        diff.diff(first, second),
+        json.loads(checked.stdout),
+        *(json.loads(runner_json(args)) for args in (
+            ["servers", "--json", "--runtime", "local"], ["doctor", "--json"], ["results", "--json"],
+            ["lessons", "--json"], ["lessons", "check", "--json"], ["next", "--json"],
+            ["exercises", "--json"], ["exercises", "check", "--json"])),
+        json.loads(CliRunner().invoke(app, ["quiz", "003", "--answers", str(answers), "--json",
+                                            "--no-record"]).stdout),
+    ]
+
+
+def test_every_schema_renders_a_real_document(fake_runtime, tmp_path, monkeypatch):
+    """The terminal view of every document comes from results/ (render.RENDERERS): what
+    `labctl results show` and each command print, and what --json prints, cannot disagree."""
+    from rich.console import Console
+
+    from labctl import ui
+    from labctl.results import documents, render
+
+    samples = _sample_documents(fake_runtime, tmp_path, monkeypatch)
+    assert sorted(document["schema"] for document in samples) == sorted(documents.SCHEMAS)
+    for document in samples:
+        console = Console(width=80, record=True, theme=ui.THEME, file=io.StringIO())
+        console.print(render.renderer_for(document)(document))
+        assert console.export_text().strip(), document["schema"]

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import default_sigint, labctl
+from conftest import default_sigint, labctl, remove_images_built_from
 
 from labctl.learning import exercises
 
@@ -95,15 +95,7 @@ def workspace_images(docker_engine):
     """Remove the images built from this test's workspaces (each path gets its own tag)."""
     built: list[str] = []
     yield built
-    import docker
-
-    from labctl import servers
-
-    for folder in built:
-        try:
-            docker_engine.images.remove(servers.load_folder(Path(folder)).image_tag)
-        except docker.errors.APIError:
-            pass
+    remove_images_built_from([Path(folder) for folder in built], docker_engine)
 
 
 @pytest.mark.docker

@@ -467,7 +467,7 @@ def test_show_prints_the_servers_source_only_with_code():
 def test_dates_are_human():
     from datetime import datetime, timedelta, timezone
 
-    from labctl.learning.quiz_ui import human_date
+    from labctl.results.learning_render import human_date
 
     now = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc).astimezone()
     assert human_date(now + timedelta(hours=2), now).startswith("today at ")

@@ -237,9 +237,11 @@ def test_a_bare_count_is_written_without_a_unit():
     assert answer_units.format_quantity(5.0, "") == "5"
 
 
-def test_a_time_is_not_accepted_as_a_count():
+def test_a_time_is_not_accepted_as_a_count_nor_a_count_as_a_time():
     with pytest.raises(answer_units.WrongDimension):
         answer_units.convert(answer_units.parse("20 ms"), answer_units.FILE_UNITS["connections"])
+    with pytest.raises(answer_units.WrongDimension):
+        answer_units.convert(answer_units.parse("5 connections"), answer_units.FILE_UNITS["s"])
 
 
 def test_the_other_scales_of_a_unit_are_its_dimensions_other_units():
@@ -296,6 +298,8 @@ def test_a_keyword_is_found_word_for_word_even_at_the_end_and_an_empty_one_never
 def test_a_keyword_made_only_of_the_prompts_own_words_never_counts():
     prompt = SimpleNamespace(text="Why does keep alive help?")
     assert quiz.live_keywords(prompt, ("keep alive", "handshake", "alive")) == ["handshake"]
+    # Exactly the prompt's words, in another order, are still only the prompt's words.
+    assert quiz.live_keywords(SimpleNamespace(text="keep alive"), ("alive keep",)) == []
 
 
 # -- the quiz's self-rating keys ----------------------------------------------------------------
@@ -404,6 +408,11 @@ def test_latency_check_reports_its_slowest_answer_in_ms_and_names_the_statuses(m
     assert outcome.figures["max_ms"] == 3.46
     assert outcome.measured.endswith("every answer 200")
     assert exercise_checks._statuses([200, 500]) == "answers 200, 500"
+
+
+def test_exercise_figures_are_ms_to_a_hundredth():
+    assert exercise_checks._ms(1234567.0) == 1234.57
+    assert exercise_checks._ms(None) is None
 
 
 def test_latency_check_fails_a_non_200_answer(monkeypatch):

@@ -62,6 +62,19 @@ def test_keepalive_mode_reuses_one_connection(http_server):
     assert all(s.connect_us == 0 for s in samples[1:])
 
 
+def test_the_probe_says_how_many_connections_each_request_opened(http_server):
+    url, _ = http_server
+    with Prober(url, FRESH) as fresh:
+        fresh.request("/health")
+        fresh.request("/health")
+        assert fresh.new_connections() == 1
+    with Prober(url, KEEPALIVE) as kept:
+        kept.request("/health")
+        assert kept.new_connections() == 1
+        kept.request("/health")
+        assert kept.new_connections() == 0
+
+
 def test_measure_discards_warmup_and_counts_non_2xx(http_server):
     url, _ = http_server
     results = measure.measure({"fake": url}, samples=8, warmup=3, paths=("/health", "/missing"))
@@ -81,6 +94,15 @@ def test_refused_connection_is_a_clear_error():
         with pytest.raises(ProbeError) as caught:
             prober.request("/health")
     assert "127.0.0.1:9/health failed" in caught.value.message
+    assert caught.value.message.endswith("(curl 7)")   # libcurl's code for a refused connect
+
+
+def test_libcurl_version_is_the_version_number():
+    import re
+
+    from labctl.measure.probe import libcurl_version
+
+    assert re.fullmatch(r"\d+\.\d+\.\d+(-\w+)?", libcurl_version())
 
 
 def test_curl_line_matches_the_lesson():

@@ -15,6 +15,7 @@ from browser import artifacts_dir, chromium_or_skip, render, rendered_charts, sc
 from labctl.labs import profile as profile_lab
 from labctl.labs import profile_layers
 from labctl.results import documents, flamegraph, lab_render, report
+from labctl.results.documents import ProfileLoad, ProfileLoads
 
 GO_FOLDED = {
     "runtime.goexit;net/http.(*conn).serve;net/http.serverHandler.ServeHTTP;"
@@ -36,9 +37,11 @@ PYTHON_FOLDED = {
 
 
 def _entry(name: str, language: str, framework: str, folded: dict, rules) -> dict:
-    loads = {run: {"requests_per_s": rps, "latency_p50_ms": 5.0, "latency_p99_ms": 9.0,
-                   "failed": 0, "duration_s": 6.0}
-             for run, rps in (("before", 1000.0), ("sampling", 950.0), ("after", 1010.0))}
+    def load(rps: float) -> ProfileLoad:
+        return {"requests_per_s": rps, "latency_p50_ms": 5.0, "latency_p99_ms": 9.0, "failed": 0,
+                "duration_s": 6.0}
+
+    loads: ProfileLoads = {"before": load(1000.0), "sampling": load(950.0), "after": load(1010.0)}
     summary = profile_lab.summarise(folded, rules)
     profiler = profile_lab.PROFILERS[name]
     return {"name": name, "language": language, "framework": framework,

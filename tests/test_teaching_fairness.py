@@ -235,8 +235,8 @@ def test_next_skip_passes_over_an_exercise_and_lists_it_as_skipped(monkeypatch):
 
 def test_next_offers_the_exercise_after_a_skipped_one_and_the_table_counts_skips():
     from labctl.commands import learn
-    from labctl.learning import quiz_ui
     from labctl.learning.progress import LessonStatus
+    from labctl.results.learning_render import exercises_cell
 
     lesson = lessons.load_lesson(Path(__file__).parent.parent / "lessons" / "007-graceful-shutdown.md")
     done = {lesson.id: LessonStatus("done", 20, 20, 0, 1.0, None)}
@@ -248,7 +248,7 @@ def test_next_offers_the_exercise_after_a_skipped_one_and_the_table_counts_skips
     assert after_skip["exercise"] == second
     both = learn._advice([lesson], done, {lesson.id: [(first, "skipped"), (second, "skipped")]})
     assert both["action"] != "exercise"
-    assert quiz_ui.exercises_cell([(first, "skipped"), (second, "passed")]).plain == "1/2 1 skip"
+    assert exercises_cell([(first, "skipped"), (second, "passed")]).plain == "1/2 1 skip"
 
 
 def test_a_lab_names_each_server_whose_runtime_differs_from_its_lesson():

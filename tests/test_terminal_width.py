@@ -12,6 +12,7 @@ import io
 import json
 
 import pytest
+from conftest import fake_load_result
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
@@ -185,16 +186,10 @@ def test_load(fake_runtime):
 
 def test_bottleneck_lab(fake_runtime):
     from labctl.labs import bottleneck
-    from labctl.measure import loadgen
 
     def fake_step(runtime, instance, path: str):
-        return loadgen.LoadResult(
-            generator="wrk", version="4.1", where="host", where_detail="a fake", client_cpuset="0",
-            target_url=instance.url + path, options=loadgen.LoadOptions(path=path), threads=1,
-            requests=123456, duration_s=1.0, latency_us={"p50": 90000.0, "p90": 120000.0,
-                                                          "p99": 2000000.0, "max": 3000000.0},
-            percentile_kind="fake", errors={"connect": 0, "read": 0, "write": 0, "timeout": 0},
-            non_2xx=0, non_2xx_definition="fake").as_dict()
+        return fake_load_result(instance.url, path, 123456, {
+            "p50": 90000.0, "p90": 120000.0, "p99": 2000000.0, "max": 3000000.0})
 
     document = bottleneck.run_lab(fake_runtime, [get_server(n) for n in FOUR], connections=10,
                                   duration_s=1.0, limits=Limits(), run_step=fake_step)

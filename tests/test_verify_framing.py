@@ -367,3 +367,14 @@ def test_date_changes_is_skipped_without_a_first_date():
     result = verify.Verification(server="tiny")
     verify.verify_date_changes(result, "http://127.0.0.1:9")
     assert result.checks == []
+
+
+def test_framing_fails_an_invalid_content_length():
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nabc"
+    assert verify.judge_framing(raw, closed=True) == (
+        verify.FAIL, "invalid Content-Length 'abc'")
+
+
+def test_framing_of_bytes_that_start_with_a_blank_line_names_the_bad_head_not_a_missing_one():
+    status, reason = verify.judge_framing(b"\r\n\r\nHTTP/1.1 200 OK\r\n\r\n", closed=True)
+    assert status == verify.FAIL and not reason.startswith("no complete response head")

@@ -83,7 +83,7 @@ def compare_command(
         if report_file:
             from labctl.commands.report_cmd import write_report
 
-            ui.info(f"report written to {write_report([document], report_file)}")
+            ui.info(f"report written to {write_report([dict(document)], report_file)}")
         view = render.render_compare(document)
         if svg:
             export.save_picture(view, svg, title="labctl compare")
@@ -92,7 +92,7 @@ def compare_command(
         if json_out:
             ui.print_json_document(document)
         elif csv_out:
-            ui.out().out(export.compare_csv(document), end="", highlight=False)
+            ui.out().out(export.compare_csv(dict(document)), end="", highlight=False)
         else:
             ui.out().print(view)
         if svg or html:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.text import Text
@@ -17,6 +17,14 @@ from labctl.errors import LabctlError, UsageProblem
 if TYPE_CHECKING:
     from labctl.learning.exercises import Exercise
     from labctl.learning.progress import Progress
+    from labctl.results.documents import (
+        AuthoredExercise,
+        CheckOutcome,
+        ExerciseCheckDocument,
+        ExerciseRow,
+        ExercisesCheckDocument,
+        ExercisesDocument,
+    )
 
 exercises_app = typer.Typer(help="List the exercises with your status; check them (authors).",
                             no_args_is_help=False)
@@ -77,35 +85,24 @@ def exercises_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from labctl.learning import exercises
-    from labctl.learning.quiz_ui import EXERCISE_STYLE
 
     found, faults = exercises.load_all()
     for fault in faults:
         ui.warn(f"skipped a broken exercise: {fault.one_line()}")
     progress = _progress()
-    rows = [_row(exercise, progress) for exercise in found]
+    document: ExercisesDocument = {"schema": "labctl.exercises/1",
+                                   "exercises": [_row(exercise, progress) for exercise in found]}
     if json_out:
-        ui.print_json_document({"schema": "labctl.exercises/1", "exercises": rows})
+        ui.print_json_document(document)
         return
-    from rich.table import Table  # not at the top: `labctl --help` does not draw tables
+    from labctl.results import learning_render  # not at the top: `labctl --help` draws no tables
 
-    table = Table(title="Exercises", title_justify="left", header_style="label", show_edge=False,
-                  pad_edge=False)   # no outer border: the check kinds fit 80 columns whole
-    # The name is what every command takes: never cut. The lesson by its number, as `show` takes it.
-    table.add_column("exercise", no_wrap=True, min_width=max((len(r["name"]) for r in rows), default=8))
-    for column in ("server", "lesson", "check", "status"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(row["name"], row["base"], row["lesson"].split("-", 1)[0], row["check"],
-                      Text(row["status"], style=EXERCISE_STYLE[row["status"]]))
-    ui.out().print(table)
-    ui.out().print(Text.assemble("Start one with ", ("labctl exercise start NAME", "cmd"),
-                                 "; docs/exercises.md explains the checks."))
+    ui.out().print(learning_render.exercises(document))
 
 
-def _row(exercise: Exercise, progress: Progress) -> dict[str, Any]:
+def _row(exercise: Exercise, progress: Progress) -> ExerciseRow:
     return {"name": exercise.name, "title": exercise.title, "base": exercise.spec.base,
-            "lesson": exercise.spec.lesson, "check": exercise.check.__struct_config__.tag,
+            "lesson": exercise.spec.lesson, "check": str(exercise.check.__struct_config__.tag),
             "status": progress.exercise_state(exercise.name),
             "workspace": progress.exercise_record(exercise.name).get("workspace")}
 
@@ -149,40 +146,37 @@ def exercises_check(
         for fault in faults:
             ui.out().print(Text.assemble(("fault ", "fail"), fault.one_line()), soft_wrap=True)
         raise UsageProblem(f"{len(faults)} faults in the exercises", "See the lines above")
-    report: list[dict[str, Any]] = []
+    from labctl.results import learning_render
+
+    report: list[AuthoredExercise] = []
     if run_them:
         runtime = prepare_runtime(runtime_name)
         limits = default_limits(cpus, memory)
         for exercise in found:
-            entry: dict[str, Any] = {"name": exercise.name}
+            outcomes: dict[str, CheckOutcome] = {}
             for side in ("starter", "solution"):
                 folder = exercises.scratch_copy(exercise, side)
-                outcome = _check_folder(exercise, folder, runtime, limits, f"{exercise.name}: {side}")
-                entry[side] = outcome.as_dict()
+                outcomes[side] = _check_folder(exercise, folder, runtime, limits,
+                                               f"{exercise.name}: {side}").as_dict()
                 if not json_out:
-                    _print_author_line(exercise.name, side, outcome)
-            entry["ok"] = not entry["starter"]["passed"] and entry["solution"]["passed"]
-            report.append(entry)
+                    # Each line as its check ends (a check takes minutes): the lines the renderer
+                    # draws for the whole document, so it is not printed again below.
+                    ui.out().print(learning_render.author_line(exercise.name, side, outcomes[side]))
+            report.append({"name": exercise.name, "starter": outcomes["starter"],
+                           "solution": outcomes["solution"],
+                           "ok": not outcomes["starter"]["passed"] and outcomes["solution"]["passed"]})
     else:
         report = [{"name": e.name, "ok": True} for e in found]
     bad = [entry["name"] for entry in report if not entry["ok"]]
+    document: ExercisesCheckDocument = {"schema": "labctl.exercises-check/1", "ran": run_them,
+                                        "exercises": report, "ok": not bad}
     if json_out:
-        ui.print_json_document({"schema": "labctl.exercises-check/1", "ran": run_them,
-                                "exercises": report, "ok": not bad})
+        ui.print_json_document(document)
     elif not run_them:
-        ui.out().print(f"{len(found)} exercise{'s' if len(found) != 1 else ''} valid "
-                       "(add --run to build them and prove each starter fails and each solution passes)")
+        ui.out().print(learning_render.exercises_check(document))
     if bad:
         raise LabctlError(f"{len(bad)} exercise(s) do not tell the starter from the solution: "
                           + ", ".join(bad), "See the lines above: tune the thresholds or the starter")
-
-
-def _print_author_line(name: str, side: str, outcome) -> None:
-    wanted = side == "solution"
-    good = outcome.passed == wanted
-    ui.out().print(Text.assemble((f"{'ok ' if good else 'BAD'} ", "ok" if good else "fail"),
-                                 f"{name} {side}: ", ("passes" if outcome.passed else "fails"),
-                                 f" — {outcome.measured}"))
 
 
 def _check_folder(exercise: Exercise, folder: Path, runtime, limits, title: str):
@@ -287,22 +281,24 @@ def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_ou
         exercise.name, passed=outcome.passed,
         last_check={"passed": outcome.passed, "runtime": runtime.name,
                     "measured": outcome.measured})
+    # runtime.describe() asks the engine, and may start a container to read the server's runtime
+    # version: only --json pays for it. The view needs the runtime's name alone.
+    document: ExerciseCheckDocument = {
+        "schema": "labctl.exercise-check/1", "exercise": exercise.name, "workspace": str(workspace),
+        "runtime": runtime.describe() if json_out else {"runtime": runtime.name},
+        "limits": limits.as_dict(), "check": outcome.as_dict(),
+        "passed_before": bool(record.get("passed_at"))}
     if json_out:
-        ui.print_json_document({"schema": "labctl.exercise-check/1", "exercise": exercise.name,
-                                "workspace": str(workspace), "runtime": runtime.describe(),
-                                "limits": limits.as_dict(), "check": outcome.as_dict(),
-                                "passed_before": bool(record.get("passed_at"))})
+        ui.print_json_document(document)
         return outcome.passed
+    from labctl.results import learning_render
+
     out = ui.out()
-    out.print(Text.assemble((f"{exercise.name}", "label"), f" · {outcome.kind} check · ",
-                            f"{runtime.name} runtime, {limits.cpus:g} CPU"))
-    out.print(Text.assemble(("  expected  ", "muted"), outcome.expected))
-    out.print(Text.assemble(("  measured  ", "muted"), outcome.measured))
+    out.print(learning_render.exercise_check(document))
     if outcome.passed:
-        out.print(Text.assemble(("  PASS", "ok"), "  — see the reference fix with ",
-                                (f"labctl exercise solution {exercise.name}", "cmd")))
         return True
-    out.print(Text("  FAIL", style="fail"))
+    # After a fail, a hint: which one depends on the hints already seen (the progress file), and
+    # showing the first counts as seen. Not a view of the document: it stays here.
     seen = int(progress.exercise_record(exercise.name).get("hints_seen", 0) or 0)
     if exercise.hints:
         hint_index = min(seen, len(exercise.hints) - 1)

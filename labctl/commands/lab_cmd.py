@@ -81,7 +81,7 @@ def bottleneck_command(
         document = bottleneck.run_lab(runtime, chosen, connections=connections,
                                       duration_s=duration_s, limits=limits, run_step=run_step,
                                       on_phase=on_phase, on_build_line=on_line)
-    _show_and_save(document, render.render_lab_bottleneck, json_out)
+    _show_and_save(dict(document), render.render_lab_bottleneck, json_out)
 
 
 PREDICT_HELP = ("Your own predictions, written before the run (TOML or JSON: one table per "

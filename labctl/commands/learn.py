@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.text import Text
 
 from labctl import ui
 from labctl.errors import EnvironmentProblem, LabctlError
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from labctl.learning import quiz as quizlib
     from labctl.learning.lessons import Lesson
     from labctl.learning.progress import Progress
+    from labctl.results.documents import LessonFault, LessonsCheckDocument, LessonsDocument, NextAdvice, NextDocument
 else:
     # Loaded when a command uses them, not for `labctl --help`: the lesson schema, the quiz and
     # FSRS, Markdown and Pygments cost more than the rest of start-up together.
@@ -94,14 +94,17 @@ def lessons_list(ctx: typer.Context, json_out: bool = JsonOption) -> None:
     moment = progresslib.now()
     statuses = {lesson.id: progress.lesson_status(lesson, moment) for lesson in lessons}
     exercises = exercise_states(lessons, progress)
+    document: LessonsDocument = {
+        "schema": "labctl.lessons/1",
+        "lessons": [quiz_ui.status_json(lesson, statuses[lesson.id], exercises.get(lesson.id, []))
+                    for lesson in lessons],
+        "due_now": sum(s.due for s in statuses.values())}
     if json_out:
-        ui.print_json_document({"schema": "labctl.lessons/1",
-                                "lessons": [quiz_ui.status_json(lesson, statuses[lesson.id],
-                                                                exercises.get(lesson.id, []))
-                                            for lesson in lessons],
-                                "due_now": sum(s.due for s in statuses.values())})
+        ui.print_json_document(document)
         return
-    ui.out().print(quiz_ui.lessons_table(lessons, statuses, exercise_states=exercises))
+    from labctl.results import learning_render
+
+    ui.out().print(learning_render.lessons(document))
     _print_next_hint(lessons, statuses, exercises)
 
 
@@ -123,35 +126,26 @@ def lessons_check(
     faults = [f for f in findings if f.severity == "fault"]
     warnings = [f for f in findings if f.severity == "warning"]
     faulty = {f.file for f in faults}
+    document: LessonsCheckDocument = {
+        "schema": "labctl.lessons.check/1",
+        "directory": str(folder),
+        "ok": not problems and not faults and bool(good),
+        "lessons": [{"id": lesson.id, "file": lesson.display_path, "prompts": len(lesson.prompts),
+                     "items": len(lesson.items), "ok": lesson.display_path not in faulty,
+                     "kinds": dict(Counter(item.kind for item in lesson.items)),
+                     "skills": dict(Counter(item.skill for item in lesson.items))}
+                    for lesson in good],
+        "faults": [_fault(p.file, p.where, p.problem, p.one_line()) for p in problems]
+                  + [_fault(f.file, f.where, f.message, f.one_line()) for f in faults],
+        "warnings": [_fault(f.file, f.where, f.message, f.one_line()) for f in warnings],
+    }
     if json_out:
-        ui.print_json_document({
-            "schema": "labctl.lessons.check/1",
-            "directory": str(folder),
-            "ok": not problems and not faults and bool(good),
-            "lessons": [{"id": lesson.id, "file": lesson.display_path, "prompts": len(lesson.prompts),
-                         "items": len(lesson.items), "ok": lesson.display_path not in faulty,
-                         "kinds": dict(Counter(item.kind for item in lesson.items)),
-                         "skills": dict(Counter(item.skill for item in lesson.items))}
-                        for lesson in good],
-            "faults": [{"file": p.file, "field": p.where, "problem": p.problem, "message": p.one_line()}
-                       for p in problems]
-                      + [{"file": f.file, "field": f.where, "problem": f.message, "message": f.one_line()}
-                         for f in faults],
-            "warnings": [{"file": f.file, "field": f.where, "problem": f.message, "message": f.one_line()}
-                         for f in warnings],
-        })
+        ui.print_json_document(document)
     else:
-        out = ui.out()
-        for lesson in good:
-            if lesson.display_path not in faulty:
-                out.print(Text.assemble(("ok    ", "ok"), f"{lesson.display_path}  "
-                                        f"({len(lesson.prompts)} prompts, {len(lesson.items)} items)"))
-        for problem in problems:
-            out.print(Text.assemble(("fault ", "fail"), problem.one_line()), soft_wrap=True)
-        for finding in faults:
-            out.print(Text.assemble(("fault ", "fail"), finding.one_line()), soft_wrap=True)
-        for finding in warnings:
-            out.print(Text.assemble(("warn  ", "warn"), finding.one_line()), soft_wrap=True)
+        from labctl.results import learning_render
+
+        # crop=False: a fault's line is never cut, however long its path (it is to be copied).
+        ui.out().print(learning_render.lessons_check(document), crop=False)
         items = sum(len(lesson.items) for lesson in good)
         ui.info(f"{len(good) - len(faulty)} lesson(s) pass, {len(problems) + len(faulty)} with faults, "
                 f"{len(warnings)} warning(s), {items} auto-graded items in {folder}")
@@ -159,6 +153,10 @@ def lessons_check(
         raise EnvironmentProblem(f"no lesson files in {folder}", "Lesson files are named NNN-slug.md")
     if problems or faults:
         raise typer.Exit(2)
+
+
+def _fault(file: str, field: str | None, problem: str, message: str) -> LessonFault:
+    return {"file": file, "field": field, "problem": problem, "message": message}
 
 
 def _print_next_hint(lessons: list[Lesson], statuses, exercises) -> None:
@@ -230,25 +228,18 @@ def next_step(
         skipped = advice["exercise"]
         progress.update_exercise(skipped, skipped=True)
         advice = _advice(lessons, statuses, exercise_states(lessons, progress))
-    if json_out:
-        if skipped:
-            advice = {**advice, "skipped": skipped}
-        ui.print_json_document({"schema": "labctl.next/1", **advice})
-        return
+    document: NextDocument = {"schema": "labctl.next/1", **advice}
     if skipped:
-        ui.out().print(Text(f"Skipped exercise {skipped}; labctl exercise start {skipped} takes it up again.",
-                            style="muted"))
-    ui.out().print(Text(advice["why"]))
-    for command in advice["commands"]:
-        ui.out().print(Text.assemble("  ", (command, "cmd")))
-    if advice.get("next_review"):
-        from datetime import datetime
+        document["skipped"] = skipped
+    if json_out:
+        ui.print_json_document(document)
+        return
+    from labctl.results import learning_render
 
-        due = datetime.fromisoformat(advice["next_review"])
-        ui.out().print(Text(f"Next review due {quiz_ui.human_date(due, progresslib.now())}.", style="muted"))
+    ui.out().print(learning_render.next_step(document, now=progresslib.now()))
 
 
-def _advice(lessons: list[Lesson], statuses, exercises: dict[str, list[tuple[str, str]]]) -> dict:
+def _advice(lessons: list[Lesson], statuses, exercises: dict[str, list[tuple[str, str]]]) -> NextAdvice:
     return menu.advice(lessons, statuses, exercises)
 
 
@@ -431,19 +422,9 @@ def _grade_answers_file(lesson: str | None, path: Path, mark: float, *, json_out
 
 
 def _print_file_grade(graded: quizlib.FileGrade) -> None:
-    table = quiz_ui.graded_table(graded)
-    out = ui.out()
-    out.print(table)
-    missed = [result for result in graded.results if not result.correct]
-    if missed:
-        # The explanation teaches the why: every mode shows it, not only --json.
-        out.print()
-        out.print(Text("Why, for each one not right:", style="label"))
-        for result in missed:
-            out.print(Text.assemble((f"{result.item.id}: ", "label"), result.item.explanation))
-    verdict = Text("passed", style="ok") if graded.passed else Text("below the pass mark", style="fail")
-    out.print(Text.assemble(("Score: ", "label"), f"{graded.correct}/{graded.total} correct "
-                            f"({graded.score():.0%}); pass mark {graded.pass_mark:.0%}: ", verdict))
+    from labctl.results import learning_render
+
+    ui.out().print(learning_render.quiz_grade(graded.to_json()))
 
 
 def _reset(lesson: str | None, yes: bool) -> None:

@@ -44,7 +44,7 @@ def latest_compare() -> dict:
     from labctl.results import store
 
     for entry in store.list_results():
-        if entry.get("kind") == "compare" and not entry.get("unreadable"):
+        if entry["kind"] == "compare":
             return entry["document"]
     raise UsageProblem("no saved compare result to draw", "Run labctl compare first")
 

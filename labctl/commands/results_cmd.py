@@ -28,8 +28,7 @@ def list_results(
     from labctl.results import render, store
 
     entries = store.list_results()
-    document = {"schema": "labctl.results/1", "results": [
-        {k: v for k, v in e.items() if k != "document"} for e in entries]}
+    document = store.listing(entries)
     if json_out:
         ui.print_json_document(document)
         return

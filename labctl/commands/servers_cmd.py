@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.text import Text
@@ -21,6 +21,9 @@ from labctl.commands.options import (
     SourceOption,
 )
 from labctl.errors import EnvironmentProblem, LabctlError
+
+if TYPE_CHECKING:
+    from labctl.results.documents import ServerRow, ServersDocument
 
 # Domain modules are imported inside each command: `labctl --help` must not pay for them.
 
@@ -50,7 +53,7 @@ def list_servers(
             engine_note = "not asked (--runtime local)"
     except EnvironmentProblem as problem:
         engine_note = problem.message
-    rows = []
+    rows: list[ServerRow] = []
     for server in servers.SERVERS:
         image = None if engine_note else docker.image_info(server)
         rows.append({
@@ -64,7 +67,7 @@ def list_servers(
             "image": image,
             "concurrency": server.concurrency_model,
         })
-    document = {"schema": "labctl.servers/1", "servers": rows,
+    document: ServersDocument = {"schema": "labctl.servers/1", "servers": rows,
                 "engine": engine_note or "reachable"}
     if json_out:
         ui.print_json_document(document)

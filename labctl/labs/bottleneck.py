@@ -22,14 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
 from labctl.results import hostinfo
-from labctl.results.documents import server_facts
+from labctl.results.documents import LabDocument, LabServer, LabStep, LoadPart, ServerTiming, server_facts
 from labctl.runtime.base import Instance, Limits, Runtime
 from labctl.runtime.cpus import parse_cpuset
 from labctl.runtime.lifecycle import running
@@ -150,7 +149,7 @@ def parse_server_timing(header: str | None) -> dict[str, float]:
     return {name: float(duration) for name, duration in SERVER_TIMING_RE.findall(header)}
 
 
-def sample_timing(url: str) -> dict:
+def sample_timing(url: str) -> ServerTiming:
     """One request alone, to read the server's own per-step timing."""
     with httpx.Client(timeout=10, trust_env=False) as client:
         response = client.get(url)
@@ -167,19 +166,19 @@ def _float(text: str | None) -> float | None:
 
 
 def run_lab(runtime: Runtime, chosen: list[Server], *, connections: int, duration_s: float,
-            limits: Limits, run_step: Callable[[Runtime, Instance, str], Mapping[str, Any]],
+            limits: Limits, run_step: Callable[[Runtime, Instance, str], LoadPart],
             on_phase: Callable[[str], None] | None = None,
-            on_build_line: Callable[[str], None] | None = None) -> dict:
+            on_build_line: Callable[[str], None] | None = None) -> LabDocument:
     """Run every step on every server; ``run_step(runtime, instance, path)`` is the load test
     (a ``LoadResult.as_dict()``), injected so this module holds no load-generator wiring."""
     phase = on_phase or (lambda _text: None)
-    results: dict[str, dict] = {}
+    results: dict[str, LabServer] = {}
     for server in chosen:
         phase(f"building {server.title}")
         runtime.prepare(server, on_build_line)
         phase(f"starting {server.title}")
         with running(runtime, server, limits) as instance:
-            steps = []
+            steps: list[LabStep] = []
             baseline_rps = None
             for step in STEPS:
                 phase(f"{server.title}: {step.title} — {connections} connections for "

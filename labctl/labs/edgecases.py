@@ -27,7 +27,18 @@ from labctl.measure.rawhttp import (
     pieces,
 )
 from labctl.results import hostinfo
-from labctl.results.documents import server_facts
+from labctl.results.documents import (
+    EdgeBroken,
+    EdgeCase,
+    EdgeCasesDocument,
+    EdgeCell,
+    EdgeOutcome,
+    EdgeOutcomeExtras,
+    EdgeServer,
+    EdgeSummary,
+    EdgeWrong,
+    server_facts,
+)
 from labctl.runtime.base import Limits, Runtime
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
@@ -310,26 +321,26 @@ def columns(chosen: list[Server], python_parser: str) -> list[Column]:
     return out
 
 
-def run_case(case: Case, host: str, port: int) -> dict:
+def run_case(case: Case, host: str, port: int) -> EdgeOutcome:
     result = exchange(host, port, case.writes, responses=case.responses, head=case.head,
                       expect_continue_wait_s=CONTINUE_WAIT_S if case.expect_continue else None)
     outcome = outcome_of(case, result)
-    cell = {"outcome": outcome, "statuses": [r.status for r in result.final],
-            "connection": result.connection,
-            "connection_close_header": any(r.closes() for r in result.final),
-            "timed_out": result.timed_out, "seconds": round(result.seconds, 3)}
+    extras: EdgeOutcomeExtras = {}
     if result.malformed:
-        cell["malformed"] = result.malformed
+        extras["malformed"] = result.malformed
     if case.expect_continue:
-        cell["continue_before_body"] = result.continue_before_body
+        extras["continue_before_body"] = result.continue_before_body
     if case.responses > 1:
         bodies = [r.body for r in result.final]
-        cell["in_order"] = len(bodies) == 2 and b"ok" in bodies[0] and b"Hello" in bodies[1]
-    cell["breaks_must"] = breaks_must(case, outcome, result.connection)
-    return cell
+        extras["in_order"] = len(bodies) == 2 and b"ok" in bodies[0] and b"Hello" in bodies[1]
+    return {"outcome": outcome, "statuses": [r.status for r in result.final],
+            "connection": result.connection,
+            "connection_close_header": any(r.closes() for r in result.final),
+            "timed_out": result.timed_out, "seconds": round(result.seconds, 3), **extras,
+            "breaks_must": breaks_must(case, outcome, result.connection)}
 
 
-def case_facts(case: Case) -> dict:
+def case_facts(case: Case) -> EdgeCase:
     return {"number": case.number, "key": case.key, "title": case.title, "level": case.level,
             "requirement": case.requirement, "reference": case.reference, "why": case.why,
             "allowed": list(case.allowed), "must_close": case.must_close,
@@ -345,9 +356,9 @@ def parser_in_use(logs: str) -> str | None:
 def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, python_parser: str,
             cases: tuple[Case, ...] = CASES,
             on_phase: Callable[[str], None] | None = None,
-            on_build_line: Callable[[str], None] | None = None) -> dict:
+            on_build_line: Callable[[str], None] | None = None) -> EdgeCasesDocument:
     phase = on_phase or (lambda _text: None)
-    results: dict[str, dict] = {}
+    results: dict[str, EdgeServer] = {}
     for column in columns(chosen, python_parser):
         server = column.server
         phase(f"building {server.title}")
@@ -355,16 +366,16 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, python_pa
         phase(f"starting {server.title}" + (f" with {column.parser}" if column.parser else ""))
         with running(runtime, server, limits, env=column.env) as instance:
             host, port = address(instance.url)
-            cells = {}
+            cells: dict[str, EdgeCell] = {}
             for case in cases:
                 phase(f"{column.key}: {case.number}. {case.title}")
-                cell = run_case(case, host, port)
+                found = run_case(case, host, port)
                 prediction = case.predicted.get(column.key) or case.predicted.get(server.name)
-                cell["predicted"] = prediction
-                cell["prediction_holds"] = prediction_holds(prediction, cell["outcome"],
-                                                            cell["connection"])
-                cells[str(case.number)] = cell
-            entry = {**server_facts(server), "column": column.key,
+                cells[str(case.number)] = {
+                    **found, "predicted": prediction,
+                    "prediction_holds": prediction_holds(prediction, found["outcome"],
+                                                         found["connection"])}
+            entry: EdgeServer = {**server_facts(server), "column": column.key,
                      "path": {"kind": instance.path_kind, "description": instance.path},
                      "cells": cells}
             if server.name == "python":
@@ -386,9 +397,11 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, python_pa
     }
 
 
-def summarise(cases: tuple[Case, ...], results: dict[str, dict]) -> dict:
+def summarise(cases: tuple[Case, ...], results: dict[str, EdgeServer]) -> EdgeSummary:
     """Counts a reader wants first: MUSTs broken, predictions that failed, rows that differ."""
-    broken, wrong, differing = [], [], []
+    broken: list[EdgeBroken] = []
+    wrong: list[EdgeWrong] = []
+    differing: list[int] = []
     for case in cases:
         outcomes = set()
         for column, entry in results.items():
@@ -396,9 +409,9 @@ def summarise(cases: tuple[Case, ...], results: dict[str, dict]) -> dict:
             outcomes.add(cell["outcome"])
             if cell["breaks_must"]:
                 broken.append({"case": case.number, "column": column, "why": cell["breaks_must"]})
-            if cell["prediction_holds"] is False:
-                wrong.append({"case": case.number, "column": column,
-                              "predicted": cell["predicted"],
+            predicted = cell["predicted"]
+            if cell["prediction_holds"] is False and predicted is not None:   # None never fails
+                wrong.append({"case": case.number, "column": column, "predicted": predicted,
                               "measured": f"{cell['outcome']} {cell['connection']}"})
         if len(outcomes) > 1:
             differing.append(case.number)
@@ -407,7 +420,7 @@ def summarise(cases: tuple[Case, ...], results: dict[str, dict]) -> dict:
 
 def _run_with_parser(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings: str,
                      on_phase: Callable[[str], None] | None = None,
-                     on_build_line: Callable[[str], None] | None = None) -> dict:
+                     on_build_line: Callable[[str], None] | None = None) -> EdgeCasesDocument:
     """The plug-in's entry point: this lab's settings are the Python parser choice."""
     return run_lab(runtime, chosen, limits=limits, python_parser=settings, on_phase=on_phase,
                    on_build_line=on_build_line)

@@ -23,6 +23,7 @@ import httpx
 from labctl import config, paths
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.labs import nginx_config
+from labctl.results.documents import NginxPart
 from labctl.runtime.base import Instance, Limits, ProgressCallback, Runtime
 from labctl.runtime.lifecycle import wait_healthy
 from labctl.servers import Server
@@ -58,7 +59,7 @@ class NginxFacts:
     binary: str | None = None
     limits: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> NginxPart:
         return {"version": self.version, "source": self.source, "binary": self.binary,
                 "limits": self.limits}
 

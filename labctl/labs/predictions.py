@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from labctl.errors import UsageProblem
+from labctl.results.documents import JudgedPrediction, YourPredictions
 
 
 def load(path: Path) -> dict[str, dict[str, str]]:
@@ -48,7 +49,8 @@ def _text(answer: object) -> str:
 
 
 def score(predictions: dict[str, dict[str, str]], cells: dict[str, dict[str, dict]],
-          judge: Callable[[str, dict], bool], row_keys: dict[str, str] | None = None) -> dict:
+          judge: Callable[[str, dict], bool], row_keys: dict[str, str] | None = None
+          ) -> YourPredictions:
     """Judge each prediction against the measured cell it names.
 
     ``cells``: {column: {row: cell}} as the lab measured them. A prediction for ``python``
@@ -57,7 +59,8 @@ def score(predictions: dict[str, dict[str, str]], cells: dict[str, dict[str, dic
     did not measure are listed, not counted.
     """
     row_keys = row_keys or {}
-    judged, unmatched = [], []
+    judged: list[JudgedPrediction] = []
+    unmatched: list[str] = []
     for column, rows in predictions.items():
         targets = [c for c in cells if c == column or c.startswith(column + "-")]
         for row, answer in rows.items():

@@ -30,7 +30,15 @@ from labctl.errors import LabctlError
 from labctl.labs import LabPlugin, predictions, profile_formats, profile_layers
 from labctl.measure import loadgen
 from labctl.results import hostinfo
-from labctl.results.documents import server_facts
+from labctl.results.documents import (
+    ProfileDocument,
+    ProfileLoad,
+    ProfileLoads,
+    ProfileOverhead,
+    ProfileServer,
+    ProfileSummary,
+    server_facts,
+)
 from labctl.runtime.base import Instance, Limits, Runtime
 from labctl.runtime.cpus import client_cpuset
 from labctl.runtime.lifecycle import running
@@ -121,7 +129,7 @@ def fetch_profile(instance: Instance, profiler: Profiler, seconds: int) -> bytes
     return response.content
 
 
-def _load_figures(result) -> dict:
+def _load_figures(result) -> ProfileLoad:
     return {"requests_per_s": round(result.requests_per_s, 1),
             "latency_p50_ms": _ms(result.latency_us.get("p50")),
             "latency_p99_ms": _ms(result.latency_us.get("p99")),
@@ -134,7 +142,7 @@ def _ms(value_us: float | None) -> float | None:
 
 
 def measure_server(instance: Instance, profiler: Profiler, settings: Settings,
-                   run_load: Callable[[float], object]) -> tuple[dict, bytes, int]:
+                   run_load: Callable[[float], object]) -> tuple[ProfileLoads, bytes, int]:
     """Three loads of ``settings.load_s``: without sampling, while sampling, without again.
     Returns the load figures, the profile's bytes and its length in seconds.
 
@@ -170,7 +178,7 @@ def measure_server(instance: Instance, profiler: Profiler, settings: Settings,
              "after": _load_figures(after)}, taken["data"], seconds)
 
 
-def overhead(loads: dict) -> dict:
+def overhead(loads: ProfileLoads) -> ProfileOverhead:
     """The profiler's cost in throughput: the profiled load against the mean of the two
     unprofiled ones, and the spread of those two, which is this run's own noise."""
     unprofiled = [loads["before"]["requests_per_s"], loads["after"]["requests_per_s"]]
@@ -184,7 +192,7 @@ def overhead(loads: dict) -> dict:
             "beyond_noise": None if cost is None or noise is None else abs(cost) > noise}
 
 
-def summarise(folded: profile_formats.Folded, rules: profile_layers.Rules) -> dict:
+def summarise(folded: profile_formats.Folded, rules: profile_layers.Rules) -> ProfileSummary:
     shares = profile_layers.layer_shares(folded, rules)
     dominant = max(shares.items(), key=lambda kv: kv[1])[0]
     return {"samples": sum(folded.values()), "stacks": len(folded),
@@ -220,7 +228,7 @@ SHEET_ROWS = [("dominant", "the layer with the most samples (handler, framework,
 
 def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings: Settings,
             on_phase: Callable[[str], None] | None = None,
-            on_build_line: Callable[[str], None] | None = None) -> dict:
+            on_build_line: Callable[[str], None] | None = None) -> ProfileDocument:
     """Profile each server under a closed-loop load on ``settings.path``."""
     phase = on_phase or (lambda _text: None)
     options = loadgen.LoadOptions(path=settings.path, connections=settings.connections,
@@ -231,7 +239,7 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
         return loadgen.run_load(runtime, instance, replace(options, duration_s=seconds),
                                 client_cpuset(instance.limits), generator=generator)
 
-    results: dict[str, dict] = {}
+    results: dict[str, ProfileServer] = {}
     for server in chosen:
         profiler = PROFILERS.get(server.name)
         if profiler is None:

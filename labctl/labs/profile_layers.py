@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 from labctl.labs.profile_formats import Folded
+from labctl.results.documents import TopFunction, TopFunctions
 
 LAYERS = ("handler", "framework", "runtime", "kernel", "other")
 
@@ -127,7 +128,7 @@ def layer_shares(folded: Folded, rules: Rules) -> dict[str, float]:
     return {layer: (count / whole if whole else 0.0) for layer, count in totals.items()}
 
 
-def top_functions(folded: Folded, rules: Rules, limit: int = 10) -> dict[str, list[dict]]:
+def top_functions(folded: Folded, rules: Rules, limit: int = 10) -> TopFunctions:
     """The functions with the most samples where they were running (self) and where they were
     on the stack at all (total: a recursive function counts once per sample); and the handler's
     own functions by total, where a hot spot is found (the framework's wrappers, on every
@@ -142,7 +143,7 @@ def top_functions(folded: Folded, rules: Rules, limit: int = 10) -> dict[str, li
         for frame in set(frames):
             on_stack[frame] = on_stack.get(frame, 0) + count
 
-    def rows(counts: dict[str, int]) -> list[dict]:
+    def rows(counts: dict[str, int]) -> list[TopFunction]:
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
         return [{"function": name, "samples": count,
                  "share": round(count / whole, 4) if whole else 0.0,

@@ -22,8 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from labctl.labs import LabPlugin, edgecases, nginx_config, nginx_proxy, slowclients
 from labctl.labs.nginx_config import ProxySettings
@@ -34,7 +35,23 @@ from labctl.measure import stats
 from labctl.measure.probe import FRESH, KEEPALIVE, Prober
 from labctl.measure.rawhttp import address
 from labctl.results import hostinfo
-from labctl.results.documents import server_facts
+from labctl.results.documents import (
+    ForwardedRow,
+    HopPart,
+    HopSeries,
+    OddPart,
+    OddRow,
+    PathPart,
+    ProxyDocument,
+    ProxyParts,
+    ProxyServer,
+    ProxySlowRun,
+    RestartMeasured,
+    RestartRun,
+    RestartTiming,
+    SteadyCounts,
+    server_facts,
+)
 from labctl.runtime.base import Instance, Limits, Runtime
 from labctl.runtime.lifecycle import running, wait_healthy
 from labctl.servers import Server
@@ -76,7 +93,7 @@ QUICK = Settings(requests=100, slow_connections=5, slow_window_s=3.0, tightened_
 # -- what the lesson predicts ----------------------------------------------------------------
 
 
-def predicted(tightened_s: int) -> dict:
+def predicted(tightened_s: int) -> dict[str, dict[str, Any]]:
     """The lesson's predictions, per row of the predictions sheet."""
     return {
         "hop-defaults": {"per_1000": 1000, "text": "1000 upstream connections per 1,000"},
@@ -158,7 +175,7 @@ def cells_of(entry: dict) -> dict[str, dict]:
 # -- part 1: the hop's cost ------------------------------------------------------------------
 
 
-def _series(url: str, mode: str, count: int) -> tuple[dict, int]:
+def _series(url: str, mode: str, count: int) -> tuple[HopSeries, int]:
     """``count`` timed GET /health: the latency summary, and the answers that were not 200."""
     totals, not_200 = [], 0
     with Prober(url, mode) as prober:
@@ -173,12 +190,12 @@ def _series(url: str, mode: str, count: int) -> tuple[dict, int]:
 
 
 def measure_hop(runtime: Runtime, instance: Instance, limits: Limits,
-                facts: nginx_proxy.NginxFacts, settings: Settings) -> dict:
+                facts: nginx_proxy.NginxFacts, settings: Settings) -> HopPart:
     upstream = nginx_proxy.upstream_address(runtime, instance)
     counter = AcceptCounter(runtime, instance)
-    latency: dict[str, dict] = {"direct": {}}
-    per_1000: dict[str, dict] = {}
-    accepted: dict[str, dict] = {}
+    latency: dict[str, dict[str, HopSeries]] = {"direct": {}}
+    per_1000: dict[str, dict[str, float]] = {}
+    accepted: dict[str, dict[str, int]] = {}
     for mode, label in CLIENT_MODES:
         latency["direct"][label], _ = _series(instance.url, mode, settings.requests)
     for variant, proxy_settings in (("nginx defaults", nginx_config.DEFAULTS),
@@ -254,7 +271,7 @@ def rewrites(case: edgecases.Case, forwarded: list) -> list[str]:
 
 
 def capture_forwarded(runtime: Runtime, limits: Limits, facts: nginx_proxy.NginxFacts,
-                      on_phase: Callable[[str], None]) -> dict:
+                      on_phase: Callable[[str], None]) -> dict[str, ForwardedRow]:
     """Every row through nginx to the stand-in upstream: what nginx forwarded, per row."""
     # nginx starts first, pointed nowhere: on Docker the address it reaches this machine at
     # (the bridge's gateway) is known only once its container runs.
@@ -275,7 +292,7 @@ def capture_forwarded(runtime: Runtime, limits: Limits, facts: nginx_proxy.Nginx
             recorder.close()
     finally:
         proxy.stop()
-    rows = {}
+    rows: dict[str, ForwardedRow] = {}
     for case in edgecases.CASES:
         got = recorder.seen.get(str(case.number), [])
         rows[str(case.number)] = {
@@ -293,13 +310,13 @@ def _accepts(outcome: str) -> bool:
 
 
 def measure_odd(runtime: Runtime, instance: Instance, limits: Limits,
-                facts: nginx_proxy.NginxFacts, forwarded: dict,
-                on_phase: Callable[[str], None]) -> dict:
+                facts: nginx_proxy.NginxFacts, forwarded: Mapping[str, ForwardedRow],
+                on_phase: Callable[[str], None]) -> OddPart:
     upstream = nginx_proxy.upstream_address(runtime, instance)
     direct_host, direct_port = address(instance.url)
     proxy = nginx_proxy.start(runtime, nginx_config.render(nginx_config.DEFAULTS, [upstream]),
                               limits, facts)
-    rows: dict[str, dict] = {}
+    rows: dict[str, OddRow] = {}
     try:
         host, port = address(proxy.url)
         for case in edgecases.CASES:
@@ -328,12 +345,12 @@ def measure_odd(runtime: Runtime, instance: Instance, limits: Limits,
 
 
 def measure_slowloris(runtime: Runtime, instance: Instance, limits: Limits,
-                      facts: nginx_proxy.NginxFacts, settings: Settings) -> dict:
+                      facts: nginx_proxy.NginxFacts, settings: Settings) -> dict[str, ProxySlowRun]:
     upstream = nginx_proxy.upstream_address(runtime, instance)
     counter = AcceptCounter(runtime, instance)
     attack = slowclients.Settings(connections=settings.slow_connections,
                                   window_s=settings.slow_window_s)
-    runs = {}
+    runs: dict[str, ProxySlowRun] = {}
     for run, proxy_settings in (("defaults", nginx_config.DEFAULTS),
                                 ("tightened", nginx_config.tightened(
                                     settings.tightened_timeout_s))):
@@ -385,7 +402,7 @@ class SteadyLoad:
         for thread in self.threads:
             thread.join(10)
 
-    def summary(self) -> dict:
+    def summary(self) -> SteadyCounts:
         kinds: dict[str, int] = {}
         for out in self.outcomes:
             for _, outcome in out:
@@ -396,7 +413,7 @@ class SteadyLoad:
 
 
 def _restart(runtime: Runtime, old: Instance, limits: Limits, grace_s: float,
-             suffix: str) -> tuple[Instance, dict]:
+             suffix: str) -> tuple[Instance, RestartTiming]:
     """The server's graceful stop, then a new instance, healthy."""
     began = time.monotonic()
     runtime.stop(old, grace_s=grace_s)
@@ -413,7 +430,7 @@ def _restart(runtime: Runtime, old: Instance, limits: Limits, grace_s: float,
 
 def rolling_restart(runtime: Runtime, server: Server, first: Instance, limits: Limits,
                     facts: nginx_proxy.NginxFacts, settings: Settings,
-                    config_for: Callable[[list[str]], str]) -> dict:
+                    config_for: Callable[[list[str]], str]) -> RestartMeasured:
     """Two instances behind nginx (``first`` and one started here), each restarted in turn with
     its graceful stop while a steady client asks through nginx; ``config_for`` gives nginx's
     configuration for the instances' addresses. Every instance started here is stopped here;
@@ -428,7 +445,7 @@ def rolling_restart(runtime: Runtime, server: Server, first: Instance, limits: L
         instances.append(runtime.start(server, limits, instance="-b"))
         wait_healthy(runtime, instances[1])
         proxy = nginx_proxy.start(runtime, config_for(addresses()), limits, facts)
-        timings = []
+        timings: list[RestartTiming] = []
         with SteadyLoad(proxy.url, settings) as load:
             time.sleep(settings.settle_s)
             for index, suffix in ((0, ""), (1, "-b")):
@@ -452,10 +469,10 @@ def rolling_restart(runtime: Runtime, server: Server, first: Instance, limits: L
 
 def measure_restarts(runtime: Runtime, server: Server, first: Instance, limits: Limits,
                      facts: nginx_proxy.NginxFacts, settings: Settings,
-                     on_phase: Callable[[str], None]) -> dict:
+                     on_phase: Callable[[str], None]) -> dict[str, RestartRun]:
     """One upstream restarted, then a rolling restart of two. ``first`` belongs to the caller;
     every instance started here is stopped here, whatever happens."""
-    results = {}
+    results: dict[str, RestartRun] = {}
     current = first
     proxy: nginx_proxy.Proxy | None = None
     on_phase(f"{server.name}: restart behind nginx, one upstream")
@@ -501,7 +518,7 @@ def count_upstream(runtime: Runtime, instance: Instance, proxy_url: str,
 # -- the lab -------------------------------------------------------------------------------
 
 
-def holds(entry: dict, tightened_s: int) -> dict[str, bool]:
+def holds(entry: Mapping[str, Any], tightened_s: int) -> dict[str, bool]:
     """Which of the lesson's predictions the measurement bears out, row by row."""
     expected = predicted(tightened_s)
     out: dict[str, bool] = {}
@@ -526,34 +543,35 @@ def holds(entry: dict, tightened_s: int) -> dict[str, bool]:
 
 def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings: Settings,
             on_phase: Callable[[str], None] | None = None,
-            on_build_line: Callable[[str], None] | None = None) -> dict:
+            on_build_line: Callable[[str], None] | None = None) -> ProxyDocument:
     phase = on_phase or (lambda _text: None)
     phase("preparing nginx")
     facts = nginx_proxy.prepare(runtime, on_build_line)
     forwarded = capture_forwarded(runtime, limits, facts, phase) \
         if "odd" in settings.parts else None
-    results: dict[str, dict] = {}
+    results: dict[str, ProxyServer] = {}
     for server in chosen:
         phase(f"building {server.title}")
         runtime.prepare(server, on_build_line)
-        entry: dict = {**server_facts(server)}
+        server_part = server_facts(server)
+        parts: ProxyParts = {}
         with running(runtime, server, limits) as instance:
-            entry["path"] = {"kind": instance.path_kind, "description": instance.path}
+            path_part: PathPart = {"kind": instance.path_kind, "description": instance.path}
             if "hop" in settings.parts:
                 phase(f"{server.name}: the hop's cost, {settings.requests} requests a series")
-                entry["hop"] = measure_hop(runtime, instance, limits, facts, settings)
+                parts["hop"] = measure_hop(runtime, instance, limits, facts, settings)
             if forwarded is not None:
-                entry["odd"] = measure_odd(runtime, instance, limits, facts, forwarded, phase)
+                parts["odd"] = measure_odd(runtime, instance, limits, facts, forwarded, phase)
             if "slowloris" in settings.parts:
                 phase(f"{server.name}: slowloris through nginx, {settings.slow_connections} "
                       f"connections for {settings.slow_window_s:g} s, twice")
-                entry["slowloris"] = measure_slowloris(runtime, instance, limits, facts,
+                parts["slowloris"] = measure_slowloris(runtime, instance, limits, facts,
                                                        settings)
             if "restarts" in settings.parts:
-                entry["restarts"] = measure_restarts(runtime, server, instance, limits, facts,
+                parts["restarts"] = measure_restarts(runtime, server, instance, limits, facts,
                                                      settings, phase)
-        entry["prediction_holds"] = holds(entry, settings.tightened_timeout_s)
-        results[server.name] = entry
+        results[server.name] = {**server_part, "path": path_part, **parts,
+                                "prediction_holds": holds(parts, settings.tightened_timeout_s)}
     return {
         "schema": LAB_SCHEMA,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

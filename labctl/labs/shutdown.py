@@ -36,7 +36,15 @@ from labctl.measure.rawhttp import (
     parse_responses,
 )
 from labctl.results import hostinfo
-from labctl.results.documents import server_facts
+from labctl.results.documents import (
+    InFlight,
+    ShutdownDocument,
+    StopMeasured,
+    StopPrediction,
+    StopRun,
+    StopServer,
+    server_facts,
+)
 from labctl.runtime.base import Limits, Runtime
 from labctl.runtime.lifecycle import wait_healthy
 from labctl.servers import Server
@@ -73,7 +81,7 @@ class Settings:
 
 # The lesson's prediction per server and run, as (stop seconds, what the long requests get).
 # The no-handler run differs by runtime: only in a container is the server PID 1.
-def predicted(server: str, run: str, runtime: str) -> dict:
+def predicted(server: str, run: str, runtime: str) -> StopPrediction:
     in_flight_left = LONG_MS / 1000 - STOP_AFTER_S
     if run == "graceful":
         return {"stop_s": in_flight_left, "in_flight": "completed"}
@@ -166,7 +174,7 @@ def steady(host: str, port: int, every_s: float, stop: threading.Event, out: lis
 
 
 def measure_stop(runtime: Runtime, server: Server, limits: Limits, env: dict,
-                 settings: Settings) -> dict:
+                 settings: Settings) -> StopMeasured:
     instance = runtime.start(server, limits, env=env)
     stopped = False
     try:
@@ -205,7 +213,7 @@ def measure_stop(runtime: Runtime, server: Server, limits: Limits, env: dict,
 
 
 def summarise(sigterm_at: float, stop_s: float, idle_out: list, steady_out: list,
-              long_sent: list, long_out: list) -> dict:
+              long_sent: list, long_out: list) -> StopMeasured:
     def rel(t: float | None) -> float | None:
         return None if t is None else round(t - sigterm_at, 3)
 
@@ -215,7 +223,7 @@ def summarise(sigterm_at: float, stop_s: float, idle_out: list, steady_out: list
     for _, outcome in after:
         counts[outcome] = counts.get(outcome, 0) + 1
     answered_after = [t for t, o in after if o == "200"]
-    long = [{"outcome": (r or {}).get("outcome", "no answer"),
+    long: list[InFlight] = [{"outcome": (r or {}).get("outcome", "no answer"),
              "ended_after_sigterm_s": rel((r or {}).get("ended_at"))} for r in long_out]
     completed = sum(1 for r in long if r["outcome"] == "200")
     return {
@@ -234,7 +242,7 @@ def summarise(sigterm_at: float, stop_s: float, idle_out: list, steady_out: list
     }
 
 
-def prediction_holds(prediction: dict, measured: dict) -> bool:
+def prediction_holds(prediction: StopPrediction, measured: StopMeasured) -> bool:
     return (abs(measured["stop_seconds"] - prediction["stop_s"]) <= STOP_TOLERANCE_S
             and measured["in_flight_verdict"] == prediction["in_flight"])
 
@@ -258,13 +266,13 @@ def judge_learner(answer: str, cell: dict) -> bool:
 
 def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings: Settings,
             on_phase: Callable[[str], None] | None = None,
-            on_build_line: Callable[[str], None] | None = None) -> dict:
+            on_build_line: Callable[[str], None] | None = None) -> ShutdownDocument:
     phase = on_phase or (lambda _text: None)
-    results: dict[str, dict] = {}
+    results: dict[str, StopServer] = {}
     for server in chosen:
         phase(f"building {server.title}")
         runtime.prepare(server, on_build_line)
-        runs = {}
+        runs: dict[str, StopRun] = {}
         for run_name, env in RUNS:
             phase(f"{server.title}: {run_name} stop with {settings.long} requests in flight")
             measured = measure_stop(runtime, server, limits, env, settings)

@@ -21,7 +21,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 from labctl.labs import LabPlugin
@@ -34,7 +34,17 @@ from labctl.measure.rawhttp import (
     parse_response,
 )
 from labctl.results import hostinfo
-from labctl.results.documents import server_facts
+from labctl.results.documents import (
+    CutTimes,
+    NormalClient,
+    SlowClientsDocument,
+    SlowConnection,
+    SlowMeasured,
+    SlowRun,
+    SlowServer,
+    SlowSummary,
+    server_facts,
+)
 from labctl.runtime.base import Limits, Runtime
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
@@ -78,14 +88,24 @@ PREDICTED: dict[str, dict[str, tuple[str, float | None]]] = {
 CUT_TOLERANCE_S = 2.0   # a cut "agrees" with a predicted time within this many seconds
 
 
+@dataclass
+class _Trickling:
+    """One trickling connection while it runs: its entry in the document, and what only the
+    run needs (when it opened, what the server sent so far)."""
+
+    entry: SlowConnection
+    opened_at: float
+    buffer: bytes = field(default=b"")
+
+
 def trickle(host: str, port: int, settings: Settings,
-            stop: threading.Event | None = None) -> list[dict]:
+            stop: threading.Event | None = None) -> list[SlowConnection]:
     """Open ``connections`` sockets, send each the start of a request and then one byte per
     interval; record for each how and when the server ended it (or that it did not)."""
     selector = selectors.DefaultSelector()
     began = time.monotonic()
-    conns: dict[socket.socket, dict] = {}
-    refused: list[dict] = []   # connections the server would not even take
+    conns: dict[socket.socket, _Trickling] = {}
+    refused: list[SlowConnection] = []   # connections the server would not even take
     for index in range(settings.connections):
         try:
             sock = socket.create_connection((host, port), timeout=2)
@@ -94,8 +114,8 @@ def trickle(host: str, port: int, settings: Settings,
             refused.append({"index": index, "how": "refused", "after_s": 0.0, "error": str(exc)})
             continue
         sock.setblocking(False)
-        conns[sock] = {"index": index, "opened_at": time.monotonic(), "how": STILL_OPEN,
-                       "after_s": None, "bytes_sent": len(SLOW_HEAD), "buffer": b""}
+        conns[sock] = _Trickling({"index": index, "how": STILL_OPEN, "after_s": None,
+                                  "bytes_sent": len(SLOW_HEAD)}, opened_at=time.monotonic())
         selector.register(sock, selectors.EVENT_READ)
     deadline = began + settings.window_s
     next_byte = time.monotonic() + settings.interval_s
@@ -107,28 +127,28 @@ def trickle(host: str, port: int, settings: Settings,
         if time.monotonic() >= next_byte:
             for key in list(selector.get_map().values()):
                 waiting = cast(socket.socket, key.fileobj)
-                entry = conns[waiting]
+                state = conns[waiting]
                 if _answered(waiting):
                     # Read the server's answer (a 408, a close) before sending more: a byte
                     # sent to a socket the server has closed comes back as a reset, which
                     # would hide the answer.
-                    _read_end(waiting, entry, selector)
+                    _read_end(waiting, state, selector)
                     continue
                 try:
-                    entry["bytes_sent"] += waiting.send(b"a")
+                    state.entry["bytes_sent"] += waiting.send(b"a")
                 except BlockingIOError:
                     pass
                 except OSError:
-                    entry["by_reset"] = True
-                    _finish(waiting, entry, selector, CUT_CLOSED)
+                    state.entry["by_reset"] = True
+                    _finish(waiting, state, selector, CUT_CLOSED)
             next_byte += settings.interval_s
-    for sock, entry in conns.items():
-        if entry["how"] == STILL_OPEN:
+    for sock, state in conns.items():
+        if state.entry["how"] == STILL_OPEN:
             selector.unregister(sock)
         sock.close()
-        del entry["buffer"], entry["opened_at"]
     selector.close()
-    return sorted([*conns.values(), *refused], key=lambda e: e["index"])
+    return sorted([*(state.entry for state in conns.values()), *refused],
+                  key=lambda e: e["index"])
 
 
 def _answered(sock: socket.socket) -> bool:
@@ -142,46 +162,46 @@ def _answered(sock: socket.socket) -> bool:
     return True
 
 
-def _read_end(sock: socket.socket, entry: dict, selector: selectors.BaseSelector) -> None:
+def _read_end(sock: socket.socket, state: _Trickling, selector: selectors.BaseSelector) -> None:
     try:
         data = sock.recv(65536)
     except BlockingIOError:
         return
     except OSError:
-        entry["by_reset"] = True
-        _finish(sock, entry, selector, CUT_CLOSED)
+        state.entry["by_reset"] = True
+        _finish(sock, state, selector, CUT_CLOSED)
         return
     if data:
-        entry["buffer"] += data
+        state.buffer += data
         try:
-            parsed = parse_response(entry["buffer"])
+            parsed = parse_response(state.buffer)
         except MalformedResponse:
             parsed = None
         if parsed:
-            entry["status"] = parsed[0].status
-            _finish(sock, entry, selector, str(parsed[0].status))
+            state.entry["status"] = parsed[0].status
+            _finish(sock, state, selector, str(parsed[0].status))
         return
     # The peer closed. A 408 without Content-Length is delimited by that close.
     how = CUT_CLOSED
-    if entry["buffer"]:
+    if state.buffer:
         try:
-            parsed = parse_response(entry["buffer"], eof=True)
+            parsed = parse_response(state.buffer, eof=True)
         except MalformedResponse:
             parsed = None
         how = str(parsed[0].status) if parsed else "malformed"
-    _finish(sock, entry, selector, how)
+    _finish(sock, state, selector, how)
 
 
-def _finish(sock: socket.socket, entry: dict, selector: selectors.BaseSelector,
+def _finish(sock: socket.socket, state: _Trickling, selector: selectors.BaseSelector,
             how: str) -> None:
-    if entry["how"] != STILL_OPEN:
+    if state.entry["how"] != STILL_OPEN:
         return
-    entry["how"] = how
-    entry["after_s"] = round(time.monotonic() - entry["opened_at"], 2)
+    state.entry["how"] = how
+    state.entry["after_s"] = round(time.monotonic() - state.opened_at, 2)
     selector.unregister(sock)
 
 
-def normal_client(host: str, port: int, settings: Settings, stop: threading.Event) -> dict:
+def normal_client(host: str, port: int, settings: Settings, stop: threading.Event) -> NormalClient:
     """GET /health on a fresh connection every ``normal_every_s`` until ``stop``."""
     latencies: list[float] = []
     errors: list[str] = []
@@ -208,7 +228,7 @@ def normal_client(host: str, port: int, settings: Settings, stop: threading.Even
             "latency_max_ms": round(ordered[-1], 2) if ordered else None}
 
 
-def baseline(host: str, port: int, settings: Settings, seconds: float = 2.0) -> dict:
+def baseline(host: str, port: int, settings: Settings, seconds: float = 2.0) -> NormalClient:
     """The normal client alone, before the attack: the latency to compare with."""
     stop = threading.Event()
     timer = threading.Timer(seconds, stop.set)
@@ -219,18 +239,18 @@ def baseline(host: str, port: int, settings: Settings, seconds: float = 2.0) -> 
         timer.cancel()
 
 
-def summarise_connections(connections: list[dict]) -> dict:
+def summarise_connections(connections: list[SlowConnection]) -> SlowSummary:
     ways: dict[str, int] = {}
     for entry in connections:
         ways[entry["how"]] = ways.get(entry["how"], 0) + 1
-    cut = [e["after_s"] for e in connections if e["after_s"] is not None
+    cut = [after for e in connections if (after := e["after_s"]) is not None
            and e["how"] not in (STILL_OPEN, "refused")]
-    return {"ended_by": ways, "cut": len(cut),
-            "cut_after_s": {"min": min(cut), "median": round(statistics.median(cut), 2),
-                            "max": max(cut)} if cut else None}
+    times: CutTimes | None = {"min": min(cut), "median": round(statistics.median(cut), 2),
+                              "max": max(cut)} if cut else None
+    return {"ended_by": ways, "cut": len(cut), "cut_after_s": times}
 
 
-def typical_end(summary: dict) -> tuple[str, float | None]:
+def typical_end(summary: SlowSummary) -> tuple[str, float | None]:
     """How most trickling connections ended, and the median time it took."""
     how = max(summary["ended_by"].items(), key=lambda kv: kv[1])[0]
     after = summary["cut_after_s"]["median"] if summary["cut_after_s"] and how != STILL_OPEN \
@@ -269,11 +289,14 @@ def judge_learner(answer: str, cell: dict) -> bool:
     return prediction_holds((how, after), cell["how"], cell["after_s"])
 
 
-def under_attack(host: str, port: int, settings: Settings) -> tuple[dict, list[dict]]:
+def under_attack(host: str, port: int, settings: Settings
+                 ) -> tuple[NormalClient, list[SlowConnection]]:
     """The trickling connections, with the normal client requesting alongside: what the normal
     client saw, and how each trickling connection ended."""
     stop = threading.Event()
-    during: dict = {}
+    # Filled in by the normal client's thread when it stops; it stays empty only if that
+    # thread outlives its join (its requests have a timeout, so it never has).
+    during = cast(NormalClient, {})
     client = threading.Thread(target=lambda: during.update(normal_client(host, port, settings,
                                                                          stop)), daemon=True)
     client.start()
@@ -285,7 +308,7 @@ def under_attack(host: str, port: int, settings: Settings) -> tuple[dict, list[d
     return during, connections
 
 
-def measure_run(host: str, port: int, settings: Settings) -> dict:
+def measure_run(host: str, port: int, settings: Settings) -> SlowMeasured:
     before = baseline(host, port, settings)
     during, connections = under_attack(host, port, settings)
     return {"normal_before": before, "normal_during": during, "connections": connections,
@@ -294,13 +317,13 @@ def measure_run(host: str, port: int, settings: Settings) -> dict:
 
 def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings: Settings,
             on_phase: Callable[[str], None] | None = None,
-            on_build_line: Callable[[str], None] | None = None) -> dict:
+            on_build_line: Callable[[str], None] | None = None) -> SlowClientsDocument:
     phase = on_phase or (lambda _text: None)
-    results: dict[str, dict] = {}
+    results: dict[str, SlowServer] = {}
     for server in chosen:
         phase(f"building {server.title}")
         runtime.prepare(server, on_build_line)
-        runs = {}
+        runs: dict[str, SlowRun] = {}
         for run_name, env in RUNS:
             phase(f"{server.title}, {run_name} timeouts: {settings.connections} trickling "
                   f"connections for {settings.window_s:g} s")

@@ -13,6 +13,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from labctl.results.documents import ForwardedRequest
+
 READ_TIMEOUT_S = 1.0
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
 
@@ -28,7 +30,7 @@ class Forwarded:
     def header_values(self, name: str) -> list[str]:
         return [v for k, v in self.headers if k.lower() == name.lower()]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> ForwardedRequest:
         return {"request_line": self.request_line,
                 "headers": [f"{k}: {v}" for k, v in self.headers],
                 "body": self.body.decode("latin-1")[:200]}

@@ -14,7 +14,7 @@ import socket
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labctl.errors import EnvironmentProblem, UsageProblem
 from labctl.labs import overload, shutdown, slowclients
@@ -40,6 +40,9 @@ from labctl.runtime.cpus import client_cpuset
 from labctl.runtime.lifecycle import running
 from labctl.servers import Server
 
+if TYPE_CHECKING:
+    from labctl.results.documents import CheckOutcome
+
 
 @dataclass
 class Outcome:
@@ -49,7 +52,7 @@ class Outcome:
     passed: bool
     figures: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> CheckOutcome:
         return {"kind": self.kind, "expected": self.expected, "measured": self.measured,
                 "passed": self.passed, "figures": self.figures}
 
@@ -288,7 +291,7 @@ def _shutdown_drain(runtime: Runtime, server: Server, check: ShutdownDrainCheck,
                  f"{stop_s:.1f} s ({runtime.name} runtime; SIGKILL comes at "
                  f"{settings.grace_s:g} s)",
         passed=completed == total and stop_s <= check.max_stop_s,
-        figures=measured)
+        figures=dict(measured))
 
 
 def _connection_reuse(runtime: Runtime, instance: Instance, check: Any, generator: Any) -> Outcome:

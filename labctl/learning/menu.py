@@ -31,6 +31,7 @@ from labctl.learning.progress import LessonStatus, Progress, now
 if TYPE_CHECKING:
     from labctl.learning import exercises as exerciselib
     from labctl.learning import quiz_ui
+    from labctl.results.documents import NextAdvice
 else:   # `labctl next` needs the advice alone, not the quiz's screens or the exercises
     exerciselib = lazy_module("labctl.learning.exercises")
     quiz_ui = lazy_module("labctl.learning.quiz_ui")
@@ -56,22 +57,22 @@ def exercise_states(lessons: list[Lesson], progress: Progress) -> dict[str, list
 
 
 def advice(lessons: list[Lesson], statuses: dict[str, LessonStatus],
-           exercises: dict[str, list[tuple[str, str]]]) -> dict:
+           exercises: dict[str, list[tuple[str, str]]]) -> NextAdvice:
     """The next step (the ``labctl.next/1`` document's keys): reviews due first, then a lesson
     in progress, a finished lesson's exercises, then the next new lesson."""
     due = sum(status.due for status in statuses.values())
     next_due = min((s.next_due for s in statuses.values() if s.next_due is not None), default=None)
-    base = {"due_now": due,
-            "next_review": next_due.isoformat(timespec="minutes") if next_due and not due else None}
+    review = next_due.isoformat(timespec="minutes") if next_due and not due else None
     if due:
-        return {**base, "action": "review", "lesson": None, "command": "labctl quiz --review",
+        return {"due_now": due, "next_review": review, "action": "review", "lesson": None,
+                "command": "labctl quiz --review",
                 "commands": ["labctl quiz --review"],
                 "why": f"{due} question{'s are' if due != 1 else ' is'} due for review."}
     # A lesson already started comes before a new one.
     for lesson in sorted(lessons, key=lambda lesson: statuses[lesson.id].state != "in progress"):
         status = statuses[lesson.id]
         if status.state == "in progress":
-            return {**base, "action": "finish", "lesson": lesson.id,
+            return {"due_now": due, "next_review": review, "action": "finish", "lesson": lesson.id,
                     "command": f"labctl quiz {lesson.number}",
                     "commands": [f"labctl show {lesson.number}", f"labctl quiz {lesson.number}"],
                     "why": f"Finish lesson {lesson.number}, {lesson.title}: "
@@ -85,18 +86,19 @@ def advice(lessons: list[Lesson], statuses: dict[str, LessonStatus],
                     continue
                 command = (f"labctl exercise check {name}" if state == "started"
                            else f"labctl exercise start {name}")
-                return {**base, "action": "exercise", "lesson": lesson.id, "exercise": name,
+                return {"due_now": due, "next_review": review, "action": "exercise",
+                        "lesson": lesson.id, "exercise": name,
                         "command": command, "commands": [command],
                         "why": f"Lesson {lesson.number} is done; now change a server: exercise "
                                f"{name} is {state} (labctl next --skip passes over it)."}
         if status.state == "new":
-            return {**base, "action": "start", "lesson": lesson.id,
+            return {"due_now": due, "next_review": review, "action": "start", "lesson": lesson.id,
                     "command": f"labctl show {lesson.number}",
                     "commands": [f"labctl show {lesson.number}", f"labctl quiz {lesson.number}"],
                     "why": f"Start lesson {lesson.number}, {lesson.title}: read it, try it, then "
                            "take its quiz."}
-    return {**base, "action": "done", "lesson": None, "command": "labctl quiz --review",
-            "commands": [],
+    return {"due_now": due, "next_review": review, "action": "done", "lesson": None,
+            "command": "labctl quiz --review", "commands": [],
             "why": "Every lesson is done and nothing is due. Come back for the next review."}
 
 
@@ -321,11 +323,13 @@ def _lesson_loop(chosen: Lesson, lessons: list[Lesson], actions: MenuActions) ->
 def _print_exercises(exercises: list[tuple[str, str]], progress: Progress) -> None:
     """A lesson's exercises, numbered (what ``e`` takes), your state in each, and for one
     started the command that checks your copy."""
+    from labctl.results.learning_render import EXERCISE_STYLE
+
     err = ui.err()
     width = max(len(name) for name, _ in exercises)
     for number, (name, state) in enumerate(exercises, 1):
         prefix = f"  {number}  " if len(exercises) > 1 else "  "
-        err.print(Text.assemble(f"{prefix}{name:<{width}}  ", (state, quiz_ui.EXERCISE_STYLE[state])))
+        err.print(Text.assemble(f"{prefix}{name:<{width}}  ", (state, EXERCISE_STYLE[state])))
         workspace = progress.exercise_record(name).get("workspace")
         if state not in ("not started", "skipped"):
             command = (f"cd {workspace} && labctl exercise check" if workspace

@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fsrs import Rating
 
@@ -23,6 +23,9 @@ from labctl.learning import answer_units as units
 from labctl.learning.lessons import LETTERS, Item, Lesson, Prompt, format_number
 from labctl.learning.progress import RATING_NAMES, RATINGS_BY_NAME, Progress, rating_for
 from labctl.learning.sittings import Sittings
+
+if TYPE_CHECKING:
+    from labctl.results.documents import GradedItem, QuizGradeDocument
 
 
 class InvalidAnswer(ValueError):
@@ -560,6 +563,16 @@ class FileResult:
     def correct(self) -> bool:
         return self.status == "correct"
 
+    def to_json(self) -> GradedItem:
+        graded: GradedItem = {"id": self.item.id, "kind": self.item.kind, "status": self.status,
+                              "correct": self.correct, "given": self.given,
+                              "understood_as": self.understood, "expected": self.item.answer_display()}
+        if self.message:
+            graded["message"] = self.message
+        if not self.correct:
+            graded["explanation"] = self.item.explanation
+        return graded
+
 
 @dataclass(frozen=True)
 class FileGrade:
@@ -584,7 +597,7 @@ class FileGrade:
     def passed(self) -> bool:
         return self.score() >= self.pass_mark
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> QuizGradeDocument:
         return {
             "schema": "labctl.quiz.grade/1",
             "lesson": self.lesson.id,
@@ -593,20 +606,7 @@ class FileGrade:
             "total": self.total,
             "pass_mark": self.pass_mark,
             "passed": self.passed,
-            "items": [
-                {
-                    "id": result.item.id,
-                    "kind": result.item.kind,
-                    "status": result.status,
-                    "correct": result.correct,
-                    "given": result.given,
-                    "understood_as": result.understood,
-                    "expected": result.item.answer_display(),
-                    **({"message": result.message} if result.message else {}),
-                    **({"explanation": result.item.explanation} if not result.correct else {}),
-                }
-                for result in self.results
-            ],
+            "items": [result.to_json() for result in self.results],
             "unknown_ids": self.unknown_ids,
             "prompts_not_graded": self.prompt_ids,
         }

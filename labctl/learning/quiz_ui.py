@@ -27,9 +27,15 @@ from labctl.learning import answer_units as units
 from labctl.learning import quiz as quizlib
 from labctl.learning.lessons import LETTERS, Item, Lesson, Prompt
 from labctl.learning.progress import RATING_NAMES, LessonStatus
+from labctl.results import learning_render
+from labctl.results.learning_render import STATE_STYLE, human_date
 
 if TYPE_CHECKING:
+    from rich.console import Group
     from rich.panel import Panel
+
+    from labctl.results.documents import LessonStatusRow
+
 
 # Code colours from the terminal's own 16-colour palette (so they follow its light or dark
 # theme), minus yellow strings, which vanish on a white background.
@@ -314,19 +320,6 @@ def _print_score(session: quizlib.Session, pass_mark: float, passed: bool, out: 
         out.print(Text.assemble(("Prompts (self-rated): ", "label"), ratings))
 
 
-def human_date(moment: datetime, now: datetime) -> str:
-    """"today at 14:05", "tomorrow", "Tue 24 Nov", "Tue 24 Nov 2027": in the local time zone."""
-    local, today = moment.astimezone(), now.astimezone()
-    days = (local.date() - today.date()).days
-    if days <= 0:
-        return f"today at {local:%H:%M}" if days == 0 else f"{local:%a} {local.day} {local:%b}"
-    if days == 1:
-        return "tomorrow"
-    if local.year != today.year:
-        return f"{local:%a} {local.day} {local:%b %Y}"
-    return f"{local:%a} {local.day} {local:%b}"
-
-
 def next_review_line(progress, lessons: list[Lesson], moment: datetime) -> str | None:
     upcoming = []
     for lesson in lessons:
@@ -344,88 +337,24 @@ def next_review_line(progress, lessons: list[Lesson], moment: datetime) -> str |
 
 # --- lessons: list and show ---------------------------------------------------------------------
 
-STATE_STYLE = {"new": "", "in progress": "warn", "done": "ok"}
-
-
 def lessons_table(lessons: list[Lesson], statuses: dict[str, LessonStatus], *,
                   numbered: bool = False,
                   exercise_states: dict[str, list[tuple[str, str]]] | None = None) -> Table:
-    """The lessons with their progress, readable at 80 columns: the number (what every command
-    takes) in the first column, not the full id, so the title keeps the room. ``numbered`` is
-    kept for the menu's callers; the number column is always there."""
-    from rich import box
-
-    # no vertical rules: at 80 columns every character goes to the title
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0),
-                  title_justify="left")
-    table.add_column("#", justify="right", style="label", no_wrap=True)
-    table.add_column("lesson", ratio=1, min_width=20)
-    table.add_column("progress", no_wrap=True)
-    table.add_column("studied", justify="right", no_wrap=True)
-    table.add_column("due", justify="right", no_wrap=True)
-    table.add_column("score", justify="right", no_wrap=True)
-    # Exercises passed of the lab's exercises; the column appears once any lesson has some.
-    with_exercises = bool(exercise_states)
-    if with_exercises:
-        table.add_column("exercises", justify="right", no_wrap=True)
-    for lesson in lessons:
-        status = statuses[lesson.id]
-        cells: list[str | Text] = [
-            lesson.number,
-            lesson.title,
-            Text(status.state, style=STATE_STYLE[status.state]),
-            f"{status.studied}/{status.total}",
-            str(status.due) if status.due else "–",
-            f"{status.last_score:.0%}" if status.last_score is not None else "–",
-        ]
-        if with_exercises:
-            cells.append(exercises_cell((exercise_states or {}).get(lesson.id, [])))
-        table.add_row(*cells)
-    return table
+    """The lessons with their progress, drawn from their ``labctl.lessons/1`` rows (the one
+    drawing of them: results/learning_render.py). ``numbered`` is kept for the menu's callers;
+    the number column is always there."""
+    return learning_render.lessons_table([
+        status_json(lesson, statuses[lesson.id], (exercise_states or {}).get(lesson.id, []))
+        for lesson in lessons])
 
 
-EXERCISE_STYLE = {"passed": "ok", "started": "warn", "not started": "muted", "skipped": "muted"}
-
-GRADE_STYLE = {"correct": "ok", "wrong": "fail", "missing": "warn", "invalid": "warn"}
-
-
-def graded_table(graded: quizlib.FileGrade):
-    """An answers file graded, at any width: why an answer could not be read is a numbered note
-    under the table (one per distinct reason), not a cell that wraps over five lines."""
-    from rich.console import Group
-
-    from labctl.results.layout import Column, Fit
-
-    notes: list[str] = []
-    rows: list[list[str | Text]] = []
-    for result in graded.results:
-        given = Text(result.understood or ("–" if result.given is None else str(result.given)))
-        if result.message:
-            if result.message not in notes:
-                notes.append(result.message)
-            given.append(f" ({notes.index(result.message) + 1})", style="warn")
-        rows.append([result.item.id, Text(result.status, style=GRADE_STYLE[result.status]), given,
-                     "" if result.correct else result.item.answer_display()])
-    columns = [Column("item", key=True), Column("result"), Column("your answer"),
-               Column("expected")]
-    parts: list = [Fit(columns, rows, title=f"{graded.lesson.id}: answers graded")]
-    parts += [Text(f"({number}) {note}", style="muted") for number, note in enumerate(notes, 1)]
-    return Group(*parts)
-
-
-def exercises_cell(states: list[tuple[str, str]]) -> Text:
-    """"1/2" (passed of all) for a lesson's exercises, "1/2 1 skip" when some were skipped, or a
-    dash when it has none."""
-    if not states:
-        return Text("–")
-    passed = sum(1 for _, state in states if state == "passed")
-    skipped = sum(1 for _, state in states if state == "skipped")
-    return Text(f"{passed}/{len(states)}" + (f" {skipped} skip" if skipped else ""),
-                style="ok" if passed == len(states) else "")
+def graded_table(graded: quizlib.FileGrade) -> Group:
+    """An answers file graded, drawn from its ``labctl.quiz.grade/1`` document."""
+    return learning_render.graded_table(graded.to_json())
 
 
 def status_json(lesson: Lesson, status: LessonStatus,
-                exercise_states: Sequence[tuple[str, str]] = ()) -> dict:
+                exercise_states: Sequence[tuple[str, str]] = ()) -> LessonStatusRow:
     return {
         "id": lesson.id, "title": lesson.title, "order": lesson.order, "summary": lesson.summary,
         "status": status.state, "studied": status.studied, "questions": status.total,

@@ -6,7 +6,11 @@ any number, because it may explain the numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from labctl.measure import stats
+from labctl.results.documents import DiffDocument
 
 DIFF_SCHEMA = "labctl.diff/1"
 
@@ -24,7 +28,7 @@ CONTEXT_FIELDS = [
 ]
 
 
-def _load_parameters(document: dict) -> dict | None:
+def _load_parameters(document: Mapping[str, Any]) -> dict | None:
     load = document.get("load") if isinstance(document.get("load"), dict) else None
     if not load:
         return None
@@ -32,7 +36,7 @@ def _load_parameters(document: dict) -> dict | None:
     return {k: load.get(k) for k in keys if k in load}
 
 
-def _latency_by_server(document: dict) -> dict[str, dict]:
+def _latency_by_server(document: Mapping[str, Any]) -> dict[str, dict]:
     if isinstance(document.get("servers"), dict):
         return {n: e.get("latency") or {} for n, e in document["servers"].items()}
     if "endpoints" in document:
@@ -40,7 +44,7 @@ def _latency_by_server(document: dict) -> dict[str, dict]:
     return {}
 
 
-def _load_by_server(document: dict) -> dict[str, dict]:
+def _load_by_server(document: Mapping[str, Any]) -> dict[str, dict]:
     if isinstance(document.get("servers"), dict):
         return {n: e["load"] for n, e in document["servers"].items() if e.get("load")}
     if isinstance(document.get("load"), dict) and isinstance(document.get("server"), dict):
@@ -48,7 +52,7 @@ def _load_by_server(document: dict) -> dict[str, dict]:
     return {}
 
 
-def diff(a: dict, b: dict) -> dict:
+def diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> DiffDocument:
     context = []
     for label, getter in CONTEXT_FIELDS:
         before, after = getter(a), getter(b)

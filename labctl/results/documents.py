@@ -270,17 +270,22 @@ class ColdStart(TypedDict):
     note: NotRequired[str]          # set when timed on a remote engine's clock
 
 
-class CompareEntry(ServerFacts):
+class CompareFigures(TypedDict, total=False):
+    """What was measured of one server in a compare, when it was (``CompareEntry``)."""
+
+    latency: dict[str, dict[str, Series]]
+    one_shot_curl: dict[str, Series]   # path → series, when measured
+    load: LoadPart
+
+
+class CompareEntry(ServerFacts, CompareFigures):
     build: dict[str, Any]
     path: NotRequired[PathPart]
     limits: NotRequired[LimitsPart]
     verification: Verification
     measured: bool
     idle_memory_bytes: NotRequired[Optional[int]]
-    latency: NotRequired[dict[str, dict[str, Series]]]
-    one_shot_curl: NotRequired[dict[str, Series]]   # path → series, when measured
     cold_start_ms: ColdStart
-    load: NotRequired[LoadPart]
 
 
 class CompareParameters(TypedDict):
@@ -427,7 +432,9 @@ class EdgeCase(TypedDict):
     request: str
 
 
-class EdgeCell(TypedDict):
+class EdgeOutcome(TypedDict):
+    """What one case did to one server (``edgecases.run_case``; the proxy lab reads it too)."""
+
     outcome: str
     statuses: list[int]
     connection: str
@@ -438,6 +445,17 @@ class EdgeCell(TypedDict):
     continue_before_body: NotRequired[Optional[bool]]
     in_order: NotRequired[bool]
     breaks_must: Optional[str]
+
+
+class EdgeOutcomeExtras(TypedDict, total=False):
+    """The keys of an ``EdgeOutcome`` only some cases carry, gathered before the cell is built."""
+
+    malformed: str
+    continue_before_body: Optional[bool]
+    in_order: bool
+
+
+class EdgeCell(EdgeOutcome):
     predicted: Optional[str]
     prediction_holds: Optional[bool]
 
@@ -528,12 +546,17 @@ class SlowPrediction(TypedDict):
     after_s: Optional[float]
 
 
-class SlowRun(TypedDict):
-    env: dict[str, str]
+class SlowMeasured(TypedDict):
+    """One run's measurement (``slowclients.measure_run``), before the lab adds the rest."""
+
     normal_before: NormalClient
     normal_during: NormalClient
     connections: list[SlowConnection]
     summary: SlowSummary
+
+
+class SlowRun(SlowMeasured):
+    env: dict[str, str]
     server_still_running: bool
     how: str
     after_s: Optional[float]
@@ -596,14 +619,19 @@ class StopPrediction(TypedDict):
     in_flight: str
 
 
-class StopRun(TypedDict):
-    env: dict[str, str]
+class StopMeasured(TypedDict):
+    """One stop, measured (``shutdown.measure_stop``), before the lab adds the rest."""
+
     stop_seconds: float
     in_flight: list[InFlight]
     in_flight_completed: int
     in_flight_verdict: str
     idle: list[IdleConnection]
     steady: SteadyClient
+
+
+class StopRun(StopMeasured):
+    env: dict[str, str]
     predicted: StopPrediction
     prediction_holds: bool
 
@@ -881,21 +909,34 @@ class RestartTiming(TypedDict):
     down_s: float
 
 
-class RestartRun(TypedDict):
+class SteadyCounts(TypedDict):
+    """What the steady client through nginx saw during restarts (``proxy.SteadyLoad``)."""
+
     requests: int
     answered_200: int
     failed: int
     outcomes: dict[str, int]
+
+
+class RestartMeasured(SteadyCounts):
     restarts: list[RestartTiming]
+
+
+class RestartRun(RestartMeasured):
     config: str
 
 
-class ProxyServer(ServerFacts):
+class ProxyParts(TypedDict, total=False):
+    """The parts of a server's proxy entry, each there when its part of the lab ran."""
+
+    hop: HopPart
+    odd: OddPart
+    slowloris: dict[str, ProxySlowRun]
+    restarts: dict[str, RestartRun]
+
+
+class ProxyServer(ServerFacts, ProxyParts):
     path: PathPart
-    hop: NotRequired[HopPart]
-    odd: NotRequired[OddPart]
-    slowloris: NotRequired[dict[str, ProxySlowRun]]
-    restarts: NotRequired[dict[str, RestartRun]]
     prediction_holds: dict[str, bool]
 
 
@@ -1004,9 +1045,8 @@ class ResultEntry(TypedDict):
     id: str
     kind: str
     created: str
-    runtime: NotRequired[str]
-    servers: NotRequired[list[str]]
-    unreadable: NotRequired[bool]
+    runtime: str
+    servers: list[str]
 
 
 class ResultsDocument(TypedDict):
@@ -1081,8 +1121,8 @@ class LessonsCheckDocument(TypedDict):
     warnings: list[LessonFault]      # e.g. a question repeated in another lesson; do not fail
 
 
-class NextDocument(TypedDict):
-    schema: str
+class NextAdvice(TypedDict):
+    """What `labctl next` advises (learning/menu.py's ``advice``): its document less the schema."""
     due_now: int
     next_review: Optional[str]
     action: str
@@ -1091,6 +1131,11 @@ class NextDocument(TypedDict):
     command: str
     commands: list[str]
     why: str
+
+
+class NextDocument(NextAdvice):
+    schema: str
+    skipped: NotRequired[str]        # with --skip: the exercise passed over
 
 
 class GradedItem(TypedDict):
@@ -1203,6 +1248,18 @@ def add_between_engines(document: Any, runtime: "Runtime") -> None:
     found = runtime.client_engine
     if found is not None:
         document["between_engines"] = found.as_dict()
+
+
+class EnginesPart(TypedDict, total=False):
+    between_engines: BetweenEngines
+
+
+def between_engines_part(runtime: "Runtime") -> EnginesPart:
+    """``add_between_engines`` as a part to unpack where the key has its place in a document
+    built whole: ``{}`` with one engine."""
+    part: EnginesPart = {}
+    add_between_engines(part, runtime)
+    return part
 
 
 def cold_start_note(instance: "Instance") -> Optional[str]:

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from labctl.measure.modes import FRESH, KEEPALIVE, MODE_SHORT
-from labctl.results import lab_render, overload_render, proxy_render
+from labctl.results import lab_render, learning_render, overload_render, proxy_render
 from labctl.results.layout import Column, Fit, Numbered, legend, saved
 from labctl.runtime.cpus import cores
 
@@ -270,7 +270,7 @@ def _build_cell(build: dict) -> str:
     return ", ".join(parts)
 
 
-def render_compare(document: dict) -> Group:
+def render_compare(document: Mapping[str, Any]) -> Group:
     servers = document["servers"]
     names = list(servers)
     ratios = document["analysis"]["ratios"]
@@ -366,7 +366,7 @@ def _load_cell(load: dict | None) -> Text:
     return text
 
 
-def latency_bars(document: dict, path: str) -> list[Text]:
+def latency_bars(document: Mapping[str, Any], path: str) -> list[Text]:
     """A terminal bar chart of the median latency of ``path``, both connection modes."""
     servers = document["servers"]
     values = {}
@@ -481,7 +481,7 @@ def _quote(arg: str) -> str:
 # -- labctl lab bottleneck ------------------------------------------------------------------
 
 
-def render_lab_bottleneck(document: dict) -> Group:
+def render_lab_bottleneck(document: Mapping[str, Any]) -> Group:
     params = document["parameters"]
     limits = document["limits"]
     cpuset = f" on CPU {limits['cpuset']}" if limits.get("cpuset") is not None else ""
@@ -541,7 +541,7 @@ def _ms_or_dash(value: float | None) -> str:
 # -- labctl servers, verify, doctor ---------------------------------------------------------
 
 
-def render_servers(document: dict) -> Group:
+def render_servers(document: Mapping[str, Any]) -> Group:
     """The servers with their build state; ``engine`` other than "reachable" says why the
     images could not be looked at."""
     no_engine = document["engine"] != "reachable"
@@ -570,7 +570,7 @@ def render_servers(document: dict) -> Group:
     return Group(*parts)
 
 
-def render_verify(document: dict) -> Group:
+def render_verify(document: Mapping[str, Any]) -> Group:
     from labctl import servers
 
     # A --source folder's server is not among the shipped ones: its name is its title here.
@@ -599,7 +599,7 @@ DOCTOR_STYLE = {"ok": "ok", "warn": "warn", "missing": "fail"}
 DOCTOR_PARAGRAPH = 110
 
 
-def render_doctor(document: dict) -> Group:
+def render_doctor(document: Mapping[str, Any]) -> Group:
     """One row per item: its status, then its name and detail in one cell that wraps under
     itself (not under the status), the fix on a row of its own; a paragraph-long detail goes
     under the name, indented as the details are."""
@@ -642,7 +642,7 @@ def _doctor_grid() -> Table:
 # -- labctl results -------------------------------------------------------------------------
 
 
-def render_results(document: dict) -> Fit:
+def render_results(document: Mapping[str, Any]) -> Fit:
     """Whole ids (what `results show`, `diff` and `report` take); the id already says when, so
     ``created`` shows only the minute, and it and the runtime only where there is room."""
     columns = [Column("id", key=True), Column("kind"), Column("runtime", optional=True),
@@ -665,7 +665,7 @@ def _minute(created: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
-def render_diff(changes: dict) -> Group:
+def render_diff(changes: Mapping[str, Any]) -> Group:
     """The differences between two results (``labctl.diff/1``); its warnings are the caller's
     to print on stderr."""
     parts: list = [Text.assemble(("Differences", "label"),
@@ -717,6 +717,13 @@ RENDERERS = {
     "labctl.doctor/": render_doctor,
     "labctl.results/": render_results,
     "labctl.diff/": render_diff,
+    "labctl.lessons/": learning_render.lessons,
+    "labctl.lessons.check/": learning_render.lessons_check,
+    "labctl.next/": learning_render.next_step,
+    "labctl.quiz.grade/": learning_render.quiz_grade,
+    "labctl.exercises/": learning_render.exercises,
+    "labctl.exercises-check/": learning_render.exercises_check,
+    "labctl.exercise-check/": learning_render.exercise_check,
 }
 
 

@@ -17,6 +17,15 @@ from typing import Any, cast
 from labctl import paths
 from labctl.errors import EnvironmentProblem, LabctlError, UsageProblem
 from labctl.fileio import CorruptFile, atomic_write_json, locked, read_json
+from labctl.results.documents import ResultEntry, ResultsDocument
+
+RESULTS_SCHEMA = "labctl.results/1"
+
+
+class ListedResult(ResultEntry):
+    """One saved result as ``list_results`` finds it: its listing entry and the document."""
+
+    document: dict[str, Any]
 
 
 def results_dir() -> Path:
@@ -65,13 +74,13 @@ def saved(kind: str, document: Mapping[str, Any]) -> Iterator[str | None]:
         raise problem
 
 
-def list_results() -> list[dict]:
+def list_results() -> list[ListedResult]:
     """Every saved result, newest first, with the fields a listing needs.
 
     A file that does not parse is moved aside (kept, never deleted) with a warning on stderr,
     and left out.
     """
-    found = []
+    found: list[ListedResult] = []
     for path in sorted(results_dir().glob("*.json"), reverse=True):
         try:
             document = read_json(path)
@@ -95,6 +104,13 @@ def list_results() -> list[dict]:
             "document": document,
         })
     return found
+
+
+def listing(entries: list[ListedResult]) -> ResultsDocument:
+    """The ``labctl.results/1`` document: each entry less its document."""
+    return {"schema": RESULTS_SCHEMA, "results": [
+        {"id": e["id"], "kind": e["kind"], "created": e["created"], "runtime": e["runtime"],
+         "servers": e["servers"]} for e in entries]}
 
 
 def load_result(reference: str) -> dict:

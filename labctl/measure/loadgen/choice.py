@@ -17,6 +17,7 @@ from labctl.measure.loadgen.generators import (
 )
 from labctl.measure.loadgen.oha import ContainerOha, HostOha
 from labctl.measure.loadgen.options import LoadOptions, LoadResult
+from labctl.results.documents import LoadPart
 from labctl.runtime.base import Instance, ProgressCallback, Runtime
 
 
@@ -155,7 +156,7 @@ COMPARE_WARMUP_S = 1.0
 _prepared: dict[tuple[Any, str, bool], Generator] = {}
 
 
-def load_for_compare(runtime: Runtime, instance: Instance, options: LoadOptions) -> dict[str, Any]:
+def load_for_compare(runtime: Runtime, instance: Instance, options: LoadOptions) -> LoadPart:
     """What ``labctl compare --load`` calls for each server: ``run_load`` with the generator on
     the CPUs the server is not pinned to (``client_cpuset``), a discarded warm-up of
     ``COMPARE_WARMUP_S`` (at most the load's own duration), and the generator chosen and
@@ -170,4 +171,4 @@ def load_for_compare(runtime: Runtime, instance: Instance, options: LoadOptions)
 
     result = run_load(runtime, instance, options, client_cpus(runtime, instance.limits),
                       generator=generator, warmup_s=min(COMPARE_WARMUP_S, options.duration_s))
-    return dict(result.as_dict())
+    return result.as_dict()
