@@ -30,22 +30,27 @@ def check_document(document: dict, names: list[str]) -> None:
 
 
 def collapse_and_bounded(document: dict) -> list[str]:
-    """The servers that collapsed at 2x without shedding and stayed bounded with it."""
+    """The servers that failed their clients at 2x without shedding (goodput under half the
+    capacity, or 1 request in 20 timed out) and stayed bounded with it, with more goodput."""
     return [name for name, entry in document["servers"].items()
-            if entry["top_step"]["off"]["verdict"] == "collapsed"
-            and entry["top_step"]["on"]["verdict"] == "bounded"]
+            if entry["top_step"]["off"]["verdict"] in ("collapsed", "timing out")
+            and entry["top_step"]["on"]["verdict"] == "bounded"
+            and entry["top_step"]["on"]["goodput_rps"] > entry["top_step"]["off"]["goodput_rps"]]
 
 
 @pytest.mark.docker
 def test_overload_on_docker(docker_engine, leftover_containers):
-    document, seconds, pid = labrun.run_lab("overload", "go", "node", "--quick",
+    document, seconds, pid = labrun.run_lab("overload", "go", "python", "--quick",
                                             "--runtime", "docker")
-    check_document(document, ["go", "node"])
-    # Node's event-loop lateness guard: without it the queue in the kernel outgrows the timeout;
-    # with it, fast 503s keep the 2xx answers quick.
-    assert "node" in collapse_and_bounded(document), document["servers"]["node"]["top_step"]
-    node_on = document["servers"]["node"]["runs"]["on"]["steps"][-1]
-    assert node_on["shed_503"] > 0
+    check_document(document, ["go", "python"])
+    # Python's event-loop lateness guard: without it the queue in the kernel outgrows the
+    # timeout; with it, fast 503s keep the 2xx answers quick.
+    assert "python" in collapse_and_bounded(document), document["servers"]["python"]["top_step"]
+    python_on = document["servers"]["python"]["runs"]["on"]["steps"][-1]
+    assert python_on["shed_503"] > 0
+    # Go's semaphore counts requests inside handlers; on one core they never overlap, so it
+    # refuses nothing however long the queue in the kernel grows (lesson 008 says why).
+    assert document["servers"]["go"]["top_step"]["on"]["shed_503"] == 0
     assert seconds < 2 * 60 + 60     # two servers, --quick: well under the default's 90 s each
     assert labrun.own(leftover_containers(), pid) == []
 

@@ -16,10 +16,22 @@ def test_the_sweep_climbs_through_the_fractions_with_enough_connections():
     steps = overload.plan_sweep(1000.0, (2.0, 0.5, 1.1), timeout_s=1.0)
     assert [s.fraction for s in steps] == [0.5, 1.1, 2.0]
     assert [s.rate for s in steps] == [500.0, 1100.0, 2000.0]
-    # Little's law: up to rate × timeout requests wait for an answer at once, each on its own
-    # connection; fewer connections would queue requests inside the generator.
-    for step in steps:
+    # Little's law: past capacity up to rate × timeout requests wait for an answer at once, each
+    # on its own connection; fewer would queue requests inside the generator.
+    for step in steps[1:]:
         assert step.connections >= step.rate * 1.0
+    # Below it, enough for twice the predicted p99 (M/M/1: ln 100 / (1000 − 500) = 9.2 ms),
+    # not a connection for every request of the timeout, which the step would spend opening.
+    assert steps[0].connections == math.ceil(500 * 2 * math.log(100) / 500 * 1.25) + 10 == 22
+
+
+def test_calibration_keeps_the_default_cost_inside_the_band_and_scales_it_outside():
+    assert overload.calibrated_items(800.0) == overload.DEFAULT_ITEMS
+    assert overload.calibrated_items(7000.0) == 2500        # ten times the target: ten times
+    assert overload.calibrated_items(350.0) == 125
+    assert overload.calibrated_items(1e9) == overload.MAX_ITEMS
+    assert overload.report_path(250) == "/report" and \
+        overload.report_path(2500) == "/report?items=2500"
     assert overload.plan_sweep(0.0, overload.FRACTIONS, 1.0) == []
 
 
@@ -62,6 +74,8 @@ def test_verdicts():
     assert overload.goodput_verdict(0.1, 990.0, 1.0) == "collapsed"
     assert overload.goodput_verdict(0.9, 40.0, 1.0) == "bounded"
     assert overload.goodput_verdict(0.9, 600.0, 1.0) == "degraded"
+    assert overload.goodput_verdict(0.9, 990.0, 1.0, timed_out_share=0.3) == "timing out"
+    assert overload.goodput_verdict(0.9, 100.0, 1.0, timed_out_share=0.3) == "timing out"
     assert overload.goodput_verdict(None, None, 1.0) == "collapsed"
 
 
@@ -166,17 +180,23 @@ def _document() -> dict:
         runs[run_name] = {"env": {} if not shed else {"LOAD_SHEDDING": "on"}, "steps": steps}
     server = {"name": "node", "language": "Node", "framework": "Express",
               "framework_version": "5", "processes": 1, "concurrency": "one event loop",
-              "capacity": {"requests_per_s": capacity, "connections": 10, "load": {}},
+              "capacity": {"requests_per_s": capacity, "connections": 10, "items": 2500,
+                           "path": "/report?items=2500", "load": {}},
+              "capacity_at_default_items": {"requests_per_s": 5000.0, "connections": 10,
+                                            "items": 250, "path": "/report", "load": {}},
               "service_ms": 2.0, "runs": runs,
               "top_step": overload.summarise(capacity, runs, 1.0), "seconds": 80.0}
     return {"schema": overload.LAB_SCHEMA, "created": "2026-12-03T18:00:00+00:00",
             "runtime": {"name": "docker"}, "host": {}, "limits": {"cpus": 1.0, "memory_mb": 512,
                                                                  "cpuset": "1"},
-            "parameters": {"path": "/report", "fractions": list(overload.FRACTIONS),
+            "parameters": {"path": "/report", "default_items": 250,
+                           "calibration_band_rps": [400.0, 1200.0],
+                           "target_capacity_rps": 700.0, "fractions": list(overload.FRACTIONS),
                            "step_s": 4.0, "capacity_s": 5.0, "warmup_s": 1.0, "timeout_s": 1.0,
                            "shed_env": "LOAD_SHEDDING", "quick": False,
                            "capacity_connections": 10, "collapse_goodput": 0.5,
-                           "bounded_p99": 0.25, "goodput_tolerance": 0.2},
+                           "bounded_p99": 0.25, "timing_out_share": 0.05,
+                           "goodput_tolerance": 0.2},
             "servers": {"node": server}}
 
 
@@ -196,3 +216,5 @@ def test_the_terminal_curve_fits_80_columns_and_names_the_verdicts():
     assert len(table_rows) == len(overload.FRACTIONS)
     assert "collapsed" in text and "bounded" in text
     assert "412 requests unread in socket buffers" in text
+    # A calibrated cost is named, with the capacity at the default that made it necessary.
+    assert "5,000 req/s at the default 250 items" in text and "/report?items=2500" in text

@@ -47,8 +47,18 @@ MAX_CONNECTIONS = 4000       # oha's connections at most; Little's law asks for 
 GENERATOR_SHORTFALL = 0.05   # a step that sent >5 % fewer requests than scheduled: the client's
 COLLAPSE_GOODPUT = 0.5       # below half the capacity as goodput: collapsed
 BOUNDED_P99 = 0.25           # p99 of the 2xx answers under a quarter of the timeout: bounded
+TIMING_OUT_SHARE = 0.05      # 1 in 20 requests sent or more timed out: timing out
 GOODPUT_TOLERANCE = 0.2      # a goodput prediction holds within ±20 % of the capacity
 SAMPLE_EVERY_S = 0.25
+# The cost per request. Every server's /report does `items` steps (250 by default). The sweep
+# needs a capacity the generator can drive to twice over from one core with a connection per
+# request in flight (oha fell behind near 3,000 req/s with thousands of connections here), and
+# one the server reaches without help from shortcuts: a server whose capacity at the default
+# falls outside the band gets the items that bring it near the target, and the lab says so.
+DEFAULT_ITEMS = 250
+MIN_ITEMS, MAX_ITEMS = 10, 10000
+TARGET_CAPACITY = 700.0
+CALIBRATION_BAND = (400.0, 1200.0)
 
 
 @dataclass(frozen=True)
@@ -73,11 +83,22 @@ class Step:
     connections: int       # enough that every request in flight has one (Little's law)
 
 
-def connections_for(rate: float, timeout_s: float) -> int:
-    """oha's connections for an open loop at ``rate``: a request holds its connection until it
-    is answered or times out, so up to rate × timeout are busy at once (Little's law); with
-    fewer, requests would queue inside the generator instead of at the server."""
-    return max(CAPACITY_CONNECTIONS, min(MAX_CONNECTIONS, math.ceil(rate * timeout_s * 1.25) + 10))
+def connections_for(rate: float, wait_s: float) -> int:
+    """oha's connections for an open loop at ``rate`` when a request may take up to ``wait_s``
+    to be answered (or to time out): it holds its connection all that time, so about
+    rate × wait_s are busy at once (Little's law), plus a quarter for bursts. With fewer,
+    requests would queue inside the generator instead of at the server; with many more, the
+    step would begin with every one of them opening a connection (oha hands each due request
+    to an idle worker, and each worker connects on its first), a cost the server pays on top
+    of the work being measured."""
+    return max(CAPACITY_CONNECTIONS, min(MAX_CONNECTIONS, math.ceil(rate * wait_s * 1.25) + 10))
+
+
+def step_wait_s(capacity_rps: float, rate: float, timeout_s: float) -> float:
+    """How long a request of a step may wait: twice the predicted p99 below capacity (the
+    model may be optimistic), the client's timeout at or past it."""
+    predicted_p99_s = predict(capacity_rps, rate, timeout_s, 1.0, shedding=False)["p99_ms"] / 1000
+    return timeout_s if rate >= capacity_rps else min(timeout_s, 2 * predicted_p99_s)
 
 
 def plan_sweep(capacity_rps: float, fractions: tuple[float, ...], timeout_s: float) -> list[Step]:
@@ -88,8 +109,19 @@ def plan_sweep(capacity_rps: float, fractions: tuple[float, ...], timeout_s: flo
     steps = []
     for fraction in sorted(fractions):
         rate = round(capacity_rps * fraction, 1)
-        steps.append(Step(fraction, rate, connections_for(rate, timeout_s)))
+        wait_s = step_wait_s(capacity_rps, rate, timeout_s)
+        steps.append(Step(fraction, rate, connections_for(rate, wait_s)))
     return steps
+
+
+def calibrated_items(capacity_rps: float, items: int = DEFAULT_ITEMS) -> int:
+    """The cost per request (``items``) that brings one core's capacity near TARGET_CAPACITY:
+    the cost is about proportional to the items, so scale them by capacity / target. Inside
+    the band the default stays (the same work on every server)."""
+    low, high = CALIBRATION_BAND
+    if capacity_rps <= 0 or low <= capacity_rps <= high:
+        return items
+    return max(MIN_ITEMS, min(MAX_ITEMS, round(items * capacity_rps / TARGET_CAPACITY)))
 
 
 # --- the queueing model -------------------------------------------------------------------------
@@ -197,11 +229,15 @@ def step_figures(load: Mapping[str, Any], capacity_rps: float) -> dict[str, Any]
     }
 
 
-def goodput_verdict(goodput_fraction: float | None, p99_ms: float | None,
-                    timeout_s: float) -> str:
-    """"collapsed", "bounded" or "degraded", from a step past capacity."""
+def goodput_verdict(goodput_fraction: float | None, p99_ms: float | None, timeout_s: float,
+                    timed_out_share: float = 0.0) -> str:
+    """A step past capacity, in a word: "collapsed" (goodput under half the capacity),
+    "bounded" (p99 of the 2xx answers under a quarter of the timeout), "timing out" (at least
+    1 in 20 requests sent got no answer in time) or "degraded" (none of these)."""
     if goodput_fraction is None or goodput_fraction < COLLAPSE_GOODPUT:
         return "collapsed"
+    if timed_out_share >= TIMING_OUT_SHARE:
+        return "timing out"
     if p99_ms is not None and p99_ms <= timeout_s * 1000 * BOUNDED_P99:
         return "bounded"
     return "degraded"
@@ -323,15 +359,15 @@ def wait_drained(instance: Instance, timeout_s: float = 5.0) -> float:
     return round(time.monotonic() - began, 2)
 
 
-def sweep(runtime: Runtime, instance: Instance, steps: list[Step], capacity_rps: float,
-          settings: Settings, run_step: RunStep, shedding: bool,
+def sweep(runtime: Runtime, instance: Instance, path: str, steps: list[Step],
+          capacity_rps: float, settings: Settings, run_step: RunStep, shedding: bool,
           phase: Callable[[str], None]) -> list[dict]:
     pid, port = runtime.server_sockets(instance) or (None, 0)
     results = []
     for step in steps:
         phase(f"{instance.server.title}: shedding {'on' if shedding else 'off'}, "
               f"{step.fraction:g}× capacity ({step.rate:,.0f} req/s, open loop)")
-        options = loadgen.LoadOptions(path=PATH, connections=step.connections,
+        options = loadgen.LoadOptions(path=path, connections=step.connections,
                                       duration_s=settings.step_s, rate=step.rate,
                                       timeout_s=settings.timeout_s)
         with KernelQueues(pid, port) as queues:
@@ -354,14 +390,37 @@ def sweep(runtime: Runtime, instance: Instance, steps: list[Step], capacity_rps:
     return results
 
 
-def measure_capacity(instance: Instance, settings: Settings, run_step: RunStep) -> dict:
-    """The closed loop's maximum on PATH: wrk with a few connections, as fast as it answers."""
-    options = loadgen.LoadOptions(path=PATH, connections=CAPACITY_CONNECTIONS,
+def report_path(items: int) -> str:
+    return PATH if items == DEFAULT_ITEMS else f"{PATH}?items={items}"
+
+
+def measure_capacity(instance: Instance, settings: Settings, run_step: RunStep,
+                     items: int = DEFAULT_ITEMS) -> dict:
+    """The closed loop's maximum on /report: wrk with a few connections, as fast as it
+    answers."""
+    options = loadgen.LoadOptions(path=report_path(items), connections=CAPACITY_CONNECTIONS,
                                   duration_s=settings.capacity_s, timeout_s=2.0)
     load = run_step(instance, options, settings.warmup_s)
     ok = load["requests"] - load["non_2xx"]
     return {"requests_per_s": round(ok / (load["measured_duration_s"] or 1.0), 1),
-            "connections": CAPACITY_CONNECTIONS, "load": load}
+            "connections": CAPACITY_CONNECTIONS, "items": items, "path": report_path(items),
+            "load": load}
+
+
+def find_capacity(instance: Instance, settings: Settings, run_step: RunStep,
+                  phase: Callable[[str], None]) -> tuple[dict, dict | None]:
+    """The capacity the sweep works from, and (when the default cost was outside the band)
+    the capacity at the default cost, measured first."""
+    phase(f"{instance.server.title}: capacity (closed loop, {CAPACITY_CONNECTIONS} connections)")
+    capacity = measure_capacity(instance, settings, run_step)
+    wait_drained(instance)
+    items = calibrated_items(capacity["requests_per_s"])
+    if items == DEFAULT_ITEMS:
+        return capacity, None
+    phase(f"{instance.server.title}: capacity at items={items} (closed loop)")
+    calibrated = measure_capacity(instance, settings, run_step, items)
+    wait_drained(instance)
+    return calibrated, capacity
 
 
 def summarise(capacity_rps: float, runs: dict[str, dict], timeout_s: float) -> dict:
@@ -377,7 +436,8 @@ def summarise(capacity_rps: float, runs: dict[str, dict], timeout_s: float) -> d
                          "shed_503": last["shed_503"], "timeouts": last["timeouts"],
                          "generator_limited": last["generator_limited"],
                          "verdict": "generator limit" if last["generator_limited"] else
-                         goodput_verdict(last["goodput_fraction"], last["p99_ms"], timeout_s)}
+                         goodput_verdict(last["goodput_fraction"], last["p99_ms"], timeout_s,
+                                         last["timeouts"] / max(last["sent"] or 0, 1))}
     return top
 
 
@@ -402,21 +462,20 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
         began = time.monotonic()
         runs: dict[str, dict] = {}
         capacity: dict = {}
+        at_default: dict | None = None
         for run_name, env in RUNS:
             with running(runtime, server, limits, env=env) as instance:
                 if not capacity:
-                    phase(f"{server.title}: capacity (closed loop, {CAPACITY_CONNECTIONS} "
-                          "connections)")
-                    capacity = measure_capacity(instance, settings, run_step)
-                    wait_drained(instance)
+                    capacity, at_default = find_capacity(instance, settings, run_step, phase)
                 steps = plan_sweep(capacity["requests_per_s"], settings.fractions,
                                    settings.timeout_s)
                 runs[run_name] = {"env": env, "steps": sweep(
-                    runtime, instance, steps, capacity["requests_per_s"], settings, run_step,
-                    run_name == "on", phase)}
+                    runtime, instance, capacity["path"], steps, capacity["requests_per_s"],
+                    settings, run_step, run_name == "on", phase)}
         capacity_rps = capacity["requests_per_s"]
         results[server.name] = {
             **server_facts(server), "capacity": capacity,
+            "capacity_at_default_items": at_default,
             "service_ms": round(1000 / capacity_rps, 3) if capacity_rps else None,
             "runs": runs, "top_step": summarise(capacity_rps, runs, settings.timeout_s),
             "seconds": round(time.monotonic() - began, 1)}
@@ -425,12 +484,15 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "runtime": runtime.describe(),
         "host": hostinfo.host_facts(),
-        "parameters": {"path": PATH, "fractions": list(settings.fractions),
+        "parameters": {"path": PATH, "default_items": DEFAULT_ITEMS,
+                       "calibration_band_rps": list(CALIBRATION_BAND),
+                       "target_capacity_rps": TARGET_CAPACITY, "fractions": list(settings.fractions),
                        "step_s": settings.step_s, "capacity_s": settings.capacity_s,
                        "warmup_s": settings.warmup_s, "timeout_s": settings.timeout_s,
                        "shed_env": SHED_ENV, "quick": settings.quick,
                        "capacity_connections": CAPACITY_CONNECTIONS,
                        "collapse_goodput": COLLAPSE_GOODPUT, "bounded_p99": BOUNDED_P99,
+                       "timing_out_share": TIMING_OUT_SHARE,
                        "goodput_tolerance": GOODPUT_TOLERANCE},
         "limits": limits.as_dict(),
         "servers": results,

@@ -669,6 +669,9 @@ class ShutdownDocument(LabFields):
 
 class OverloadParameters(TypedDict):
     path: str
+    default_items: int
+    calibration_band_rps: list[float]
+    target_capacity_rps: float
     fractions: list[float]
     step_s: float
     capacity_s: float
@@ -679,12 +682,15 @@ class OverloadParameters(TypedDict):
     capacity_connections: int
     collapse_goodput: float
     bounded_p99: float
+    timing_out_share: float
     goodput_tolerance: float
 
 
 class OverloadCapacity(TypedDict):
     requests_per_s: float
     connections: int
+    items: int                    # the cost per request the closed loop asked for
+    path: str                     # /report, with ?items=N when not the default
     load: dict[str, Any]          # the closed-loop run, as labctl.load/1's result
 
 
@@ -749,6 +755,7 @@ class OverloadTop(TypedDict):
 
 class OverloadServer(ServerFacts):
     capacity: OverloadCapacity
+    capacity_at_default_items: Optional[OverloadCapacity]   # when the cost was calibrated
     service_ms: Optional[float]
     runs: dict[str, OverloadRun]
     top_step: dict[str, OverloadTop]

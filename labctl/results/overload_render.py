@@ -49,8 +49,8 @@ def _queue(step: dict) -> str:
     queue = step.get("kernel_queue")
     if not queue:
         return "not measured"
-    return (f"{queue['unread_requests_max']:g} requests unread in socket buffers, "
-            f"{queue['accept_queue_max']:g} connections waiting in the accept queue (max)")
+    return (f"at most {queue['unread_requests_max']:,} requests unread in socket buffers, "
+            f"{queue['accept_queue_max']:,} unaccepted")
 
 
 def overload(document: dict) -> Group:
@@ -71,6 +71,12 @@ def overload(document: dict) -> Group:
         out.print(Text.assemble(
             (f"{name}", "label"), f"  capacity {capacity:,.0f} req/s on "
             f"{_cores(document)} (one request ≈ {entry['service_ms'] or 0:.2f} ms of CPU)"))
+        at_default = entry.get("capacity_at_default_items")
+        if at_default:
+            out.print(Text(
+                f"  {at_default['requests_per_s']:,.0f} req/s at the default "
+                f"{at_default['items']} items, outside {_band(params)};\n"
+                f"  so the lab asks for {entry['capacity']['path']}", style="muted"))
         table = Table(show_edge=False, pad_edge=False, box=None)
         for column, justify in (("offered", "right"), ("×", "right"), ("goodput off", "left"),
                                 ("p99 off", "right"), ("goodput on", "left"),
@@ -86,13 +92,14 @@ def overload(document: dict) -> Group:
         out.print(table)
         for run_name, top in entry["top_step"].items():
             step = entry["runs"][run_name]["steps"][-1]
-            verdict_style = {"collapsed": "fail", "bounded": "pass"}.get(top["verdict"], "warn")
+            verdict_style = {"collapsed": "fail", "timing out": "fail",
+                             "bounded": "pass"}.get(top["verdict"], "warn")
             out.print(Text.assemble(
                 f"  {top['fraction']:g}×, shedding {run_name}: ",
                 (top["verdict"], verdict_style),
                 f" — {step['ok_2xx']:,} 2xx, {step['shed_503']:,} 503, "
-                f"{step['timeouts']:,} timeouts, {step['errors']:,} errors; "
-                f"kernel: {_queue(step)}"))
+                f"{step['timeouts']:,} timeouts, {step['errors']:,} errors"))
+            out.print(Text(f"    kernel: {_queue(step)}", style="muted"))
             if top["generator_limited"]:
                 out.print(Text(f"    oha sent {step['sent']:,} of {step['scheduled']:,} "
                                "requests: the generator, not the server, was the limit; this "
@@ -114,6 +121,11 @@ def overload(document: dict) -> Group:
     _your_predictions(out, document)
     _saved(out, document)
     return Group(*out)
+
+
+def _band(params: dict) -> str:
+    low, high = params.get("calibration_band_rps") or (0, 0)
+    return f"{low:,.0f}–{high:,.0f} req/s"
 
 
 def _cores(document: dict) -> str:

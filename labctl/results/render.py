@@ -11,7 +11,12 @@ from rich.table import Table
 from rich.text import Text
 
 from labctl.measure.modes import FRESH, KEEPALIVE, MODE_SHORT
-from labctl.results import lab_render, learning_render, overload_render, proxy_render
+from labctl.results import (
+    lab_render,
+    learning_render,
+    overload_render,
+    proxy_render,
+)
 from labctl.results.layout import Column, Fit, Numbered, legend, saved
 from labctl.runtime.cpus import cores
 
