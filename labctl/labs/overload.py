@@ -59,6 +59,7 @@ DEFAULT_ITEMS = 250
 MIN_ITEMS, MAX_ITEMS = 10, 10000
 TARGET_CAPACITY = 700.0
 CALIBRATION_BAND = (400.0, 1200.0)
+CALIBRATION_ROUNDS = 2
 
 
 @dataclass(frozen=True)
@@ -410,17 +411,20 @@ def measure_capacity(instance: Instance, settings: Settings, run_step: RunStep,
 def find_capacity(instance: Instance, settings: Settings, run_step: RunStep,
                   phase: Callable[[str], None]) -> tuple[dict, dict | None]:
     """The capacity the sweep works from, and (when the default cost was outside the band)
-    the capacity at the default cost, measured first."""
+    the capacity at the default cost, measured first. The cost is not quite proportional to
+    the items (each request also costs its parsing and its answer), so a scaled cost is
+    measured and scaled again, at most CALIBRATION_ROUNDS times."""
     phase(f"{instance.server.title}: capacity (closed loop, {CAPACITY_CONNECTIONS} connections)")
-    capacity = measure_capacity(instance, settings, run_step)
+    at_default = capacity = measure_capacity(instance, settings, run_step)
     wait_drained(instance)
-    items = calibrated_items(capacity["requests_per_s"])
-    if items == DEFAULT_ITEMS:
-        return capacity, None
-    phase(f"{instance.server.title}: capacity at items={items} (closed loop)")
-    calibrated = measure_capacity(instance, settings, run_step, items)
-    wait_drained(instance)
-    return calibrated, capacity
+    for _ in range(CALIBRATION_ROUNDS):
+        items = calibrated_items(capacity["requests_per_s"], capacity["items"])
+        if items == capacity["items"]:
+            break
+        phase(f"{instance.server.title}: capacity at items={items} (closed loop)")
+        capacity = measure_capacity(instance, settings, run_step, items)
+        wait_drained(instance)
+    return capacity, (None if capacity is at_default else at_default)
 
 
 def summarise(capacity_rps: float, runs: dict[str, dict], timeout_s: float) -> dict:
