@@ -98,6 +98,24 @@ def test_diff_lists_conditions_then_figures():
     assert same["beyond_noise"] is False
 
 
+def test_diff_names_a_change_of_engine_but_not_an_engine_an_old_result_never_named():
+    a = document(go=entry("go", range(100, 200), range(50, 150)))
+    b = document(go=entry("go", range(100, 200), range(50, 150)))
+    here = {"runtime": "docker", "engine": {"name": "vm", "id": "CY6G:I43S"}}
+    a["runtime"] = here
+    b["runtime"] = {"runtime": "docker", "engine": {"name": "labctl-elsewhere", "id": "CBP5:2JD7"}}
+    changes = resultdiff.diff(a, b)
+    assert changes["context"][0] == {"what": "engine", "a": "vm (CY6G:I43S)",
+                                     "b": "labctl-elsewhere (CBP5:2JD7)"}
+    assert "different Docker engines" in changes["warnings"][0]
+    # The same engine: nothing to say.
+    b["runtime"] = {"runtime": "docker", "engine": {"name": "vm", "id": "CY6G:I43S"}}
+    assert resultdiff.diff(a, b)["context"] == [] and resultdiff.diff(a, b)["warnings"] == []
+    # A result saved before engines were named cannot be called different.
+    b["runtime"] = {"runtime": "docker", "engine": {"endpoint": "unix:///var/run/docker.sock"}}
+    assert resultdiff.diff(a, b)["context"] == [] and resultdiff.diff(a, b)["warnings"] == []
+
+
 def test_store_saves_lists_and_finds_by_prefix():
     first = store.save_result("compare", {"schema": "labctl.compare/1", "created": "t1",
                                           "servers": {"go": {}}})

@@ -14,8 +14,18 @@ from labctl.results.documents import DiffDocument
 
 DIFF_SCHEMA = "labctl.diff/1"
 
+def _engine(document: Mapping[str, Any]) -> str | None:
+    """The Docker engine a result ran on, as "name (ID)"; None for the local runtime and for
+    results saved before labctl recorded it (they cannot say, so they are not called different)."""
+    engine = (document.get("runtime") or {}).get("engine") or {}
+    if not engine.get("id"):
+        return None
+    return f"{engine.get('name') or 'unnamed'} ({engine['id']})"
+
+
 CONTEXT_FIELDS = [
     ("runtime", lambda d: (d.get("runtime") or {}).get("runtime")),
+    ("engine", _engine),
     ("engine version", lambda d: (d.get("runtime") or {}).get("engine_version")),
     ("CPU", lambda d: (d.get("host") or {}).get("cpu")),
     ("cores", lambda d: (d.get("host") or {}).get("cores")),
@@ -56,12 +66,19 @@ def diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> DiffDocument:
     context = []
     for label, getter in CONTEXT_FIELDS:
         before, after = getter(a), getter(b)
-        if before != after:
+        # An engine unknown on one side (an older result) is not a difference anyone can see.
+        if before != after and not (label == "engine" and None in (before, after)):
             context.append({"what": label, "a": before, "b": after})
     warnings = []
-    if context and context[0]["what"] == "runtime":
-        warnings.append(f"these results come from different runtimes ({context[0]['a']} and "
-                        f"{context[0]['b']}): their figures are not directly comparable")
+    changed = {c["what"]: c for c in context}
+    if "runtime" in changed:
+        warnings.append(f"these results come from different runtimes ({changed['runtime']['a']} "
+                        f"and {changed['runtime']['b']}): their figures are not directly "
+                        "comparable")
+    elif "engine" in changed:
+        warnings.append(f"these results come from different Docker engines "
+                        f"({changed['engine']['a']} and {changed['engine']['b']}): their "
+                        "figures are not directly comparable")
     latency_a, latency_b = _latency_by_server(a), _latency_by_server(b)
     changes = []
     for server in sorted(set(latency_a) & set(latency_b)):
