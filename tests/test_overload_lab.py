@@ -29,13 +29,20 @@ def check_document(document: dict, names: list[str]) -> None:
             assert entry["top_step"][run_name]["fraction"] == 2.0
 
 
-def collapse_and_bounded(document: dict) -> list[str]:
-    """The servers that failed their clients at 2x without shedding (goodput under half the
-    capacity, or 1 request in 20 timed out) and stayed bounded with it, with more goodput."""
-    return [name for name, entry in document["servers"].items()
-            if entry["top_step"]["off"]["verdict"] in ("collapsed", "timing out")
-            and entry["top_step"]["on"]["verdict"] == "bounded"
-            and entry["top_step"]["on"]["goodput_rps"] > entry["top_step"]["off"]["goodput_rps"]]
+def shedding_bounds_the_wait(document: dict, name: str) -> None:
+    """At twice the capacity: without shedding the clients time out (1 in 20 or more) and the
+    2xx answers that arrive waited past half the timeout; with it, fast 503s, fewer timeouts,
+    and a p99 under half the timeout. The quantities, not the verdict words: they held in
+    every run measured (lesson 008's table), where goodput did not."""
+    timeout_ms = document["parameters"]["timeout_s"] * 1000
+    off = document["servers"][name]["runs"]["off"]["steps"][-1]
+    on = document["servers"][name]["runs"]["on"]["steps"][-1]
+    seen = {k: (off[k], on[k]) for k in ("goodput_fraction", "p99_ms", "shed_503", "timeouts",
+                                         "sent")}
+    assert off["shed_503"] == 0 and off["timeouts"] >= 0.05 * off["sent"], seen
+    assert off["p99_ms"] is not None and off["p99_ms"] >= timeout_ms / 2, seen
+    assert on["shed_503"] > 0 and on["timeouts"] < off["timeouts"], seen
+    assert on["p99_ms"] is not None and on["p99_ms"] <= timeout_ms / 2, seen
 
 
 @pytest.mark.docker
@@ -45,9 +52,7 @@ def test_overload_on_docker(docker_engine, leftover_containers):
     check_document(document, ["go", "python"])
     # Python's event-loop lateness guard: without it the queue in the kernel outgrows the
     # timeout; with it, fast 503s keep the 2xx answers quick.
-    assert "python" in collapse_and_bounded(document), document["servers"]["python"]["top_step"]
-    python_on = document["servers"]["python"]["runs"]["on"]["steps"][-1]
-    assert python_on["shed_503"] > 0
+    shedding_bounds_the_wait(document, "python")
     # Go's semaphore counts requests inside handlers; on one core they never overlap, so it
     # refuses nothing however long the queue in the kernel grows (lesson 008 says why).
     assert document["servers"]["go"]["top_step"]["on"]["shed_503"] == 0
@@ -62,7 +67,6 @@ def test_overload_on_the_local_runtime():
     document, seconds, _ = labrun.run_lab("overload", "node", "python", "--quick",
                                           "--runtime", "local")
     check_document(document, ["node", "python"])
-    assert collapse_and_bounded(document), {n: e["top_step"]
-                                            for n, e in document["servers"].items()}
+    shedding_bounds_the_wait(document, "python")
     assert seconds < 3 * 60
     assert not list((paths.state_dir() / "local").glob("*.json"))

@@ -125,7 +125,7 @@ class OverloadCheck(_Strict, tag="overload"):
     path: UrlPath = "/report"
     times_capacity: Annotated[float, Meta(gt=1, le=3)] = 2.0
     min_goodput: Annotated[float, Meta(gt=0, le=1)] = 0.5
-    max_p99_ms: Positive = 250.0
+    max_p99_ms: Positive = 500.0
     timeout_s: Annotated[float, Meta(gt=0, le=10)] = 1.0
     duration_s: Annotated[float, Meta(gt=0, le=30)] = 4.0
 
