@@ -31,9 +31,11 @@ def check_document(document: dict, names: list[str]) -> None:
 
 def shedding_bounds_the_wait(document: dict, name: str) -> None:
     """At twice the capacity: without shedding the clients time out (1 in 20 or more) and the
-    2xx answers that arrive waited past half the timeout; with it, fast 503s, fewer timeouts,
-    and a p99 under half the timeout. The quantities, not the verdict words: they held in
-    every run measured (lesson 008's table), where goodput did not."""
+    2xx answers that arrive waited past half the timeout; with it, fast 503s, almost no
+    timeouts (1 in 100 at most), and a p99 well under the timeout (three quarters of it at
+    most: the --quick steps are short, and the first second of each opens its connections).
+    The quantities, not the verdict words: they held in every run measured (lesson 008's
+    table), where goodput did not."""
     timeout_ms = document["parameters"]["timeout_s"] * 1000
     off = document["servers"][name]["runs"]["off"]["steps"][-1]
     on = document["servers"][name]["runs"]["on"]["steps"][-1]
@@ -41,8 +43,8 @@ def shedding_bounds_the_wait(document: dict, name: str) -> None:
                                          "sent")}
     assert off["shed_503"] == 0 and off["timeouts"] >= 0.05 * off["sent"], seen
     assert off["p99_ms"] is not None and off["p99_ms"] >= timeout_ms / 2, seen
-    assert on["shed_503"] > 0 and on["timeouts"] < off["timeouts"], seen
-    assert on["p99_ms"] is not None and on["p99_ms"] <= timeout_ms / 2, seen
+    assert on["shed_503"] > 0 and on["timeouts"] <= 0.01 * on["sent"], seen
+    assert on["p99_ms"] is not None and on["p99_ms"] <= timeout_ms * 0.75, seen
 
 
 @pytest.mark.docker
