@@ -20,9 +20,12 @@ def test_the_sweep_climbs_through_the_fractions_with_enough_connections():
     # on its own connection; fewer would queue requests inside the generator.
     for step in steps[1:]:
         assert step.connections >= step.rate * 1.0
-    # Below it, enough for twice the predicted p99 (M/M/1: ln 100 / (1000 − 500) = 9.2 ms),
-    # not a connection for every request of the timeout, which the step would spend opening.
-    assert steps[0].connections == math.ceil(500 * 2 * math.log(100) / 500 * 1.25) + 10 == 22
+    # Below it, enough for twice the predicted p99 (M/M/1: ln 100 / (1000 − 500) = 9.2 ms) or
+    # a quarter of a second, whichever is longer; not a connection for every request of the
+    # timeout, which the step would spend its first second opening.
+    assert steps[0].connections == math.ceil(500 * 0.25 * 1.25) + 10 == 167
+    near = overload.plan_sweep(1000.0, (0.98,), timeout_s=1.0)[0]   # p99 230 ms: twice that
+    assert near.connections == math.ceil(980 * 2 * math.log(100) / 20 * 1.25) + 10
 
 
 def test_calibration_keeps_the_default_cost_inside_the_band_and_scales_it_outside():
