@@ -237,6 +237,7 @@ def _sample_documents(fake_runtime, tmp_path, monkeypatch) -> list[Mapping[str, 
     import json
 
     from test_contracts import runner_json
+    from test_overload_unit import _document as overload_document
     from test_profile_lab import profile_document
     from test_terminal_width import _proxy_document
 
@@ -283,6 +284,7 @@ def _sample_documents(fake_runtime, tmp_path, monkeypatch) -> list[Mapping[str, 
                          settings=shutdown.Settings(idle=1, long=1, grace_s=1.0)),
         _proxy_document(),
         profile_document(),
+        overload_document(),
         verification.verify_servers(fake_runtime, [go], Limits()),
         diff.diff(first, second),
         json.loads(checked.stdout),

@@ -36,7 +36,8 @@ def test_the_lessons_are_there_in_order(shipped):
     assert [lesson.id for lesson in shipped] == [
         "000-four-servers", "001-go-nethttp", "002-nethttp-interview", "003-first-bottleneck",
         "004-choosing-a-language", "005-edge-cases", "006-slow-clients",
-        "007-graceful-shutdown", "009-reverse-proxy", "010-where-the-cpu-goes"]
+        "007-graceful-shutdown", "008-past-capacity", "009-reverse-proxy",
+        "010-where-the-cpu-goes"]
 
 
 def test_each_lesson_has_three_prompts_and_at_least_eight_items(shipped):
@@ -153,7 +154,7 @@ def test_lesson_003_has_the_blocking_arithmetic(shipped):
 def test_lessons_check_passes_on_the_shipped_lessons():
     result = runner.invoke(app, ["lessons", "check"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.count("ok ") == 10
+    assert result.stdout.count("ok ") == 11
 
 
 # --- lookup -----------------------------------------------------------------------------------------
@@ -320,7 +321,7 @@ def test_lessons_lists_progress():
         assert f"\n{number} " in result.stdout
     assert "new" in result.stdout
     document = json.loads(runner.invoke(app, ["lessons", "--json"]).stdout)
-    assert [entry["status"] for entry in document["lessons"]] == ["new"] * 10
+    assert [entry["status"] for entry in document["lessons"]] == ["new"] * 11
     assert document["lessons"][2]["items"] >= 25
 
 

@@ -237,3 +237,44 @@ def test_compare_writes_a_report_of_the_real_run(docker_engine, tmp_path):
     assert all(width > 0 and height > 0 and traces >= 1 for width, height, traces in charts.values())
     assert [charts[str(i)][2] for i in range(4)] == [2, 2, 2, 2]     # go and rust on each spectrum
     screenshot(page, chromium, artifacts_dir(tmp_path) / "report-real-compare.png")
+
+
+def _overload_document() -> dict:
+    """An overload lab document with two servers, built by the lab's own functions from
+    synthetic oha results (tests/test_overload_unit.py)."""
+    import copy
+
+    from test_overload_unit import _document
+
+    document = _document()
+    go = copy.deepcopy(document["servers"]["node"])
+    go.update(name="go", language="Go", framework="net/http")
+    document["servers"]["go"] = go
+    document["id"] = "overload-test"
+    return document
+
+
+def test_overload_results_draw_latency_and_goodput_against_offered_load():
+    page = report.build_report([_overload_document()])
+    assert report.chart_count(page) == 2
+    assert "offered load" in page and "shedding on" in page and "At the top step" in page
+
+
+def test_overload_and_compare_results_are_not_mixed():
+    with pytest.raises(report.ReportError, match="overload lab results"):
+        report.build_report([_overload_document(), compare_document()])
+
+
+def test_overload_charts_render_in_chromium(tmp_path):
+    chromium = chromium_or_skip()
+    page = tmp_path / "overload.html"
+    page.write_text(report.build_report([_overload_document()]))
+    shown = render(page, chromium)
+    assert shown.console_errors == []
+    charts = rendered_charts(shown.dom)
+    assert len(charts) == 2
+    # Two servers × shedding off and on; the goodput chart adds the ideal line.
+    assert charts["0"][2] == 4 and charts["1"][2] == 5, charts
+    for width, height, _ in charts.values():
+        assert width > 0 and height > 0
+    screenshot(page, chromium, artifacts_dir(tmp_path) / "report-overload.png")

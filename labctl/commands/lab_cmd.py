@@ -1,5 +1,5 @@
 """`labctl lab`: the lessons' labs as commands. `labctl lab bottleneck` is lesson 003's,
-`edge-cases` 005's, `slow-clients` 006's, `shutdown` 007's, `profile` 010's.
+`edge-cases` 005's, `slow-clients` 006's, `shutdown` 007's, `overload` 008's, `profile` 010's.
 
 Each command declares only its lab's own options; the rest of a lab's run (servers, prediction
 sheet, runtime, limits, scoring, saving, rendering) is ``run_plugin``'s, the same for every lab
@@ -252,6 +252,33 @@ def shutdown_command(
 
     run_plugin(shutdown.PLUGIN, names, shutdown.Settings(), predict=predict, sheet=sheet,
                cpus=cpus, memory=memory, json_out=json_out, runtime_name=runtime_name)
+
+
+@lab_app.command("overload")
+def overload_command(
+    names: ServersArgument = None,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", min=0.1, max=10.0,
+        help="The clients' timeout in seconds: a later answer is not goodput.")] = 1.0,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Two steps (0.5× and 2×) of 3 s: about 25 s per server.")] = False,
+    predict: PredictOption = None,
+    sheet: SheetOption = False,
+    cpus: CpusOption = 1.0,
+    memory: MemoryOption = 512,
+    json_out: JsonOption = False,
+    runtime_name: RuntimeOption = None,
+) -> None:
+    """Lesson 008: past capacity, with load shedding off and on.
+
+    Each server's capacity on GET /report (closed loop), then an open loop at 0.5× to 2× of it
+    with a client timeout: goodput, 503s, timeouts and p99, with load shedding off and on
+    (LOAD_SHEDDING=on); about 90 s per server."""
+    from labctl.labs import overload
+
+    run_plugin(overload.PLUGIN, names, overload.settings_for(quick, timeout), predict=predict,
+               sheet=sheet, cpus=cpus, memory=memory, json_out=json_out,
+               runtime_name=runtime_name)
 
 
 @lab_app.command("profile")

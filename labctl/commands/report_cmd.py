@@ -21,8 +21,8 @@ def register(app: typer.Typer) -> None:
 def report_command(
     result_ids: Annotated[Optional[list[str]], typer.Argument(
         show_default=False,
-        help="Saved compare results to draw (ids or unique prefixes, see labctl results); "
-             "several are put side by side. Default: the latest compare.")] = None,
+        help="Saved compare (or overload lab) results to draw (ids or unique prefixes, see "
+             "labctl results); several are put side by side. Default: the latest compare.")] = None,
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="Where to write the HTML page.")] = DEFAULT_REPORT,
     open_it: Annotated[bool, typer.Option(

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from labctl.errors import EnvironmentProblem, UsageProblem
-from labctl.labs import shutdown, slowclients
+from labctl.labs import overload, shutdown, slowclients
 from labctl.learning.exercises import (
     CheckSpec,
     ConnectionReuseCheck,
     LatencyCheck,
+    OverloadCheck,
     ResponseCheck,
     RollingRestartCheck,
     ShutdownDrainCheck,
@@ -57,12 +58,17 @@ class Outcome:
 
 
 def prepare(runtime: Runtime, server: Server, check: CheckSpec,
-            progress: ProgressCallback | None = None) -> loadgen.Generator | None:
+            progress: ProgressCallback | None = None) -> Any:
     """Build the server, and the load generator when the check needs one; raises the build's
     error (with the compiler's output) when the learner's code does not build."""
     runtime.prepare(server, progress)
     if isinstance(check, (ThroughputCheck, SpeedupCheck)):
         return loadgen.prepare_generator(runtime, _load_options(check), progress)
+    if isinstance(check, OverloadCheck):
+        # Two generators: wrk for the capacity (closed loop), oha for the overload (open loop).
+        return OverloadGenerators(
+            loadgen.prepare_generator(runtime, loadgen.LoadOptions(), progress),
+            loadgen.prepare_generator(runtime, loadgen.LoadOptions(rate=1.0), progress))
     return None
 
 
@@ -308,6 +314,73 @@ def _connection_reuse(runtime: Runtime, instance: Instance, check: Any, generato
                  "statuses": sorted(statuses)})
 
 
+@dataclass(frozen=True)
+class OverloadGenerators:
+    wrk: loadgen.Generator
+    oha: loadgen.Generator
+
+
+def _closed_loop_capacity(runtime: Runtime, instance: Instance, path: str, check: Any,
+                          generators: Any) -> tuple[loadgen.LoadResult, float]:
+    closed = loadgen.run_load(
+        runtime, instance, loadgen.LoadOptions(path=path, connections=overload.CAPACITY_CONNECTIONS,
+                                               duration_s=check.duration_s, timeout_s=2.0),
+        client_cpuset(instance.limits), generator=generators.wrk if generators else None,
+        warmup_s=1.0)
+    capacity = (closed.requests - closed.non_2xx) / closed.duration_s if closed.duration_s else 0.0
+    return closed, capacity
+
+
+def _overload(runtime: Runtime, instance: Instance, check: Any, generators: Any) -> Outcome:
+    assert isinstance(check, OverloadCheck)
+    cpus = client_cpuset(instance.limits)
+    path = check.path
+    closed, capacity = _closed_loop_capacity(runtime, instance, path, check, generators)
+    # As the lab does: a cost outside the band the generator can drive to twice over is scaled.
+    items = overload.DEFAULT_ITEMS
+    for _ in range(overload.CALIBRATION_ROUNDS if path == overload.PATH else 0):
+        scaled = overload.calibrated_items(capacity, items)
+        if scaled == items:
+            break
+        items, path = scaled, overload.report_path(scaled)
+        overload.wait_drained(instance)
+        closed, capacity = _closed_loop_capacity(runtime, instance, path, check, generators)
+    refused = closed.non_2xx + closed.socket_errors
+    rate = round(capacity * check.times_capacity, 1)
+    expected = (f"at {check.times_capacity:g}× its capacity on {path} (open loop, client "
+                f"timeout {check.timeout_s:g} s): goodput ≥ {check.min_goodput:.0%} of capacity "
+                f"and p99 of the 2xx answers ≤ {check.max_p99_ms:g} ms")
+    if capacity <= 0 or refused > 0.1 * max(closed.requests, 1):
+        return Outcome("overload", expected,
+                       f"no capacity to overload: {capacity:.0f} 2xx/s with {refused} of "
+                       f"{closed.requests} refused or failed under a closed loop of "
+                       f"{overload.CAPACITY_CONNECTIONS} connections (a server must not shed "
+                       "work it can do)", False, {"capacity": closed.as_dict()})
+    overload.wait_drained(instance)
+    options = loadgen.LoadOptions(path=path, rate=rate, duration_s=check.duration_s,
+                                  timeout_s=check.timeout_s,
+                                  connections=overload.connections_for(rate, check.timeout_s))
+    load = loadgen.run_load(runtime, instance, options, cpus,
+                            generator=generators.oha if generators else None).as_dict()
+    step = overload.step_figures(load, capacity)
+    goodput_share = step["goodput_fraction"] or 0.0
+    p99 = step["p99_ms"]
+    passed = (goodput_share >= check.min_goodput and p99 is not None
+              and p99 <= check.max_p99_ms and not step["generator_limited"])
+    measured = (f"capacity {capacity:,.0f} req/s (closed loop, {overload.CAPACITY_CONNECTIONS} "
+                f"connections); at {rate:,.0f} req/s: goodput {step['goodput_rps']:,.0f} req/s "
+                f"({goodput_share:.0%}), p99 of 2xx "
+                + (f"{p99:,.0f} ms" if p99 is not None else "none answered")
+                + f", {step['shed_503']:,} 503, {step['timeouts']:,} timeouts")
+    if step["generator_limited"]:
+        measured += (f"; oha sent only {step['sent']:,} of {step['scheduled']:,}: the generator "
+                     "was the limit, not judged")
+    return Outcome("overload", expected, measured, passed,
+                   {"capacity_rps": round(capacity, 1), "rate": rate, **{
+                       k: v for k, v in step.items()}, "capacity": closed.as_dict(),
+                    "load": load})
+
+
 # -- nginx in front (lesson 009): the workspace holds an nginx configuration --------------------
 
 SERVERS_PLACEHOLDER = "@SERVERS@"
@@ -389,6 +462,7 @@ MEASURES: dict[type, Callable[[Runtime, Instance, Any, Any], Outcome]] = {
     ResponseCheck: _response,
     SlowClientsCheck: _slow_clients,
     ConnectionReuseCheck: _connection_reuse,
+    OverloadCheck: _overload,
     UpstreamConnectionsCheck: _upstream_connections,
 }
 

@@ -118,11 +118,23 @@ class RollingRestartCheck(_Strict, tag="rolling-restart"):
     max_failed: Annotated[int, Meta(ge=0)] = 0
 
 
+class OverloadCheck(_Strict, tag="overload"):
+    """At ``times_capacity`` × the server's own closed-loop capacity, open loop: goodput (2xx
+    within the timeout) at least ``min_goodput`` of the capacity, p99 of the 2xx answers at most
+    ``max_p99_ms``."""
+    path: UrlPath = "/report"
+    times_capacity: Annotated[float, Meta(gt=1, le=3)] = 2.0
+    min_goodput: Annotated[float, Meta(gt=0, le=1)] = 0.5
+    max_p99_ms: Positive = 500.0
+    timeout_s: Annotated[float, Meta(gt=0, le=10)] = 1.0
+    duration_s: Annotated[float, Meta(gt=0, le=30)] = 4.0
+
+
 CheckSpec = Union[ThroughputCheck, SpeedupCheck, LatencyCheck, ResponseCheck, SlowClientsCheck,
                   ShutdownDrainCheck, ConnectionReuseCheck, UpstreamConnectionsCheck,
-                  RollingRestartCheck]
+                  RollingRestartCheck, OverloadCheck]
 CHECK_KINDS = ("throughput", "speedup", "latency", "response", "slow-clients", "shutdown-drain",
-               "connection-reuse", "upstream-connections", "rolling-restart")
+               "connection-reuse", "upstream-connections", "rolling-restart", "overload")
 
 
 class ExerciseSpec(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -664,6 +664,116 @@ class ShutdownDocument(LabFields):
     your_predictions: NotRequired[YourPredictions]
 
 
+# -- labctl lab overload --------------------------------------------------------------------
+
+
+class OverloadParameters(TypedDict):
+    path: str
+    default_items: int
+    calibration_band_rps: list[float]
+    target_capacity_rps: float
+    fractions: list[float]
+    step_s: float
+    capacity_s: float
+    warmup_s: float
+    timeout_s: float
+    shed_env: str
+    quick: bool
+    capacity_connections: int
+    collapse_goodput: float
+    bounded_p99: float
+    timing_out_share: float
+    goodput_tolerance: float
+
+
+class OverloadCapacity(TypedDict):
+    requests_per_s: float
+    connections: int
+    items: int                    # the cost per request the closed loop asked for
+    path: str                     # /report, with ?items=N when not the default
+    load: dict[str, Any]          # the closed-loop run, as labctl.load/1's result
+
+
+class KernelQueue(TypedDict):
+    samples: int
+    every_s: float
+    unread_requests_median: float
+    unread_requests_max: int
+    accept_queue_median: float
+    accept_queue_max: int
+
+
+class OverloadPrediction(TypedDict):
+    utilisation: float
+    goodput_rps: float
+    p99_ms: float
+    in_system: Optional[float]
+    verdict: str
+    timeout_crossed_after_s: Optional[float]
+
+
+class OverloadStep(TypedDict):
+    fraction: float
+    connections: int
+    offered_rps: float
+    scheduled: Optional[int]
+    sent: Optional[int]
+    achieved_rps: float
+    goodput_rps: float
+    goodput_fraction: Optional[float]
+    ok_2xx: int
+    shed_503: int
+    other_status: int
+    timeouts: int
+    errors: int
+    p50_ms: Optional[float]
+    p99_ms: Optional[float]
+    generator_limited: bool
+    in_system_littles_law: Optional[float]
+    kernel_queue: Optional[KernelQueue]
+    drained_after_s: float
+    predicted: OverloadPrediction
+    prediction_misses: list[str]
+    load: dict[str, Any]          # the open-loop run, as labctl.load/1's result
+
+
+class OverloadRun(TypedDict):
+    env: dict[str, str]
+    steps: list[OverloadStep]
+
+
+class OverloadTop(TypedDict):
+    fraction: float
+    goodput_rps: float
+    goodput_fraction: Optional[float]
+    p99_ms: Optional[float]
+    shed_503: int
+    timeouts: int
+    generator_limited: bool
+    verdict: str
+
+
+class OverloadServer(ServerFacts):
+    capacity: OverloadCapacity
+    capacity_at_default_items: Optional[OverloadCapacity]   # when the cost was calibrated
+    service_ms: Optional[float]
+    runs: dict[str, OverloadRun]
+    top_step: dict[str, OverloadTop]
+    seconds: float
+
+
+class OverloadDocument(TypedDict):
+    schema: str
+    id: NotRequired[str]
+    created: str
+    runtime: dict[str, Any]
+    host: Host
+    parameters: OverloadParameters
+    limits: LimitsPart
+    servers: dict[str, OverloadServer]
+    your_predictions: NotRequired[YourPredictions]
+
+
 # -- labctl lab profile -----------------------------------------------------------------------
 
 
@@ -1119,6 +1229,7 @@ SCHEMAS: dict[str, type] = {
     "labctl.lab.edge-cases/1": EdgeCasesDocument,
     "labctl.lab.slow-clients/1": SlowClientsDocument,
     "labctl.lab.shutdown/1": ShutdownDocument,
+    "labctl.lab.overload/1": OverloadDocument,
     "labctl.lab.proxy/1": ProxyDocument,
     "labctl.lab.profile/1": ProfileDocument,
     "labctl.servers/1": ServersDocument,

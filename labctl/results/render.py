@@ -11,7 +11,12 @@ from rich.table import Table
 from rich.text import Text
 
 from labctl.measure.modes import FRESH, KEEPALIVE, MODE_SHORT
-from labctl.results import lab_render, learning_render, proxy_render
+from labctl.results import (
+    lab_render,
+    learning_render,
+    overload_render,
+    proxy_render,
+)
 from labctl.results.layout import Column, Fit, Numbered, legend, saved
 from labctl.runtime.cpus import cores
 
@@ -709,6 +714,7 @@ RENDERERS = {
     "labctl.lab.edge-cases/": lab_render.edge_cases,
     "labctl.lab.slow-clients/": lab_render.slow_clients,
     "labctl.lab.shutdown/": lab_render.shutdown,
+    "labctl.lab.overload/": overload_render.overload,
     "labctl.lab.proxy/": proxy_render.proxy,
     "labctl.lab.profile/": lab_render.profile,
     "labctl.servers/": render_servers,

@@ -51,11 +51,13 @@ def build_report(documents: Sequence[dict]) -> str:
     """The whole page for one or more ``labctl.compare`` documents (several: side by side)."""
     if not documents:
         raise ReportError("nothing to report", "Run labctl compare first")
+    if all(str(d.get("schema", "")).startswith("labctl.lab.overload/") for d in documents):
+        return _overload_report(documents)
     for document in documents:
         if not str(document.get("schema", "")).startswith("labctl.compare/"):
             raise ReportError(
                 f"result {document.get('id', '?')} is a {document.get('schema', '?')} document; "
-                "a report is drawn from compare results or one profile lab",
+                "a report is drawn from compare results, one profile lab, or overload lab results",
                 "List them with: labctl results")
     go, offline = _plotly()
     if len(documents) > 8:
@@ -85,6 +87,25 @@ def build_report(documents: Sequence[dict]) -> str:
     if load is not None:
         charts.append(("load", _load_caption(runs), load))
     return _page(runs, charts, offline.get_plotlyjs())
+
+
+def _overload_report(documents: Sequence[dict]) -> str:
+    """Saved `labctl lab overload` results: the latency and goodput curves against offered
+    load, all servers on one set of axes (labctl/labs/overload_report.py)."""
+    from labctl.results import overload_report
+
+    go, offline = _plotly()
+    if len(documents) > 8:
+        raise ReportError("a report puts at most 8 runs side by side", "Name fewer result ids")
+    charts = overload_report.charts(go, documents, _colour, _layout)
+    ids = ", ".join(str(d.get("id", "unsaved run")) for d in documents)
+    parts = [f"<h1>labctl lab overload — {html.escape(ids)}</h1>",
+             overload_report.summary_table(documents)]
+    key, heading, intro = overload_report.SECTION
+    parts.append(f'<section class="charts {key}"><h2>{heading}</h2><p>{intro}</p>'
+                 + "".join(_chart_html(index, caption, figure)
+                           for index, (_, caption, figure) in enumerate(charts)) + "</section>")
+    return _html_page(f"labctl report: {ids}", parts, offline.get_plotlyjs())
 
 
 # --- one saved run ---------------------------------------------------------------------------
@@ -306,11 +327,7 @@ def _layout(height: int = 420) -> dict:
 def _page(runs: Sequence[_Run], charts, plotly_js: str) -> str:
     sections: dict[str, list[str]] = {}
     for index, (section, caption, figure) in enumerate(charts):
-        div = figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{index}",
-                             config={"displaylogo": False, "responsive": True})
-        sections.setdefault(section, []).append(
-            f'<figure class="chart" data-chart="{index}"><figcaption>{html.escape(caption)}'
-            f"</figcaption>{div}</figure>")
+        sections.setdefault(section, []).append(_chart_html(index, caption, figure))
     title = "labctl report: " + ", ".join(run.id for run in runs)
     parts = [f"<h1>{html.escape(_heading(runs))}</h1>"]
     for run in runs:
@@ -319,8 +336,19 @@ def _page(runs: Sequence[_Run], charts, plotly_js: str) -> str:
         if key in sections:
             parts.append(f'<section class="charts {key}"><h2>{heading}</h2><p>{intro}</p>'
                          + "".join(sections[key]) + "</section>")
-    parts.append('<footer>Drawn by labctl from saved results; figures are exactly those stored. '
-                 "Plots: plotly, inlined — this page needs no network.</footer>")
+    return _html_page(title, parts, plotly_js)
+
+
+def _chart_html(index: int, caption: str, figure) -> str:
+    div = figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{index}",
+                         config={"displaylogo": False, "responsive": True})
+    return (f'<figure class="chart" data-chart="{index}"><figcaption>{html.escape(caption)}'
+            f"</figcaption>{div}</figure>")
+
+
+def _html_page(title: str, parts: list[str], plotly_js: str) -> str:
+    parts = [*parts, '<footer>Drawn by labctl from saved results; figures are exactly those '
+             "stored. Plots: plotly, inlined — this page needs no network.</footer>"]
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{html.escape(title)}</title><style>{_CSS}</style>"

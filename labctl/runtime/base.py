@@ -113,6 +113,12 @@ class Runtime(abc.ABC):
         None for a runtime without one."""
         return None
 
+    def server_sockets(self, instance: Instance) -> tuple[int, int] | None:
+        """(process id as this machine sees it, port it listens on inside its network
+        namespace): where /proc/PID/net/tcp shows the server's own sockets (the overload lab's
+        view of the kernel's queues). None when they cannot be read from here."""
+        return None
+
     def wait_healthy(self, instance: Instance, timeout_s: float) -> float:
         """Poll ``GET /health`` until it answers 200; milliseconds since the start request."""
         from labctl.runtime.health import poll_until_healthy

@@ -618,6 +618,15 @@ class DockerRuntime(Runtime):
         instance.extra["stop_seconds"] = round(time.monotonic() - started, 3)
         remove_container(container)
 
+    def server_sockets(self, instance: Instance) -> tuple[int, int] | None:
+        # The engine's pid is this machine's only when the engine runs here (not in a VM or on
+        # another machine; the lab then checks that this pid really listens on the port).
+        if self.location.remote:
+            return None
+        container = self._container(instance.ident)
+        pid = (container.attrs.get("State") or {}).get("Pid") if container is not None else None
+        return (pid, instance.server.port) if isinstance(pid, int) and pid > 0 else None
+
     def idle_memory_bytes(self, instance: Instance) -> int | None:
         container = self._container(instance.ident)
         if container is None:

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from labctl import paths
 from labctl.errors import EnvironmentProblem, LabctlError
@@ -280,6 +281,11 @@ class LocalRuntime(Runtime):
 
     def _state_file(self, name: str, session: str = SESSION_ID) -> Path:
         return self._state_dir() / f"{session}-{name}.json"
+
+    def server_sockets(self, instance: Instance) -> tuple[int, int] | None:
+        # A native server shares this machine's network namespace, on the port it was given.
+        port = urlsplit(instance.url).port
+        return (int(instance.ident), port) if port else None
 
     def idle_memory_bytes(self, instance: Instance) -> int | None:
         return _group_rss_bytes(int(instance.ident))

@@ -43,11 +43,17 @@ func main() {
 	addReportRoutes(mux)     // lesson 008: GET /report, CPU-bound
 	addProfilingRoutes(mux)  // lesson 010: PROFILE=on, GET /debug/pprof/profile
 
+	// Lesson 008: LOAD_SHEDDING=on refuses work beyond a few requests in flight.
+	var handler http.Handler = mux
+	if os.Getenv("LOAD_SHEDDING") == "on" {
+		handler = shedLoad(mux)
+	}
+
 	// Start: the zero-value server has no timeouts at all, so set them;
 	// a slow or silent client must not be able to hold a connection forever.
 	srv := &http.Server{
 		Addr:              addr,
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,

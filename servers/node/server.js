@@ -6,6 +6,7 @@ const express = require('express');
 const bottleneck = require('./bottleneck');
 const edgecases = require('./edgecases');
 const report = require('./report');
+const { shedWhenLate } = require('./shedding');
 const profiling = require('./profiling');
 
 // Configuration: read from the environment so the same code runs
@@ -17,6 +18,10 @@ const port = Number(process.env.PORT || 8080);
 // anything else. The X-Powered-By header only advertises the framework.
 const app = express();
 app.disable('x-powered-by');
+
+// Lesson 008: LOAD_SHEDDING=on refuses work while the event loop runs late.
+// First, so a refusal costs no routing.
+if (process.env.LOAD_SHEDDING === 'on') app.use(shedWhenLate());
 
 app.get('/', (req, res) => {
   res.type('text/plain').send('Hello from Node Express\n');

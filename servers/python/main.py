@@ -12,6 +12,7 @@ import bottleneck
 import edgecases
 import profiling
 import report
+import shedding
 
 # Configuration: read from the environment so the same code runs
 # unchanged in a container and on a laptop.
@@ -43,6 +44,11 @@ async def health() -> dict[str, str]:
 app.include_router(bottleneck.routes())  # lesson 003: /users/{id} and /aggregate
 app.include_router(edgecases.routes())  # lesson 005: POST /echo
 app.include_router(report.routes())  # lesson 008: GET /report, CPU-bound
+# Lesson 008: LOAD_SHEDDING=on refuses work while the event loop runs late.
+# (uvicorn's --limit-concurrency counts open connections too, so a few hundred
+# kept-alive clients would get nothing but 503s.)
+if os.environ.get("LOAD_SHEDDING") == "on":
+    app.add_middleware(shedding.ShedWhenLate)
 app.include_router(profiling.routes())  # lesson 010: PROFILE=on, GET /debug/py-spy
 
 if __name__ == "__main__":

@@ -47,7 +47,9 @@ def oha_args(options: LoadOptions, url: str) -> list[str]:
         raise ValueError("oha is used for open-loop runs only (a --rate)")
     args = ["-z", f"{options.duration_s:g}s", "-c", str(options.connections),
             "-q", f"{options.rate:g}", "--latency-correction", "--no-tui",
-            "--output-format", "json", "-t", f"{options.timeout_s:g}s"]
+            "--output-format", "json", "-t", f"{options.timeout_s:g}s",
+            # Percentiles of the 2xx answers apart: a fast 503 must not flatter the latency.
+            "--stats-success-breakdown"]
     if not options.keepalive:
         args.append("--disable-keepalive")
     return args + [url]
@@ -127,7 +129,11 @@ def result_from_oha(report: dict[str, Any], *, options: LoadOptions, version: st
                    "achieved_rate": round(answered / duration, 1) if duration else 0.0,
                    "scheduled": scheduled, "sent": sent,
                    "not_sent": max(0, scheduled - sent) if scheduled is not None else None,
-                   "client_lateness_p99_us": None},
+                   "client_lateness_p99_us": None,
+                   "statuses": {str(code): count for code, count in sorted(statuses.items())},
+                   "latency_2xx_us": {
+                       key: _seconds_to_us((report.get("latencyPercentilesSuccessful") or {})
+                                           .get(key)) for key in ("p50", "p90", "p99")}},
         notes=notes)
 
 

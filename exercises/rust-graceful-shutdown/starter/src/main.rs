@@ -5,6 +5,7 @@ mod bottleneck;
 mod edgecases;
 mod profiling;
 mod report;
+mod shedding;
 mod users;
 
 use axum::{routing::get, Json, Router};
@@ -28,6 +29,13 @@ async fn main() {
         .merge(edgecases::routes()) // lesson 005: POST /echo
         .merge(report::routes()) // lesson 008: GET /report, CPU-bound
         .merge(profiling::routes()); // lesson 010: PROFILE=on, GET /debug/pprof/profile
+
+    // Lesson 008: LOAD_SHEDDING=on refuses work beyond a few requests in flight.
+    let app = if std::env::var("LOAD_SHEDDING").as_deref() == Ok("on") {
+        shedding::limit(app)
+    } else {
+        app
+    };
 
     // Timeouts: axum::serve sets none, and gives hyper no timer to run its
     // header-read timeout with, so a slow client can hold a connection as

@@ -1,0 +1,29 @@
+// Lesson 008: LOAD_SHEDDING=on answers a fast 503 while the event loop runs late.
+//
+// A counter of requests in flight never rises on one thread that runs each
+// handler to the end: the waiting requests sit unread in the kernel's socket
+// buffers. What the loop can see is its own lateness: a timer asked to fire
+// every 10 ms fires late by about the work queued ahead of it. Past
+// MAX_LAG_MS, new requests are refused until the loop catches up (what
+// toobusy-js and @fastify/under-pressure do).
+'use strict';
+
+const TICK_MS = 10;
+const MAX_LAG_MS = 50;
+
+// Express middleware; app.use it before the routes.
+function shedWhenLate() {
+  let lag = 0;
+  let due = performance.now() + TICK_MS;
+  setInterval(() => {
+    const now = performance.now();
+    lag = Math.max(0, now - due);
+    due = now + TICK_MS;
+  }, TICK_MS).unref(); // unref: the timer alone must not keep the process alive
+  return (req, res, next) => {
+    if (lag <= MAX_LAG_MS) return next();
+    res.status(503).set('Retry-After', '1').json({ error: 'overloaded, try again later' });
+  };
+}
+
+module.exports = { shedWhenLate };
