@@ -261,7 +261,8 @@ def overload_command(
         "--timeout", min=0.1, max=10.0,
         help="The clients' timeout in seconds: a later answer is not goodput.")] = 1.0,
     quick: Annotated[bool, typer.Option(
-        "--quick", help="Two steps (0.5× and 2×) of 3 s: about 25 s per server.")] = False,
+        "--quick", help="Two steps (0.5× and 2×) of 3 s: about 30 s per server, 40 s when its "
+                        "cost is calibrated.")] = False,
     predict: PredictOption = None,
     sheet: SheetOption = False,
     cpus: CpusOption = 1.0,
