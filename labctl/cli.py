@@ -6,6 +6,7 @@ stderr and the error's exit status, with a traceback only under ``--debug`` (or 
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import traceback
@@ -167,7 +168,29 @@ def _register_commands() -> None:
     learn.register(app)
 
 
+def unwrap_paragraphs(text: str) -> str:
+    """A docstring's paragraphs each on one line. Typer's Rich help keeps a paragraph's source
+    line breaks, so a paragraph wrapped at 100 columns in the code reads, at 80, as lines cut
+    in half; joined, Rich wraps it to the terminal. A paragraph of list items keeps its lines."""
+    paragraphs = text.strip().split("\n\n")
+    return "\n\n".join(
+        paragraph if any(line.lstrip().startswith("- ") for line in paragraph.splitlines())
+        else " ".join(line.strip() for line in paragraph.splitlines())
+        for paragraph in paragraphs)
+
+
+def _unwrap_help(typer_app: typer.Typer) -> None:
+    for command in typer_app.registered_commands:
+        text = command.help or inspect.getdoc(command.callback)
+        if text:
+            command.help = unwrap_paragraphs(text)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _unwrap_help(group.typer_instance)
+
+
 _register_commands()
+_unwrap_help(app)
 
 
 def main() -> None:

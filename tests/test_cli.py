@@ -180,3 +180,16 @@ def test_every_command_summary_is_one_line():
     broken = [" ".join(path) for path, command in _commands(typer.main.get_command(app), ["labctl"])
               if "\n" in (command.help or "").strip().split("\n\n")[0]]
     assert broken == []
+
+
+def test_a_help_paragraph_is_one_line_so_rich_wraps_it_to_the_terminal():
+    import typer
+
+    from labctl.cli import app, unwrap_paragraphs
+
+    assert unwrap_paragraphs("Title.\n\n  First half\n  second half.\n\n- one\n- two\n") == \
+        "Title.\n\nFirst half second half.\n\n- one\n- two"
+    cut = [" ".join(path) for path, command in _commands(typer.main.get_command(app), ["labctl"])
+           for paragraph in (command.help or "").split("\n\n")
+           if "\n" in paragraph and not paragraph.lstrip().startswith("- ")]
+    assert cut == []
