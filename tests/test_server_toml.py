@@ -21,7 +21,8 @@ def test_the_four_servers_come_from_their_server_toml():
     assert servers.NAMES == ("go", "python", "rust", "node")
     go = servers.get("golang")
     assert go.greeting == "Hello from Go net/http\n" and go.blocking_unit == "connection"
-    assert go.show == ("main.go", "bottleneck.go", "report.go", "users.go") and go.source_file == "main.go"
+    assert go.show == ("main.go", "bottleneck.go", "report.go", "shedding.go", "users.go")
+    assert go.source_file == "main.go"
     assert go.image_tag == "labctl/go:latest" and go.shipped
     assert go.framework_version().startswith("stdlib, go 1.")
     # Versions read by each file's pattern match the lockfiles' own text.
