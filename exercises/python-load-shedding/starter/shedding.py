@@ -3,8 +3,8 @@
 One event loop cannot count the requests waiting for it: they sit unread in the kernel's socket
 buffers until the loop gets round to them, and a counter of requests in handlers stays at one.
 What it can see is its own lateness: a timer asked to fire every 10 ms fires late by about the
-work queued ahead of it. Past MAX_LAG_S, new requests are refused until the loop catches up
-(the approach of Node's toobusy-js and @fastify/under-pressure)."""
+work queued ahead of it. A request that arrives while that timer is over MAX_LAG_S overdue is
+refused (the approach of Node's toobusy-js and @fastify/under-pressure)."""
 
 import asyncio
 
