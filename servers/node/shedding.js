@@ -4,8 +4,9 @@
 // handler to the end: the waiting requests sit unread in the kernel's socket
 // buffers. What the loop can see is its own lateness: a timer asked to fire
 // every 10 ms fires late by about the work queued ahead of it. A request that
-// arrives while that timer is over MAX_LAG_MS overdue is refused (what
-// toobusy-js and @fastify/under-pressure do).
+// arrives while that timer is over MAX_LAG_MS overdue is refused: the idea of
+// toobusy-js and @fastify/under-pressure, which go by the lateness their
+// timer measured when it last fired.
 'use strict';
 
 const TICK_MS = 10;
