@@ -55,6 +55,9 @@ CHECK_TIMEOUT_S = 1800   # a cold Rust build of a copy on a busy 2-core machine
 def _author_check(name: str, runtime: str) -> dict:
     result = labctl("exercises", "check", name, "--run", "--runtime", runtime, "--json",
                     timeout=CHECK_TIMEOUT_S)
+    # A check that could not run at all (a missing program) prints labctl's one-line reason and
+    # no document: show that reason, not a JSON decoding error.
+    assert result.stdout.strip(), f"{name}: no result (exit {result.returncode}): {result.stderr}"
     document = json.loads(result.stdout)
     entry = document["exercises"][0]
     assert entry["name"] == name
