@@ -139,6 +139,16 @@ def test_slow_clients_deadline_must_fit_the_window(authoring):
     assert "check.cut_within_s: must be shorter" in one_error_line(invoke("exercises", "check"))
 
 
+def test_an_overload_settling_must_leave_requests_to_judge(authoring):
+    text = (authoring / exercises.EXERCISE_FILE).read_text().split("[check]")[0]
+    (authoring / exercises.EXERCISE_FILE).write_text(
+        text + '[check]\nkind = "overload"\nduration_s = 4\ntimeout_s = 1\nsettle_s = 3\n')
+    assert "check.settle_s: leaves nothing to count" in one_error_line(invoke("exercises", "check"))
+    (authoring / exercises.EXERCISE_FILE).write_text(
+        text + '[check]\nkind = "overload"\nduration_s = 6\ntimeout_s = 1\nsettle_s = 1.5\n')
+    assert exercises.load(authoring).check == exercises.OverloadCheck(duration_s=6, settle_s=1.5)
+
+
 def test_hints_are_split_on_separator_lines(tmp_path):
     (tmp_path / "hints.md").write_text("first\nstill first\n---\n\nsecond\n---\n---\nthird\n")
     assert exercises._read_hints(tmp_path) == ("first\nstill first", "second", "third")

@@ -18,7 +18,10 @@ from labctl.errors import LabctlError
 from labctl.measure import loadgen
 from labctl.measure.loadgen.oha import (
     OHA_VERSION,
+    Answer,
+    oha_answers_args,
     oha_args,
+    parse_oha_answers,
     parse_oha_report,
     parse_oha_version,
     result_from_oha,
@@ -87,6 +90,41 @@ def test_output_without_a_report_is_one_clear_error():
         parse_oha_report("Error: connection refused\n")
     assert parse_oha_report("oha 1.16.0\n" + json.dumps(REPORT))["summary"]["total"] == 10.002
     assert parse_oha_version(f"oha {OHA_VERSION}\n{{}}") == OHA_VERSION
+
+
+# oha 1.16's --output-format csv, as it printed it against a real server here: one line per
+# answered request (the first two opened their connections), the version line first in the
+# container (the image's entry point prints it).
+CSV_OUTPUT = """oha 1.16.0
+request-start,DNS,DNS+dialup,Response-delay,request-duration,bytes,status
+0.001435755,0.000048504,0.000287834,0.002480212,0.002567241,3550,200
+0.022036141,0.000013477,0.0001305,0.001473814,0.001496331,3550,503
+0.041612995,0,0,0.001291037,0.001305491,3550,200
+"""
+
+
+def test_the_per_request_command_line_is_the_same_open_loop_in_csv():
+    options = loadgen.LoadOptions(path="/report", connections=30, duration_s=6, rate=1500,
+                                  timeout_s=1)
+    args = oha_answers_args(options, "http://x/report")
+    assert args[args.index("--output-format") + 1] == "csv"
+    assert "--stats-success-breakdown" not in args        # a summary option: no summary here
+    summary = oha_args(options, "http://x/report")
+    assert [a for a in args if a != "csv"] == [a for a in summary if a not in
+                                              ("json", "--stats-success-breakdown")]
+
+
+def test_the_per_request_output_becomes_answers():
+    answers = parse_oha_answers(CSV_OUTPUT)
+    assert answers == [Answer(0.001435755, 0.002567241, 200, True),
+                       Answer(0.022036141, 0.001496331, 503, True),
+                       Answer(0.041612995, 0.001305491, 200, False)]
+    with pytest.raises(LabctlError, match="no per-request output"):
+        parse_oha_answers("Error: connection refused\n")
+    with pytest.raises(LabctlError, match="cannot read"):
+        parse_oha_answers(CSV_OUTPUT + "0.05,0,0,0.001,oops,3550,200\n")
+    with pytest.raises(LabctlError, match="no status column"):
+        parse_oha_answers("request-start,DNS+dialup,request-duration\n0.1,0,0.2\n")
 
 
 def _load(*args: str) -> dict:

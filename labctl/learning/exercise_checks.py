@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from labctl.errors import EnvironmentProblem, UsageProblem
-from labctl.labs import overload, shutdown, slowclients
+from labctl.labs import overload, overload_settled, shutdown, slowclients
 from labctl.learning.exercises import (
     CheckSpec,
     ConnectionReuseCheck,
@@ -360,9 +360,19 @@ def _overload(runtime: Runtime, instance: Instance, check: Any, generators: Any)
     options = loadgen.LoadOptions(path=path, rate=rate, duration_s=check.duration_s,
                                   timeout_s=check.timeout_s,
                                   connections=overload.connections_for(rate, check.timeout_s))
-    load = loadgen.run_load(runtime, instance, options, cpus,
-                            generator=generators.oha if generators else None).as_dict()
-    step = overload.step_figures(load, capacity)
+    oha = generators.oha if generators else loadgen.prepare_generator(runtime, options)
+    load: Any = {"options": options.as_dict(), "per_request": True}
+    if check.settle_s:
+        run_answers = getattr(oha, "run_answers", None)   # oha's, in a container or not
+        if run_answers is None:
+            raise EnvironmentProblem(f"this check needs oha's per-request output, and {oha.name} "
+                                     "was chosen instead", "Run labctl doctor to see why")
+        step = overload_settled.settled_step_figures(
+            run_answers(instance, options, cpus), rate=rate, duration_s=check.duration_s,
+            settle_s=check.settle_s, timeout_s=check.timeout_s, capacity_rps=capacity)
+    else:
+        load = loadgen.run_load(runtime, instance, options, cpus, generator=oha).as_dict()
+        step = overload.step_figures(load, capacity)
     goodput_share = step["goodput_fraction"] or 0.0
     p99 = step["p99_ms"]
     passed = (goodput_share >= check.min_goodput and p99 is not None
@@ -372,6 +382,10 @@ def _overload(runtime: Runtime, instance: Instance, check: Any, generators: Any)
                 f"({goodput_share:.0%}), p99 of 2xx "
                 + (f"{p99:,.0f} ms" if p99 is not None else "none answered")
                 + f", {step['shed_503']:,} 503, {step['timeouts']:,} timeouts")
+    if check.settle_s:
+        start, end = step["window_s"]
+        measured += (f" (requests due {start:g} to {end:g} s into the {check.duration_s:g} s "
+                     f"step; timeouts: no answer within {check.timeout_s:g} s)")
     if step["generator_limited"]:
         measured += (f"; oha sent only {step['sent']:,} of {step['scheduled']:,}: the generator "
                      "was the limit, not judged")

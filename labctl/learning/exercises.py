@@ -121,13 +121,15 @@ class RollingRestartCheck(_Strict, tag="rolling-restart"):
 class OverloadCheck(_Strict, tag="overload"):
     """At ``times_capacity`` × the server's own closed-loop capacity, open loop: goodput (2xx
     within the timeout) at least ``min_goodput`` of the capacity, p99 of the 2xx answers at most
-    ``max_p99_ms``."""
+    ``max_p99_ms``. With ``settle_s``, only the requests due from then on, and at least
+    ``timeout_s`` before the end, are counted (labctl/labs/overload_settled.py)."""
     path: UrlPath = "/report"
     times_capacity: Annotated[float, Meta(gt=1, le=3)] = 2.0
     min_goodput: Annotated[float, Meta(gt=0, le=1)] = 0.5
     max_p99_ms: Positive = 500.0
     timeout_s: Annotated[float, Meta(gt=0, le=10)] = 1.0
     duration_s: Annotated[float, Meta(gt=0, le=30)] = 4.0
+    settle_s: Annotated[float, Meta(ge=0, le=10)] = 0.0
 
 
 CheckSpec = Union[ThroughputCheck, SpeedupCheck, LatencyCheck, ResponseCheck, SlowClientsCheck,
@@ -311,6 +313,12 @@ def _solution_changes_something(exercise: Exercise) -> None:
 
 def _thresholds_consistent(exercise: Exercise) -> None:
     check = exercise.check
+    if isinstance(check, OverloadCheck) and check.settle_s and (
+            check.settle_s + check.timeout_s >= check.duration_s):
+        raise _fault(exercise.folder / EXERCISE_FILE, "check.settle_s",
+                     f"leaves nothing to count: the requests due from check.settle_s to "
+                     f"check.timeout_s before the end of check.duration_s "
+                     f"({check.duration_s:g} s) are judged")
     if isinstance(check, SlowClientsCheck) and check.cut_within_s >= check.window_s:
         raise _fault(exercise.folder / EXERCISE_FILE, "check.cut_within_s",
                      f"must be shorter than check.window_s ({check.window_s:g} s), "

@@ -12,10 +12,12 @@ oha (crates.io) is compiled once: in the image's build stage on the Docker runti
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import signal
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,49 @@ def parse_oha_report(stdout: str) -> dict[str, Any]:
         raise LabctlError("oha printed no report", "Its output is below",
                           details=stdout.strip()[-2000:] or None)
     return report
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answered request of an open-loop run, from oha's per-request output (``csv``)."""
+
+    due_s: float            # when it was due, counted from the start of the run
+    latency_s: float        # from when it was due to its complete answer (latency correction)
+    status: int
+    new_connection: bool    # oha opened a connection for it (its dial-up time is not zero)
+
+
+CSV_COLUMNS = ("request-start", "DNS+dialup", "request-duration", "status")
+
+
+def oha_answers_args(options: LoadOptions, url: str) -> list[str]:
+    """``oha_args`` with one line per answered request instead of the summary (``csv``)."""
+    args = oha_args(options, url)
+    args[args.index("--output-format") + 1] = "csv"
+    args.remove("--stats-success-breakdown")
+    return args
+
+
+def parse_oha_answers(stdout: str) -> list[Answer]:
+    """oha's ``--output-format csv``: a header, then one line per answered request (requests
+    that timed out or failed have none). LabctlError when the header is missing."""
+    lines = stdout.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("request-start,")), None)
+    if start is None:
+        raise LabctlError("oha printed no per-request output", "Its output is below",
+                          details=stdout.strip()[-2000:] or None)
+    rows = csv.DictReader(lines[start:])
+    missing = [column for column in CSV_COLUMNS if column not in (rows.fieldnames or [])]
+    if missing:
+        raise LabctlError(f"oha's per-request output has no {', '.join(missing)} column",
+                          f"labctl reads oha {OHA_VERSION}'s; rebuild it (labctl doctor)")
+    try:
+        return [Answer(due_s=float(row["request-start"]),
+                       latency_s=float(row["request-duration"]), status=int(row["status"]),
+                       new_connection=float(row["DNS+dialup"]) > 0) for row in rows]
+    except (TypeError, ValueError) as bad:
+        raise LabctlError(f"oha's per-request output has a line labctl cannot read ({bad})",
+                          "Its output is below", details=stdout.strip()[-2000:]) from None
 
 
 def _seconds_to_us(value: Any) -> float | None:
@@ -164,10 +209,13 @@ class ContainerOha(ContainerGenerator):
         self._build(OHA_CONTEXT, OHA_IMAGE_TAG, buildargs, progress, rebuild=rebuild,
                     what=f"oha {OHA_VERSION} load generator (compiled once)")
 
-    def run(self, instance: Instance, options: LoadOptions, cpuset: str | None) -> LoadResult:
+    def _execute(self, instance: Instance, options: LoadOptions, cpuset: str | None,
+                 args_for: Any) -> tuple[str, list[str], str, str]:
+        """Run oha with ``args_for(options, url)``: its stdout, its arguments, the URL and where
+        it ran."""
         base_url, route, network_mode = self._target(instance)
         url = base_url + options.path
-        args = oha_args(options, url)
+        args = args_for(options, url)
         entry = ["sh", "-c", 'cat /etc/labctl/oha-version; exec oha "$@"', "oha"]
         run = self._run_container(OHA_IMAGE_TAG, entry=entry, args=args, cpuset=cpuset,
                                   timeout_s=options.duration_s + options.timeout_s + EXTRA_WAIT_S,
@@ -175,13 +223,20 @@ class ContainerOha(ContainerGenerator):
         if run.exit_status != 0:
             raise LabctlError(f"oha exited with status {run.exit_status}",
                               "Its output is below", details=(run.stdout + run.stderr).strip())
+        where_detail = f"oha in a container ({OHA_IMAGE_TAG}) on {describe_cpus(cpuset)}, {route}"
+        return run.stdout, args, url, where_detail
+
+    def run(self, instance: Instance, options: LoadOptions, cpuset: str | None) -> LoadResult:
+        stdout, args, url, where_detail = self._execute(instance, options, cpuset, oha_args)
         return result_from_oha(
-            parse_oha_report(run.stdout), options=options,
-            version=parse_oha_version(run.stdout), threads=default_threads(options, cpuset),
-            where=self.where,
-            where_detail=(f"oha in a container ({OHA_IMAGE_TAG}) on {describe_cpus(cpuset)}, "
-                          f"{route}"),
+            parse_oha_report(stdout), options=options, version=parse_oha_version(stdout),
+            threads=default_threads(options, cpuset), where=self.where, where_detail=where_detail,
             client_cpuset=cpuset, url=url, command=["oha", *args], notes=list(self.notes))
+
+    def run_answers(self, instance: Instance, options: LoadOptions,
+                    cpuset: str | None) -> list[Answer]:
+        """The same open loop, answered request by answered request."""
+        return parse_oha_answers(self._execute(instance, options, cpuset, oha_answers_args)[0])
 
 
 def cached_oha() -> Path:
@@ -238,12 +293,15 @@ class HostOha(Generator):
                                      details=done.stderr.strip()[-3000:])
         return str(cached_oha())
 
-    def run(self, instance: Instance, options: LoadOptions, cpuset: str | None) -> LoadResult:
+    def _execute(self, instance: Instance, options: LoadOptions, cpuset: str | None,
+                 args_for: Any) -> tuple[str, list[str], str, str]:
+        """Run oha with ``args_for(options, url)``: its stdout, its arguments, the URL and where
+        it ran."""
         if self.version is None:
             self.prepare()
         assert self.executable
         url = instance.url + options.path
-        args = oha_args(options, url)
+        args = args_for(options, url)
         process = subprocess.Popen(
             [self.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             stdin=subprocess.DEVNULL, errors="replace", start_new_session=True,
@@ -261,9 +319,19 @@ class HostOha(Generator):
         if process.returncode != 0:
             raise LabctlError(f"oha exited with status {process.returncode}",
                               "Its output is below", details=(stdout + stderr).strip())
+        where_detail = f"oha on this machine ({self.executable}) on {describe_cpus(cpuset)}"
+        return stdout, args, url, where_detail
+
+    def run(self, instance: Instance, options: LoadOptions, cpuset: str | None) -> LoadResult:
+        stdout, args, url, where_detail = self._execute(instance, options, cpuset, oha_args)
+        assert self.executable
         return result_from_oha(
             parse_oha_report(stdout), options=options, version=self.version,
-            threads=default_threads(options, cpuset), where=self.where,
-            where_detail=f"oha on this machine ({self.executable}) on {describe_cpus(cpuset)}",
+            threads=default_threads(options, cpuset), where=self.where, where_detail=where_detail,
             client_cpuset=cpuset, url=url, command=[self.executable, *args],
             notes=list(self.notes))
+
+    def run_answers(self, instance: Instance, options: LoadOptions,
+                    cpuset: str | None) -> list[Answer]:
+        """The same open loop, answered request by answered request."""
+        return parse_oha_answers(self._execute(instance, options, cpuset, oha_answers_args)[0])
