@@ -139,6 +139,17 @@ def test_slow_clients_deadline_must_fit_the_window(authoring):
     assert "check.cut_within_s: must be shorter" in one_error_line(invoke("exercises", "check"))
 
 
+NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+                "fourteen fifteen sixteen seventeen eighteen nineteen twenty").split()
+
+
+def test_the_readme_counts_the_exercises_and_the_check_kinds_it_ships():
+    readme = (SHIPPED.parent / "README.md").read_text()
+    found = exercises.load_all()[0]
+    assert f" {NUMBER_WORDS[len(found)]} exercises in which you fix" in readme
+    assert f"naming one of {NUMBER_WORDS[len(exercises.CHECK_KINDS)]} check kinds" in readme
+
+
 def test_an_overload_settling_must_leave_requests_to_judge(authoring):
     text = (authoring / exercises.EXERCISE_FILE).read_text().split("[check]")[0]
     (authoring / exercises.EXERCISE_FILE).write_text(
