@@ -47,9 +47,16 @@ def shedding_bounds_the_wait(document: dict, name: str) -> None:
     assert on["p99_ms"] is not None and on["p99_ms"] <= timeout_ms * 0.75, seen
 
 
+def quick_enough(document: dict) -> None:
+    """--quick's bound, per server and without its build (a first native Rust or Go build alone
+    can take minutes on a bare machine): about 30 s, 40 s with a calibrated cost; 60 s allowed."""
+    seconds = {name: entry["seconds"] for name, entry in document["servers"].items()}
+    assert all(0 < s < 60 for s in seconds.values()), seconds
+
+
 @pytest.mark.docker
 def test_overload_on_docker(docker_engine, leftover_containers):
-    document, seconds, pid = labrun.run_lab("overload", "go", "python", "--quick",
+    document, _, pid = labrun.run_lab("overload", "go", "python", "--quick",
                                             "--runtime", "docker")
     check_document(document, ["go", "python"])
     # Python's event-loop lateness guard: without it the queue in the kernel outgrows the
@@ -58,7 +65,7 @@ def test_overload_on_docker(docker_engine, leftover_containers):
     # Go's semaphore counts requests inside handlers; on one core they never overlap, so it
     # refuses nothing however long the queue in the kernel grows (lesson 008 says why).
     assert document["servers"]["go"]["top_step"]["on"]["shed_503"] == 0
-    assert seconds < 2 * 60 + 60     # two servers, --quick: well under the default's 90 s each
+    quick_enough(document)
     assert labrun.own(leftover_containers(), pid) == []
 
 
@@ -66,9 +73,8 @@ def test_overload_on_docker(docker_engine, leftover_containers):
 def test_overload_on_the_local_runtime():
     from labctl import paths
 
-    document, seconds, _ = labrun.run_lab("overload", "node", "python", "--quick",
-                                          "--runtime", "local")
+    document, _, _ = labrun.run_lab("overload", "node", "python", "--quick", "--runtime", "local")
     check_document(document, ["node", "python"])
     shedding_bounds_the_wait(document, "python")
-    assert seconds < 3 * 60
+    quick_enough(document)
     assert not list((paths.state_dir() / "local").glob("*.json"))
