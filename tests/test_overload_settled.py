@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from labctl.labs.overload_settled import nearest_rank, settled_step_figures, window
+from labctl.labs.overload_settled import settled_step_figures, window
 from labctl.measure.loadgen.oha import Answer
 
 
@@ -14,12 +14,6 @@ def test_the_window_starts_after_the_opening_and_ends_a_timeout_before_the_end()
     assert window(6, 1.5, 1) == (1.5, 5)
     with pytest.raises(ValueError, match="nothing left"):
         window(4, 3, 1)
-
-
-def test_nearest_rank_percentiles():
-    values = [float(v) for v in range(1, 101)]
-    assert nearest_rank(values, 0.99) == 99 and nearest_rank(values, 0.5) == 50
-    assert nearest_rank([7.0], 0.99) == 7.0 and nearest_rank([], 0.5) is None
 
 
 def _answers(rate: float, duration_s: float, latency_s: float, status: int = 200,

@@ -15,19 +15,11 @@ line was not answered within the timeout (or failed), and is counted as unanswer
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
+from labctl.measure import stats
 from labctl.measure.loadgen.oha import Answer
-
-
-def nearest_rank(sorted_values: Sequence[float], fraction: float) -> float | None:
-    """The nearest-rank percentile (``fraction`` 0.99 for p99) of values sorted ascending."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(fraction * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 def window(duration_s: float, settle_s: float, timeout_s: float) -> tuple[float, float]:
@@ -49,7 +41,7 @@ def settled_step_figures(answers: Sequence[Answer], *, rate: float, duration_s: 
     ok = sorted(answer.latency_s * 1000 for answer in counted
                 if 200 <= answer.status < 300 and answer.latency_s <= timeout_s)
     shed = sum(answer.status == 503 for answer in counted)
-    p50, p99 = nearest_rank(ok, 0.50), nearest_rank(ok, 0.99)
+    p50, p99 = (stats.percentile(ok, 50), stats.percentile(ok, 99)) if ok else (None, None)
     return {
         "offered_rps": rate,
         "scheduled": scheduled,
