@@ -2,7 +2,7 @@
 
 Each test fails on the slow way back: stops one after another, the idle-memory reads one after
 another (Docker answers a container's first stats request only at its next one-second tick), a
-graceful stop for every container of the cold-start series. Whether the overlap happened is
+graceful stop of containers whose stop nobody times. Whether the overlap happened is
 decided by a barrier (every party must be inside at once), never by a clock.
 """
 
@@ -60,6 +60,7 @@ class _RecordingRuntime(FakeRuntime):
     def __init__(self, url: str, servers: int) -> None:
         super().__init__(url)
         self.graces: list[float | None] = []
+        self.events: list[str] = []
         self.started = 0
         self.memory_barrier = threading.Barrier(servers, timeout=BARRIER_TIMEOUT_S)
 
@@ -67,10 +68,12 @@ class _RecordingRuntime(FakeRuntime):
         instance = super().start(server, limits, **kwargs)
         self.started += 1
         instance.ident = str(self.started)
+        self.events.append(f"start {server.name}{kwargs.get('instance', '')}")
         return instance
 
     def stop(self, instance, grace_s=None) -> None:
         self.graces.append(grace_s)
+        self.events.append("stop")
         super().stop(instance, grace_s)
 
     def idle_memory_bytes(self, instance):
@@ -78,8 +81,8 @@ class _RecordingRuntime(FakeRuntime):
         return 4096
 
 
-def test_compare_kills_the_cold_start_series_and_reads_idle_memory_at_once(local_http,  # noqa: F811
-                                                                           monkeypatch):
+def test_compare_removes_without_grace_and_reads_idle_memory_at_once(local_http,  # noqa: F811
+                                                                       monkeypatch):
     from labctl import compare
 
     monkeypatch.setattr(verify, "DATE_GAP_S", 0.0)
@@ -88,9 +91,11 @@ def test_compare_kills_the_cold_start_series_and_reads_idle_memory_at_once(local
     document = compare.run_compare(runtime, chosen,
                                    compare.CompareOptions(samples=5, warmup=1, cold_starts=3))
     assert all(entry["idle_memory_bytes"] == 4096 for entry in document["servers"].values())
-    # The compared servers: stopped gracefully, as ever. The series' extra starts (two more per
-    # server): removed at once, since only their start is timed.
-    assert sorted(runtime.graces, key=str) == [0, 0, 0, 0, None, None]
+    # The compared servers, then two more starts each: each of those removed before the next
+    # start, as the compared ones were, and every removal forced (no stop is timed).
+    assert runtime.events == ["start go", "start node", "stop", "stop", "start go", "stop",
+                              "start go", "stop", "start node", "stop", "start node", "stop"]
+    assert runtime.graces == [0] * 6
     assert all(len(entry["cold_start_ms"]["samples"]) == 3
                for entry in document["servers"].values())
 
