@@ -5,9 +5,11 @@
 build cache (a fresh XDG_CACHE_HOME per run), so every server is built from source first, as on
 a learner's first run. Each run is a fresh ``python -m labctl compare --runtime local`` at 80
 columns; the bench notes when the first line carrying a figure (a time in µs or ms) reaches
-stdout, and when the process ends. ``--runs`` times (default 3): minimum, median and maximum of
-both, against the goals (first figure 30 s, all four 60 s). Sends traffic only to the servers
-labctl starts on 127.0.0.1. Needs the four toolchains (Go, Python, Rust, Node). Usage:
+stdout or stderr (a first compare prints each server's first look on stderr as soon as it is
+built, the comparison on stdout at the end), and when the process ends. ``--runs`` times
+(default 3): minimum, median and maximum of both, against the goals (first figure 30 s, all
+four 60 s). Sends traffic only to the servers labctl starts on 127.0.0.1. Needs the four
+toolchains (Go, Python, Rust, Node). Usage:
 
     python bench/first_figure.py [--runs 3] [-- extra compare arguments, e.g. go python]
 """
@@ -27,13 +29,13 @@ FIGURE = re.compile(r"\d[\d,.]* ?(µs|ms)\b")
 
 
 def one_run(extra: list[str]) -> tuple[float | None, float]:
-    """(seconds to the first figure on stdout or None, seconds to the end)."""
+    """(seconds to the first figure or None, seconds to the end)."""
     with tempfile.TemporaryDirectory(prefix="labctl-bench-cache-") as cache:
         env = {**os.environ, "XDG_CACHE_HOME": cache, "COLUMNS": "80", "LABCTL_WIDTH": "80"}
         started = time.monotonic()
         process = subprocess.Popen(
             [sys.executable, "-m", "labctl", "compare", "--runtime", "local", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             text=True, env=env)
         first = None
         assert process.stdout is not None

@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from labctl import first_look
 from labctl.measure import clients, oneshot, stats, verify
 from labctl.measure import sampling as measure
 from labctl.measure.modes import FRESH, KEEPALIVE, MODE_LABELS
@@ -78,22 +79,34 @@ class CompareOptions:
 def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
                 on_build_line: ProgressCallback | None = None,
                 on_phase: Callable[[str], None] | None = None,
-                run_load: Callable[[Runtime, Instance, Any], LoadPart] | None = None
+                run_load: Callable[[Runtime, Instance, Any], LoadPart] | None = None,
+                on_first_look: Callable[[first_look.FirstLook], None] | None = None,
                 ) -> CompareDocument:
+    """The comparison document. With ``on_first_look``, a server built from nothing while
+    another still builds is given a first look at once (labctl/first_look.py), not part of
+    the document."""
     phase = on_phase or (lambda _text: None)
-    # Each server's parts as they are measured; its entry is put together at the end, in the
-    # order the parts were measured in.
-    facts: dict[str, ServerFacts] = {}
-    builds: dict[str, dict[str, Any]] = {}
-    for server in chosen:
-        phase(f"building {server.title}")
-        facts[server.name] = server_facts(server)
-        builds[server.name] = _build(runtime, server, on_build_line)
-
     client = clients.for_runtime(runtime)
     if client.preparing:
         phase(client.preparing)
     client.prepare(on_build_line)
+
+    # Each server's parts as they are measured; its entry is put together at the end, in the
+    # learner's order.
+    facts: dict[str, ServerFacts] = {}
+    builds: dict[str, dict[str, Any]] = {}
+    for server, build, building in first_look.built_in_turn(
+            first_look.cheapest_build_first(chosen),
+            lambda server: _build(runtime, server, on_build_line),
+            waiting=lambda server: phase(f"building {server.title}")):
+        facts[server.name] = server_facts(server)
+        builds[server.name] = build
+        # Only after a real build, with another under way: on a warm run every build is a
+        # cache hit of a second or less, and a first look would only add to the wait.
+        if on_first_look is not None and build.get("built") and building is not None:
+            phase(f"first look at {server.title} while {building.title} builds")
+            on_first_look(first_look.take_first_look(runtime, client, server, options.limits,
+                                                     building))
 
     paths: dict[str, PathPart] = {}
     limits: dict[str, LimitsPart] = {}

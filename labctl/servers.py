@@ -42,6 +42,9 @@ class Server:
     default_base_image: str         # that ARG's default: the official image
     concurrency_model: str          # how it serves requests, in a phrase (shown with results)
     processes: int = 1              # OS processes serving requests in the container
+    # About how long a build from nothing takes (seconds, 2 cores): a first compare builds the
+    # cheapest first, to show a server as soon as possible (labctl/first_look.py).
+    first_build_seconds: int = 60
     # What a *blocking* wait inside a handler ties up (the bottleneck lab's model):
     # "connection" (a goroutine per connection), "event-loop" (the one loop), "worker-thread"
     # (one of the runtime's worker threads, one per core).
@@ -152,7 +155,8 @@ class _Reader:
 
 
 _TOP = {"format_version", "name", "language", "framework", "aliases", "greeting", "show", "port",
-        "health_path", "concurrency_model", "blocking_unit", "processes", "framework_version",
+        "health_path", "concurrency_model", "blocking_unit", "processes", "first_build_seconds",
+        "framework_version",
         "docker", "local"}
 
 
@@ -201,6 +205,7 @@ def load_folder(folder: Path) -> Server:
         raise top.fail("blocking_unit", f"'{blocking_unit}' is not one of "
                                         + ", ".join(BLOCKING_UNITS))
     processes = top.value("processes", int, 1)
+    first_build_seconds = top.value("first_build_seconds", int, 60)
     if processes < 1:
         raise top.fail("processes", "must be at least 1")
 
@@ -242,6 +247,7 @@ def load_folder(folder: Path) -> Server:
         base_image_arg=docker.value("base_image_arg", str),
         default_base_image=docker.value("base_image", str),
         concurrency_model=top.value("concurrency_model", str), processes=processes,
+        first_build_seconds=first_build_seconds,
         blocking_unit=blocking_unit, toolchain=toolchain,
         source_override=None if _is_shipped(folder, name) else folder.resolve(),
         port=port, health_path=health_path, dockerfile=dockerfile, local_build=build,

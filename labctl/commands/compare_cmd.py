@@ -78,7 +78,11 @@ def compare_command(
                                            duration_s=duration_s)
         load_runner = loadgen.load_for_compare
     with build_status("building the servers") as (on_line, on_phase):
-        document = compare.run_compare(runtime, chosen, options, on_line, on_phase, load_runner)
+        # On stderr, above the progress line, whatever stdout carries (--json, --csv): they are
+        # a preview, not the result.
+        document = compare.run_compare(
+            runtime, chosen, options, on_line, on_phase, load_runner,
+            on_first_look=lambda look: ui.err().print(render.first_look_lines(look)))
     with store.saved("compare", document):
         if report_file:
             from labctl.commands.report_cmd import write_report

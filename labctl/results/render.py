@@ -4,9 +4,10 @@ a person sees and what ``--json`` prints can never disagree."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -19,6 +20,9 @@ from labctl.results import (
 )
 from labctl.results.layout import Column, Fit, Numbered, legend, saved
 from labctl.runtime.cpus import cores
+
+if TYPE_CHECKING:   # the first look's module runs servers; rendering one needs only its fields
+    from labctl.first_look import FirstLook
 
 STATUS_STYLE = {"pass": "ok", "warn": "warn", "fail": "fail"}
 
@@ -50,6 +54,23 @@ def fmt_bytes(value: int | None) -> str:
 
 def status_text(status: str) -> Text:
     return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def first_look_lines(look: FirstLook) -> Group:
+    """One server's first look on a first compare: what it is, and that it is not the
+    comparison (another build was under way while it was taken)."""
+    checks = {"pass": "checks passed", "warn": "checks passed with warnings",
+              "fail": "checks FAILED"}.get(look.status, look.status)
+    body = Text()
+    body.append(checks, style=STATUS_STYLE.get(look.status, ""))
+    body.append(f", up in {fmt_ms(look.cold_start_ms)}")
+    if look.keepalive_p50_us is not None or look.fresh_p50_us is not None:
+        body.append(f", GET {look.path} median {fmt_us(look.keepalive_p50_us)} kept alive and "
+                    f"{fmt_us(look.fresh_p50_us)} on a new connection ({look.samples} requests "
+                    "each; the comparison measures it again)")
+    return Group(Text(f"first look at {look.server}, while {look.while_building} builds:",
+                      style="bold"),
+                 Padding(body, (0, 0, 0, 2)))
 
 
 def latency_table(path: str, by_mode: dict, *, samples: int, warmup: int,
