@@ -62,7 +62,7 @@ def test_server_timing_parsing():
 
 @pytest.mark.docker
 def test_lab_end_to_end_on_go_and_python(docker_engine, leftover_containers):
-    result = labctl("lab", "bottleneck", "go", "python", "--json", "-d", "2s",
+    result = labctl("lab", "bottleneck", "go", "python", "--json", "--quick",
                     "--runtime", "docker")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)

@@ -37,6 +37,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(lab_app, name="lab")
 
 
+# The bottleneck lab's --quick steps: long enough for a 50 ms wait to show 20 requests/s from a
+# stalled event loop against hundreds from one that is not.
+QUICK_BOTTLENECK_STEP = "2s"
+
+
 @lab_app.command("bottleneck")
 def bottleneck_command(
     names: ServersArgument = None,
@@ -45,6 +50,9 @@ def bottleneck_command(
         help="Open connections of the load generator.")] = 10,
     duration: Annotated[str, typer.Option(
         "--duration", "-d", help="Each step's load, e.g. 5s.")] = "5s",
+    quick: Annotated[bool, typer.Option(
+        "--quick", help=f"Steps of {QUICK_BOTTLENECK_STEP} (instead of --duration): about "
+                        "20 s per server.")] = False,
     cpus: CpusOption = 1.0,
     memory: MemoryOption = 512,
     json_out: JsonOption = False,
@@ -65,7 +73,7 @@ def bottleneck_command(
     chosen = servers.select(names)
     from labctl.durations import duration_option
 
-    duration_s = duration_option(duration, "--duration")
+    duration_s = duration_option(QUICK_BOTTLENECK_STEP if quick else duration, "--duration")
     runtime = prepare_runtime(runtime_name)
     limits = default_limits(cpus, memory)   # the engine's cores (after prepare_runtime)
     base_options = loadgen.LoadOptions(connections=connections, duration_s=duration_s)
@@ -214,6 +222,9 @@ def slow_clients_command(
     window: Annotated[float, typer.Option(
         "--window", min=2.0, max=55.0,
         help="Seconds each run watches the trickling connections.")] = 15.0,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="10 connections and an 8 s window (instead of -c and --window): about "
+                        "20 s per server.")] = False,
     predict: PredictOption = None,
     sheet: SheetOption = False,
     cpus: CpusOption = 1.0,
@@ -228,8 +239,9 @@ def slow_clients_command(
     trickling connection is cut, and what the normal client saw."""
     from labctl.labs import slowclients
 
-    run_plugin(slowclients.PLUGIN, names,
-               slowclients.Settings(connections=connections, window_s=window),
+    settings = (slowclients.QUICK if quick
+                else slowclients.Settings(connections=connections, window_s=window))
+    run_plugin(slowclients.PLUGIN, names, settings,
                predict=predict, sheet=sheet, cpus=cpus, memory=memory, json_out=json_out,
                runtime_name=runtime_name)
 

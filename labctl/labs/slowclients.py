@@ -72,6 +72,11 @@ class Settings:
     normal_timeout_s: float = 2.0
 
 
+# `--quick`: half the connections, and a window just long enough for the cuts the lesson
+# predicts (5 s, checked every second, within CUT_TOLERANCE_S) to be seen.
+QUICK = Settings(connections=10, window_s=8.0)
+
+
 # What the lesson predicts for a trickling connection, per server and run: how it ends, and
 # when (seconds after connecting; None: not within the window).
 PREDICTED: dict[str, dict[str, tuple[str, float | None]]] = {
