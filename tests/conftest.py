@@ -13,6 +13,10 @@
 - A labctl child that a test interrupts starts with SIGINT at its default (``default_sigint``),
   whatever this runner inherited: from a background job (``cmd &``, nohup) SIGINT is ignored,
   the child would inherit that, and Ctrl-C would do nothing (tests/test_signals.py proves it).
+- A test that measures time, sends load, drives a terminal or otherwise needs the machine to
+  itself carries the ``serial`` marker: it runs one at a time, with the ``docker`` and
+  ``local`` tests. Enforced for the server measured in this process
+  (test_contracts.local_http): a test using it without the marker fails.
 """
 
 from __future__ import annotations
@@ -136,6 +140,21 @@ def engine_only_with_the_marker(request, monkeypatch, tmp_path):
         request.getfixturevalue("docker_engine")
     else:
         monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine-without-the-docker-marker.sock")
+
+
+# Markers whose tests scripts/test runs one at a time, never beside another test.
+ALONE_MARKERS = ("serial", "docker", "local")
+
+
+@pytest.fixture(autouse=True)
+def measuring_only_alone(request):
+    """A test that measures the in-process server (``local_http``, whose figures and the widths
+    they print at depend on the machine being the test's alone) must not run in the parallel
+    phase: without one of ALONE_MARKERS it fails, so it cannot pass there by luck."""
+    if "local_http" in request.fixturenames and \
+            not any(request.node.get_closest_marker(name) for name in ALONE_MARKERS):
+        pytest.fail(f"{request.node.name} measures local_http without the serial marker",
+                    pytrace=False)
 
 
 @pytest.fixture(scope="session")
