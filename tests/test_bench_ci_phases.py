@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "ci_phases.py"
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench" / "ci_phases.py"
 
 # What scripts/test and pytest print, cut down to the lines the bench reads and a few it must
 # pass over (progress dots, xdist's worker lines, a colour code).
@@ -102,3 +104,23 @@ def test_the_command_reads_standard_input_and_refuses_a_log_without_tests():
     empty = subprocess.run([sys.executable, str(BENCH)], input="hello\n", capture_output=True,
                            text=True, timeout=60)
     assert empty.returncode == 2 and empty.stderr.startswith("error: ")
+
+
+def test_the_lines_it_reads_are_the_ones_scripts_test_prints():
+    """scripts/test's own messages (its `say` lines, with sample values for the shell's), so a
+    reworded message cannot leave the bench reading nothing."""
+    bench = _bench()
+    values = {"$setup_seconds": "21", "$setup_steps": "Python and install 14 s",
+              "$PARALLEL_TESTS": "not serial", "$SERIAL_TESTS": "serial", "$status": "1",
+              "$SECONDS": "130"}
+    printed = []
+    for said in re.findall(r'^\s*say "(.*)"$', (REPO / "scripts" / "test").read_text(), re.M):
+        said = re.sub(r"\$\(.*\)", "parallel tests 104 s", said)   # the phases' times, joined
+        for name, value in values.items():
+            said = said.replace(name, value)
+        printed.append("[test] " + said)
+    assert [bench.SETUP.match(line) is not None for line in printed].count(True) == 1
+    assert [bench.PHASE.match(line).group(1) for line in printed if bench.PHASE.match(line)] == \
+        ["parallel tests", "serial tests"]
+    assert any(bench.PHASE_FAILED.match(line) for line in printed)
+    assert any(bench.TOTAL.match(line) for line in printed)
