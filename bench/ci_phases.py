@@ -4,8 +4,8 @@
 CI's budget (issue 27: under 25 minutes) is spent in scripts/test's set-up steps and its pytest
 phases (the parallel engine-free tests, then the Docker, local and serial tests one at a time).
 This reads what scripts/test and pytest print, runs nothing, and prints: each set-up step; each
-phase's wall time with its outcome, and the test time pytest added up inside it (in the
-parallel phase, the workers' summed time: divided by the wall time it says how well the workers
+phase's wall time with its outcome, and its tests' own times added up (conftest's "time by
+test file"; in the parallel phase the workers' summed: divided by the wall time, how well they
 overlapped); the whole run's wall time; the costliest files (each phase lists its 12 costliest
 in "time by test file"; a file in both phases is added up) and the slowest tests (each phase's
 --durations). A log of a run from before the phases (one pytest run) reads as one phase,
