@@ -13,6 +13,11 @@
 - A labctl child that a test interrupts starts with SIGINT at its default (``default_sigint``),
   whatever this runner inherited: from a background job (``cmd &``, nohup) SIGINT is ignored,
   the child would inherit that, and Ctrl-C would do nothing (tests/test_signals.py proves it).
+- A test that measures time, sends load, drives a terminal or otherwise needs the machine to
+  itself carries the ``serial`` marker: scripts/test runs the rest on two cores at once
+  (pytest-xdist), then these with the ``docker`` and ``local`` tests, one at a time. Enforced
+  for the server measured in this process (test_contracts.local_http): a test using it without
+  the marker fails.
 """
 
 from __future__ import annotations
@@ -107,7 +112,10 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("time by test file")
     for path, seconds in sorted(_seconds_by_file.items(), key=lambda kv: -kv[1])[:12]:
         terminalreporter.write_line(f"{seconds:8.1f} s  {100 * seconds / total:4.1f} %  {path}")
-    terminalreporter.write_line(f"{total:8.1f} s  in {len(_seconds_by_file)} files")
+    # Under pytest-xdist (-n) the workers' times add up to more than the run's wall time.
+    workers = getattr(terminalreporter.config.option, "numprocesses", None)
+    summed = f", summed over {workers} workers" if workers else ""
+    terminalreporter.write_line(f"{total:8.1f} s  in {len(_seconds_by_file)} files{summed}")
 
 
 # -- isolation --------------------------------------------------------------------------------
@@ -136,6 +144,21 @@ def engine_only_with_the_marker(request, monkeypatch, tmp_path):
         request.getfixturevalue("docker_engine")
     else:
         monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine-without-the-docker-marker.sock")
+
+
+# Markers whose tests scripts/test runs one at a time, never beside another test.
+ALONE_MARKERS = ("serial", "docker", "local")
+
+
+@pytest.fixture(autouse=True)
+def measuring_only_alone(request):
+    """A test that measures the in-process server (``local_http``: its figures, and the widths
+    they print at, depend on the machine being the test's alone) must not run in the parallel
+    phase: without one of ALONE_MARKERS it fails, so it cannot pass there by luck."""
+    if "local_http" in request.fixturenames and \
+            not any(request.node.get_closest_marker(name) for name in ALONE_MARKERS):
+        pytest.fail(f"{request.node.name} measures local_http without the serial marker",
+                    pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -297,6 +297,7 @@ def _sample_documents(fake_runtime, tmp_path, monkeypatch) -> list[Mapping[str, 
     ]
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_every_schema_renders_a_real_document(fake_runtime, tmp_path, monkeypatch):
     """The terminal view of every document comes from results/ (render.RENDERERS): what
     `labctl results show` and each command print, and what --json prints, cannot disagree."""

@@ -211,6 +211,7 @@ def fake_runtime(local_http, monkeypatch):
 # -- documents built by the domain code -----------------------------------------------------
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_run_document(fake_runtime):
     from labctl import runner
 
@@ -224,6 +225,7 @@ def test_run_document(fake_runtime):
     assert document["one_shot_curl"]["measured"] is (shutil.which("curl") is not None)
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_run_document_without_curl_says_why(fake_runtime, monkeypatch, tmp_path):
     from labctl import runner
 
@@ -238,6 +240,7 @@ def test_run_document_without_curl_says_why(fake_runtime, monkeypatch, tmp_path)
         in shown
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_documents_measured_from_another_engine(fake_runtime):
     """--client-context adds ``between_engines`` to run, compare, load and verify: both engines
     and the sentence saying the network is in the figures, shown in every rendering too."""
@@ -271,6 +274,7 @@ def test_documents_measured_from_another_engine(fake_runtime):
         assert "includes the network between two Docker engines" in shown, document["schema"]
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_compare_document(fake_runtime):
     from labctl import compare
 
@@ -291,6 +295,7 @@ def test_compare_document(fake_runtime):
                    for sentence in document["analysis"]["reading"]), document["analysis"]
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_compare_document_with_load(fake_runtime):
     from labctl import compare
     from labctl.measure import loadgen
@@ -304,6 +309,7 @@ def test_compare_document_with_load(fake_runtime):
     assert_conforms(document)
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_load_document(fake_runtime):
     from labctl import loadtest
     from labctl.measure import loadgen
@@ -318,6 +324,7 @@ def test_load_document(fake_runtime):
     assert "requests/s" in assert_renders(document)
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_lab_document(fake_runtime):
     from labctl.labs import bottleneck
     from labctl.measure import loadgen
@@ -339,6 +346,7 @@ def test_lab_document(fake_runtime):
     assert "The bottleneck lab" in assert_renders(document)
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_edge_cases_document(fake_runtime, tmp_path):
     from labctl.labs import edgecases, predictions
 
@@ -355,6 +363,7 @@ def test_edge_cases_document(fake_runtime, tmp_path):
     assert "The edge-cases lab" in assert_renders(document)
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_slow_clients_document(fake_runtime):
     from labctl.labs import slowclients
 
@@ -367,6 +376,7 @@ def test_slow_clients_document(fake_runtime):
     assert "The slow-clients lab" in assert_renders(document)
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_shutdown_document(fake_runtime):
     from labctl.labs import shutdown
 
@@ -378,12 +388,14 @@ def test_shutdown_document(fake_runtime):
     assert "The shutdown lab" in assert_renders(document)
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_verify_document(fake_runtime):
     document = verification.verify_servers(fake_runtime, [get_server("python")], Limits())
     assert_conforms(document)
     assert "GET / body" in assert_renders(document)
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_results_and_diff_documents(fake_runtime):
     from labctl import runner
     from labctl.results import diff as resultdiff

@@ -89,6 +89,7 @@ def _compare(runtime, looks):
                                on_first_look=on_first_look)
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_a_first_run_looks_at_the_cheapest_server_while_the_next_builds(local_http,  # noqa: F811
                                                                         monkeypatch):
     monkeypatch.setattr(verify, "DATE_GAP_S", 0.0)
@@ -113,6 +114,7 @@ def test_a_first_run_looks_at_the_cheapest_server_while_the_next_builds(local_ht
     assert "measures it again" in text and max(map(len, text.splitlines())) <= 80
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_a_warm_run_takes_no_first_look(local_http, monkeypatch):  # noqa: F811
     monkeypatch.setattr(verify, "DATE_GAP_S", 0.0)
     runtime = _FirstRunRuntime(local_http, built=False)

@@ -81,6 +81,7 @@ class _RecordingRuntime(FakeRuntime):
         return 4096
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_compare_removes_without_grace_and_reads_idle_memory_at_once(local_http,  # noqa: F811
                                                                        monkeypatch):
     from labctl import compare

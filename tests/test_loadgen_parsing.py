@@ -393,6 +393,7 @@ def _in_order(summary: dict) -> bool:
     return summary["min"] <= summary["p50"] <= summary["p90"] <= summary["p99"] <= summary["max"]
 
 
+@pytest.mark.serial   # sends load
 def test_builtin_closed_loop_keepalive(tiny_server):
     outcome = _builtin(tiny_server.url + "/")
     assert outcome.requests > 50
@@ -403,6 +404,7 @@ def test_builtin_closed_loop_keepalive(tiny_server):
     assert outcome.duration_s >= 0.3
 
 
+@pytest.mark.serial   # sends load
 def test_builtin_without_keepalive_and_chunked(tiny_server):
     outcome = _builtin(tiny_server.url + "/chunked", keepalive=False)
     assert outcome.requests > 10 and sum(outcome.errors.values()) == 0
@@ -411,11 +413,13 @@ def test_builtin_without_keepalive_and_chunked(tiny_server):
     assert closing.requests > 10 and sum(closing.errors.values()) == 0
 
 
+@pytest.mark.serial   # sends load
 def test_builtin_counts_error_responses(tiny_server):
     outcome = _builtin(tiny_server.url + "/fail", connections=2, duration_s=0.2)
     assert outcome.requests > 0 and outcome.non_2xx == outcome.requests
 
 
+@pytest.mark.serial   # sends load
 def test_builtin_counts_connect_errors():
     import socket
 
@@ -426,6 +430,7 @@ def test_builtin_counts_connect_errors():
     assert outcome.requests == 0 and outcome.errors["connect"] > 0
 
 
+@pytest.mark.serial   # sends load
 def test_builtin_open_loop_keeps_its_rate(tiny_server):
     options = loadgen.LoadOptions(connections=4, duration_s=1.0, rate=200)
     outcome = asyncio.run(loadgen.run_builtin(tiny_server.url + "/", options))
@@ -440,6 +445,7 @@ def test_builtin_open_loop_keeps_its_rate(tiny_server):
     assert _in_order(outcome.latency_summary())
 
 
+@pytest.mark.serial   # sends load
 def test_builtin_generator_result_is_labelled(tiny_server):
     instance = _instance(tiny_server.url)
     result = loadgen.BuiltinClient().run(instance, loadgen.LoadOptions(connections=2,
@@ -450,6 +456,7 @@ def test_builtin_generator_result_is_labelled(tiny_server):
     assert any("share CPUs" in note for note in data["notes"])
 
 
+@pytest.mark.serial   # sends load
 def test_load_for_compare_prepares_once_and_returns_the_document(tiny_server, monkeypatch):
     from labctl.runtime.local import LocalRuntime
 
@@ -475,6 +482,7 @@ def _instance(url: str) -> Instance:
                     started_at=time.monotonic())
 
 
+@pytest.mark.serial   # sends load
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="no wrk on PATH")
 def test_host_wrk_with_the_report_script(tiny_server):
     generator = loadgen.HostWrk()

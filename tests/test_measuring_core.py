@@ -682,6 +682,7 @@ def test_a_child_started_with_pin_child_runs_on_those_cpus_only():
     assert cpus.pin_child(None) is None and cpus.pin_child("") is None
 
 
+@pytest.mark.serial   # bounds libcurl's wait by the clock
 def test_a_server_that_never_answers_fails_the_probe_at_its_timeout():
     """A hung server must cost the probe its timeout, not hang the run (libcurl's 0 means no
     timeout at all). The boundary faked: a loopback socket that accepts and never answers."""

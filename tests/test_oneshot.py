@@ -77,6 +77,7 @@ def test_the_command_ignores_curlrc_and_proxies_and_fetches_twice():
     assert args.count("http://10.0.0.1:8080/health") == 2 and "Connection: close" in args
 
 
+@pytest.mark.serial   # curl's timings against a server in this process
 @needs_curl
 def test_the_series_times_one_new_process_per_request(http_url):
     run = oneshot.measure({"here": http_url}, ("/health", "/"), samples=4, warmup=2)
@@ -92,6 +93,7 @@ def test_the_series_times_one_new_process_per_request(http_url):
             assert phases["connect_to_first_byte_us"] >= 0 and phases["first_byte_to_end_us"] >= 0
 
 
+@pytest.mark.serial   # curl's timings against a server in this process
 @needs_curl
 def test_the_series_is_spread_over_the_other_series_rounds(http_url):
     """Taken in step with the libcurl rounds it is compared with, not all at the end."""

@@ -8,6 +8,9 @@ import pytest
 from labctl.measure import sampling as measure
 from labctl.measure.probe import FRESH, KEEPALIVE, ProbeError, Prober, curl_command
 
+# libcurl timing a server in this process: never beside another test.
+pytestmark = pytest.mark.serial
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"   # keep-alive, like the real servers

@@ -163,6 +163,7 @@ def test_labctl_report_draws_a_saved_profile_lab(tmp_path):
     assert report.chart_count(page.read_text(encoding="utf-8")) == 2
 
 
+@pytest.mark.serial   # headless Chromium: a browser's processes, a time budget
 def test_flame_graphs_render_in_chromium(tmp_path):
     chromium = chromium_or_skip()
     page = tmp_path / "profile.html"

@@ -24,6 +24,9 @@ from labctl.learning import progress as progresslib
 
 pexpect = pytest.importorskip("pexpect")
 
+# Terminal sessions that wait for each screen with timeouts: never beside another test.
+pytestmark = pytest.mark.serial
+
 ESC = r"(?:\x1b\[[0-9;?]*[a-zA-Z])*"   # Rich may wrap words in style codes even under NO_COLOR
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 COURSE = Path(__file__).parent / "assets" / "lessons" / "course"

@@ -208,6 +208,7 @@ def _serve_once(answer: bytes, then: str):
     return port, done, thread
 
 
+@pytest.mark.serial   # a close is told from an open connection by a 0.3 s linger
 @pytest.mark.parametrize("then,expected", [("open", OPEN), ("close", CLOSED), ("reset", RESET)])
 def test_exchange_tells_open_closed_and_reset(then, expected):
     answer = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
@@ -222,6 +223,7 @@ def test_exchange_tells_open_closed_and_reset(then, expected):
     assert result.connection == expected
 
 
+@pytest.mark.serial   # a 0.3 s timeout
 def test_exchange_without_an_answer_times_out():
     listener = socket.create_server(("127.0.0.1", 0))
     try:

@@ -54,6 +54,7 @@ def gone(process: subprocess.Popen, timeout_s: float = 10) -> bool:
     return process.poll() is not None
 
 
+@pytest.mark.serial   # bounds by the clock how soon the reaped server is gone
 @pytest.mark.parametrize("command", [["servers", "--runtime", "local"], ["doctor", "--json"],
                                      ["logs", "go", "--runtime", "local"], ["results", "show", "x"]])
 def test_every_server_command_reaps_a_dead_labctls_local_server(command):
@@ -73,6 +74,7 @@ def test_every_server_command_reaps_a_dead_labctls_local_server(command):
             server.wait()
 
 
+@pytest.mark.serial   # bounds by the clock how soon the reaped server is gone
 def test_a_live_labctls_server_is_left_alone_and_a_recycled_pid_is_not_mistaken_for_it():
     # Owned by this (live) test process: another labctl must not touch it.
     mine, mine_state = fake_local_server(os.getpid(), start_time(os.getpid()))

@@ -178,6 +178,7 @@ def test_report_into_a_directory_is_refused(tmp_path):
 
 # --- in a real browser -----------------------------------------------------------------------
 
+@pytest.mark.serial   # headless Chromium: a browser's processes, a time budget
 def test_console_errors_are_caught_by_the_browser_check(tmp_path):
     """The check below must be able to fail: a page whose script throws is reported."""
     chromium = chromium_or_skip()
@@ -187,6 +188,7 @@ def test_console_errors_are_caught_by_the_browser_check(tmp_path):
     assert console_errors("[1:2:ERROR:CONSOLE(3)] \"Uncaught TypeError: x\"")
 
 
+@pytest.mark.serial   # headless Chromium: a browser's processes, a time budget
 def test_every_chart_renders_in_chromium_without_console_errors(tmp_path):
     chromium = chromium_or_skip()
     store.save_result("compare", compare_document(3, with_load=True))
@@ -207,6 +209,7 @@ def test_every_chart_renders_in_chromium_without_console_errors(tmp_path):
     assert picture.stat().st_size > 20_000
 
 
+@pytest.mark.serial   # headless Chromium: a browser's processes, a time budget
 def test_two_runs_render_side_by_side_in_chromium(tmp_path):
     chromium = chromium_or_skip()
     page = tmp_path / "two.html"
@@ -265,6 +268,7 @@ def test_overload_and_compare_results_are_not_mixed():
         report.build_report([_overload_document(), compare_document()])
 
 
+@pytest.mark.serial   # headless Chromium: a browser's processes, a time budget
 def test_overload_charts_render_in_chromium(tmp_path):
     chromium = chromium_or_skip()
     page = tmp_path / "overload.html"

@@ -31,6 +31,7 @@ ENGINE_SIGNAL_TESTS = [
 ENGINE_FREE_SIGNAL_TESTS = ["test_signals.py::test_ctrl_c_at_a_quiz_prompt_stops_labctl_with_130"]
 
 
+@pytest.mark.serial   # a terminal session (pexpect) with timeouts, ended by SIGINT
 def test_ctrl_c_at_a_quiz_prompt_stops_labctl_with_130(tmp_path):
     pexpect = pytest.importorskip("pexpect")
     env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm", "LABCTL_LESSONS_DIR": str(COURSE),
@@ -67,6 +68,7 @@ def _passed(run: subprocess.CompletedProcess, count: int) -> None:
     assert f"{count} passed" in run.stdout, tail   # ran, not skipped
 
 
+@pytest.mark.serial   # a pytest of its own, running the test above
 def test_the_engine_free_signal_tests_pass_when_the_runner_ignores_sigint():
     pytest.importorskip("pexpect")
     _passed(_pytest_with_sigint_ignored(ENGINE_FREE_SIGNAL_TESTS), len(ENGINE_FREE_SIGNAL_TESTS))

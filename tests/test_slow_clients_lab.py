@@ -58,6 +58,7 @@ def _server(behaviour: str, after_s: float = 0.4):
     return listener.getsockname()[1], stop, thread
 
 
+@pytest.mark.serial   # bounds when the server cut by the clock
 @pytest.mark.parametrize("behaviour,how", [("408", "408"), ("close", "closed"),
                                            ("keep", "open at the end")])
 def test_trickle_sees_how_each_connection_ends(behaviour, how):

@@ -139,6 +139,7 @@ def fake_runtime(local_http, monkeypatch):  # noqa: F811 - the fixture imported 
 FOUR = ("go", "python", "rust", "node")
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_run_and_verify(fake_runtime):
     from labctl import runner, verification
 
@@ -149,6 +150,7 @@ def test_run_and_verify(fake_runtime):
     assert_fits(render.render_verify(checked))
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_compare_with_load(fake_runtime):
     from labctl import compare
     from labctl.measure import loadgen
@@ -173,6 +175,7 @@ def test_compare_with_load(fake_runtime):
     assert_fits(render.render_compare(document), ids=(document["id"],))
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_load(fake_runtime):
     from labctl import loadtest
     from labctl.measure import loadgen
@@ -184,6 +187,7 @@ def test_load(fake_runtime):
     assert_fits(render.render_load(document))
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_bottleneck_lab(fake_runtime):
     from labctl.labs import bottleneck
 
@@ -201,6 +205,7 @@ def test_bottleneck_lab(fake_runtime):
     assert_fits(render.render_lab_bottleneck(document), ids=(document["id"],))
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_edge_cases_lab(fake_runtime, tmp_path):
     from labctl.labs import edgecases, predictions
 
@@ -219,6 +224,7 @@ def test_edge_cases_lab(fake_runtime, tmp_path):
     assert_fits(render.renderer_for(document)(document), ids=(document["id"],))
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_slow_clients_lab(fake_runtime):
     from labctl.labs import slowclients
 
@@ -236,6 +242,7 @@ def test_slow_clients_lab(fake_runtime):
     assert_fits(render.renderer_for(document)(document), ids=(document["id"],))
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_shutdown_lab(fake_runtime):
     from labctl.labs import shutdown
 
@@ -277,6 +284,7 @@ def test_servers_and_results_show_whole_ids():
     assert_fits(render.render_results(listing), ids=ids)
 
 
+@pytest.mark.serial   # measures the server in this process
 def test_doctor_and_diff(monkeypatch, tmp_path, fake_runtime):
     from labctl import runner
     from labctl.results import diff

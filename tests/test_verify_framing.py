@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from email.utils import formatdate
 from types import SimpleNamespace
 
+import pytest
+
 from labctl.measure import verify
 from labctl.measure.rawhttp import chunked
 
@@ -328,6 +330,7 @@ def _clock_server_switching_at(moment: float):
     return respond
 
 
+@pytest.mark.serial   # bounds the wait by the clock
 def test_date_changes_waits_out_the_rest_of_the_gap_then_asks_again():
     now = time.monotonic()
     with tiny_server(_clock_server_switching_at(now + 0.3)) as url:
