@@ -11,6 +11,7 @@ import typer
 from rich.text import Text
 
 from labctl import ui
+from labctl.commands.group import command_group
 from labctl.commands.options import CpusOption, JsonOption, MemoryOption, RuntimeOption
 from labctl.errors import LabctlError, UsageProblem
 
@@ -26,10 +27,11 @@ if TYPE_CHECKING:
         ExercisesDocument,
     )
 
-exercises_app = typer.Typer(help="List the exercises with your status; check them (authors).",
-                            no_args_is_help=False)
-exercise_app = typer.Typer(help="Change a server until it behaves: start, check, hint, solution, reset.",
-                           no_args_is_help=True)
+exercises_app = command_group(help="List the exercises with your status; check them (authors).",
+                              no_args_is_help=False)
+exercise_app = command_group(
+    help="Change a server until it behaves: start, check, hint, solution, reset.",
+    no_args_is_help=True)
 
 NameArgument = Annotated[Optional[str], typer.Argument(
     help="The exercise (default: the one whose workspace you are in).", show_default=False)]
@@ -203,7 +205,7 @@ def _check_folder(exercise: Exercise, folder: Path, runtime, limits, title: str)
 def start(
     name: Annotated[str, typer.Argument(help="The exercise (see labctl exercises).")],
     directory: Annotated[Optional[Path], typer.Option(
-        "--dir", file_okay=False, help="Where to put your copy [default: ./labctl-exercises/NAME]",
+        "--dir", file_okay=False, help="Where to put your copy (default: ./labctl-exercises/NAME).",
         show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a folder that is not empty.")] = False,
 ) -> None:

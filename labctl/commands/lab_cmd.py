@@ -16,6 +16,7 @@ import typer
 
 from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
+from labctl.commands.group import command_group
 from labctl.commands.options import (
     CpusOption,
     JsonOption,
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
     from labctl.labs import LabPlugin
     from labctl.results.documents import LoadPart
 
-lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
-                      no_args_is_help=True)
+lab_app = command_group(help="Run a lesson's lab: its try-it list as one command.",
+                        no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from labctl import ui
+from labctl.commands.group import command_group
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.lazy import lazy_module
 from labctl.learning import DEFAULT_PASS_MARK
@@ -35,8 +36,9 @@ else:
 JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 LESSON_HELP = "A lesson: its id, its number (3 or 003) or the start of its name (bottleneck)."
 
-lessons_app = typer.Typer(help="List the lessons with your progress; `lessons check` validates them.",
-                          no_args_is_help=False, add_completion=False)
+lessons_app = command_group(
+    help="List the lessons with your progress; `lessons check` validates them.",
+    no_args_is_help=False, add_completion=False)
 
 
 def register(app: typer.Typer) -> None:

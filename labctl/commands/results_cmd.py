@@ -7,10 +7,11 @@ from typing import Annotated
 import typer
 
 from labctl import ui
+from labctl.commands.group import command_group
 from labctl.commands.options import JsonOption
 
-results_app = typer.Typer(help="Saved compare and load results: list, show, diff.",
-                          no_args_is_help=False)
+results_app = command_group(help="Saved compare and load results: list, show, diff.",
+                            no_args_is_help=False)
 
 
 def register(app: typer.Typer) -> None:
