@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.text import Text
 
 from labctl import ui
 from labctl.commands.group import command_group
@@ -125,6 +124,8 @@ def exercises_check(
 
     With --run, each exercise's check runs on a real runtime against the starter (which must
     fail) and the reference solution (which must pass)."""
+    from rich.text import Text
+
     from labctl.commands.common import default_limits, prepare_runtime
     from labctl.learning import exercises
 
@@ -212,6 +213,8 @@ def start(
     """Copy the exercise's starter server into a folder of your own, and say what to do."""
     import shutil
 
+    from rich.text import Text
+
     from labctl.learning import exercises
 
     exercise = exercises.find(name)
@@ -270,6 +273,8 @@ def check(
 
 
 def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_out: bool) -> bool:
+    from rich.text import Text
+
     from labctl.learning.exercises import reflow
 
     try:
@@ -316,6 +321,7 @@ def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_ou
 def _watch(exercise: Exercise, workspace: Path, runtime, limits) -> None:
     """Check, then wait for a save and check again; a failed build is shown and waited out."""
     import watchfiles
+    from rich.text import Text
 
     from labctl.learning import exercises
 
@@ -342,6 +348,8 @@ def _watch(exercise: Exercise, workspace: Path, runtime, limits) -> None:
 @exercise_app.command("hint")
 def hint(name: NameArgument = None) -> None:
     """Show the next hint (the first one again after the last)."""
+    from rich.text import Text
+
     from labctl.learning.exercises import reflow
 
     progress = _progress()

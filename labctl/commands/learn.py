@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -401,6 +400,8 @@ def _grade_answers_file(lesson: str | None, path: Path, mark: float, *, json_out
                 ui.warn(warning)
             quizlib.record_file_grade(graded, progress)
         except EnvironmentProblem as problem:
+            import json
+
             # Full disk, read-only data folder: the grade is still shown, and the answers are
             # printed whole so the learner can keep them and grade them again later.
             not_saved = problem
