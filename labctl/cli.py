@@ -2,9 +2,10 @@
 
 Errors: every command may raise ``LabctlError``; ``LabctlGroup.invoke`` turns it into one line on
 stderr and the error's exit status, with a traceback only under ``--debug`` (or LABCTL_DEBUG=1).
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here nor in the command modules: Typer reads the
+commands' annotations to print even --help (labctl/commands/__init__.py says why).
+"""
 
 import os
 import sys

@@ -124,6 +124,29 @@ def test_help_costs_well_under_half_a_second_of_cpu():
     assert statistics.median(spent) < 0.5, spent
 
 
+def test_command_signatures_hold_no_string_annotations():
+    """Typer reads every command's signature to print even `labctl --help`, and evaluates each
+    string annotation four times: command modules do without `from __future__ import
+    annotations` (labctl/commands/__init__.py)."""
+    import typer
+
+    from labctl.cli import app
+
+    def callbacks(typer_app: typer.Typer):
+        if typer_app.registered_callback is not None:
+            yield typer_app.registered_callback.callback
+        for command in typer_app.registered_commands:
+            yield command.callback
+        for group in typer_app.registered_groups:
+            if group.typer_instance is not None:
+                yield from callbacks(group.typer_instance)
+
+    strings = [f"{function.__module__}.{function.__name__}: {name}"
+               for function in callbacks(app) if function is not None
+               for name, annotation in function.__annotations__.items() if isinstance(annotation, str)]
+    assert strings == []
+
+
 def test_results_show_needs_no_command_module():
     """Every renderer lives in render.py: `results show` imports no other command module (the
     shared options and the group class are not commands)."""

@@ -1,8 +1,6 @@
 """`labctl exercises` (list them, and check them as an author) and `labctl exercise` (start one,
 check your copy, get a hint, see the solution, reset it)."""
 
-from __future__ import annotations
-
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -44,13 +42,13 @@ def register(app: typer.Typer) -> None:
 
 # --- shared steps -----------------------------------------------------------------------------
 
-def _progress() -> Progress:
+def _progress() -> "Progress":
     from labctl.commands.learn import load_progress
 
     return load_progress()
 
 
-def _resolve(name: str | None, progress: Progress) -> tuple[Exercise, Path]:
+def _resolve(name: str | None, progress: "Progress") -> "tuple[Exercise, Path]":
     """The exercise a command is about, and its workspace: NAME, or the workspace around the
     current folder."""
     from labctl.learning import exercises
@@ -70,7 +68,7 @@ def _resolve(name: str | None, progress: Progress) -> tuple[Exercise, Path]:
     return exercise, workspace
 
 
-def _require_workspace(exercise: Exercise, workspace: Path) -> None:
+def _require_workspace(exercise: "Exercise", workspace: Path) -> None:
     from labctl.learning import exercises
 
     if not (workspace / exercises.WORKSPACE_MARK).is_file():
@@ -101,7 +99,7 @@ def exercises_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
     ui.out().print(learning_render.exercises(document))
 
 
-def _row(exercise: Exercise, progress: Progress) -> ExerciseRow:
+def _row(exercise: "Exercise", progress: "Progress") -> "ExerciseRow":
     return {"name": exercise.name, "title": exercise.title, "base": exercise.spec.base,
             "lesson": exercise.spec.lesson, "check": str(exercise.check.__struct_config__.tag),
             "status": progress.exercise_state(exercise.name),
@@ -182,7 +180,7 @@ def exercises_check(
                           + ", ".join(bad), "See the lines above: tune the thresholds or the starter")
 
 
-def _check_folder(exercise: Exercise, folder: Path, runtime, limits, title: str):
+def _check_folder(exercise: "Exercise", folder: Path, runtime, limits, title: str):
     from labctl import servers
     from labctl.commands.common import build_status
     from labctl.learning import exercise_checks, exercises
@@ -272,7 +270,7 @@ def check(
     _watch(exercise, workspace, runtime, limits)
 
 
-def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_out: bool) -> bool:
+def _check_once(exercise: "Exercise", workspace: Path, runtime, limits, *, json_out: bool) -> bool:
     from rich.text import Text
 
     from labctl.learning.exercises import reflow
@@ -318,7 +316,7 @@ def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_ou
     return False
 
 
-def _watch(exercise: Exercise, workspace: Path, runtime, limits) -> None:
+def _watch(exercise: "Exercise", workspace: Path, runtime, limits) -> None:
     """Check, then wait for a save and check again; a failed build is shown and waited out."""
     import watchfiles
     from rich.text import Text

@@ -1,7 +1,5 @@
 """`labctl report`: draw saved compare results as one self-contained HTML page."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

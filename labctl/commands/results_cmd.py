@@ -1,7 +1,5 @@
 """`labctl results`: list, show and diff saved compare and load runs."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """Commands about single servers: list them, run one, read its logs, remove everything."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
