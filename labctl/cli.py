@@ -2,21 +2,21 @@
 
 Errors: every command may raise ``LabctlError``; ``LabctlGroup.invoke`` turns it into one line on
 stderr and the error's exit status, with a traceback only under ``--debug`` (or LABCTL_DEBUG=1).
+
+No ``from __future__ import annotations`` here nor in the command modules: Typer reads the
+commands' annotations to print even --help (labctl/commands/__init__.py says why).
 """
 
-from __future__ import annotations
-
-import inspect
 import os
 import sys
 import traceback
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
-from typer.core import TyperGroup
 
 from labctl import __version__, ui
+from labctl.commands.group import CommandGroup
 from labctl.errors import LabctlError
 
 
@@ -42,18 +42,25 @@ def report_usage_error(error: UsageError) -> None:
     ui.error_line(f"{message}{' ' if message.endswith('?') else '. '}See: {where} --help")
 
 
+def print_help_for_no_arguments(error: NoArgsIsHelpError) -> NoReturn:
+    """`labctl lab` alone: the group's help is the answer, on stdout (Click would write it to
+    stderr), with Click's exit status for a command line that names no command."""
+    typer.echo(error.format_message())
+    raise typer.Exit(error.exit_code)
+
+
 ASKS_FOR_HELP = "labctl.asks_for_help"
 
 
-class LabctlGroup(TyperGroup):
+class LabctlGroup(CommandGroup):
     """The root group: the single place where failures become one line and an exit status."""
 
     def make_context(self, info_name, args, parent=None, **extra):
         # The root's own options (labctl --bogus) are parsed here, before ``invoke``.
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
-        except NoArgsIsHelpError:
-            raise
+        except NoArgsIsHelpError as error:
+            print_help_for_no_arguments(error)
         except UsageError as error:
             report_usage_error(error)
             raise typer.Exit(error.exit_code) from None
@@ -65,11 +72,17 @@ class LabctlGroup(TyperGroup):
         ctx.meta[ASKS_FOR_HELP] = any(arg in ("--help", "-h") for arg in rest)
         try:
             return super().invoke(ctx)
-        except NoArgsIsHelpError:
-            raise   # `labctl lab` alone: the help is the answer
+        except NoArgsIsHelpError as error:
+            print_help_for_no_arguments(error)
         except UsageError as error:
             report_usage_error(error)
             raise typer.Exit(error.exit_code) from None
+        except typer.Abort:
+            # A yes/no question (exercise reset) met the end of its input or Ctrl-C; the cursor
+            # is still on the question's line.
+            ui.err().print()
+            ui.error_line("the question got no answer (end of input or Ctrl-C)")
+            raise typer.Exit(1) from None
         except LabctlError as error:
             report_error(error, debug=_debug_enabled(ctx))
             raise typer.Exit(error.exit_code) from None
@@ -93,8 +106,10 @@ app = typer.Typer(
     help="Run, measure and compare one minimal HTTP server written in Go, Python, Rust and Node.",
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
+    # Click's plain help, not Typer's Rich panels: see labctl/commands/group.py.
+    rich_markup_mode=None,
+    # Help as wide as the terminal up to 120 columns (Click's default stops at 80).
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
 )
 
 
@@ -141,7 +156,7 @@ def root(
 
         learn.interactive_menu()
     else:
-        ui.out().print(ctx.get_help())
+        typer.echo(ctx.get_help())
 
 
 def _register_commands() -> None:
@@ -168,29 +183,7 @@ def _register_commands() -> None:
     learn.register(app)
 
 
-def unwrap_paragraphs(text: str) -> str:
-    """A docstring's paragraphs each on one line. Typer's Rich help keeps a paragraph's source
-    line breaks, so a paragraph wrapped at 100 columns in the code reads, at 80, as lines cut
-    in half; joined, Rich wraps it to the terminal. A paragraph of list items keeps its lines."""
-    paragraphs = text.strip().split("\n\n")
-    return "\n\n".join(
-        paragraph if any(line.lstrip().startswith("- ") for line in paragraph.splitlines())
-        else " ".join(line.strip() for line in paragraph.splitlines())
-        for paragraph in paragraphs)
-
-
-def _unwrap_help(typer_app: typer.Typer) -> None:
-    for command in typer_app.registered_commands:
-        text = command.help or inspect.getdoc(command.callback)
-        if text:
-            command.help = unwrap_paragraphs(text)
-    for group in typer_app.registered_groups:
-        if group.typer_instance is not None:
-            _unwrap_help(group.typer_instance)
-
-
 _register_commands()
-_unwrap_help(app)
 
 
 def main() -> None:

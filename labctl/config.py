@@ -14,14 +14,14 @@ Dockerfiles at images it does have; the Dockerfiles themselves never change.
 from __future__ import annotations
 
 import os
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from labctl.errors import EnvironmentProblem
+
+# platformdirs and tomllib are imported where a setting is first read: `labctl --help` imports
+# this module (for CLIENT_CONTEXT_VARIABLE) and reads no setting.
 
 # The load generator's image is built from this one (Debian's wrk package).
 # --client-context's variable: the Docker context whose engine runs the probe and load
@@ -33,11 +33,15 @@ DEFAULT_DEBIAN_IMAGE = "debian:bookworm-slim"
 
 
 def config_file() -> Path:
+    import platformdirs
+
     return Path(platformdirs.user_config_dir("labctl", appauthor=False)) / "config.toml"
 
 
 @cache
 def _file_settings(path: Path) -> dict[str, Any]:
+    import tomllib
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -170,26 +170,43 @@ def _commands(command, path):
         yield from _commands(sub, [*path, name])
 
 
-def test_every_command_summary_is_one_line():
-    # The command lists in --help show a summary's source line breaks as they are, so a
-    # two-line first paragraph reads as a sentence cut in half at 80 columns.
+def _groups():
     import typer
 
-    from labctl.cli import app
-
-    broken = [" ".join(path) for path, command in _commands(typer.main.get_command(app), ["labctl"])
-              if "\n" in (command.help or "").strip().split("\n\n")[0]]
-    assert broken == []
+    return [(path, command) for path, command in _commands(typer.main.get_command(app), [])
+            if getattr(command, "commands", None)]
 
 
-def test_a_help_paragraph_is_one_line_so_rich_wraps_it_to_the_terminal():
+@pytest.mark.parametrize("columns", [80, 120])
+def test_the_command_lists_show_every_summary_whole(columns):
+    """Click's formatter would cut each summary with "..." to fit one line: labctl's group class
+    wraps the whole first paragraph under the name instead, within the terminal's width."""
+    from labctl.commands.group import summary
+
+    for path, group in _groups():
+        result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": str(columns)})
+        assert result.exit_code == 0, result.output
+        commands = result.stdout.partition("Commands:")[2]
+        assert commands and "..." not in commands, path
+        assert max(len(line) for line in result.stdout.splitlines()) <= columns, path
+        listed = "".join(commands.split())
+        for name, command in group.commands.items():
+            assert "".join(summary(command).split()) in listed, [*path, name]
+
+
+def test_a_group_alone_prints_its_help():
+    result = runner.invoke(app, ["lab"])
+    assert result.exit_code == 2
+    assert "Usage" in result.stdout and "bottleneck" in result.stdout and result.stderr == ""
+
+
+def test_help_shows_no_rich_markup_literally():
+    """Help is Click's plain text: a [bold] or [env: ...] meant for Rich would show as typed."""
+    import re
+
     import typer
 
-    from labctl.cli import app, unwrap_paragraphs
-
-    assert unwrap_paragraphs("Title.\n\n  First half\n  second half.\n\n- one\n- two\n") == \
-        "Title.\n\nFirst half second half.\n\n- one\n- two"
-    cut = [" ".join(path) for path, command in _commands(typer.main.get_command(app), ["labctl"])
-           for paragraph in (command.help or "").split("\n\n")
-           if "\n" in paragraph and not paragraph.lstrip().startswith("- ")]
-    assert cut == []
+    for path, command in _commands(typer.main.get_command(app), []):
+        texts = [command.help or ""] + [getattr(param, "help", None) or ""
+                                         for param in command.params]
+        assert not [text for text in texts if re.search(r"\[/?[a-z][a-z ]*(:[^\]]*)?\]", text)], path

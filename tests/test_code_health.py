@@ -72,8 +72,84 @@ def test_importing_the_cli_loads_no_engine_client_nor_measuring_code():
     assert not loaded & set(HEAVY_AT_START), sorted(loaded & set(HEAVY_AT_START))
 
 
+# What `labctl --help` may run of labctl: the command modules and the little they import at the
+# top (labctl.learning is the package alone, for its pass mark; labctl.lazy registers lessons,
+# quiz and menu modules without running them). Lessons, quiz, runtimes, measuring and rendering
+# load inside the commands that use them.
+LABCTL_FOR_HELP = {"labctl", "labctl.cli", "labctl.commands", "labctl.config", "labctl.errors",
+                   "labctl.lazy", "labctl.learning", "labctl.ui"}
+# Help is Click's plain text: no Rich at all (typer.rich_utils would bring Markdown parsing too).
+NOT_FOR_HELP = ("rich", "typer.rich_utils", "markdown_it", "pygments", "httpx", "docker", "pycurl",
+                "fsrs", "msgspec", "filelock", "platformdirs", "watchfiles", "plotly")
+
+_RUN_HELP = """
+import contextlib, io
+from labctl.cli import main
+sys.argv = ["labctl", "--help"]
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    main()
+# labctl.lazy's modules that nothing used are registered, not run
+for name in [n for n, module in sys.modules.items() if type(module).__name__ == "_LazyModule"]:
+    del sys.modules[name]
+"""
+
+
+def test_help_runs_no_lesson_quiz_runtime_nor_rich_code():
+    loaded = _modules_after(_RUN_HELP)
+    labctl = {name for name in loaded if name.split(".")[0] == "labctl"
+              and not name.startswith("labctl.commands.")}
+    assert labctl <= LABCTL_FOR_HELP, sorted(labctl - LABCTL_FOR_HELP)
+    heavy = sorted(name for name in loaded
+                   if any(name == package or name.startswith(package + ".") for package in NOT_FOR_HELP))
+    assert heavy == []
+
+
+def test_help_costs_well_under_half_a_second_of_cpu():
+    """The goal is 0.1 s wall-clock (bench/startup.py measures it); this bound only catches a gross
+    regression, in CPU time (waiting for a core on a busy machine does not count)."""
+    import resource
+    import statistics
+    import subprocess
+    import sys
+
+    def cpu_seconds() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    spent = []
+    for _ in range(3):
+        before = cpu_seconds()
+        subprocess.run([sys.executable, "-m", "labctl", "--help"], capture_output=True, check=True)
+        spent.append(cpu_seconds() - before)
+    assert statistics.median(spent) < 0.5, spent
+
+
+def test_command_signatures_hold_no_string_annotations():
+    """Typer reads every command's signature to print even `labctl --help`, and evaluates each
+    string annotation four times: command modules do without `from __future__ import
+    annotations` (labctl/commands/__init__.py)."""
+    import typer
+
+    from labctl.cli import app
+
+    def callbacks(typer_app: typer.Typer):
+        if typer_app.registered_callback is not None:
+            yield typer_app.registered_callback.callback
+        for command in typer_app.registered_commands:
+            yield command.callback
+        for group in typer_app.registered_groups:
+            if group.typer_instance is not None:
+                yield from callbacks(group.typer_instance)
+
+    strings = [f"{function.__module__}.{function.__name__}: {name}"
+               for function in callbacks(app) if function is not None
+               for name, annotation in function.__annotations__.items() if isinstance(annotation, str)]
+    assert strings == []
+
+
 def test_results_show_needs_no_command_module():
-    """Every renderer lives in render.py: `results show` imports no other command module."""
+    """Every renderer lives in render.py: `results show` imports no other command module (the
+    shared options and the group class are not commands)."""
     import ast
     from pathlib import Path
 
@@ -82,4 +158,4 @@ def test_results_show_needs_no_command_module():
     tree = ast.parse(Path(results_cmd.__file__).read_text(encoding="utf-8"))
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     commands = {m for m in imported if m and m.startswith("labctl.commands.")}
-    assert commands <= {"labctl.commands.options"}, commands
+    assert commands <= {"labctl.commands.options", "labctl.commands.group"}, commands

@@ -232,6 +232,9 @@ def test_start_hint_solution_reset_from_the_command_line(tmp_path, monkeypatch):
     (workspace / "main.go").write_text("edited\n")
     declined = runner.invoke(app, ["exercise", "reset"], input="n\n")
     assert declined.exit_code == 1 and (workspace / "main.go").read_text() == "edited\n"
+    unanswered = runner.invoke(app, ["exercise", "reset"], input="")   # end of input: no answer
+    assert unanswered.exit_code == 1 and "no answer" in one_error_line(unanswered)
+    assert (workspace / "main.go").read_text() == "edited\n"
     reset = invoke("exercise", "reset", "--yes")
     assert reset.exit_code == 0 and "main.go" in reset.stdout
     assert (workspace / "main.go").read_text() == (exercise.starter_dir / "main.go").read_text()

@@ -1,7 +1,5 @@
 """`labctl compare` and `labctl verify`: the servers side by side, and their checks alone."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

@@ -1,7 +1,5 @@
 """`labctl doctor`."""
 
-from __future__ import annotations
-
 import typer
 
 from labctl import ui

@@ -1,16 +1,14 @@
 """`labctl exercises` (list them, and check them as an author) and `labctl exercise` (start one,
 check your copy, get a hint, see the solution, reset it)."""
 
-from __future__ import annotations
-
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.text import Text
 
 from labctl import ui
+from labctl.commands.group import command_group
 from labctl.commands.options import CpusOption, JsonOption, MemoryOption, RuntimeOption
 from labctl.errors import LabctlError, UsageProblem
 
@@ -26,10 +24,11 @@ if TYPE_CHECKING:
         ExercisesDocument,
     )
 
-exercises_app = typer.Typer(help="List the exercises with your status; check them (authors).",
-                            no_args_is_help=False)
-exercise_app = typer.Typer(help="Change a server until it behaves: start, check, hint, solution, reset.",
-                           no_args_is_help=True)
+exercises_app = command_group(help="List the exercises with your status; check them (authors).",
+                              no_args_is_help=False)
+exercise_app = command_group(
+    help="Change a server until it behaves: start, check, hint, solution, reset.",
+    no_args_is_help=True)
 
 NameArgument = Annotated[Optional[str], typer.Argument(
     help="The exercise (default: the one whose workspace you are in).", show_default=False)]
@@ -43,13 +42,13 @@ def register(app: typer.Typer) -> None:
 
 # --- shared steps -----------------------------------------------------------------------------
 
-def _progress() -> Progress:
+def _progress() -> "Progress":
     from labctl.commands.learn import load_progress
 
     return load_progress()
 
 
-def _resolve(name: str | None, progress: Progress) -> tuple[Exercise, Path]:
+def _resolve(name: str | None, progress: "Progress") -> "tuple[Exercise, Path]":
     """The exercise a command is about, and its workspace: NAME, or the workspace around the
     current folder."""
     from labctl.learning import exercises
@@ -69,7 +68,7 @@ def _resolve(name: str | None, progress: Progress) -> tuple[Exercise, Path]:
     return exercise, workspace
 
 
-def _require_workspace(exercise: Exercise, workspace: Path) -> None:
+def _require_workspace(exercise: "Exercise", workspace: Path) -> None:
     from labctl.learning import exercises
 
     if not (workspace / exercises.WORKSPACE_MARK).is_file():
@@ -100,7 +99,7 @@ def exercises_list(ctx: typer.Context, json_out: JsonOption = False) -> None:
     ui.out().print(learning_render.exercises(document))
 
 
-def _row(exercise: Exercise, progress: Progress) -> ExerciseRow:
+def _row(exercise: "Exercise", progress: "Progress") -> "ExerciseRow":
     return {"name": exercise.name, "title": exercise.title, "base": exercise.spec.base,
             "lesson": exercise.spec.lesson, "check": str(exercise.check.__struct_config__.tag),
             "status": progress.exercise_state(exercise.name),
@@ -123,6 +122,8 @@ def exercises_check(
 
     With --run, each exercise's check runs on a real runtime against the starter (which must
     fail) and the reference solution (which must pass)."""
+    from rich.text import Text
+
     from labctl.commands.common import default_limits, prepare_runtime
     from labctl.learning import exercises
 
@@ -179,7 +180,7 @@ def exercises_check(
                           + ", ".join(bad), "See the lines above: tune the thresholds or the starter")
 
 
-def _check_folder(exercise: Exercise, folder: Path, runtime, limits, title: str):
+def _check_folder(exercise: "Exercise", folder: Path, runtime, limits, title: str):
     from labctl import servers
     from labctl.commands.common import build_status
     from labctl.learning import exercise_checks, exercises
@@ -203,12 +204,14 @@ def _check_folder(exercise: Exercise, folder: Path, runtime, limits, title: str)
 def start(
     name: Annotated[str, typer.Argument(help="The exercise (see labctl exercises).")],
     directory: Annotated[Optional[Path], typer.Option(
-        "--dir", file_okay=False, help="Where to put your copy [default: ./labctl-exercises/NAME]",
+        "--dir", file_okay=False, help="Where to put your copy (default: ./labctl-exercises/NAME).",
         show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a folder that is not empty.")] = False,
 ) -> None:
     """Copy the exercise's starter server into a folder of your own, and say what to do."""
     import shutil
+
+    from rich.text import Text
 
     from labctl.learning import exercises
 
@@ -267,7 +270,9 @@ def check(
     _watch(exercise, workspace, runtime, limits)
 
 
-def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_out: bool) -> bool:
+def _check_once(exercise: "Exercise", workspace: Path, runtime, limits, *, json_out: bool) -> bool:
+    from rich.text import Text
+
     from labctl.learning.exercises import reflow
 
     try:
@@ -311,9 +316,10 @@ def _check_once(exercise: Exercise, workspace: Path, runtime, limits, *, json_ou
     return False
 
 
-def _watch(exercise: Exercise, workspace: Path, runtime, limits) -> None:
+def _watch(exercise: "Exercise", workspace: Path, runtime, limits) -> None:
     """Check, then wait for a save and check again; a failed build is shown and waited out."""
     import watchfiles
+    from rich.text import Text
 
     from labctl.learning import exercises
 
@@ -340,6 +346,8 @@ def _watch(exercise: Exercise, workspace: Path, runtime, limits) -> None:
 @exercise_app.command("hint")
 def hint(name: NameArgument = None) -> None:
     """Show the next hint (the first one again after the last)."""
+    from rich.text import Text
+
     from labctl.learning.exercises import reflow
 
     progress = _progress()

@@ -6,8 +6,6 @@ sheet, runtime, limits, scoring, saving, rendering) is ``run_plugin``'s, the sam
 (the plug-in protocol is in ``labctl/labs/__init__.py``).
 """
 
-from __future__ import annotations
-
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -16,6 +14,7 @@ import typer
 
 from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
+from labctl.commands.group import command_group
 from labctl.commands.options import (
     CpusOption,
     JsonOption,
@@ -29,8 +28,8 @@ if TYPE_CHECKING:
     from labctl.labs import LabPlugin
     from labctl.results.documents import LoadPart
 
-lab_app = typer.Typer(help="Run a lesson's lab: its try-it list as one command.",
-                      no_args_is_help=True)
+lab_app = command_group(help="Run a lesson's lab: its try-it list as one command.",
+                        no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -81,7 +80,7 @@ def bottleneck_command(
     with build_status("preparing the bottleneck lab") as (on_line, on_phase):
         generator = loadgen.prepare_generator(runtime, base_options, on_line)
 
-        def run_step(rt, instance, path: str) -> LoadPart:
+        def run_step(rt, instance, path: str) -> "LoadPart":
             options = replace(base_options, path=path)
             return loadgen.run_load(rt, instance, options, client_cpuset(instance.limits),
                                     generator=generator, warmup_s=1.0).as_dict()
@@ -165,7 +164,7 @@ def _score_predictions(document: dict, path: Path | None, judge, cell_of,
                                                      row_keys=row_keys)
 
 
-def run_plugin(plugin: LabPlugin, names: list[str] | None, settings: Any, *,
+def run_plugin(plugin: "LabPlugin", names: list[str] | None, settings: Any, *,
                predict: Path | None, sheet: bool, cpus: float, memory: int, json_out: bool,
                runtime_name: str | None) -> None:
     """The body every plug-in lab's command shares."""

@@ -1,8 +1,5 @@
 """Lessons, prompts and the quiz: ``labctl lessons``, ``show``, ``next``, ``quiz`` and the menu."""
 
-from __future__ import annotations
-
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -11,6 +8,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from labctl import ui
+from labctl.commands.group import command_group
 from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.lazy import lazy_module
 from labctl.learning import DEFAULT_PASS_MARK
@@ -35,8 +33,9 @@ else:
 JsonOption = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 LESSON_HELP = "A lesson: its id, its number (3 or 003) or the start of its name (bottleneck)."
 
-lessons_app = typer.Typer(help="List the lessons with your progress; `lessons check` validates them.",
-                          no_args_is_help=False, add_completion=False)
+lessons_app = command_group(
+    help="List the lessons with your progress; `lessons check` validates them.",
+    no_args_is_help=False, add_completion=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -48,7 +47,7 @@ def register(app: typer.Typer) -> None:
 
 # --- shared steps ----------------------------------------------------------------------------
 
-def load_lessons(*, quiet: bool = False) -> list[Lesson]:
+def load_lessons(*, quiet: bool = False) -> "list[Lesson]":
     """The lessons that load; each broken one is named in a warning (``lessons check`` fails)."""
     lessons, problems = lessonlib.load_all()
     if problems and not quiet:
@@ -61,7 +60,7 @@ def load_lessons(*, quiet: bool = False) -> list[Lesson]:
     return lessons
 
 
-def load_progress() -> Progress:
+def load_progress() -> "Progress":
     progress = progresslib.Progress.load()
     for warning in progress.warnings:
         ui.warn(warning)
@@ -69,7 +68,7 @@ def load_progress() -> Progress:
     return progress
 
 
-def exercise_states(lessons: list[Lesson], progress: Progress) -> dict[str, list[tuple[str, str]]]:
+def exercise_states(lessons: "list[Lesson]", progress: "Progress") -> dict[str, list[tuple[str, str]]]:
     return menu.exercise_states(lessons, progress)
 
 
@@ -155,11 +154,11 @@ def lessons_check(
         raise typer.Exit(2)
 
 
-def _fault(file: str, field: str | None, problem: str, message: str) -> LessonFault:
+def _fault(file: str, field: str | None, problem: str, message: str) -> "LessonFault":
     return {"file": file, "field": field, "problem": problem, "message": message}
 
 
-def _print_next_hint(lessons: list[Lesson], statuses, exercises) -> None:
+def _print_next_hint(lessons: "list[Lesson]", statuses, exercises) -> None:
     advice = _advice(lessons, statuses, exercises)
     ui.info(f"next: {advice['command']}  ({advice['why']})")
 
@@ -197,7 +196,7 @@ def show(
                           withheld=withheld_solutions(chosen, progress) if code else None)
 
 
-def withheld_solutions(lesson: Lesson, progress: Progress) -> dict:
+def withheld_solutions(lesson: "Lesson", progress: "Progress") -> dict:
     """The shown files that hold the answer to one of the lesson's exercises not yet passed."""
     from labctl.learning import exercises
 
@@ -239,7 +238,7 @@ def next_step(
     ui.out().print(learning_render.next_step(document, now=progresslib.now()))
 
 
-def _advice(lessons: list[Lesson], statuses, exercises: dict[str, list[tuple[str, str]]]) -> NextAdvice:
+def _advice(lessons: "list[Lesson]", statuses, exercises: dict[str, list[tuple[str, str]]]) -> "NextAdvice":
     return menu.advice(lessons, statuses, exercises)
 
 
@@ -310,7 +309,7 @@ def quiz(
     run_quiz(chosen, lessons, progress, mark, record=not no_record, restart=restart)
 
 
-def run_quiz(chosen: Lesson, lessons: list[Lesson], progress: Progress, mark: float, *,
+def run_quiz(chosen: "Lesson", lessons: "list[Lesson]", progress: "Progress", mark: float, *,
              record: bool = True, restart: bool = False) -> bool:
     from labctl.learning.sittings import Sittings
 
@@ -364,7 +363,7 @@ def _review(lessons, progress, lesson, mark, *, record: bool) -> None:
         raise typer.Exit(1)
 
 
-def _choose_lesson(lessons: list[Lesson], progress: Progress) -> Lesson | None:
+def _choose_lesson(lessons: "list[Lesson]", progress: "Progress") -> "Lesson | None":
     statuses = {lesson.id: progress.lesson_status(lesson, progresslib.now()) for lesson in lessons}
     ui.err().print(quiz_ui.lessons_table(lessons, statuses, numbered=True))
     suggestion = next((lesson for lesson in lessons if statuses[lesson.id].state != "done"), lessons[0])
@@ -399,6 +398,8 @@ def _grade_answers_file(lesson: str | None, path: Path, mark: float, *, json_out
                 ui.warn(warning)
             quizlib.record_file_grade(graded, progress)
         except EnvironmentProblem as problem:
+            import json
+
             # Full disk, read-only data folder: the grade is still shown, and the answers are
             # printed whole so the learner can keep them and grade them again later.
             not_saved = problem
@@ -421,7 +422,7 @@ def _grade_answers_file(lesson: str | None, path: Path, mark: float, *, json_out
         raise typer.Exit(1)
 
 
-def _print_file_grade(graded: quizlib.FileGrade) -> None:
+def _print_file_grade(graded: "quizlib.FileGrade") -> None:
     from labctl.results import learning_render
 
     ui.out().print(learning_render.quiz_grade(graded.to_json()))

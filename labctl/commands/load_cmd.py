@@ -6,8 +6,6 @@ are printed with FLAGGED and the reasons. 1 when every request failed (no succes
 all: nothing about the server was measured). 2 for bad options or a missing environment.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Optional
 
 import typer

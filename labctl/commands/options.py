@@ -57,8 +57,9 @@ def _metavar(enum: type[Enum]) -> str:
     return "[" + "|".join(c.value for c in enum) + "]"
 
 
-RUNTIME_HELP = ("Where servers run: docker, local (native processes) or auto "
-                "[env: LABCTL_RUNTIME].")
+RUNTIME_HELP = ("Where servers run: docker, local (native processes) or auto (Docker when an "
+                "engine answers). Default: LABCTL_RUNTIME, else the config file's runtime, "
+                "else auto.")
 GENERATOR_HELP = ("auto: wrk in a container on the Docker runtime, a host wrk on the local "
                   "runtime; builtin is labctl's Python client (the bottleneck above a few "
                   "thousand req/s).")
@@ -66,7 +67,7 @@ GENERATOR_HELP = ("auto: wrk in a container on the Docker runtime, a host wrk on
 # None (not given) lets ``runtime.select`` read LABCTL_RUNTIME, then fall back to auto.
 RuntimeOption = Annotated[Optional[RuntimeChoice], typer.Option(
     "--runtime", "-r", parser=_choice_parser(RuntimeChoice, "runtime"),
-    metavar=_metavar(RuntimeChoice), help=RUNTIME_HELP, show_default="auto")]
+    metavar=_metavar(RuntimeChoice), help=RUNTIME_HELP, show_default=False)]
 GeneratorOption = Annotated[GeneratorChoice, typer.Option(
     "--generator", "-g", parser=_choice_parser(GeneratorChoice, "generator"),
     metavar=_metavar(GeneratorChoice), help=GENERATOR_HELP)]
@@ -81,8 +82,6 @@ RebuildOption = Annotated[bool, typer.Option(
 # run, compare, load and verify: the probe and the load generator on another engine.
 ClientContextOption = Annotated[Optional[str], typer.Option(
     "--client-context", metavar="NAME", envvar=CLIENT_CONTEXT_VARIABLE, show_envvar=True,
-    rich_help_panel="Client on another engine",   # a panel of its own: its long name does not
-                                                  # narrow the other options' columns
     help="Run the probe and load generator on this Docker context's engine (another "
          "machine). Servers then publish on their host's address (LABCTL_SERVER_ADDRESS "
          "overrides); figures include the network in between.")]

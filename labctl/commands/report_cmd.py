@@ -1,8 +1,5 @@
 """`labctl report`: draw saved compare results as one self-contained HTML page."""
 
-from __future__ import annotations
-
-import webbrowser
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -70,5 +67,7 @@ def write_report(documents: list[dict], output: Path) -> Path:
 
 
 def open_in_browser(path: Path) -> None:
+    import webbrowser
+
     if not webbrowser.open(path.as_uri()):
         ui.warn(f"no web browser could be started; open {path} by hand")

@@ -1,16 +1,15 @@
 """`labctl results`: list, show and diff saved compare and load runs."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
 
 from labctl import ui
+from labctl.commands.group import command_group
 from labctl.commands.options import JsonOption
 
-results_app = typer.Typer(help="Saved compare and load results: list, show, diff.",
-                          no_args_is_help=False)
+results_app = command_group(help="Saved compare and load results: list, show, diff.",
+                            no_args_is_help=False)
 
 
 def register(app: typer.Typer) -> None:

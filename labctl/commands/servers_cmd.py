@@ -1,11 +1,8 @@
 """Commands about single servers: list them, run one, read its logs, remove everything."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.text import Text
 
 from labctl import ui
 from labctl.commands.common import build_status, default_limits, prepare_runtime
@@ -94,6 +91,8 @@ def run(
     client_context: ClientContextOption = None,
 ) -> None:
     """Build, start, check and time one server on / and /health, then remove it."""
+    from rich.text import Text
+
     from labctl import runner, servers
     from labctl.results import render
 
