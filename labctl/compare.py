@@ -20,8 +20,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from labctl import first_look
-from labctl.measure import clients, oneshot, stats, verify
+from labctl.measure import clients, first_look, oneshot, stats, verify
 from labctl.measure import sampling as measure
 from labctl.measure.modes import FRESH, KEEPALIVE, MODE_LABELS
 from labctl.results import hostinfo
@@ -83,7 +82,7 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
                 on_first_look: Callable[[first_look.FirstLook], None] | None = None,
                 ) -> CompareDocument:
     """The comparison document. With ``on_first_look``, a server built from nothing while
-    another still builds is given a first look at once (labctl/first_look.py), not part of
+    another still builds is given a first look at once (labctl/measure/first_look.py), not part of
     the document."""
     phase = on_phase or (lambda _text: None)
     client = clients.for_runtime(runtime)

@@ -43,7 +43,7 @@ class Server:
     concurrency_model: str          # how it serves requests, in a phrase (shown with results)
     processes: int = 1              # OS processes serving requests in the container
     # About how long a build from nothing takes (seconds, 2 cores): a first compare builds the
-    # cheapest first, to show a server as soon as possible (labctl/first_look.py).
+    # cheapest first, to show a server as soon as possible (labctl/measure/first_look.py).
     first_build_seconds: int = 60
     # What a *blocking* wait inside a handler ties up (the bottleneck lab's model):
     # "connection" (a goroutine per connection), "event-loop" (the one loop), "worker-thread"

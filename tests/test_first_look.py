@@ -1,4 +1,4 @@
-"""A first compare shows each server as soon as it is built (labctl/first_look.py).
+"""A first compare shows each server as soon as it is built (labctl/measure/first_look.py).
 
 The unit tests decide "while another build is under way" with events, never with a clock: the
 second build is held until the test has seen what it needs. The local test is a real first run:
@@ -16,8 +16,8 @@ import pytest
 from conftest import labctl
 from test_contracts import FakeRuntime, local_http  # noqa: F401 - local_http is a fixture
 
-from labctl import compare, first_look
-from labctl.measure import verify
+from labctl import compare
+from labctl.measure import first_look, verify
 from labctl.results import render
 from labctl.runtime.base import BuildInfo
 from labctl.servers import get as get_server

@@ -22,7 +22,7 @@ from labctl.results.layout import Column, Fit, Numbered, legend, saved
 from labctl.runtime.cpus import cores
 
 if TYPE_CHECKING:   # the first look's module runs servers; rendering one needs only its fields
-    from labctl.first_look import FirstLook
+    from labctl.measure.first_look import FirstLook
 
 STATUS_STYLE = {"pass": "ok", "warn": "warn", "fail": "fail"}
 
