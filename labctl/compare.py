@@ -85,6 +85,8 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
     another still builds is given a first look at once (labctl/measure/first_look.py), not part of
     the document."""
     phase = on_phase or (lambda _text: None)
+    for server in chosen:   # in the learner's order: the first that cannot be built is named
+        runtime.check_server(server)
     client = clients.for_runtime(runtime)
     if client.preparing:
         phase(client.preparing)

@@ -136,3 +136,21 @@ def test_a_first_compare_on_the_local_runtime_shows_node_before_python_is_built(
     document = json.loads(done.stdout)                 # stdout: the document alone
     assert list(document["servers"]) == ["python", "node"]
     assert all(entry["measured"] for entry in document["servers"].values())
+
+
+def test_a_server_that_cannot_be_built_stops_the_compare_before_any_build():
+    """Cheapest first must not mean "fail last": a missing toolchain for the learner's second
+    server is reported before anything is built, as it was when builds went in their order."""
+    from labctl.errors import EnvironmentProblem
+
+    class NoNode(_FirstRunRuntime):
+        def check_server(self, server):
+            if server.name == "node":
+                raise EnvironmentProblem("the Node Express server needs `node`")
+
+    runtime = NoNode("http://127.0.0.1:9", built=True)   # never reached: nothing starts
+    with pytest.raises(EnvironmentProblem, match="needs `node`"):
+        compare.run_compare(runtime, [get_server("go"), get_server("node")],
+                            compare.CompareOptions(samples=5, warmup=1, cold_starts=1),
+                            on_first_look=lambda look: None)
+    assert runtime.prepared == []

@@ -133,6 +133,12 @@ class Runtime(abc.ABC):
     def describe(self) -> dict[str, Any]:
         """Versions and facts stored with every result (engine version, toolchains…)."""
 
+    def check_server(self, server: Server) -> None:  # noqa: B027 - optional, no-op by default
+        """Raise EnvironmentProblem (one line, with a fix) when ``server`` cannot be built here
+        (a missing toolchain), without building anything: a command that builds several servers
+        asks for all of them first, so nobody waits through three builds to learn that the
+        fourth cannot be done. Nothing to check by default (an engine builds in its own images)."""
+
     @abc.abstractmethod
     def prepare(self, server: Server, progress: ProgressCallback | None = None,
                 *, rebuild: bool = False) -> BuildInfo:

@@ -157,8 +157,8 @@ class LocalRuntime(Runtime):
         return self._build_root() / server.name / hash_tree(server.source_dir,
                                                             extra=[sys.version, BUILD_LAYOUT])
 
-    def prepare(self, server: Server, progress: ProgressCallback | None = None,
-                *, rebuild: bool = False) -> BuildInfo:
+    def check_server(self, server: Server) -> None:
+        """Its toolchain: installed, and at least the version the pinned dependencies need."""
         minimums = required_toolchains()
         for tool in server.toolchain:
             version = toolchain_version(tool)
@@ -174,6 +174,10 @@ class LocalRuntime(Runtime):
                     f"the {server.title} server needs {tool} ≥ {wanted[0]}.{wanted[1]}, and this "
                     f"machine has {version}",
                     f"{TOOLCHAINS[tool].install_hint}, or use --runtime docker")
+
+    def prepare(self, server: Server, progress: ProgressCallback | None = None,
+                *, rebuild: bool = False) -> BuildInfo:
+        self.check_server(server)
         out = self.build_dir(server)
         marker = out / ".complete"
         if marker.exists() and not rebuild:
