@@ -157,7 +157,7 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
                       f"{client.where}")
             # One curl process per request too, between the rounds: a second or two for all
             # four servers, cheap beside the libcurl series.
-            curl = oneshot.Plan()
+            curl = oneshot.Plan.beside(options.samples)
             results, probe_cpus = client.measure(
                 measurable, cpuset=client_engine.client_cpus(runtime, options.limits),
                 samples=options.samples, warmup=options.warmup, block=options.block,

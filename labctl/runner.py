@@ -53,11 +53,12 @@ def run_server(runtime: Runtime, server: Server, options: RunOptions,
     with running(runtime, server, options.limits, keep=options.keep) as instance:
         phase(f"checking {server.title}")
         checks = client.check(server, instance.url)
+        # One curl process per request too, between the probe's rounds.
+        curl = oneshot.Plan.beside(options.samples)
         phase(f"timing {server.title}: {options.samples} samples per path and connection mode, "
-              f"and {oneshot.SAMPLES} with the curl program"
+              f"and {curl.samples} with the curl program"
               + (f", {client.where}" if client.elsewhere else ""))
         probe_cpuset = client_engine.client_cpus(runtime, instance.limits)
-        curl = oneshot.Plan()    # one curl process per request, between the probe's rounds
         results, probe_cpus = client.measure({server.name: instance.url}, cpuset=probe_cpuset,
                                              samples=options.samples, warmup=options.warmup,
                                              one_shot=curl)

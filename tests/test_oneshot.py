@@ -220,3 +220,9 @@ def test_run_on_the_local_runtime_shows_the_one_shot_curl_row(tmp_path):
     _check_text_without_curl(labctl("run", "go", "--samples", "10", "--runtime", "local",
                                     env=_env_without_curl(tmp_path)),
                              "on this machine's PATH")
+
+
+def test_the_curl_series_is_never_longer_than_the_probes():
+    assert oneshot.Plan.beside(200).samples == oneshot.SAMPLES
+    assert oneshot.Plan.beside(oneshot.SAMPLES).samples == oneshot.SAMPLES
+    assert oneshot.Plan.beside(10).samples == 10

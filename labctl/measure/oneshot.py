@@ -120,6 +120,13 @@ class Plan:
     warmup: int = WARMUP
     result: dict | None = None
 
+    @classmethod
+    def beside(cls, probe_samples: int) -> Plan:
+        """The curl series to take beside a probe series of ``probe_samples``: SAMPLES, or
+        fewer when the learner asked for fewer (--samples 10 is a quick look, and each curl
+        request is a process of its own)."""
+        return cls(samples=min(SAMPLES, probe_samples))
+
 
 class Interleaved:
     """The curl series spread over another series' rounds, so that drift on a shared machine
