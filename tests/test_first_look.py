@@ -112,6 +112,7 @@ def test_a_first_run_looks_at_the_cheapest_server_while_the_next_builds(local_ht
     text = console.export_text()
     assert "first look at Go net/http (quick build), while Go net/http builds" in text
     assert "measures it again" in text and max(map(len, text.splitlines())) <= 80
+    assert "server on 1 core" in " ".join(text.split())    # the limits it ran under
 
 
 @pytest.mark.serial   # measures the server in this process

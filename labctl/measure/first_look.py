@@ -22,6 +22,7 @@ from typing import Any
 
 from labctl.measure import verify
 from labctl.measure.modes import FRESH, KEEPALIVE
+from labctl.results.documents import LimitsPart
 from labctl.runtime import client_engine
 from labctl.runtime.base import Limits, Runtime
 from labctl.runtime.lifecycle import wait_healthy
@@ -51,6 +52,7 @@ class FirstLook:
     fresh_p50_us: float | None
     samples: int           # timed requests per connection mode
     path: str
+    limits: LimitsPart     # what the runtime applied to the server
 
 
 def take_first_look(runtime: Runtime, client: Any, server: Server, limits: Limits,
@@ -74,7 +76,8 @@ def take_first_look(runtime: Runtime, client: Any, server: Server, limits: Limit
     return FirstLook(server=server.title, while_building=while_building.title,
                      status=verification.status, cold_start_ms=cold_start_ms,
                      keepalive_p50_us=p50[KEEPALIVE], fresh_p50_us=p50[FRESH],
-                     samples=FIRST_LOOK_SAMPLES, path=FIRST_LOOK_PATH)
+                     samples=FIRST_LOOK_SAMPLES, path=FIRST_LOOK_PATH,
+                     limits=instance.limits.as_dict())
 
 
 def built_in_turn(order: list[Server], build: Callable[[Server], dict[str, Any]],

@@ -67,7 +67,8 @@ def first_look_lines(look: FirstLook) -> Group:
     if look.keepalive_p50_us is not None or look.fresh_p50_us is not None:
         body.append(f", GET {look.path} median {fmt_us(look.keepalive_p50_us)} kept alive and "
                     f"{fmt_us(look.fresh_p50_us)} on a new connection ({look.samples} requests "
-                    "each; the comparison measures it again)")
+                    f"each, server on {_server_cpus(look.limits)}; the comparison measures it "
+                    "again)")
     return Group(Text(f"first look at {look.server}, while {look.while_building} builds:",
                       style="bold"),
                  Padding(body, (0, 0, 0, 2)))
@@ -494,7 +495,7 @@ def render_load(document: Mapping[str, Any]) -> Group:
     return Group(*parts)
 
 
-def _server_cpus(limits: dict) -> str:
+def _server_cpus(limits: Mapping[str, Any]) -> str:
     where = f" on CPU {limits['cpuset']}" if limits.get("cpuset") is not None else ""
     memory = f", {limits['memory_mb']} MB" if limits.get("memory_mb") else ""
     return f"{cores(limits['cpus'])}{where}{memory}"
