@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from labctl.measure import verify
+from labctl.measure.clients import MeasuringClient
 from labctl.measure.modes import FRESH, KEEPALIVE
 from labctl.results.documents import LimitsPart
 from labctl.runtime import client_engine
@@ -55,7 +56,7 @@ class FirstLook:
     limits: LimitsPart     # what the runtime applied to the server
 
 
-def take_first_look(runtime: Runtime, client: Any, server: Server, limits: Limits,
+def take_first_look(runtime: Runtime, client: MeasuringClient, server: Server, limits: Limits,
                     while_building: Server) -> FirstLook:
     """Start ``server``, check it, time a few requests to ``/health`` on each kind of
     connection, and remove it (forced: its stop is not timed)."""
