@@ -62,9 +62,11 @@ def test_overload_on_docker(docker_engine, leftover_containers):
     # Python's event-loop lateness guard: without it the queue in the kernel outgrows the
     # timeout; with it, fast 503s keep the 2xx answers quick.
     shedding_bounds_the_wait(document, "python")
-    # Go's semaphore counts requests inside handlers; on one core they never overlap, so it
-    # refuses nothing however long the queue in the kernel grows (lesson 008 says why).
-    assert document["servers"]["go"]["top_step"]["on"]["shed_503"] == 0
+    # Go's semaphore counts requests inside handlers; on one core they rarely overlap, so the
+    # count does not bound the wait: clients still time out with it on. It refuses 0 in most
+    # runs and a burst in some (lesson 008 says why), so the count itself is not asserted.
+    go_on = document["servers"]["go"]["runs"]["on"]["steps"][-1]
+    assert go_on["timeouts"] >= 0.05 * go_on["sent"], go_on
     quick_enough(document)
     assert labrun.own(leftover_containers(), pid) == []
 
