@@ -320,31 +320,50 @@ class OverloadGenerators:
     oha: loadgen.Generator
 
 
-def _closed_loop_capacity(runtime: Runtime, instance: Instance, path: str, check: Any,
+# The cost per request is found with short closed loops, and only the cost the step will use
+# is measured for its full capacity_s: the step's rate is a multiple of that one figure, and a
+# probe only has to land the capacity inside the band (a quarter off still does).
+CALIBRATION_PROBE_S = 2.0
+
+
+def _closed_loop_capacity(runtime: Runtime, instance: Instance, path: str, duration_s: float,
                           generators: Any) -> tuple[loadgen.LoadResult, float]:
     closed = loadgen.run_load(
         runtime, instance, loadgen.LoadOptions(path=path, connections=overload.CAPACITY_CONNECTIONS,
-                                               duration_s=check.duration_s, timeout_s=2.0),
+                                               duration_s=duration_s, timeout_s=2.0),
         client_cpuset(instance.limits), generator=generators.wrk if generators else None,
-        warmup_s=1.0)
+        warmup_s=1.0 if duration_s > CALIBRATION_PROBE_S else 0.5)
+    overload.wait_drained(instance)
     capacity = (closed.requests - closed.non_2xx) / closed.duration_s if closed.duration_s else 0.0
     return closed, capacity
+
+
+def _calibrated_capacity(runtime: Runtime, instance: Instance, check: Any,
+                         generators: Any) -> tuple[str, loadgen.LoadResult, float]:
+    """The path the step uses and the server's capacity on it, as the lab finds them: a cost
+    outside the band the generator can drive to twice over is scaled (at most
+    CALIBRATION_ROUNDS times), probing each cost briefly; the chosen one is then measured for
+    ``capacity_s``."""
+    path = check.path
+    if path != overload.PATH:
+        return (path, *_closed_loop_capacity(runtime, instance, path, check.capacity_s,
+                                             generators))
+    items = overload.DEFAULT_ITEMS
+    for _ in range(overload.CALIBRATION_ROUNDS):
+        _, probed = _closed_loop_capacity(runtime, instance, overload.report_path(items),
+                                          CALIBRATION_PROBE_S, generators)
+        scaled = overload.calibrated_items(probed, items)
+        if scaled == items:
+            break
+        items = scaled
+    path = overload.report_path(items)
+    return (path, *_closed_loop_capacity(runtime, instance, path, check.capacity_s, generators))
 
 
 def _overload(runtime: Runtime, instance: Instance, check: Any, generators: Any) -> Outcome:
     assert isinstance(check, OverloadCheck)
     cpus = client_cpuset(instance.limits)
-    path = check.path
-    closed, capacity = _closed_loop_capacity(runtime, instance, path, check, generators)
-    # As the lab does: a cost outside the band the generator can drive to twice over is scaled.
-    items = overload.DEFAULT_ITEMS
-    for _ in range(overload.CALIBRATION_ROUNDS if path == overload.PATH else 0):
-        scaled = overload.calibrated_items(capacity, items)
-        if scaled == items:
-            break
-        items, path = scaled, overload.report_path(scaled)
-        overload.wait_drained(instance)
-        closed, capacity = _closed_loop_capacity(runtime, instance, path, check, generators)
+    path, closed, capacity = _calibrated_capacity(runtime, instance, check, generators)
     refused = closed.non_2xx + closed.socket_errors
     rate = round(capacity * check.times_capacity, 1)
     expected = (f"at {check.times_capacity:g}× its capacity on {path} (open loop, client "
@@ -356,7 +375,6 @@ def _overload(runtime: Runtime, instance: Instance, check: Any, generators: Any)
                        f"{closed.requests} refused or failed under a closed loop of "
                        f"{overload.CAPACITY_CONNECTIONS} connections (a server must not shed "
                        "work it can do)", False, {"capacity": closed.as_dict()})
-    overload.wait_drained(instance)
     options = loadgen.LoadOptions(path=path, rate=rate, duration_s=check.duration_s,
                                   timeout_s=check.timeout_s,
                                   connections=overload.connections_for(rate, check.timeout_s))

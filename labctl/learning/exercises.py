@@ -129,6 +129,7 @@ class OverloadCheck(_Strict, tag="overload"):
     max_p99_ms: Positive = 500.0
     timeout_s: Annotated[float, Meta(gt=0, le=10)] = 1.0
     duration_s: Annotated[float, Meta(gt=0, le=30)] = 4.0
+    capacity_s: Annotated[float, Meta(ge=2, le=30)] = 4.0
     settle_s: Annotated[float, Meta(ge=0, le=10)] = 0.0
 
 
