@@ -27,9 +27,9 @@ def _one_per_check_kind_and_language(found: list[exercises.Exercise]) -> list[st
     """The first exercise of each check kind, then the first of each server not yet among them.
 
     Every exercise's check runs against its starter and its solution on Docker. The native
-    runtime and the learner's path (start, edit, check) differ by check kind and by the
-    server's toolchain, not by exercise, so they run on this sample: each kind and each
-    language once, which keeps CI's time bounded as exercises are added."""
+    runtime differs by check kind (where each check's clients run) and by the server's
+    toolchain, not by exercise, so it runs on this sample: each kind and each language once,
+    which keeps CI's time bounded as exercises are added."""
     chosen: list[exercises.Exercise] = []
     for exercise in found:
         if type(exercise.spec.check) not in {type(c.spec.check) for c in chosen}:
@@ -43,12 +43,39 @@ def _one_per_check_kind_and_language(found: list[exercises.Exercise]) -> list[st
 SAMPLED = _one_per_check_kind_and_language(exercises.load_all()[0])
 
 
+def _copy_kind(exercise: exercises.Exercise) -> tuple[str, frozenset[str]]:
+    """What a learner's copy holds: a server's source in one language, or an nginx
+    configuration in front of one."""
+    return exercise.spec.base, frozenset(Path(name).suffix for name in exercise.spec.files)
+
+
+def _one_per_kind_of_copy_and_the_starter_builds(found: list[exercises.Exercise]) -> list[str]:
+    """The learner's path (start, edit, check in the copy) differs from the author's check
+    only in where the server is built from: the copy, and for a speedup check the starter
+    beside it (exercise_cmd._check_folder runs the same check code for both). So it runs on
+    the first exercise of each kind of copy, and on the first speedup exercise."""
+    chosen: list[exercises.Exercise] = []
+    for exercise in found:
+        if _copy_kind(exercise) not in {_copy_kind(c) for c in chosen}:
+            chosen.append(exercise)
+    speedup = next(e for e in found if isinstance(e.spec.check, exercises.SpeedupCheck))
+    if speedup not in chosen:
+        chosen.append(speedup)
+    return [exercise.name for exercise in found if exercise in chosen]
+
+
+LEARNER_SAMPLED = _one_per_kind_of_copy_and_the_starter_builds(exercises.load_all()[0])
+
+
 def test_the_sample_covers_every_check_kind_and_every_server():
     found = {exercise.name: exercise for exercise in exercises.load_all()[0]}
     sampled = [found[name] for name in SAMPLED]
     assert {type(e.spec.check) for e in sampled} == {type(e.spec.check) for e in found.values()}
     assert {e.spec.base for e in sampled} == {e.spec.base for e in found.values()}
     assert len(SAMPLED) == len(set(SAMPLED)) < len(found)
+    learner = [found[name] for name in LEARNER_SAMPLED]
+    assert {_copy_kind(e) for e in learner} == {_copy_kind(e) for e in found.values()}
+    assert any(isinstance(e.spec.check, exercises.SpeedupCheck) for e in learner)
 CHECK_TIMEOUT_S = 1800   # a cold Rust build of a copy on a busy 2-core machine
 
 
@@ -102,7 +129,7 @@ def workspace_images(docker_engine):
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("name", SAMPLED)
+@pytest.mark.parametrize("name", LEARNER_SAMPLED)
 def test_start_edit_to_the_solution_and_check_passes(name, tmp_path, docker_engine,
                                                      workspace_images, leftover_containers):
     workspace = tmp_path / name
