@@ -351,18 +351,35 @@ def _reading(document: Mapping[str, Any], measured: dict, analysis: Analysis) ->
             "others. The kernel completes that handshake before the server sees the "
             f"connection, so this was not {_title(document, name)}'s doing; it is not ranked "
             "on new connections. Run the comparison again.")
+    headline_ties = [t for t in analysis["ties"]
+                     if t["path"] == HEADLINE_PATH and t["mode"] == FRESH]
     fresh = analysis["ratios"].get(f"{HEADLINE_PATH} {FRESH}")
+    tied_with_best: list[str] = []
     if fresh:
         ordered = sorted(fresh["p50_ratio"].items(), key=lambda kv: kv[1])
         best = ordered[0][0]
         best_summary = _summary(measured[best], HEADLINE_PATH, FRESH)
         assert best_summary is not None   # a server in the ratios has this summary
-        best_p50 = best_summary.p50
-        rest = ", ".join(f"{_title(document, n)} {r:.1f}×" for n, r in ordered[1:])
-        lines.append(
-            f"On a new connection per request, {_title(document, best)} answered GET "
-            f"{HEADLINE_PATH} fastest (median {best_p50:.0f} µs)"
-            + (f"; the others took {rest} as long." if rest else "."))
+        # A server whose median is within the run's noise of the fastest one is named beside
+        # it, without a ratio: "2.9× as long" and "within the noise" must not both be said.
+        tied_with_best = [n for n, _ in ordered[1:]
+                          if any({best, n} == set(t["servers"]) for t in headline_ties)]
+        rest = ", ".join(f"{_title(document, n)} {r:.1f}×" for n, r in ordered[1:]
+                         if n not in tied_with_best)
+        if tied_with_best:
+            leaders = ", ".join(_title(document, n) for n in [best, *tied_with_best])
+            lines.append(
+                f"On a new connection per request, {leaders} answered GET {HEADLINE_PATH} "
+                f"fastest, within this run's own noise of each other (their medians' 95% "
+                f"intervals overlap; {_title(document, best)}'s median {best_summary.p50:.0f} "
+                "µs): do not read a ranking into them"
+                + (f"; the others took {rest} as long as {_title(document, best)}." if rest
+                   else "."))
+        else:
+            lines.append(
+                f"On a new connection per request, {_title(document, best)} answered GET "
+                f"{HEADLINE_PATH} fastest (median {best_summary.p50:.0f} µs)"
+                + (f"; the others took {rest} as long." if rest else "."))
     keep = analysis["ratios"].get(f"{HEADLINE_PATH} {KEEPALIVE}")
     keep_tied = any(t["mode"] == KEEPALIVE and t["path"] == HEADLINE_PATH
                     and {fresh and fresh["fastest"], keep and keep["fastest"]} == set(t["servers"])
@@ -394,10 +411,10 @@ def _reading(document: Mapping[str, Any], measured: dict, analysis: Analysis) ->
             + " on this run: the machine's own noise was larger than a TCP connect costs. "
             "Run again on a quieter machine before reading anything into it.")
     lines += _one_shot_reading(document, measured)
-    headline_ties = [t for t in analysis["ties"]
-                     if t["path"] == HEADLINE_PATH and t["mode"] == FRESH]
     for tie in headline_ties:
         a, b = tie["servers"]
+        if fresh and {a, b} <= {fresh["fastest"], *tied_with_best}:
+            continue   # said with the fastest above
         lines.append(
             f"{_title(document, a)} and {_title(document, b)} differ by less than this run's "
             "own noise (their medians' 95% intervals overlap): do not read a ranking into them.")

@@ -62,7 +62,24 @@ def test_servers_within_noise_are_called_a_tie():
     doc = document(go=entry("go", range(100, 300), range(40, 240)),
                    rust=entry("rust", range(101, 301), range(41, 241)))
     assert {"path": "/health", "mode": "fresh", "servers": ["go", "rust"]} in doc["analysis"]["ties"]
-    assert any("less than this run's own noise" in s for s in doc["analysis"]["reading"])
+    reading = doc["analysis"]["reading"]
+    assert any("Go fw, Rust fw answered GET /health fastest, within this run's own noise" in s
+               for s in reading), reading
+    # Said once, with the fastest: no ratio for Rust, and no second sentence on the same pair.
+    assert not any("Rust fw 1.0×" in s for s in reading)
+    assert not any("differ by less than" in s for s in reading)
+
+
+def test_a_tie_below_the_fastest_is_its_own_sentence_and_the_fastest_keeps_its_ratios():
+    doc = document(go=entry("go", range(100, 300), range(40, 240)),
+                   rust=entry("rust", range(400, 600), range(300, 500)),
+                   node=entry("node", range(401, 601), range(301, 501)))
+    reading = doc["analysis"]["reading"]
+    assert any("Go fw answered GET /health fastest (median" in s and "Rust fw 2.5×" in s
+               and "Node fw 2.5×" in s for s in reading), reading
+    assert any("Rust fw and Node fw differ by less than this run's own noise" in s
+               or "Node fw and Rust fw differ by less than this run's own noise" in s
+               for s in reading), reading
 
 
 def test_unmeasured_server_is_reported():

@@ -14,6 +14,12 @@ def test_predictions_follow_pid_1():
                                                                "in_flight": "completed"}
     # Without a handler, PID 1 ignores SIGTERM: Docker's SIGKILL after 10 s ends it.
     assert shutdown.predicted("node", "no-handler", "docker")["stop_s"] == 10
+    # --quick shortens the grace, and with it only the stop of a PID 1 without a handler.
+    quick = shutdown.QUICK.grace_s
+    assert quick > shutdown.LONG_MS / 1000 - shutdown.STOP_AFTER_S
+    assert shutdown.predicted("node", "no-handler", "docker", quick) == {
+        "stop_s": quick, "in_flight": "completed"}
+    assert shutdown.predicted("node", "graceful", "docker", quick)["stop_s"] == 1.5
     # Go's runtime exits on SIGTERM even as PID 1; outside a container every server dies at once.
     assert shutdown.predicted("go", "no-handler", "docker")["in_flight"] == "cut"
     assert shutdown.predicted("rust", "no-handler", "local")["stop_s"] == 0
@@ -60,15 +66,18 @@ def check_graceful(document: dict) -> None:
 
 @pytest.mark.docker
 def test_shutdown_on_docker(docker_engine, leftover_containers):
-    document, seconds, pid = run_lab("go", "node", "--runtime", "docker")
+    document, seconds, pid = run_lab("go", "node", "--quick", "--runtime", "docker")
     check_graceful(document)
+    grace_s = document["parameters"]["grace_s"]
+    assert grace_s == 4
     go = document["servers"]["go"]["runs"]["no-handler"]
     node = document["servers"]["node"]["runs"]["no-handler"]
     # Go exits at once on SIGTERM without a handler, even as PID 1: the requests are cut.
     assert go["in_flight_verdict"] == "cut" and go["stop_seconds"] < 2
-    # Node as PID 1 without a handler ignores SIGTERM: only Docker's SIGKILL (10 s) ends it,
-    # and meanwhile the requests in flight finish.
-    assert 9 <= node["stop_seconds"] <= 14
+    # Node as PID 1 without a handler ignores SIGTERM: only Docker's SIGKILL at the end of the
+    # grace ends it, and meanwhile the requests in flight finish.
+    assert grace_s - 1 <= node["stop_seconds"] <= grace_s + 4
+    assert node["predicted"]["stop_s"] == grace_s and node["prediction_holds"]
     assert node["in_flight_verdict"] == "completed"
     assert seconds < 240
     assert labrun.own(leftover_containers(), pid) == []
@@ -78,7 +87,7 @@ def test_shutdown_on_docker(docker_engine, leftover_containers):
 def test_shutdown_on_the_local_runtime():
     from labctl import paths
 
-    document, seconds, _ = run_lab("go", "python", "--runtime", "local")
+    document, seconds, _ = run_lab("go", "python", "--quick", "--runtime", "local")
     check_graceful(document)
     for entry in document["servers"].values():
         # Not PID 1: without a handler SIGTERM's default action ends the process at once.
