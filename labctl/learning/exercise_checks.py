@@ -320,19 +320,13 @@ class OverloadGenerators:
     oha: loadgen.Generator
 
 
-# The cost per request is found with short closed loops, and only the cost the step will use
-# is measured for its full capacity_s: the step's rate is a multiple of that one figure, and a
-# probe only has to land the capacity inside the band (a quarter off still does).
-CALIBRATION_PROBE_S = 2.0
-
-
-def _closed_loop_capacity(runtime: Runtime, instance: Instance, path: str, duration_s: float,
+def _closed_loop_capacity(runtime: Runtime, instance: Instance, path: str, check: Any,
                           generators: Any) -> tuple[loadgen.LoadResult, float]:
     closed = loadgen.run_load(
         runtime, instance, loadgen.LoadOptions(path=path, connections=overload.CAPACITY_CONNECTIONS,
-                                               duration_s=duration_s, timeout_s=2.0),
+                                               duration_s=check.capacity_s, timeout_s=2.0),
         client_cpuset(instance.limits), generator=generators.wrk if generators else None,
-        warmup_s=1.0 if duration_s > CALIBRATION_PROBE_S else 0.5)
+        warmup_s=1.0)
     overload.wait_drained(instance)
     capacity = (closed.requests - closed.non_2xx) / closed.duration_s if closed.duration_s else 0.0
     return closed, capacity
@@ -340,24 +334,19 @@ def _closed_loop_capacity(runtime: Runtime, instance: Instance, path: str, durat
 
 def _calibrated_capacity(runtime: Runtime, instance: Instance, check: Any,
                          generators: Any) -> tuple[str, loadgen.LoadResult, float]:
-    """The path the step uses and the server's capacity on it, as the lab finds them: a cost
-    outside the band the generator can drive to twice over is scaled (at most
-    CALIBRATION_ROUNDS times), probing each cost briefly; the chosen one is then measured for
-    ``capacity_s``."""
+    """The path the step uses and the server's capacity on it, found as the lab finds them: a
+    cost outside the band the generator can drive to twice over is scaled and measured again,
+    at most CALIBRATION_ROUNDS times."""
     path = check.path
-    if path != overload.PATH:
-        return (path, *_closed_loop_capacity(runtime, instance, path, check.capacity_s,
-                                             generators))
+    closed, capacity = _closed_loop_capacity(runtime, instance, path, check, generators)
     items = overload.DEFAULT_ITEMS
-    for _ in range(overload.CALIBRATION_ROUNDS):
-        _, probed = _closed_loop_capacity(runtime, instance, overload.report_path(items),
-                                          CALIBRATION_PROBE_S, generators)
-        scaled = overload.calibrated_items(probed, items)
+    for _ in range(overload.CALIBRATION_ROUNDS if path == overload.PATH else 0):
+        scaled = overload.calibrated_items(capacity, items)
         if scaled == items:
             break
-        items = scaled
-    path = overload.report_path(items)
-    return (path, *_closed_loop_capacity(runtime, instance, path, check.capacity_s, generators))
+        items, path = scaled, overload.report_path(scaled)
+        closed, capacity = _closed_loop_capacity(runtime, instance, path, check, generators)
+    return path, closed, capacity
 
 
 def _overload(runtime: Runtime, instance: Instance, check: Any, generators: Any) -> Outcome:
