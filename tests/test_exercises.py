@@ -328,3 +328,44 @@ def test_a_starter_that_drifted_from_the_shipped_file_is_a_fault(tmp_path, monke
     main.write_text(main.read_text() + "".join(f"// note {n}\n" for n in range(45)))
     line = one_error_line(invoke("exercises", "check"))
     assert "starter/main.go differs from servers/go/main.go in" in line and "copy the shipped file" in line
+
+
+# --- a speedup exercise's author check: one series, the reference's turns shared ---------------
+
+def test_the_author_check_of_a_speedup_runs_the_three_sides_in_turns_and_shares_the_reference(
+        monkeypatch):
+    """The loads are faked (the boundary); the turn order and the two outcomes are the code's.
+    The starter again does 100 req/s like the reference; the solution 400."""
+    from contextlib import contextmanager
+    from types import SimpleNamespace
+
+    from labctl.learning import exercise_checks
+    from labctl.measure.loadgen.options import LoadOptions, LoadResult
+    from labctl.runtime.base import Limits
+
+    check = exercises.SpeedupCheck(path="/report", min_speedup=2.0, duration_s=4.0)
+    starter, solution = SimpleNamespace(name="starter"), SimpleNamespace(name="solution")
+    order: list[str] = []
+
+    @contextmanager
+    def running(runtime, server, limits):
+        order.append(server.name)
+        yield SimpleNamespace(server=server, limits=limits)
+
+    def run_load(runtime, instance, options, cpus, generator=None, warmup_s=0.0):
+        per_s = 400 if instance.server is solution else 100
+        return LoadResult(generator="wrk", version=None, where="host", where_detail="",
+                          client_cpuset=None, target_url="", options=LoadOptions(), threads=1,
+                          requests=int(per_s * options.duration_s), duration_s=options.duration_s,
+                          latency_us={}, percentile_kind="", errors={}, non_2xx=0,
+                          non_2xx_definition="")
+
+    monkeypatch.setattr(exercise_checks, "running", running)
+    monkeypatch.setattr(exercise_checks.loadgen, "run_load", run_load)
+    first, second = exercise_checks.speedup_starter_and_solution(
+        None, starter, solution, check, Limits(), None)
+    assert order == ["starter", "starter", "solution"] * exercise_checks.SPEEDUP_ROUNDS
+    assert not first.passed and first.figures["speedup"] == 1.0
+    assert second.passed and second.figures["speedup"] == 4.0
+    assert second.figures["starter_requests_per_s"] == first.figures["starter_requests_per_s"]
+    assert "2 turns of 2 s each" in second.measured

@@ -155,10 +155,8 @@ def exercises_check(
         limits = default_limits(cpus, memory)
         for exercise in found:
             outcomes: dict[str, CheckOutcome] = {}
-            for side in ("starter", "solution"):
-                folder = exercises.scratch_copy(exercise, side)
-                outcomes[side] = _check_folder(exercise, folder, runtime, limits,
-                                               f"{exercise.name}: {side}").as_dict()
+            for side, outcome in _author_outcomes(exercise, runtime, limits):
+                outcomes[side] = outcome.as_dict()
                 if not json_out:
                     # Each line as its check ends (a check takes minutes): the lines the renderer
                     # draws for the whole document, so it is not printed again below.
@@ -178,6 +176,32 @@ def exercises_check(
     if bad:
         raise LabctlError(f"{len(bad)} exercise(s) do not tell the starter from the solution: "
                           + ", ".join(bad), "See the lines above: tune the thresholds or the starter")
+
+
+def _author_outcomes(exercise: "Exercise", runtime, limits):
+    """("starter", its outcome), then ("solution", its outcome): the check a learner gets, run
+    on each. A speedup check runs both in one series that shares the starter's reference
+    turns (exercise_checks.speedup_starter_and_solution)."""
+    from labctl import servers
+    from labctl.commands.common import build_status
+    from labctl.learning import exercise_checks, exercises
+    from labctl.learning.exercises import SpeedupCheck
+
+    if not isinstance(exercise.check, SpeedupCheck):
+        for side in ("starter", "solution"):
+            folder = exercises.scratch_copy(exercise, side)
+            yield side, _check_folder(exercise, folder, runtime, limits, f"{exercise.name}: {side}")
+        return
+    starter = servers.load_folder(exercises.scratch_copy(exercise, "starter"))
+    solution = servers.load_folder(exercises.scratch_copy(exercise, "solution"))
+    with build_status(f"building {exercise.name}: starter and solution") as (on_line, on_phase):
+        generator = exercise_checks.prepare(runtime, starter, exercise.check, on_line)
+        runtime.prepare(solution, on_line)
+        on_phase(f"checking {exercise.name}: the starter and the solution against it, in turns")
+        starter_outcome, solution_outcome = exercise_checks.speedup_starter_and_solution(
+            runtime, starter, solution, exercise.check, limits, generator)
+    yield "starter", starter_outcome
+    yield "solution", solution_outcome
 
 
 def _check_folder(exercise: "Exercise", folder: Path, runtime, limits, title: str):

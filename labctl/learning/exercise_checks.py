@@ -124,33 +124,47 @@ def _throughput(runtime: Runtime, instance: Instance, check: Any,
 SPEEDUP_ROUNDS = 2
 
 
-def _speedup(runtime: Runtime, server: Server, starter: Server, check: SpeedupCheck,
-             limits: Limits, generator: loadgen.Generator | None) -> Outcome:
-    """The throughput check's load on the starter and on ``server`` in alternating turns
-    (starter, yours, starter, yours: half the duration each), so that a machine whose speed
-    drifts during the check slows both alike."""
+@dataclass
+class _Turns:
+    """One side's share of a speedup check's turns: requests, seconds, failures, last load."""
+    requests: int = 0
+    seconds: float = 0.0
+    failed: int = 0
+    last: loadgen.LoadResult | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def _speedup_turns(runtime: Runtime, sides: dict[str, Server], check: SpeedupCheck,
+                   limits: Limits, generator: loadgen.Generator | None) -> dict[str, _Turns]:
+    """The throughput check's load on each side in turn, SPEEDUP_ROUNDS times (for two sides:
+    starter, yours, starter, yours; half the duration each), so that a machine whose speed
+    drifts during the check slows every side alike."""
     options = replace(_load_options(check), duration_s=check.duration_s / SPEEDUP_ROUNDS)
-    requests = {"starter": 0, "yours": 0}
-    seconds = {"starter": 0.0, "yours": 0.0}
-    failed = 0
-    last: dict = {}
-    # One server at a time: the two are copies of one server, whose containers and processes
+    turns = {side: _Turns() for side in sides}
+    # One server at a time: the sides are copies of one server, whose containers and processes
     # share a name.
     for _ in range(SPEEDUP_ROUNDS):
-        for side, which in (("starter", starter), ("yours", server)):
-            with running(runtime, which, limits) as instance:
+        for side, server in sides.items():
+            with running(runtime, server, limits) as instance:
                 result = loadgen.run_load(runtime, instance, options,
                                           client_cpuset(instance.limits), generator=generator,
                                           warmup_s=0.5)
-            requests[side] += result.requests
-            seconds[side] += result.duration_s
-            if side == "yours":
-                failed += result.socket_errors + result.non_2xx
-            last[side] = result
-    base = requests["starter"] / seconds["starter"] if seconds["starter"] else 0.0
-    mine = requests["yours"] / seconds["yours"] if seconds["yours"] else 0.0
-    how = (f"{last['yours'].generator}, closed loop, {check.connections} kept-alive connections, "
-           f"{SPEEDUP_ROUNDS} turns of {options.duration_s:g} s each")
+            turn = turns[side]
+            turn.requests += result.requests
+            turn.seconds += result.duration_s
+            turn.failed += result.socket_errors + result.non_2xx
+            turn.last = result
+    return turns
+
+
+def _speedup_outcome(check: SpeedupCheck, starter: _Turns, yours: _Turns) -> Outcome:
+    assert starter.last is not None and yours.last is not None   # SPEEDUP_ROUNDS >= 1
+    base, mine, failed = starter.rate, yours.rate, yours.failed
+    how = (f"{yours.last.generator}, closed loop, {check.connections} kept-alive connections, "
+           f"{SPEEDUP_ROUNDS} turns of {check.duration_s / SPEEDUP_ROUNDS:g} s each")
     if base <= 0:   # nothing to divide by: say so rather than print a ratio of zero
         return Outcome("speedup", expected=f"≥ {check.min_speedup:g}× the starter's req/s on "
                        f"{check.path}", measured=f"the starter completed no request ({how}), so "
@@ -167,7 +181,27 @@ def _speedup(runtime: Runtime, server: Server, starter: Server, check: SpeedupCh
         passed=ratio >= check.min_speedup and failed <= check.max_errors,
         figures={"speedup": round(ratio, 2), "requests_per_s": round(mine, 1),
                  "starter_requests_per_s": round(base, 1), "failed": failed,
-                 "load": last["yours"].as_dict(), "starter_load": last["starter"].as_dict()})
+                 "load": yours.last.as_dict(), "starter_load": starter.last.as_dict()})
+
+
+def _speedup(runtime: Runtime, server: Server, starter: Server, check: SpeedupCheck,
+             limits: Limits, generator: loadgen.Generator | None) -> Outcome:
+    turns = _speedup_turns(runtime, {"starter": starter, "yours": server}, check, limits,
+                           generator)
+    return _speedup_outcome(check, turns["starter"], turns["yours"])
+
+
+def speedup_starter_and_solution(runtime: Runtime, starter: Server, solution: Server,
+                                 check: SpeedupCheck, limits: Limits,
+                                 generator: loadgen.Generator | None) -> tuple[Outcome, Outcome]:
+    """An author's check of a speedup exercise in one series: the starter as the reference,
+    the starter again as "yours", and the solution, in turns. Each side is the check a learner
+    gets (its own turns against the reference's, interleaved), and the reference's turns are
+    shared: six turns instead of the eight of two separate checks."""
+    turns = _speedup_turns(runtime, {"starter": starter, "starter again": starter,
+                                     "solution": solution}, check, limits, generator)
+    return (_speedup_outcome(check, turns["starter"], turns["starter again"]),
+            _speedup_outcome(check, turns["starter"], turns["solution"]))
 
 
 def _latency(runtime: Runtime, instance: Instance, check: Any, generator: Any) -> Outcome:
