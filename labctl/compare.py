@@ -366,20 +366,17 @@ def _reading(document: Mapping[str, Any], measured: dict, analysis: Analysis) ->
                           if any({best, n} == set(t["servers"]) for t in headline_ties)]
         rest = ", ".join(f"{_title(document, n)} {r:.1f}×" for n, r in ordered[1:]
                          if n not in tied_with_best)
+        fastest = _title(document, best)
         if tied_with_best:
-            leaders = ", ".join(_title(document, n) for n in [best, *tied_with_best])
-            lines.append(
-                f"On a new connection per request, {leaders} answered GET {HEADLINE_PATH} "
-                f"fastest, within this run's own noise of each other (their medians' 95% "
-                f"intervals overlap; {_title(document, best)}'s median {best_summary.p50:.0f} "
-                "µs): do not read a ranking into them"
-                + (f"; the others took {rest} as long as {_title(document, best)}." if rest
-                   else "."))
+            who = ", ".join(_title(document, n) for n in [best, *tied_with_best])
+            how = (f", within this run's own noise of each other (their medians' 95% intervals "
+                   f"overlap; {fastest}'s median {best_summary.p50:.0f} µs): do not read a "
+                   "ranking into them")
+            than = f" as long as {fastest}"
         else:
-            lines.append(
-                f"On a new connection per request, {_title(document, best)} answered GET "
-                f"{HEADLINE_PATH} fastest (median {best_summary.p50:.0f} µs)"
-                + (f"; the others took {rest} as long." if rest else "."))
+            who, how, than = fastest, f" (median {best_summary.p50:.0f} µs)", " as long"
+        lines.append(f"On a new connection per request, {who} answered GET {HEADLINE_PATH} "
+                     f"fastest{how}" + (f"; the others took {rest}{than}." if rest else "."))
     keep = analysis["ratios"].get(f"{HEADLINE_PATH} {KEEPALIVE}")
     keep_tied = any(t["mode"] == KEEPALIVE and t["path"] == HEADLINE_PATH
                     and {fresh and fresh["fastest"], keep and keep["fastest"]} == set(t["servers"])

@@ -203,16 +203,16 @@ def test_verify_command_passes_the_real_servers(docker_engine):
 SLOW_SYN_RATE = "8kbit"
 
 
-def _slow_every_syn_to(address: str) -> list[list[str]]:
-    """The tc commands that hold back every TCP SYN this machine sends to ``address`` (about
-    70 ms each, in an htb class of 8 kbit/s on the bridge's egress), and leave every other
-    packet alone: each new connection is slow, requests on a kept-alive one are not, and the
+def _slow_every_syn_to(address: str) -> tuple[str, list[list[str]]]:
+    """The bridge device, and the tc commands that hold back every TCP SYN this machine sends to
+    ``address`` (about 70 ms each, in an htb class of 8 kbit/s on the bridge's egress) and
+    leave every other packet alone: each new connection is slow, requests on a kept-alive one are not, and the
     server is unchanged. (``tc netem`` would be the usual tool; this machine's kernel has no
     netem. Dropping SYNs would work too, at a second of retransmission each.)"""
     route = subprocess.run(["ip", "-o", "route", "get", address], capture_output=True,
                            text=True, check=True).stdout.split()
     device = route[route.index("dev") + 1]
-    return [
+    return device, [
         ["tc", "qdisc", "add", "dev", device, "root", "handle", "1:", "htb", "default", "10"],
         ["tc", "class", "add", "dev", device, "parent", "1:", "classid", "1:10", "htb", "rate",
          "10gbit"],
@@ -247,8 +247,8 @@ def test_compare_flags_a_server_whose_path_was_slowed_and_does_not_rank_it(
                 networks = by_server["go"].attrs["NetworkSettings"]["Networks"].values()
                 address = next((n["IPAddress"] for n in networks if n.get("IPAddress")), None)
                 if address:
-                    commands = _slow_every_syn_to(address)
-                    undo = ["tc", "qdisc", "del", "dev", commands[0][4], "root"]
+                    device, commands = _slow_every_syn_to(address)
+                    undo = ["tc", "qdisc", "del", "dev", device, "root"]
                     for command in commands:
                         subprocess.run(command, check=True, capture_output=True)
             time.sleep(0.05)
