@@ -41,6 +41,10 @@ PROFILES: dict[str, dict[str, str]] = {
                                    "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16"},
     "cargo's default: no LTO, 16 units": {"CARGO_PROFILE_RELEASE_LTO": "false",
                                           "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16"},
+    # What tests/conftest.py sets for the suite's native builds (it checks behaviour, not speed).
+    "the tests': no LTO, 16 units, opt-level 1": {"CARGO_PROFILE_RELEASE_LTO": "off",
+                                                  "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16",
+                                                  "CARGO_PROFILE_RELEASE_OPT_LEVEL": "1"},
 }
 PATHS = ("/", "/report")
 

@@ -116,6 +116,17 @@ def isolation_summary() -> list[str]:
 # (2: sources copied with fresh mtimes; a Rust copy built before could hold another copy's binary).
 BUILD_LAYOUT = "2"
 
+# Environment variables the toolchains read that change what a build produces (cargo's profile
+# overrides, e.g. CARGO_PROFILE_RELEASE_LTO, and compiler flags): part of the build's key too, so a
+# binary built under other settings is never taken for the one server.toml describes.
+BUILD_ENV_PREFIXES = ("CARGO_PROFILE_", "RUSTFLAGS", "GOFLAGS", "CGO_")
+
+
+def build_environment() -> list[str]:
+    """The variables of BUILD_ENV_PREFIXES set now, as NAME=value, sorted."""
+    return sorted(f"{name}={value}" for name, value in os.environ.items()
+                  if name.startswith(BUILD_ENV_PREFIXES))
+
 
 class LocalRuntime(Runtime):
     name = "local"
@@ -154,8 +165,8 @@ class LocalRuntime(Runtime):
         return paths.cache_dir() / "local"
 
     def build_dir(self, server: Server) -> Path:
-        return self._build_root() / server.name / hash_tree(server.source_dir,
-                                                            extra=[sys.version, BUILD_LAYOUT])
+        return self._build_root() / server.name / hash_tree(
+            server.source_dir, extra=[sys.version, BUILD_LAYOUT, *build_environment()])
 
     def check_server(self, server: Server) -> None:
         """Its toolchain: installed, and at least the version the pinned dependencies need."""
