@@ -221,3 +221,33 @@ def test_the_terminal_curve_fits_80_columns_and_names_the_verdicts():
     assert "412 requests unread in socket buffers" in text
     # A calibrated cost is named, with the capacity at the default that made it necessary.
     assert "5,000 req/s at the default 250 items" in text and "/report?items=2500" in text
+
+
+def test_the_exercise_check_starts_at_its_items_and_still_scales(monkeypatch):
+    """The overload check measures its first capacity at the check's ``items`` (a start near
+    the band saves rounds); outside the band it scales as the lab does. The closed loop is
+    faked: a server whose cost is 0.2 ms per request plus 0.4 µs per item."""
+    from labctl.learning import exercise_checks
+    from labctl.learning.exercises import OverloadCheck
+
+    def capacity_of(path: str) -> float:
+        items = int(path.partition("items=")[2] or overload.DEFAULT_ITEMS)
+        return 1 / (200e-6 + 0.4e-6 * items)
+
+    measured: list[str] = []
+
+    def fake_closed_loop(_runtime, _instance, path, _check, _generators):
+        measured.append(path)
+        return None, capacity_of(path)
+
+    monkeypatch.setattr(exercise_checks, "_closed_loop_capacity", fake_closed_loop)
+    path, _, capacity = exercise_checks._calibrated_capacity(None, None, OverloadCheck(items=3000),
+                                                             None)
+    assert measured == ["/report?items=3000"] and path == measured[0]   # 714 a second: in band
+    measured.clear()
+    exercise_checks._calibrated_capacity(None, None, OverloadCheck(), None)
+    assert measured[0] == "/report" and len(measured) > 1                # 3,333 a second: scaled
+    measured.clear()
+    exercise_checks._calibrated_capacity(None, None, OverloadCheck(path="/health", items=3000),
+                                         None)
+    assert measured == ["/health"]                                        # not /report: as given

@@ -370,11 +370,12 @@ def _calibrated_capacity(runtime: Runtime, instance: Instance, check: Any,
                          generators: Any) -> tuple[str, loadgen.LoadResult, float]:
     """The path the step uses and the server's capacity on it, found as the lab finds them: a
     cost outside the band the generator can drive to twice over is scaled and measured again,
-    at most CALIBRATION_ROUNDS times."""
-    path = check.path
+    at most CALIBRATION_ROUNDS times. On /report the first cost is the check's ``items``."""
+    calibrating = check.path == overload.PATH
+    items = check.items
+    path = overload.report_path(items) if calibrating else check.path
     closed, capacity = _closed_loop_capacity(runtime, instance, path, check, generators)
-    items = overload.DEFAULT_ITEMS
-    for _ in range(overload.CALIBRATION_ROUNDS if path == overload.PATH else 0):
+    for _ in range(overload.CALIBRATION_ROUNDS if calibrating else 0):
         scaled = overload.calibrated_items(capacity, items)
         if scaled == items:
             break
