@@ -279,7 +279,7 @@ def _sample_documents(fake_runtime, tmp_path, monkeypatch) -> list[Mapping[str, 
                           cases=tuple(c for c in edgecases.CASES if c.number in (7, 12))),
         slowclients.run_lab(fake_runtime, [go], limits=Limits(), settings=slowclients.Settings(
             connections=1, interval_s=0.1, window_s=0.2, normal_every_s=0.05,
-            normal_timeout_s=0.5)),
+            normal_timeout_s=0.5, baseline_s=0.2)),
         shutdown.run_lab(fake_runtime, [go], limits=Limits(),
                          settings=shutdown.Settings(idle=1, long=1, grace_s=1.0)),
         _proxy_document(),

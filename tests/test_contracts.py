@@ -368,7 +368,7 @@ def test_slow_clients_document(fake_runtime):
     from labctl.labs import slowclients
 
     settings = slowclients.Settings(connections=2, interval_s=0.1, window_s=0.5,
-                                    normal_every_s=0.05, normal_timeout_s=1.0)
+                                    normal_every_s=0.05, normal_timeout_s=1.0, baseline_s=0.2)
     document = slowclients.run_lab(fake_runtime, [get_server("node")], limits=Limits(),
                                    settings=settings)
     assert document["schema"] == "labctl.lab.slow-clients/1"

@@ -13,7 +13,7 @@ import pytest
 from labctl.labs import slowclients
 
 FAST = slowclients.Settings(connections=3, interval_s=0.1, window_s=1.5, normal_every_s=0.05,
-                            normal_timeout_s=1.0)
+                            normal_timeout_s=1.0, baseline_s=0.2)
 
 
 def _server(behaviour: str, after_s: float = 0.4):

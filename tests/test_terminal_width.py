@@ -229,7 +229,7 @@ def test_slow_clients_lab(fake_runtime):
     from labctl.labs import slowclients
 
     settings = slowclients.Settings(connections=2, interval_s=0.1, window_s=0.5,
-                                    normal_every_s=0.05, normal_timeout_s=1.0)
+                                    normal_every_s=0.05, normal_timeout_s=1.0, baseline_s=0.2)
     document = slowclients.run_lab(fake_runtime, [get_server(n) for n in FOUR], limits=Limits(),
                                    settings=settings)
     run = document["servers"]["python"]["runs"]["shipped"]

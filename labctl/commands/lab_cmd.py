@@ -222,8 +222,8 @@ def slow_clients_command(
         "--window", min=2.0, max=55.0,
         help="Seconds each run watches the trickling connections.")] = 15.0,
     quick: Annotated[bool, typer.Option(
-        "--quick", help="10 connections and an 8 s window (instead of -c and --window): about "
-                        "20 s per server.")] = False,
+        "--quick", help="10 connections, an 8 s window and a 1 s baseline (instead of -c, "
+                        "--window and 2 s): about 20 s per server.")] = False,
     predict: PredictOption = None,
     sheet: SheetOption = False,
     cpus: CpusOption = 1.0,

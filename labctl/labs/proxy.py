@@ -75,6 +75,7 @@ class Settings:
     requests: int = 1000              # per latency series; upstream connections per series
     slow_connections: int = 20
     slow_window_s: float = 10.0
+    slow_baseline_s: float = 2.0      # the normal client alone through nginx, before the attack
     tightened_timeout_s: int = 3
     steady_every_s: float = 0.02
     steady_threads: int = 2
@@ -86,8 +87,8 @@ class Settings:
     parts: tuple[str, ...] = PARTS
 
 
-QUICK = Settings(requests=100, slow_connections=5, slow_window_s=3.0, tightened_timeout_s=1,
-                 settle_s=0.5)
+QUICK = Settings(requests=100, slow_connections=5, slow_window_s=3.0, slow_baseline_s=1.0,
+                 tightened_timeout_s=1, settle_s=0.5)
 
 
 # -- what the lesson predicts ----------------------------------------------------------------
@@ -349,7 +350,8 @@ def measure_slowloris(runtime: Runtime, instance: Instance, limits: Limits,
     upstream = nginx_proxy.upstream_address(runtime, instance)
     counter = AcceptCounter(runtime, instance)
     attack = slowclients.Settings(connections=settings.slow_connections,
-                                  window_s=settings.slow_window_s)
+                                  window_s=settings.slow_window_s,
+                                  baseline_s=settings.slow_baseline_s)
     runs: dict[str, ProxySlowRun] = {}
     for run, proxy_settings in (("defaults", nginx_config.DEFAULTS),
                                 ("tightened", nginx_config.tightened(
@@ -581,6 +583,7 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
         "parameters": {"requests_per_series": settings.requests,
                        "slow_connections": settings.slow_connections,
                        "slow_window_s": settings.slow_window_s,
+                       "slow_baseline_s": settings.slow_baseline_s,
                        "tightened_client_header_timeout_s": settings.tightened_timeout_s,
                        "steady_client": STEADY_TIMEOUT_NOTE.replace(
                            "20 ms", f"{settings.steady_every_s * 1000:g} ms").replace(

@@ -70,11 +70,13 @@ class Settings:
     window_s: float = 15.0       # how long each run watches
     normal_every_s: float = 0.2  # the normal client's pace
     normal_timeout_s: float = 2.0
+    baseline_s: float = 2.0      # the normal client alone first: the latency to compare with
 
 
-# `--quick`: half the connections, and a window just long enough for the cuts the lesson
-# predicts (5 s, checked every second, within CUT_TOLERANCE_S) to be seen.
-QUICK = Settings(connections=10, window_s=8.0)
+# `--quick`: half the connections, a window just long enough for the cuts the lesson predicts
+# (5 s, checked every second, within CUT_TOLERANCE_S) to be seen, and a 1 s baseline (five
+# requests at the normal client's pace: enough for the median the table shows).
+QUICK = Settings(connections=10, window_s=8.0, baseline_s=1.0)
 
 
 # What the lesson predicts for a trickling connection, per server and run: how it ends, and
@@ -233,10 +235,11 @@ def normal_client(host: str, port: int, settings: Settings, stop: threading.Even
             "latency_max_ms": round(ordered[-1], 2) if ordered else None}
 
 
-def baseline(host: str, port: int, settings: Settings, seconds: float = 2.0) -> NormalClient:
-    """The normal client alone, before the attack: the latency to compare with."""
+def baseline(host: str, port: int, settings: Settings) -> NormalClient:
+    """The normal client alone for ``baseline_s``, before the attack: the latency to compare
+    with."""
     stop = threading.Event()
-    timer = threading.Timer(seconds, stop.set)
+    timer = threading.Timer(settings.baseline_s, stop.set)
     timer.start()
     try:
         return normal_client(host, port, settings, stop)
@@ -356,6 +359,7 @@ def run_lab(runtime: Runtime, chosen: list[Server], *, limits: Limits, settings:
         "parameters": {"connections": settings.connections, "interval_s": settings.interval_s,
                        "window_s": settings.window_s, "normal_every_s": settings.normal_every_s,
                        "normal_timeout_s": settings.normal_timeout_s,
+                       "baseline_s": settings.baseline_s,
                        "defaults_env": DEFAULTS_ENV, "cut_tolerance_s": CUT_TOLERANCE_S,
                        "normal_client": "GET /health, a new connection each time"},
         "limits": limits.as_dict(),

@@ -575,6 +575,7 @@ class SlowParameters(TypedDict):
     window_s: float
     normal_every_s: float
     normal_timeout_s: float
+    baseline_s: NotRequired[float]      # the normal client alone first (2 s before it was kept)
     defaults_env: str
     cut_tolerance_s: float
     normal_client: str
@@ -970,6 +971,7 @@ class ProxyParameters(TypedDict):
     requests_per_series: int
     slow_connections: int
     slow_window_s: float
+    slow_baseline_s: NotRequired[float]  # (2 s before it was kept)
     tightened_client_header_timeout_s: int
     steady_client: str
     grace_s: float

@@ -158,7 +158,8 @@ def slow_clients(document: dict) -> Group:
         "when the window ended (open); (server gone): the server was not running at the end",
         f"* the measurement differs from the lesson's prediction (time within "
         f"±{params['cut_tolerance_s']:g} s)",
-        "normal client: p50 before and during the attack, the slowest answer during it, and "
+        "normal client: p50 before the attack (alone for "
+        f"{params.get('baseline_s', 2.0):g} s) and during it, the slowest answer during it, and "
         "errors of requests sent; latency from connect to the whole answer"))
     _your_predictions(out, document)
     _saved(out, document)
