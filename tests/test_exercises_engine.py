@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -243,21 +242,26 @@ def test_a_copy_that_does_not_compile_shows_the_compiler_on_local(tmp_path):
 
 @pytest.mark.docker
 def test_a_drain_that_waits_out_keep_alive_fails_the_shutdown_check(tmp_path, docker_engine,
+                                                                    workspace_images,
                                                                     leftover_containers):
     """Node's bare server.close() waits for the in-flight requests' kept-alive connections until
-    its 5 s keep-alive timeout: the check must not pass it, only a server that closes them."""
-    root = tmp_path / "exercises"
+    its 5 s keep-alive timeout: the check must not pass it, only a server that closes them. A
+    learner's copy with that drain, checked as the learner checks it."""
     name = "node-graceful-shutdown"
-    shutil.copytree(exercises.exercises_dir() / name, root / name)
-    solution = root / name / "solution" / "server.js"
-    text = solution.read_text()
-    solution.write_text(text[:text.index("// Graceful stop")]
-                        + "process.once('SIGTERM', () => server.close(() => process.exit(0)));\n")
-    result = labctl("exercises", "check", name, "--run", "--runtime", "docker", "--json",
-                    env={**os.environ, "LABCTL_EXERCISES_DIR": str(root)}, timeout=CHECK_TIMEOUT_S)
-    entry = json.loads(result.stdout)["exercises"][0]
-    assert result.returncode != 0
-    assert entry["solution"]["passed"] is False
-    figures = entry["solution"]["figures"]
+    workspace = tmp_path / name
+    _start(name, workspace)
+    workspace_images.append(str(workspace))
+    _apply_solution(name, workspace)
+    server = workspace / "server.js"
+    text = server.read_text()
+    server.write_text(text[:text.index("// Graceful stop")]
+                      + "process.once('SIGTERM', () => server.close(() => process.exit(0)));\n")
+    checked = subprocess.run([sys.executable, "-m", "labctl", "exercise", "check", "--runtime",
+                              "docker", "--json"], cwd=workspace, capture_output=True, text=True,
+                             timeout=CHECK_TIMEOUT_S, env=os.environ.copy())
+    assert checked.returncode != 0, checked.stderr
+    check = json.loads(checked.stdout)["check"]
+    assert check["passed"] is False
+    figures = check["figures"]
     assert figures["in_flight_completed"] == 3 and figures["stop_seconds"] > 5
     assert leftover_containers() == []
