@@ -27,7 +27,7 @@ BLOCKING_UNITS = ("connection", "event-loop", "worker-thread")
 TOOLCHAINS = ("go", "cargo", "node", "npm", "python3")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
 # Placeholders a local build step or command may use (see docs/server-toml.md).
-PLACEHOLDERS = ("{out}", "{src}", "{shared}", "{python}")
+PLACEHOLDERS = ("{out}", "{src}", "{shared}", "{deps}", "{python}")
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,11 @@ class Server:
     # How the local runtime builds and starts it: argv lists with PLACEHOLDERS.
     local_build: tuple[tuple[str, ...], ...] = ()
     local_command: tuple[str, ...] = ()
+    # The dependency files (requirements.txt, package-lock.json…) and the steps that install
+    # what they name into {deps}: a folder built once per set of those files' contents and
+    # shared by every copy of the server, so an exercise's copies and each edit reuse it.
+    local_deps: tuple[str, ...] = ()
+    local_deps_build: tuple[tuple[str, ...], ...] = ()
     # Where the pinned framework version is read: a file, a regex with one group, a template.
     version_file: str = ""
     version_pattern: str = ""
@@ -215,7 +220,7 @@ def load_folder(folder: Path) -> Server:
     if not (folder / dockerfile).is_file():
         raise docker.fail("dockerfile", f"'{dockerfile}' is not a file in {folder}")
     local = top.sub("local")
-    local.no_unknown({"toolchain", "build", "command"})
+    local.no_unknown({"toolchain", "build", "command", "deps", "deps_build"})
     toolchain = local.strings("toolchain", ())
     for index, tool in enumerate(toolchain):
         if tool not in TOOLCHAINS:
@@ -225,6 +230,16 @@ def load_folder(folder: Path) -> Server:
     command = local.strings("command")
     if not command:
         raise local.fail("command", "must not be empty")
+    deps = local.strings("deps", ())
+    deps_build = local.argv_list("deps_build") if "deps_build" in local.table else ()
+    if bool(deps) != bool(deps_build):
+        raise local.fail("deps" if deps_build else "deps_build",
+                         "deps and deps_build go together: the files, and how to install them")
+    for index, file_name in enumerate(deps):
+        if Path(file_name).name != file_name or not (folder / file_name).is_file():
+            raise local.fail(f"deps[{index}]", f"'{file_name}' is not a file in {folder}")
+    if not deps and any("{deps}" in arg for step in (*build, command) for arg in step):
+        raise local.fail("deps", "{deps} is used, and no deps are named")
 
     version_file = version_pattern = ""
     version_template = "{}"
@@ -251,7 +266,8 @@ def load_folder(folder: Path) -> Server:
         blocking_unit=blocking_unit, toolchain=toolchain,
         source_override=None if _is_shipped(folder, name) else folder.resolve(),
         port=port, health_path=health_path, dockerfile=dockerfile, local_build=build,
-        local_command=command, version_file=version_file, version_pattern=version_pattern,
+        local_command=command, local_deps=deps, local_deps_build=deps_build,
+        version_file=version_file, version_pattern=version_pattern,
         version_template=version_template)
 
 

@@ -12,6 +12,9 @@ Docker runtime reaps containers.
 from __future__ import annotations
 
 import collections
+import fcntl
+import functools
+import hashlib
 import json
 import os
 import re
@@ -61,6 +64,13 @@ TOOLCHAINS = {
     "npm": Toolchain("npm", ("--version",), "Install npm (it comes with Node.js)"),
     "python3": Toolchain(sys.executable, ("--version",), "Python comes with labctl itself"),
 }
+
+
+@functools.cache
+def _version_for_keys(name: str) -> str | None:
+    """A toolchain's version as part of a cache key: asked once per process (npm takes a few
+    hundred milliseconds to say it), since a toolchain does not change under a running labctl."""
+    return toolchain_version(name)
 
 
 def toolchain_version(name: str) -> str | None:
@@ -164,6 +174,17 @@ class LocalRuntime(Runtime):
     def _build_root(self) -> Path:
         return paths.cache_dir() / "local"
 
+    def deps_dir(self, server: Server) -> Path:
+        """The folder {deps} names: one per set of dependency files (their names and contents),
+        this Python, the toolchains' versions and the build environment."""
+        digest = hashlib.sha256()
+        for name in server.local_deps:
+            digest.update(name.encode() + b"\0" + (server.source_dir / name).read_bytes() + b"\0")
+        digest.update(repr([sys.version, BUILD_LAYOUT, *build_environment(),
+                            *(f"{tool}={_version_for_keys(tool)}" for tool in server.toolchain)]
+                           ).encode())
+        return self._build_root() / f"{server.name}-deps" / digest.hexdigest()[:16]
+
     def build_dir(self, server: Server) -> Path:
         return self._build_root() / server.name / hash_tree(
             server.source_dir, extra=[sys.version, BUILD_LAYOUT, *build_environment()])
@@ -191,9 +212,15 @@ class LocalRuntime(Runtime):
         self.check_server(server)
         out = self.build_dir(server)
         marker = out / ".complete"
+        started = time.monotonic()
+        deps_built = self._prepare_deps(server, progress, reinstall=rebuild)
+        details: dict[str, Any] = {"build_dir": str(out)}
+        if server.local_deps:
+            details.update(deps_dir=str(self.deps_dir(server)), deps_built=deps_built)
         if marker.exists() and not rebuild:
-            return BuildInfo(artifact=str(out), built=False, seconds=0.0,
-                             size_bytes=_tree_size(out), details={"build_dir": str(out)})
+            return BuildInfo(artifact=str(out), built=deps_built,
+                             seconds=time.monotonic() - started if deps_built else 0.0,
+                             size_bytes=self._build_size(server, out), details=details)
         if out.exists():
             shutil.rmtree(out)
         work = out / "src"
@@ -203,12 +230,44 @@ class LocalRuntime(Runtime):
         # mtimes would look older than the last build and get the other copy's binary.
         shutil.copytree(server.source_dir, work, copy_function=shutil.copy,
                         ignore=lambda _dir, names: [n for n in names if n in IGNORED_PARTS])
-        started = time.monotonic()
         for step in self._build_steps(server, out):
             _run_step(step, cwd=work, progress=progress, what=server.title)
         marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
         return BuildInfo(artifact=str(out), built=True, seconds=time.monotonic() - started,
-                         size_bytes=_tree_size(out), details={"build_dir": str(out)})
+                         size_bytes=self._build_size(server, out), details=details)
+
+    def _build_size(self, server: Server, out: Path) -> int:
+        """What the server needs on disk: its build folder, and its {deps} (shared, but the
+        server cannot run without it)."""
+        return _tree_size(out) + (_tree_size(self.deps_dir(server)) if server.local_deps else 0)
+
+    def _prepare_deps(self, server: Server, progress: ProgressCallback | None,
+                      reinstall: bool = False) -> bool:
+        """The server's {deps} folder, installed when it is not yet (or again, with
+        ``reinstall``: a --rebuild): the dependency files are copied in and deps_build runs
+        there. Under a lock, so two labctl processes building the same copy at once install it
+        once. Whether it was installed now."""
+        if not server.local_deps:
+            return False
+        deps = self.deps_dir(server)
+        marker = deps / ".complete"
+        if marker.exists() and not reinstall:
+            return False
+        deps.parent.mkdir(parents=True, exist_ok=True)
+        with open(deps.with_name(deps.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if marker.exists() and not reinstall:   # another labctl installed it meanwhile
+                return False
+            if deps.exists():
+                shutil.rmtree(deps)       # a half-made one (an interrupted install)
+            deps.mkdir()
+            for name in server.local_deps:
+                shutil.copy(server.source_dir / name, deps / name)
+            for step in server.local_deps_build:
+                _run_step(self._fill(step, server, deps), cwd=deps, progress=progress,
+                          what=server.title)
+            marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+        return True
 
     def _build_steps(self, server: Server, out: Path) -> list[list[str]]:
         """The server.toml's [local] build steps, placeholders filled in."""
@@ -222,6 +281,8 @@ class LocalRuntime(Runtime):
         # target dir), so dependencies are reused when only the server's own code changed.
         values = {"{out}": str(out), "{src}": str(out / "src"), "{python}": sys.executable,
                   "{shared}": str(self._build_root() / f"{server.name}-target")}
+        if server.local_deps:
+            values["{deps}"] = str(self.deps_dir(server))
         filled = []
         for arg in argv:
             for placeholder, value in values.items():
@@ -239,6 +300,8 @@ class LocalRuntime(Runtime):
         out = self.build_dir(server)
         if not (out / ".complete").exists():
             self.prepare(server)
+        else:
+            self._prepare_deps(server, None)   # cleared from the cache since the build
         port = _free_port()
         cpus = parse_cpuset(limits.cpuset) or None
         log_path = self._state_dir() / f"{SESSION_ID}-{server.name}{instance}.log"
