@@ -50,6 +50,15 @@ STRICT = os.environ.get("LABCTL_REQUIRE_DOCKER") == "1"
 # change to the server's own code (each exercise copy): 15.7 s shipped, 2.7 s this way. The
 # variables are part of the local build's key (runtime/local.py), so these binaries are never
 # taken for shipped ones.
+# Go's build cache and pip's download cache live under XDG_CACHE_HOME, which every test points
+# at the session's own labctl cache (isolated_user_dirs, below); without these two lines each
+# session would compile Go's SQLite driver (about 25 s) and download the Python server's wheels
+# again. Both caches are content-addressed and shared by every build on the machine, as they are
+# for a learner; labctl's own cache (builds, state) stays the session's.
+_machine_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+os.environ.setdefault("GOCACHE", str(_machine_cache / "go-build"))
+os.environ.setdefault("PIP_CACHE_DIR", str(_machine_cache / "pip"))
+
 for _name, _value in (("CARGO_PROFILE_RELEASE_LTO", "off"),
                       ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
                       ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")):
