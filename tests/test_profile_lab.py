@@ -208,8 +208,10 @@ def check_document(document: dict, names: list[str]) -> None:
 
 @pytest.mark.docker
 def test_profile_lab_on_docker(docker_engine, leftover_containers):
-    # The full settings, not --quick: more samples for the assertions on a busy machine.
-    document, seconds, pid = labrun.run_lab("profile", "go", "python", "--runtime", "docker")
+    # --quick's 2 s loads still give about 200 samples a server here (197/198 for Go, 209/194
+    # for Python in two runs; the handler's layer 0.48-0.75), far above what is asserted.
+    document, seconds, pid = labrun.run_lab("profile", "go", "python", "--quick",
+                                            "--runtime", "docker")
     check_document(document, ["go", "python"])
     assert seconds < 2 * 60 + 180   # builds included; the lab itself is bounded per server
     assert labrun.own(leftover_containers(), pid) == []
