@@ -42,9 +42,9 @@ PROFILES: dict[str, dict[str, str]] = {
     "cargo's default: no LTO, 16 units": {"CARGO_PROFILE_RELEASE_LTO": "false",
                                           "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16"},
     # What tests/conftest.py sets for the suite's native builds (it checks behaviour, not speed).
-    "the tests': no LTO, 16 units, opt-level 1": {"CARGO_PROFILE_RELEASE_LTO": "off",
+    "the tests': no LTO, 16 units, opt-level 0": {"CARGO_PROFILE_RELEASE_LTO": "off",
                                                   "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16",
-                                                  "CARGO_PROFILE_RELEASE_OPT_LEVEL": "1"},
+                                                  "CARGO_PROFILE_RELEASE_OPT_LEVEL": "0"},
 }
 PATHS = ("/", "/report")
 

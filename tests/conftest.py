@@ -42,14 +42,6 @@ os.environ.pop("FORCE_COLOR", None)
 
 STRICT = os.environ.get("LABCTL_REQUIRE_DOCKER") == "1"
 
-# Native Rust builds in the tests use a cheaper release profile, the way `cargo test` builds
-# with a cheaper one than `cargo build --release`. No test measures the native Rust server's
-# speed; they check what it answers and how it behaves, which the profile does not change. The
-# shipped profile (fat LTO, one codegen unit, opt-level 3) is what the Docker image builds and
-# bench/rust_profile.py measures. On 2 cores, from nothing: 68 s shipped, 37 s this way; after a
-# change to the server's own code (each exercise copy): 15.7 s shipped, 2.7 s this way. The
-# variables are part of the local build's key (runtime/local.py), so these binaries are never
-# taken for shipped ones.
 # Go's build cache and pip's download cache live under XDG_CACHE_HOME, which every test points
 # at the session's own labctl cache (isolated_user_dirs, below); without these two lines each
 # session would compile Go's SQLite driver (about 25 s) and download the Python server's wheels
@@ -59,9 +51,17 @@ _machine_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
 os.environ.setdefault("GOCACHE", str(_machine_cache / "go-build"))
 os.environ.setdefault("PIP_CACHE_DIR", str(_machine_cache / "pip"))
 
+# Native Rust builds in the tests use a cheaper release profile: no LTO, 16 codegen units and
+# opt-level 0 (the optimisation `cargo test` builds with). No test measures the native Rust
+# server's speed; they check what it answers and how it behaves, which the profile does not
+# change. The shipped profile (fat LTO, one codegen unit, opt-level 3) is what the Docker image
+# builds and bench/rust_profile.py measures. On 2 cores, from nothing: 68 s shipped, 28 s this
+# way; after a change to the server's own code (each exercise copy): 15.7 s shipped, 1.2 s this
+# way. The variables are part of the local build's key (runtime/local.py), so these binaries
+# are never taken for shipped ones.
 for _name, _value in (("CARGO_PROFILE_RELEASE_LTO", "off"),
                       ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
-                      ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")):
+                      ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")):
     os.environ.setdefault(_name, _value)
 
 # Unique to this test run: names and tags of fixture images and containers carry it, so two test
