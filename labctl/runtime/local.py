@@ -138,6 +138,12 @@ def build_environment() -> list[str]:
                   if name.startswith(BUILD_ENV_PREFIXES))
 
 
+def _key_parts() -> list[str]:
+    """What every local build's key (a build folder's, a {deps} folder's) includes besides its
+    files: this Python, BUILD_LAYOUT and the build environment."""
+    return [sys.version, BUILD_LAYOUT, *build_environment()]
+
+
 class LocalRuntime(Runtime):
     name = "local"
 
@@ -180,14 +186,13 @@ class LocalRuntime(Runtime):
         digest = hashlib.sha256()
         for name in server.local_deps:
             digest.update(name.encode() + b"\0" + (server.source_dir / name).read_bytes() + b"\0")
-        digest.update(repr([sys.version, BUILD_LAYOUT, *build_environment(),
-                            *(f"{tool}={_version_for_keys(tool)}" for tool in server.toolchain)]
-                           ).encode())
+        digest.update(repr([*_key_parts(), *(f"{tool}={_version_for_keys(tool)}"
+                                             for tool in server.toolchain)]).encode())
         return self._build_root() / f"{server.name}-deps" / digest.hexdigest()[:16]
 
     def build_dir(self, server: Server) -> Path:
         return self._build_root() / server.name / hash_tree(
-            server.source_dir, extra=[sys.version, BUILD_LAYOUT, *build_environment()])
+            server.source_dir, extra=_key_parts())
 
     def check_server(self, server: Server) -> None:
         """Its toolchain: installed, and at least the version the pinned dependencies need."""
