@@ -8,17 +8,24 @@ cannot.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import subprocess
 import sys
+import tarfile
+from types import SimpleNamespace
 
 import pytest
 
-from labctl.errors import LabctlError
+from labctl.errors import EnvironmentProblem, LabctlError
 from labctl.measure import loadgen
 from labctl.measure.loadgen.oha import (
+    OHA_IMAGE_TAG,
     OHA_VERSION,
     Answer,
+    ContainerOha,
+    install_from_image,
     oha_answers_args,
     oha_args,
     parse_oha_answers,
@@ -158,3 +165,59 @@ def test_a_rate_beyond_the_server_is_flagged(docker_engine):
     assert load["flagged"]
     assert load["open_loop"]["achieved_rate"] < 200 * 0.95
     assert load["latency_us"]["p50"] > 50_000     # queued far beyond the 50 ms of one request
+
+
+# -- the host's oha, copied out of the image (scripts/test) -------------------------------------
+
+class _ImageWith:
+    """A Docker runtime whose oha image holds ``binary`` (only what install_from_image uses)."""
+
+    def __init__(self, binary: bytes) -> None:
+        self.archive = io.BytesIO()
+        with tarfile.open(fileobj=self.archive, mode="w") as tar:
+            info = tarfile.TarInfo("oha")
+            info.size, info.mode = len(binary), 0o755
+            tar.addfile(info, io.BytesIO(binary))
+        self.discarded: list[object] = []
+        self.client = SimpleNamespace(containers=SimpleNamespace(create=self._create))
+
+    def _create(self, image: str, labels: dict) -> SimpleNamespace:
+        assert image == OHA_IMAGE_TAG
+        return SimpleNamespace(get_archive=lambda path: ([self.archive.getvalue()], {}))
+
+    def tool_labels(self, role: str) -> dict:
+        return {"role": role}
+
+    def discard(self, container: object) -> None:
+        self.discarded.append(container)
+
+
+def test_an_oha_that_does_not_run_here_is_not_installed(tmp_path, monkeypatch):
+    # A binary for another machine stands for one that reports no oha version when run here.
+    monkeypatch.setattr(ContainerOha, "prepare", lambda self, progress=None: None)
+    runtime = _ImageWith(b"#!/bin/sh\necho 'cannot execute binary file'\n")
+    with pytest.raises(EnvironmentProblem, match="does not run on this machine"):
+        install_from_image(runtime, tmp_path / "bin")
+    assert list((tmp_path / "bin").iterdir()) == []        # nothing half-installed is left
+    assert len(runtime.discarded) == 1                     # the container is removed either way
+
+
+def test_an_oha_that_runs_here_is_installed_executable(tmp_path, monkeypatch):
+    monkeypatch.setattr(ContainerOha, "prepare", lambda self, progress=None: None)
+    runtime = _ImageWith(f"#!/bin/sh\necho 'oha {OHA_VERSION}'\n".encode())
+    target = install_from_image(runtime, tmp_path / "bin")
+    assert target == tmp_path / "bin" / "oha" and os.access(target, os.X_OK)
+    assert [p.name for p in (tmp_path / "bin").iterdir()] == ["oha"]
+
+
+@pytest.mark.docker
+def test_the_oha_image_gives_this_machine_a_working_oha(docker_engine, tmp_path):
+    # The real image (compiled from crates.io once, then cached): its binary runs on this host,
+    # which is what lets scripts/test compile oha once instead of twice.
+    from labctl.runtime.docker import DockerRuntime
+
+    target = install_from_image(DockerRuntime(), tmp_path / "bin")
+    version = subprocess.run([str(target), "--version"], capture_output=True, text=True,
+                             timeout=10, check=True).stdout
+    assert parse_oha_version(version) == OHA_VERSION
+    assert not docker_engine.containers.list(all=True, filters={"ancestor": OHA_IMAGE_TAG})

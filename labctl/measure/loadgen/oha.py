@@ -13,10 +13,14 @@ oha (crates.io) is compiled once: in the image's build stage on the Docker runti
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
 import shutil
 import signal
 import subprocess
+import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,6 +241,61 @@ class ContainerOha(ContainerGenerator):
                     cpuset: str | None) -> list[Answer]:
         """The same open loop, answered request by answered request."""
         return parse_oha_answers(self._execute(instance, options, cpuset, oha_answers_args)[0])
+
+
+# Where the oha image keeps its binary (labctl/docker/oha/Dockerfile).
+OHA_IN_IMAGE = "/usr/local/bin/oha"
+
+
+def install_from_image(docker_runtime, bin_dir: Path,
+                       progress: ProgressCallback | None = None) -> Path:
+    """Put the oha that labctl's image compiled into ``bin_dir``, for the local runtime.
+
+    A machine that runs labctl on both runtimes would otherwise compile oha twice: once in the
+    image's build stage, once with cargo (each about four minutes on two cores). The image is
+    built first when missing. The copy is kept only when it runs here and reports
+    ``OHA_VERSION``: a binary from the image needs this machine's architecture and a C library
+    at least as new as the image's. Raises EnvironmentProblem otherwise; compile with cargo
+    then. For set-up scripts (scripts/test): labctl itself compiles the local runtime's oha
+    with cargo (HostOha), so that it never needs an engine.
+    """
+    ContainerOha(docker_runtime).prepare(progress)
+    container = docker_runtime.client.containers.create(
+        OHA_IMAGE_TAG, labels=docker_runtime.tool_labels("loadgen"))
+    try:
+        chunks, _ = container.get_archive(OHA_IN_IMAGE)
+        archive = io.BytesIO(b"".join(chunks))
+    finally:
+        docker_runtime.discard(container)
+    with tarfile.open(fileobj=archive) as tar:
+        member = tar.extractfile(Path(OHA_IN_IMAGE).name)
+        if member is None:
+            raise LabctlError(f"{OHA_IMAGE_TAG} has no file at {OHA_IN_IMAGE}",
+                              f"Remove the image (docker rmi {OHA_IMAGE_TAG}) and run again")
+        binary = member.read()
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    target = bin_dir / "oha"
+    # Written beside the target and renamed over it: a reader never runs half a binary.
+    fd, temporary = tempfile.mkstemp(prefix=".oha.", dir=bin_dir)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(binary)
+        os.chmod(temporary, 0o755)
+        try:
+            out = subprocess.run([temporary, "--version"], capture_output=True, text=True,
+                                 timeout=10, check=False).stdout
+        except (OSError, subprocess.SubprocessError) as exc:
+            out = str(exc)
+        if parse_oha_version(out) != OHA_VERSION:
+            raise EnvironmentProblem(
+                f"the oha from {OHA_IMAGE_TAG} does not run on this machine "
+                f"({out.strip()[:120] or 'no version printed'})",
+                f"Compile it here: cargo install oha --locked --version {OHA_VERSION}")
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
 
 
 def cached_oha() -> Path:
