@@ -221,3 +221,14 @@ def test_the_oha_image_gives_this_machine_a_working_oha(docker_engine, tmp_path)
                              timeout=10, check=True).stdout
     assert parse_oha_version(version) == OHA_VERSION
     assert not docker_engine.containers.list(all=True, filters={"ancestor": OHA_IMAGE_TAG})
+
+
+def test_an_image_without_oha_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(ContainerOha, "prepare", lambda self, progress=None: None)
+    runtime = _ImageWith(b"")
+    runtime.archive = io.BytesIO()
+    with tarfile.open(fileobj=runtime.archive, mode="w"):
+        pass                                               # an archive with nothing in it
+    with pytest.raises(LabctlError, match="has no file at /usr/local/bin/oha"):
+        install_from_image(runtime, tmp_path / "bin")
+    assert not (tmp_path / "bin").exists() and len(runtime.discarded) == 1

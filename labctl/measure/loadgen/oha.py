@@ -268,8 +268,11 @@ def install_from_image(docker_runtime, bin_dir: Path,
     finally:
         docker_runtime.discard(container)
     with tarfile.open(fileobj=archive) as tar:
-        member = tar.extractfile(Path(OHA_IN_IMAGE).name)
-        if member is None:
+        try:
+            member = tar.extractfile(Path(OHA_IN_IMAGE).name)
+        except KeyError:     # not in the archive at all
+            member = None
+        if member is None:   # there, but not a regular file
             raise LabctlError(f"{OHA_IMAGE_TAG} has no file at {OHA_IN_IMAGE}",
                               f"Remove the image (docker rmi {OHA_IMAGE_TAG}) and run again")
         binary = member.read()
