@@ -85,7 +85,9 @@ IFS=: read -r -a path_dirs <<<"$PATH"
 for dir in "${path_dirs[@]}"; do
     if [ -e "$dir/oha" ]; then
         for tool in "$dir"/*; do
-            [ "$(basename "$tool")" = oha ] || ln -s "$tool" "$work/tools/"
+            # The first of a name on PATH wins, as it would have (PATH may list a folder twice).
+            name=$(basename "$tool")
+            [ "$name" = oha ] || [ -e "$work/tools/$name" ] || ln -s "$tool" "$work/tools/$name"
         done
     else
         path=$path:$dir
