@@ -238,7 +238,6 @@ class DockerRuntime(Runtime):
     def _ask_image(self, runtime: str, image: str) -> dict[str, Any]:
         """Go and Rust: read the binary the image runs (scratch images have no shell); Node and
         Python: run the image's own interpreter with --version."""
-        import io
         import tarfile
 
         from labctl.runtime import versions
@@ -248,15 +247,7 @@ class DockerRuntime(Runtime):
             entrypoint = (self.client.images.get(image).attrs.get("Config") or {}).get("Entrypoint") or []
             executable = entrypoint[0] if entrypoint else versions.BINARY
             if runtime in ("go", "rust"):
-                container = self.client.containers.create(image, labels=self.tool_labels("version-probe"))
-                try:
-                    stream, _ = container.get_archive(executable)
-                    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
-                        member = archive.next()
-                        handle = archive.extractfile(member) if member else None
-                        binary = handle.read() if handle else b""
-                finally:
-                    container.remove(force=True)
+                binary = file_from_image(self, image, executable, "version-probe") or b""
                 found = versions.go_version_of(binary) if runtime == "go" else versions.rust_version_of(binary)
                 how = f"read from {executable} in the image"
             else:
@@ -871,6 +862,25 @@ def _tcp_answers(ip: str, port: int, timeout_s: float = 0.5) -> bool:
         return True   # the container's kernel answered: the address is routable from here
     except OSError:
         return False
+
+
+def file_from_image(runtime: DockerRuntime, image: str, path: str, role: str) -> bytes | None:
+    """The bytes of one file in ``image`` (a binary in a scratch image has no shell to cat it):
+    read through a container that is created, never started, and removed. None when ``path``
+    is not a regular file there."""
+    import io
+    import tarfile
+
+    container = runtime.client.containers.create(image, labels=runtime.tool_labels(role))
+    try:
+        stream, _ = container.get_archive(path)
+        archive = io.BytesIO(b"".join(stream))
+    finally:
+        runtime.discard(container)
+    with tarfile.open(fileobj=archive) as tar:
+        member = tar.next()
+        handle = tar.extractfile(member) if member else None
+        return handle.read() if handle else None
 
 
 def remove_container(container) -> None:

@@ -13,13 +13,11 @@ oha (crates.io) is compiled once: in the image's build stage on the Docker runti
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import shutil
 import signal
 import subprocess
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,23 +257,13 @@ def install_from_image(docker_runtime, bin_dir: Path,
     then. For set-up scripts (scripts/test): labctl itself compiles the local runtime's oha
     with cargo (HostOha), so that it never needs an engine.
     """
+    from labctl.runtime.docker import file_from_image
+
     ContainerOha(docker_runtime).prepare(progress)
-    container = docker_runtime.client.containers.create(
-        OHA_IMAGE_TAG, labels=docker_runtime.tool_labels("loadgen"))
-    try:
-        chunks, _ = container.get_archive(OHA_IN_IMAGE)
-        archive = io.BytesIO(b"".join(chunks))
-    finally:
-        docker_runtime.discard(container)
-    with tarfile.open(fileobj=archive) as tar:
-        try:
-            member = tar.extractfile(Path(OHA_IN_IMAGE).name)
-        except KeyError:     # not in the archive at all
-            member = None
-        if member is None:   # there, but not a regular file
-            raise LabctlError(f"{OHA_IMAGE_TAG} has no file at {OHA_IN_IMAGE}",
-                              f"Remove the image (docker rmi {OHA_IMAGE_TAG}) and run again")
-        binary = member.read()
+    binary = file_from_image(docker_runtime, OHA_IMAGE_TAG, OHA_IN_IMAGE, "loadgen")
+    if binary is None:
+        raise LabctlError(f"{OHA_IMAGE_TAG} has no file at {OHA_IN_IMAGE}",
+                          f"Remove the image (docker rmi {OHA_IMAGE_TAG}) and run again")
     bin_dir.mkdir(parents=True, exist_ok=True)
     target = bin_dir / "oha"
     # Written beside the target and renamed over it: a reader never runs half a binary.
