@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import stop_on_sigterm
 
 if TYPE_CHECKING:
     from labctl.results.documents import LoadPart
@@ -96,6 +97,12 @@ def pytest_make_collect_report(collector):
     if STRICT and report.skipped:
         report.longrepr = _strict_reason(report)
         report.outcome = "failed"
+
+
+# -- SIGTERM stops the run as Ctrl-C does (tests/stop_on_sigterm.py) -------------------------
+
+def pytest_configure(config):
+    stop_on_sigterm.install()
 
 
 # -- a load generator's result, given -------------------------------------------------------
@@ -305,6 +312,25 @@ class LabctlRun(subprocess.CompletedProcess[str]):
     pid: int
 
 
+# How long a labctl child that a test no longer waits for gets to remove its servers.
+CHILD_CLEANUP_S = 15
+
+
+def end_labctl(process: subprocess.Popen) -> None:
+    """Stop a labctl child that is still running when its test stops waiting (the test timed
+    out, failed, or the run was interrupted by Ctrl-C or SIGTERM): SIGTERM first, which labctl
+    handles as it does Ctrl-C, removing its servers; SIGKILL only after CHILD_CLEANUP_S. A child
+    killed at once would leave its containers for the next labctl to reap."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(CHILD_CLEANUP_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def labctl(*args: str, env: dict | None = None, timeout: float = LABCTL_TIMEOUT_S,
            input: str | None = None) -> LabctlRun:
     """Run ``python -m labctl ARGS`` to the end. The result's ``pid`` is that labctl's process id
@@ -314,9 +340,7 @@ def labctl(*args: str, env: dict | None = None, timeout: float = LABCTL_TIMEOUT_
     try:
         stdout, stderr = process.communicate(input=input, timeout=timeout)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        end_labctl(process)
     result = LabctlRun(process.args, process.returncode, stdout, stderr)
     result.pid = process.pid
     return result
@@ -370,9 +394,7 @@ def interrupt_when_ready(process, ready, what: str, timeout_s: float = 120) -> s
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        end_labctl(process)
     return stderr
 
 

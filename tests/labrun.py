@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+from conftest import end_labctl
+
 
 def run_lab(*args: str, timeout_s: float = 900) -> tuple[dict, float, int]:
     """(the --json document, seconds the command took, its pid): the pid is what the containers
@@ -20,8 +22,7 @@ def run_lab(*args: str, timeout_s: float = 900) -> tuple[dict, float, int]:
     try:
         stdout, stderr = process.communicate(timeout=timeout_s)
     finally:
-        if process.poll() is None:
-            process.kill()
+        end_labctl(process)
     assert process.returncode == 0, stderr
     return json.loads(stdout), time.monotonic() - began, process.pid
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RUN_TOKEN, labctl, start_labctl, started_by
+from conftest import RUN_TOKEN, end_labctl, labctl, start_labctl, started_by
 from test_contracts import assert_conforms
 from typer.testing import CliRunner
 
@@ -256,9 +256,7 @@ def test_compare_flags_a_server_whose_path_was_slowed_and_does_not_rank_it(
     finally:
         if undo is not None:
             subprocess.run(undo, check=False, capture_output=True)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        end_labctl(process)
     assert process.returncode == 0, stderr
     document = json.loads(stdout)
     assert {document["servers"][name]["path"]["kind"] for name in ("go", "node")} == {"bridge"}

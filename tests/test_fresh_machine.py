@@ -84,11 +84,12 @@ def test_the_readme_never_installs_into_an_externally_managed_python():
     for command in re.findall(r"`([^`\n]*\bpip install[^`\n]*)`|^(.*\bpip install.*)$", readme, re.M):
         command = next(part for part in command if part)
         assert ".venv/bin/pip" in command, command
-    # CI runs exactly the README's test command, nothing cleverer.
+    # CI runs exactly the README's test command, nothing cleverer; exec'd, so that a runner's
+    # SIGTERM reaches the test command itself (which passes it on to pytest).
     assert re.search(r"```sh\n\./scripts/test\n```", setup_section())
     ci = [line for line in (REPO / ".ci" / "run").read_text().splitlines()
           if line.strip() and not line.startswith("#")]
-    assert ci[-1] == "./scripts/test", ci
+    assert ci[-1] == "exec ./scripts/test", ci
 
 
 # -- the container ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import sys
 import time
 
 import pytest
+from conftest import end_labctl
 
 from labctl.runtime.local import server_environment
 
@@ -80,9 +81,7 @@ def test_the_wrk_container_is_hardened(docker_engine):
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == 0, stderr
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        end_labctl(process)
     assert inspected, "never saw the wrk container"
 
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import STRICT
+from conftest import STRICT, end_labctl
 
 pytestmark = pytest.mark.docker
 
@@ -97,8 +97,7 @@ def labctl_over_ssh(env: dict, *args: str) -> tuple[subprocess.CompletedProcess,
     try:
         stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT_S)
     finally:
-        if process.poll() is None:
-            process.kill()
+        end_labctl(process)
     return subprocess.CompletedProcess(args, process.returncode, stdout, stderr), process.pid
 
 
