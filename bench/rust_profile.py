@@ -6,10 +6,10 @@ slowest build, on the first run (`labctl compare` with no images yet) and after 
 an exercise's source. This builds the server from nothing with each profile below, in a target
 directory of its own (so no build reuses another's work), then rebuilds it after touching
 src/main.rs (the learner's edit loop), and measures each binary on one core with wrk on the
-other: requests per second on `/` (framework and runtime) and `/report` (the CPU-bound
-handler), closed loop, 10 kept-alive connections.
+other: requests per second on `/` (framework and runtime), `/report` (the CPU-bound
+handler) and `/users/1` (one SQLite query), closed loop, 10 kept-alive connections.
 
-    python bench/rust_profile.py [--duration 5] [--runs 3]
+    python bench/rust_profile.py [--duration 5] [--runs 3] [--only TEXT ...]
 
 Needs cargo, wrk and two CPUs; sends traffic to loopback only; leaves nothing running.
 """
@@ -34,25 +34,28 @@ sys.path.insert(0, str(ROOT))
 from labctl.measure.loadgen.wrk import parse_wrk_text  # noqa: E402
 
 SOURCE = ROOT / "servers" / "rust"
-# name → the profile settings, as cargo's environment overrides of [profile.release]
+# name → the profile settings, as cargo's `--config` overrides of Cargo.toml's profiles
 PROFILES: dict[str, dict[str, str]] = {
     "shipped: fat LTO, 1 codegen unit": {},
-    "thin LTO, 16 codegen units": {"CARGO_PROFILE_RELEASE_LTO": "thin",
-                                   "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16"},
-    "cargo's default: no LTO, 16 units": {"CARGO_PROFILE_RELEASE_LTO": "false",
-                                          "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16"},
+    # Before Cargo.toml set SQLite's C source to -O2 (it then inherited -O3).
+    "shipped, but SQLite's C at -O3": {"profile.release.package.libsqlite3-sys.opt-level": "3"},
+    "thin LTO, 16 codegen units": {"profile.release.lto": '"thin"',
+                                   "profile.release.codegen-units": "16"},
+    "cargo's default: no LTO, 16 units": {"profile.release.lto": "false",
+                                          "profile.release.codegen-units": "16"},
     # What tests/conftest.py sets for the suite's native builds (it checks behaviour, not speed).
-    "the tests': no LTO, 16 units, opt-level 0": {"CARGO_PROFILE_RELEASE_LTO": "off",
-                                                  "CARGO_PROFILE_RELEASE_CODEGEN_UNITS": "16",
-                                                  "CARGO_PROFILE_RELEASE_OPT_LEVEL": "0"},
+    "the tests': no LTO, 16 units, opt-level 0": {"profile.release.lto": '"off"',
+                                                  "profile.release.codegen-units": "16",
+                                                  "profile.release.opt-level": "0"},
 }
-PATHS = ("/", "/report")
+PATHS = ("/", "/report", "/users/1")
 
 
-def _cargo_build(project: Path, target: Path, env: dict[str, str]) -> float:
+def _cargo_build(project: Path, target: Path, settings: dict[str, str]) -> float:
+    overrides = [arg for key, value in settings.items() for arg in ("--config", f"{key}={value}")]
     began = time.monotonic()
     subprocess.run(["cargo", "build", "--release", "--locked", "--quiet", "--target-dir",
-                    str(target)], cwd=project, env={**os.environ, **env}, check=True)
+                    str(target), *overrides], cwd=project, check=True)
     return time.monotonic() - began
 
 
@@ -103,7 +106,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
     parser.add_argument("--runs", type=int, default=3, help="wrk runs per path (median shown)")
+    parser.add_argument("--only", action="append", metavar="TEXT",
+                        help="only the profiles whose name contains TEXT (repeatable; the "
+                             "first one measured is the baseline of the comparison)")
     args = parser.parse_args()
+    chosen = {name: settings for name, settings in PROFILES.items()
+              if not args.only or any(text in name for text in args.only)}
+    if not chosen:
+        print(f"no profile matches {args.only}; the profiles: {', '.join(PROFILES)}",
+              file=sys.stderr)
+        return 1
     if len(os.sched_getaffinity(0)) < 2 or not shutil.which("wrk") or not shutil.which("cargo"):
         print("needs two CPUs, wrk and cargo", file=sys.stderr)
         return 1
@@ -117,11 +129,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="labctl-rust-profile-") as folder:
         project = Path(folder) / "rust"
         shutil.copytree(SOURCE, project, ignore=shutil.ignore_patterns("target"))
-        for name, env in PROFILES.items():
+        for name, settings in chosen.items():
             target = Path(folder) / f"target-{len(rows)}"
-            clean = _cargo_build(project, target, env)
+            clean = _cargo_build(project, target, settings)
             (project / "src" / "main.rs").touch()
-            rebuild = _cargo_build(project, target, env)
+            rebuild = _cargo_build(project, target, settings)
             binary = target / "release" / "labctl-server"
             rates = _throughput(binary, args.duration, args.runs)
             size_mb = binary.stat().st_size / 1e6

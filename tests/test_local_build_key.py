@@ -20,6 +20,17 @@ def test_cargo_profile_overrides_change_the_build_folder(monkeypatch):
     assert len({without, lto_off, runtime.build_dir(rust)}) == 3
 
 
+def test_c_compiler_flags_change_the_build_folder(monkeypatch):
+    # cc, which compiles SQLite's C source for the Rust server, puts CFLAGS after its own flags.
+    rust = servers.get("rust")
+    runtime = LocalRuntime()
+    monkeypatch.delenv("CFLAGS", raising=False)
+    without = runtime.build_dir(rust)
+    monkeypatch.setenv("CFLAGS", "-O0")
+    assert "CFLAGS=-O0" in build_environment()
+    assert runtime.build_dir(rust) != without
+
+
 def test_unrelated_variables_do_not(monkeypatch):
     rust = servers.get("rust")
     runtime = LocalRuntime()

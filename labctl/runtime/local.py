@@ -127,9 +127,10 @@ def isolation_summary() -> list[str]:
 BUILD_LAYOUT = "2"
 
 # Environment variables the toolchains read that change what a build produces (cargo's profile
-# overrides, e.g. CARGO_PROFILE_RELEASE_LTO, and compiler flags): part of the build's key too, so a
-# binary built under other settings is never taken for the one server.toml describes.
-BUILD_ENV_PREFIXES = ("CARGO_PROFILE_", "RUSTFLAGS", "GOFLAGS", "CGO_")
+# overrides, e.g. CARGO_PROFILE_RELEASE_LTO, and compiler flags, CFLAGS among them for SQLite's C
+# source in the Rust server): part of the build's key too, so a binary built under other settings
+# is never taken for the one server.toml describes.
+BUILD_ENV_PREFIXES = ("CARGO_PROFILE_", "RUSTFLAGS", "GOFLAGS", "CGO_", "CFLAGS")
 
 
 def build_environment() -> list[str]:
