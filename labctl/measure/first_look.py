@@ -2,7 +2,7 @@
 
 On a machine with nothing built yet, the builds are most of the wait: from nothing, Node's took
 about 1 s here, Python's 5 s, Go's 22 s and Rust's (release profile, fat LTO, SQLite's C source)
-over 100 s, on 2 cores. So the servers are built cheapest first, one at a time, in a thread, and
+about 60 s, on 2 cores. So the servers are built cheapest first, one at a time, in a thread, and
 each server the build finishes while another is still building gets a *first look* at once:
 started, checked, timed on ``/health`` over a few requests, stopped, and shown as one line.
 
