@@ -123,7 +123,8 @@ def main() -> int:
     print(f"Rust server, {os.cpu_count()} CPUs, load average {load:.1f}; req/s: median of "
           f"{args.runs} wrk runs of {args.duration:g} s, closed loop, 10 kept-alive connections, "
           "server on one core, wrk on another")
-    print(f"{'profile':36} {'clean build':>11} {'rebuild':>8} {'binary':>8} "
+    width = max(len(name) for name in chosen)
+    print(f"{'profile':{width}} {'clean build':>11} {'rebuild':>8} {'binary':>8} "
           + " ".join(f"{path + ' req/s':>14}" for path in PATHS))
     rows = []
     with tempfile.TemporaryDirectory(prefix="labctl-rust-profile-") as folder:
@@ -138,7 +139,7 @@ def main() -> int:
             rates = _throughput(binary, args.duration, args.runs)
             size_mb = binary.stat().st_size / 1e6
             rows.append((name, clean, rebuild, size_mb, rates))
-            print(f"{name:36} {clean:9.1f} s {rebuild:6.1f} s {size_mb:6.1f} MB "
+            print(f"{name:{width}} {clean:9.1f} s {rebuild:6.1f} s {size_mb:6.1f} MB "
                   + " ".join(f"{rates[path]:14,.0f}" for path in PATHS), flush=True)
             shutil.rmtree(target)
     base = rows[0]
