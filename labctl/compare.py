@@ -14,6 +14,7 @@ Returns a JSON-ready document (schema ``labctl.compare/1``); rendering lives in 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -63,6 +64,12 @@ HEADLINE_PATH = "/health"
 # 3× and 100 µs sit far above that noise and far below such a fault.
 PATH_SLOW_FACTOR = 3.0
 PATH_SLOW_MARGIN_US = 100.0
+
+# Idle memory is read this long after a server's first 200 on /health: Node's grows for about
+# 0.1 s more (read every 0.1 s in four containers: 18-30 MB at once, then 31-52 MB and flat);
+# Go's, Python's and Rust's were flat from the first read. Before, the engine's stats endpoint
+# chose the moment: its collector's next once-a-second sample.
+IDLE_MEMORY_SETTLE_S = 0.5
 
 
 @dataclass
@@ -135,12 +142,10 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
             paths[server.name] = {"kind": instance.path_kind, "description": instance.path}
             limits[server.name] = instance.limits.as_dict()
             notes[server.name] = cold_start_note(instance)
-            # Memory at rest, asked for as soon as the server is up, before anything but health
-            # polls reached it. Docker answers a container's first stats request at its next
-            # one-second collection: asked after the checks, that second was a fixed cost of
-            # every compare; asked now, it passes while the next server starts.
-            pending_memory[server.name] = memory_reads.submit(runtime.idle_memory_bytes,
-                                                              instance)
+            # Memory at rest, read IDLE_MEMORY_SETTLE_S after the server is up, before anything
+            # but health polls reached it; the wait passes while the next server starts.
+            pending_memory[server.name] = memory_reads.submit(
+                _idle_memory_once_settled, runtime, instance, time.monotonic())
 
         phase("checking every server before measuring")
         # One call for all: on an engine elsewhere, one container run checks them all.
@@ -210,6 +215,7 @@ def run_compare(runtime: Runtime, chosen: list[Server], options: CompareOptions,
         "probe_cpus": probe_cpus,
         "load": getattr(options.load, "as_dict", lambda: None)() if options.load else None,
         "one_shot_curl": _one_shot_as_a_whole(curl_series),
+        "idle_memory_after_s": IDLE_MEMORY_SETTLE_S,
     }
     applied = _applied_limits(entries, options.limits)
     document: CompareDocument = {
@@ -253,6 +259,12 @@ def _build(runtime: Runtime, server: Server, on_line: ProgressCallback | None) -
         cached = runtime.prepare(server, on_line, rebuild=True)
         build["cached_seconds"] = round(cached.seconds, 2)
     return build
+
+
+def _idle_memory_once_settled(runtime: Runtime, instance: Instance, healthy_at: float,
+                              ) -> int | None:
+    time.sleep(max(0.0, healthy_at + IDLE_MEMORY_SETTLE_S - time.monotonic()))
+    return runtime.idle_memory_bytes(instance)
 
 
 def _cold_start(runtime: Runtime, server: Server, limits: Limits) -> float:

@@ -92,6 +92,7 @@ def test_compare_removes_without_grace_and_reads_idle_memory_at_once(local_http,
     document = compare.run_compare(runtime, chosen,
                                    compare.CompareOptions(samples=5, warmup=1, cold_starts=3))
     assert all(entry["idle_memory_bytes"] == 4096 for entry in document["servers"].values())
+    assert document["parameters"]["idle_memory_after_s"] == compare.IDLE_MEMORY_SETTLE_S
     # The compared servers, then two more starts each: each of those removed before the next
     # start, as the compared ones were, and every removal forced (no stop is timed).
     assert runtime.events == ["start go", "start node", "stop", "stop", "start go", "stop",
@@ -99,6 +100,20 @@ def test_compare_removes_without_grace_and_reads_idle_memory_at_once(local_http,
     assert runtime.graces == [0] * 6
     assert all(len(entry["cold_start_ms"]["samples"]) == 3
                for entry in document["servers"].values())
+
+
+def test_idle_memory_is_read_once_the_server_has_settled(monkeypatch):
+    # Node's memory still grows for about 0.1 s after its first 200 (labctl/compare.py).
+    from labctl import compare
+
+    slept: list[float] = []
+    monkeypatch.setattr(compare.time, "sleep", slept.append)
+    monkeypatch.setattr(compare.time, "monotonic", lambda: 100.0)
+    runtime = types.SimpleNamespace(idle_memory_bytes=lambda instance: 4096)
+    for healthy_at in (100.0, 99.8, 90.0):   # just up; up for 0.2 s; up long ago
+        assert compare._idle_memory_once_settled(runtime, None, healthy_at) == 4096
+    settle = compare.IDLE_MEMORY_SETTLE_S
+    assert slept == pytest.approx([settle, settle - 0.2, 0.0])
 
 
 def test_a_stop_without_grace_is_one_forced_removal(monkeypatch):

@@ -101,6 +101,16 @@ def test_report_is_one_self_contained_page_with_every_chart():
     assert page.count("within noise</small>") == 2
 
 
+def test_the_memory_chart_says_when_memory_was_read_when_every_run_agrees():
+    settled = compare_document(1)
+    settled["parameters"]["idle_memory_after_s"] = 0.5
+    older = compare_document(2)   # saved before labctl recorded when
+    assert "Idle memory, 0.5 s after the first 200 on /health (page cache excluded)" in \
+        report.build_report([settled])
+    page = report.build_report([settled, older])
+    assert "Idle memory (page cache excluded)" in page and "0.5 s after" not in page
+
+
 def test_two_runs_side_by_side_are_told_apart():
     page = report.build_report([compare_document(1), compare_document(2)])
     assert "2 runs side by side" in page

@@ -301,6 +301,7 @@ class CompareParameters(TypedDict):
     probe_cpus: Optional[str]
     load: Optional[dict[str, Any]]
     one_shot_curl: NotRequired[Optional[OneShotSeries]]   # null when nothing was measurable
+    idle_memory_after_s: NotRequired[float]   # seconds after the first 200 on /health
 
 
 class PathCheck(TypedDict):

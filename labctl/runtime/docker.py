@@ -36,6 +36,7 @@ from labctl.runtime.base import (
     ProgressCallback,
     Runtime,
 )
+from labctl.runtime.cgroup_memory import container_memory_bytes
 from labctl.runtime.engine import CLIENT_ENGINE_PATH_KIND, SERVER_ADDRESS_VARIABLE, EngineLocation
 from labctl.runtime.probe_container import ProbeContainer
 from labctl.runtime.process import owner_alive, start_time
@@ -622,7 +623,13 @@ class DockerRuntime(Runtime):
         container = self._container(instance.ident)
         if container is None:
             return None
-        # one_shot: the engine answers at once instead of waiting a second to compute CPU deltas.
+        # An engine on this machine: read the container's cgroup at once. The stats endpoint
+        # waits for its collector's next once-a-second sample (runtime/cgroup_memory.py).
+        pid = (container.attrs.get("State") or {}).get("Pid")
+        if not self.location.remote and isinstance(pid, int) and pid > 0:
+            found = container_memory_bytes(pid, container.id)
+            if found is not None:
+                return found
         memory = container.stats(stream=False, one_shot=True).get("memory_stats") or {}
         usage = memory.get("usage")
         if usage is None:
