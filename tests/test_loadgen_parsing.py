@@ -362,6 +362,14 @@ class TinyServer:
         self.ready.set()
         self.loop.run_forever()
         server.close()
+        # Handlers still waiting on kept-alive connections end here, on a running loop. Left to
+        # the garbage collector, they ended later on a closed loop, as an unraisable exception
+        # that pytest pinned on whichever test was running then.
+        pending = asyncio.all_tasks(self.loop)
+        for task in pending:
+            task.cancel()
+        self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.loop.close()
 
     def __enter__(self):
         self.thread.start()
