@@ -15,10 +15,11 @@
 # with SIGINT ignored (from a background job), pytest inherits that, as it would have before.
 
 run_pytest() {
-    local python=$1 status=0
+    local python=$1 status=0 sigint_default=0
     shift
+    [ -n "$(trap -p INT)" ] || sigint_default=1   # neither ignored on entry nor trapped
     local -a command=("$python" -m pytest "$@")
-    if [ -z "$(trap -p INT)" ]; then   # SIGINT not ignored on entry (nor trapped yet)
+    if [ "$sigint_default" = 1 ]; then
         command=("$python" -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execv(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[1:]])' "$@")
@@ -27,7 +28,7 @@ os.execv(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[1:]])' "$@")
     "${command[@]}" <&0 &
     _run_pytest_pid=$!
     trap 'kill -TERM "$_run_pytest_pid" 2>/dev/null' TERM
-    if [ -z "$(trap -p INT)" ]; then
+    if [ "$sigint_default" = 1 ]; then
         trap ':' INT   # pytest got the Ctrl-C too; wait for it to finish stopping
     fi
     wait "$_run_pytest_pid" || status=$?
@@ -37,7 +38,7 @@ os.execv(sys.executable, [sys.executable, "-m", "pytest", *sys.argv[1:]])' "$@")
         wait "$_run_pytest_pid" || status=$?
     done
     trap - TERM
-    if [ "$(trap -p INT)" = "trap -- ':' SIGINT" ]; then
+    if [ "$sigint_default" = 1 ]; then
         trap - INT
     fi
     return "$status"

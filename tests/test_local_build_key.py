@@ -8,27 +8,27 @@ from labctl import servers
 from labctl.runtime.local import LocalRuntime, build_environment
 
 
-def test_cargo_profile_overrides_change_the_build_folder(monkeypatch):
+def _build_folders(monkeypatch, name: str, values: list[str]) -> list:
+    """The Rust server's build folder with ``name`` unset, then set to each of ``values``."""
     rust = servers.get("rust")
     runtime = LocalRuntime()
-    monkeypatch.delenv("CARGO_PROFILE_RELEASE_LTO", raising=False)
-    without = runtime.build_dir(rust)
-    monkeypatch.setenv("CARGO_PROFILE_RELEASE_LTO", "off")
-    assert "CARGO_PROFILE_RELEASE_LTO=off" in build_environment()
-    lto_off = runtime.build_dir(rust)
-    monkeypatch.setenv("CARGO_PROFILE_RELEASE_LTO", "thin")
-    assert len({without, lto_off, runtime.build_dir(rust)}) == 3
+    monkeypatch.delenv(name, raising=False)
+    folders = [runtime.build_dir(rust)]
+    for value in values:
+        monkeypatch.setenv(name, value)
+        assert f"{name}={value}" in build_environment()
+        folders.append(runtime.build_dir(rust))
+    return folders
+
+
+def test_cargo_profile_overrides_change_the_build_folder(monkeypatch):
+    folders = _build_folders(monkeypatch, "CARGO_PROFILE_RELEASE_LTO", ["off", "thin"])
+    assert len(set(folders)) == 3
 
 
 def test_c_compiler_flags_change_the_build_folder(monkeypatch):
     # cc, which compiles SQLite's C source for the Rust server, puts CFLAGS after its own flags.
-    rust = servers.get("rust")
-    runtime = LocalRuntime()
-    monkeypatch.delenv("CFLAGS", raising=False)
-    without = runtime.build_dir(rust)
-    monkeypatch.setenv("CFLAGS", "-O0")
-    assert "CFLAGS=-O0" in build_environment()
-    assert runtime.build_dir(rust) != without
+    assert len(set(_build_folders(monkeypatch, "CFLAGS", ["-O0"]))) == 2
 
 
 def test_unrelated_variables_do_not(monkeypatch):
