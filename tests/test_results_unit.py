@@ -82,6 +82,26 @@ def test_a_tie_below_the_fastest_is_its_own_sentence_and_the_fastest_keeps_its_r
                for s in reading), reading
 
 
+def test_the_table_says_what_cold_start_and_idle_memory_are():
+    from rich.console import Console
+
+    from labctl.results import render
+
+    def legend(parameters):
+        doc = document(go=entry("go", range(100, 300), range(40, 240)))
+        doc["parameters"].update({"warmup_discarded": 10, "block": 10, "paths": ["/", "/health"],
+                                  **parameters})
+        console = Console(width=200, record=True)
+        console.print(render.render_compare(doc))
+        return " ".join(console.export_text().split())
+
+    now = legend({"cold_starts": 5, "idle_memory_after_s": 0.5})
+    assert ("cold start: from the start request to the first 200 on /health, median of 5 "
+            "starts; idle memory: read 0.5 s after that first 200, page cache excluded.") in now
+    # A result saved before labctl recorded when memory was read does not claim a moment.
+    assert "idle memory: page cache excluded." in legend({"cold_starts": 5})
+
+
 def test_unmeasured_server_is_reported():
     failed = entry("node", [1], [1])
     failed.pop("latency")

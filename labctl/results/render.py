@@ -150,6 +150,17 @@ def latency_legend(samples: int) -> list[Text]:
     return lines
 
 
+def _start_and_memory_legend(params: dict) -> str:
+    """What the cold start and idle memory rows are; when memory was read only if the result
+    says (results saved before it was recorded took the engine's next stats sample)."""
+    starts = params.get("cold_starts")
+    text = ("cold start: from the start request to the first 200 on /health"
+            + (f", median of {starts} starts" if starts else ""))
+    settle = params.get("idle_memory_after_s")
+    memory = f"read {settle:g} s after that first 200, " if settle is not None else ""
+    return f"{text}; idle memory: {memory}page cache excluded."
+
+
 def verification_lines(verification: dict, *, only_problems: bool = False) -> list[Text]:
     lines = []
     for check in verification["checks"]:
@@ -374,6 +385,7 @@ def render_compare(document: Mapping[str, Any]) -> Group:
             f"{ONE_SHOT_LABEL}: {one_shot['samples']} runs of the {one_shot['curl'] or 'curl'} "
             f"program per server after {one_shot['warmup_discarded']} discarded, each a new "
             "process timing itself with -w, on the probe's CPUs.", style="muted"))
+    parts.append(Text(_start_and_memory_legend(params), style="muted"))
     for name in names:
         problems = verification_lines(servers[name]["verification"], only_problems=True)
         if problems:
